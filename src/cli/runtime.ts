@@ -1,0 +1,110 @@
+// The one place that prints errors, handles EPIPE and signals, and turns outcomes into exit codes.
+// Each binary's main() parses argv, calls one library function and returns (or throws).
+import minimist from 'minimist';
+import { readFileSync } from 'node:fs';
+import { GlacierPipesError, UsageError } from '../core/errors.js';
+
+export interface CliSpec {
+  name: string;
+  usage: string; // the whole --help text
+  string?: string[];
+  boolean?: string[];
+  alias?: Record<string, string>;
+  default?: Record<string, unknown>;
+  /** Options that may be repeated (collected into arrays). */
+  repeatable?: string[];
+}
+
+export type Argv = minimist.ParsedArgs;
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Parses argv strictly: an unknown option is a usage error, not silently ignored. */
+export function parseArgs(spec: CliSpec, args: string[]): Argv {
+  const known = new Set([...(spec.string ?? []), ...(spec.boolean ?? []), 'help', 'version', 'debug', 'h']);
+  for (const [k, v] of Object.entries(spec.alias ?? {})) {
+    known.add(k);
+    known.add(v);
+  }
+  const argv = minimist(args, {
+    string: spec.string,
+    boolean: [...(spec.boolean ?? []), 'help', 'version', 'debug'],
+    alias: { h: 'help', ...spec.alias },
+    default: spec.default,
+    unknown: (arg) => {
+      if (arg.startsWith('-') && arg !== '-' && !/^-\d/.test(arg)) {
+        const name = arg.replace(/^--?(no-)?/, '').split('=')[0];
+        if (!known.has(name)) throw new UsageError(`unknown option ${arg.split('=')[0]} (see --help)`);
+      }
+      return true;
+    },
+  });
+  for (const k of spec.string ?? []) {
+    if (!(spec.repeatable ?? []).includes(k) && Array.isArray(argv[k])) throw new UsageError(`--${k} given more than once`);
+  }
+  return argv;
+}
+
+export function asList(v: unknown): string[] {
+  if (v === undefined || v === null || v === false) return [];
+  return (Array.isArray(v) ? v : [v]).map(String);
+}
+
+/** Runs a binary's main function and exits with its code. */
+export function run(spec: CliSpec, main: (argv: Argv) => Promise<number | void>): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const debug = process.argv.includes('--debug');
+  let exiting = false;
+  const fail = (e: unknown): never => {
+    if (exiting) process.exit(process.exitCode ?? 1);
+    exiting = true;
+    const err = e as Error & { exitCode?: number; code?: string };
+    if (err?.code === 'EPIPE') process.exit(0); // the reader went away (`| head`): stop quietly
+    const code = e instanceof GlacierPipesError ? e.exitCode : 1;
+    const text = debug && err?.stack && !(e instanceof UsageError) ? redact(err.stack) : redact(String(err?.message ?? e));
+    process.stderr.write(`${spec.name}: ${text}\n`);
+    process.exit(code);
+  };
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' ? process.exit(0) : fail(e)));
+  let argv: Argv;
+  try {
+    argv = parseArgs(spec, process.argv.slice(2));
+  } catch (e) {
+    return fail(e);
+  }
+  if (argv.help) {
+    process.stdout.write(spec.usage.endsWith('\n') ? spec.usage : `${spec.usage}\n`);
+    return;
+  }
+  if (argv.version) {
+    process.stdout.write(`${spec.name} ${version()}\n`);
+    return;
+  }
+  main(argv).then(
+    (code) => {
+      if (typeof code === 'number') process.exitCode = code;
+    },
+    (e) => fail(e),
+  );
+}
+
+const SECRET_PATTERNS: RegExp[] = [
+  /(Signature=)[0-9a-f]{64}/gi,
+  /(X-Amz-Signature=)[0-9a-f]{64}/gi,
+  /(X-Amz-Security-Token=)[^&\s]+/gi,
+  /("?(?:secretAccessKey|sessionToken|SecretAccessKey|SessionToken|aws_secret_access_key|aws_session_token)"?\s*[:=]\s*"?)[^"\s,}]+/g,
+];
+
+/** Removes anything that looks like a credential or signature from text bound for stderr. */
+export function redact(text: string): string {
+  let out = text;
+  for (const re of SECRET_PATTERNS) out = out.replace(re, '$1[redacted]');
+  for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) {
+    const v = process.env[name];
+    if (v && v.length >= 8) out = out.split(v).join('[redacted]');
+  }
+  return out;
+}

@@ -1,0 +1,137 @@
+// SHA-256 tree hash as Glacier defines it: 1 MiB leaves, adjacent pairs hashed together level by level,
+// an unpaired last node promoted unchanged. Shared by the clients and by glacier-local.
+import { createHash, type Hash } from 'node:crypto';
+
+export const MiB = 1024 * 1024;
+
+function sha256(...parts: Buffer[]): Buffer {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+/** Combines sibling subtree roots given left to right (leaf hashes, or the tree hashes of aligned parts). */
+export function combineTreeHashes(nodes: readonly Buffer[]): Buffer {
+  if (nodes.length === 0) return sha256();
+  let level = nodes.slice();
+  while (level.length > 1) {
+    const next: Buffer[] = [];
+    for (let i = 0; i < level.length; i += 2) {
+      next.push(i + 1 < level.length ? sha256(level[i], level[i + 1]) : level[i]);
+    }
+    level = next;
+  }
+  return level[0];
+}
+
+export function combineTreeHashesHex(hexes: readonly string[]): string {
+  return combineTreeHashes(hexes.map((h) => Buffer.from(h, 'hex'))).toString('hex');
+}
+
+/**
+ * Streaming tree hash (and, optionally, the linear SHA-256 of the same bytes) over input fed in pieces of any size.
+ * Completed subtrees are folded as soon as their sibling arrives, so memory is O(log n) hashes.
+ */
+export class TreeHasher {
+  private leaf: Hash = createHash('sha256');
+  private leafBytes = 0;
+  private readonly linear: Hash | null;
+  // Roots of completed subtrees, levels strictly decreasing from bottom to top (a binary counter).
+  private readonly stack: { level: number; hash: Buffer }[] = [];
+  private total = 0;
+  private done = false;
+  /** Every 1 MiB leaf digest in order, when asked for (glacier-local keeps them to answer ranged hashes). */
+  readonly leaves: Buffer[] | null;
+
+  constructor(opts: { linear?: boolean; leaves?: boolean } = {}) {
+    this.linear = opts.linear ? createHash('sha256') : null;
+    this.leaves = opts.leaves ? [] : null;
+  }
+
+  get size(): number {
+    return this.total;
+  }
+
+  update(data: Uint8Array): this {
+    if (this.done) throw new Error('TreeHasher already finished');
+    this.linear?.update(data);
+    this.total += data.length;
+    let off = 0;
+    while (off < data.length) {
+      const take = Math.min(MiB - this.leafBytes, data.length - off);
+      this.leaf.update(off === 0 && take === data.length ? data : data.subarray(off, off + take));
+      this.leafBytes += take;
+      off += take;
+      if (this.leafBytes === MiB) this.pushLeaf();
+    }
+    return this;
+  }
+
+  private pushLeaf(): void {
+    let node: { level: number; hash: Buffer } = { level: 0, hash: this.leaf.digest() };
+    this.leaves?.push(node.hash);
+    this.leaf = createHash('sha256');
+    this.leafBytes = 0;
+    for (let top = this.stack.at(-1); top && top.level === node.level; top = this.stack.at(-1)) {
+      this.stack.pop();
+      node = { level: node.level + 1, hash: sha256(top.hash, node.hash) };
+    }
+    this.stack.push(node);
+  }
+
+  /** Tree hash (and linear SHA-256 when asked for) as raw digests. */
+  digestRaw(): { treeHash: Buffer; sha256: Buffer | null; size: number } {
+    if (this.done) throw new Error('TreeHasher already finished');
+    this.done = true;
+    let root: Buffer | null = null;
+    if (this.leafBytes > 0 || this.total === 0) {
+      root = this.leaf.digest();
+      this.leaves?.push(root);
+    }
+    // Folding from the right gives the promote-unpaired result: each lower (larger) subtree is a left sibling.
+    for (let i = this.stack.length - 1; i >= 0; i--) {
+      root = root ? sha256(this.stack[i].hash, root) : this.stack[i].hash;
+    }
+    return { treeHash: root as Buffer, sha256: this.linear ? this.linear.digest() : null, size: this.total };
+  }
+
+  digest(): { treeHash: string; sha256: string | null; size: number } {
+    const r = this.digestRaw();
+    return { treeHash: r.treeHash.toString('hex'), sha256: r.sha256 ? r.sha256.toString('hex') : null, size: r.size };
+  }
+}
+
+export function treeHash(data: Uint8Array): string {
+  return new TreeHasher().update(data).digest().treeHash;
+}
+
+/** Tree hash and linear SHA-256 of one buffer, both as lowercase hex. */
+export function hashBoth(data: Uint8Array): { treeHash: string; sha256: string } {
+  const d = new TreeHasher({ linear: true }).update(data).digest();
+  return { treeHash: d.treeHash, sha256: d.sha256 as string };
+}
+
+/** Part sizes Glacier accepts: 1 MiB × 2^n up to 4 GiB. */
+export function isValidPartSize(n: number): boolean {
+  if (!Number.isSafeInteger(n) || n < MiB || n > 4 * 1024 * MiB) return false;
+  const m = n / MiB;
+  return Number.isInteger(m) && (m & (m - 1)) === 0;
+}
+
+/** Start on a MiB boundary; end+1 on a MiB boundary or at the end of the archive. */
+export function isMegabyteAligned(start: number, endIncl: number, size: number): boolean {
+  if (start < 0 || endIncl < start || endIncl >= size) return false;
+  return start % MiB === 0 && ((endIncl + 1) % MiB === 0 || endIncl + 1 === size);
+}
+
+/** True when the range [start, endIncl] of an archive of `size` bytes is one node of the archive's hash tree. */
+export function isTreeHashAligned(start: number, endIncl: number, size: number): boolean {
+  if (start < 0 || start % MiB || endIncl >= size || endIncl < start) return false;
+  const length = endIncl + 1 - start;
+  for (let span = MiB; ; span *= 2) {
+    if (start % span) return false;
+    if (endIncl + 1 === start + span) return true;
+    if (endIncl + 1 === size && length <= span) return true;
+    if (span >= length) return false;
+  }
+}

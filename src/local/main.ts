@@ -1,0 +1,101 @@
+// glacier-local: a Glacier-compatible server on this machine, for tests, demos and offline scripts.
+import { UsageError } from '../core/errors.js';
+import { parseDuration } from '../core/units.js';
+import { asList, run, type CliSpec } from '../cli/runtime.js';
+import { parseFaultSpec, type FaultRule } from './faults.js';
+import { GlacierLocal, parseTierDelays } from './server.js';
+import { DiskVfs, MemoryVfs } from './vfs.js';
+
+export const TEST_ACCESS_KEY_ID = 'AKIAGLACIERLOCAL0001';
+export const TEST_SECRET_ACCESS_KEY = 'glacier-local/test/secret/key/not/secret/0001';
+
+const usage = `Usage: glacier-local [--host 127.0.0.1] [--port 0] [--data DIR | --memory] [--job-delay DURATION]
+                     [--faults SPEC]... [--page-size N] [--access-key-id ID --secret-access-key KEY]
+
+A Glacier-compatible server (vault API 2012-06-01) on this machine. Prints its endpoint URL as the first line
+of stdout, then serves until SIGINT or SIGTERM. Unmodified AWS SDKs and the AWS CLI talk to it.
+
+Options:
+  --host HOST              address to bind (default 127.0.0.1)
+  --port N                 port; 0 picks a free one (default 0)
+  --data DIR               keep vaults in DIR; survives restarts, writes are crash-safe
+  --memory                 keep vaults in memory (the default when --data is not given)
+  --job-delay SPEC         how long jobs take: one duration for every tier (0, 500ms, 30s) or per tier,
+                           e.g. Expedited=1s,Standard=3s,Bulk=5s (the default)
+  --faults SPEC            inject faults, repeatable: OP:KIND[:rate=R,count=N,skip=N,ms=N]; OP is an operation
+                           name (UploadMultipartPart, GetJobOutput, ...) or *; KIND is 500, throttle, 408, drop,
+                           slow or corrupt. Example: --faults UploadMultipartPart:500:rate=0.1
+  --page-size N            default and largest page of every list operation (default: the service's)
+  --checksum-rule RULE     when job output carries a tree hash: tree (developer guide, default) or megabyte
+  --account-id ID          12-digit account id (default 123456789012)
+  --access-key-id ID       the access key it accepts; else AWS_ACCESS_KEY_ID, else the test pair below
+  --secret-access-key KEY  its secret; else AWS_SECRET_ACCESS_KEY, else the test pair below
+  --body-timeout DURATION  answer 408 when an upload body stalls this long (default 60s)
+  -h, --help / --version
+
+Test key pair (used when neither options nor environment give one):
+  AWS_ACCESS_KEY_ID=${TEST_ACCESS_KEY_ID}
+  AWS_SECRET_ACCESS_KEY=${TEST_SECRET_ACCESS_KEY}
+
+Admin API for tests (unauthenticated, under /_local/): GET counters, DELETE counters, GET requests,
+GET|PUT|POST|DELETE faults ({"spec":"..."}), PUT config ({"pageSize","jobDelays","checksumRule"}),
+POST jobs/ID/complete, POST jobs/ID/fail, POST uploads/ID/age ({"seconds":N}).
+
+Example:
+  glacier-local --data /tmp/vaults --job-delay 0 | head -1     # prints http://127.0.0.1:PORT
+  aws glacier create-vault --account-id - --vault-name demo --endpoint-url http://127.0.0.1:PORT
+`;
+
+const spec: CliSpec = {
+  name: 'glacier-local',
+  usage,
+  string: ['host', 'port', 'data', 'job-delay', 'faults', 'page-size', 'checksum-rule', 'account-id', 'access-key-id', 'secret-access-key', 'body-timeout'],
+  boolean: ['memory'],
+  repeatable: ['faults'],
+  default: { host: '127.0.0.1', port: '0' },
+};
+
+run(spec, async (argv) => {
+  if (argv._.length) throw new UsageError(`unexpected argument "${argv._[0]}" (see --help)`);
+  if (argv.data && argv.memory) throw new UsageError('--data and --memory are exclusive');
+  const port = Number(argv.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`invalid --port "${argv.port}"`);
+  const accessKeyId = argv['access-key-id'] ?? process.env.AWS_ACCESS_KEY_ID ?? TEST_ACCESS_KEY_ID;
+  const secretAccessKey = argv['secret-access-key'] ?? (argv['access-key-id'] ? undefined : process.env.AWS_SECRET_ACCESS_KEY) ?? (accessKeyId === TEST_ACCESS_KEY_ID ? TEST_SECRET_ACCESS_KEY : undefined);
+  if (!secretAccessKey) throw new UsageError('an access key id was given without its secret: add --secret-access-key or AWS_SECRET_ACCESS_KEY');
+  const accountId = argv['account-id'] ?? '123456789012';
+  if (!/^\d{12}$/.test(accountId)) throw new UsageError(`invalid --account-id "${accountId}": 12 digits expected`);
+  let pageSize: number | undefined;
+  if (argv['page-size'] !== undefined) {
+    pageSize = Number(argv['page-size']);
+    if (!Number.isInteger(pageSize) || pageSize < 1) throw new UsageError(`invalid --page-size "${argv['page-size']}"`);
+  }
+  const rule = argv['checksum-rule'] ?? 'tree';
+  if (rule !== 'tree' && rule !== 'megabyte') throw new UsageError(`invalid --checksum-rule "${rule}": tree or megabyte`);
+  const bodyTimeoutMs = parseDuration(argv['body-timeout'] ?? '60s');
+  if (!Number.isFinite(bodyTimeoutMs) || bodyTimeoutMs <= 0) throw new UsageError(`invalid --body-timeout "${argv['body-timeout']}"`);
+  let faults: FaultRule[] = [];
+  let jobDelays;
+  try {
+    faults = asList(argv.faults).flatMap(parseFaultSpec);
+    if (argv['job-delay'] !== undefined) jobDelays = parseTierDelays(String(argv['job-delay']), parseDuration);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const vfs = argv.data ? new DiskVfs(String(argv.data)) : new MemoryVfs();
+  const local = new GlacierLocal({ vfs, accessKeyId, secretAccessKey, accountId, pageSize, jobDelays, checksumRule: rule, bodyTimeoutMs, faults });
+  const endpoint = await local.listen(port, String(argv.host));
+  process.stdout.write(`${endpoint}\n`);
+  if (process.env.GLACIER_LOCAL_QUIET !== '1') process.stderr.write(`glacier-local: serving on ${endpoint} (${argv.data ? `data in ${argv.data}` : 'in memory'})\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (sig: NodeJS.Signals) => {
+      void local.close().finally(() => {
+        process.exitCode = sig === 'SIGINT' ? 130 : 143;
+        resolve();
+      });
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+});
+

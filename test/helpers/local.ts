@@ -1,0 +1,78 @@
+// Starts a real glacier-local process for a test and gives the test what it needs to drive it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { GlacierClient } from '@aws-sdk/client-glacier';
+
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const BIN = (name: string) => `${ROOT}bin/${name}`;
+export const ACCESS_KEY_ID = 'AKIAGLACIERLOCAL0001';
+export const SECRET_ACCESS_KEY = 'glacier-local/test/secret/key/not/secret/0001';
+export const REGION = 'us-east-1';
+
+export interface Local {
+  endpoint: string;
+  proc: ChildProcess;
+  /** Environment for spawning the project's binaries or the AWS CLI against this server. */
+  env: NodeJS.ProcessEnv;
+  client(opts?: { region?: string; secret?: string; accessKeyId?: string; maxAttempts?: number }): GlacierClient;
+  admin<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  counters(): Promise<Record<string, number>>;
+  stop(): Promise<number | null>;
+  kill9(): Promise<void>;
+  stderr(): string;
+}
+
+export async function startLocal(args: string[] = ['--memory', '--job-delay', '0']): Promise<Local> {
+  const proc = spawn(process.execPath, [BIN('glacier-local'), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, GLACIER_LOCAL_QUIET: '1', AWS_ACCESS_KEY_ID: ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY },
+  });
+  let err = '';
+  proc.stderr!.on('data', (d) => (err += d));
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    const rl = createInterface({ input: proc.stdout! });
+    rl.once('line', (l) => resolve(l.trim()));
+    proc.once('exit', (code) => reject(new Error(`glacier-local exited ${code}: ${err}`)));
+  });
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  const admin = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${endpoint}/_local/${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+    const json = (await res.json()) as T;
+    if (!res.ok) throw new Error(`admin ${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  return {
+    endpoint,
+    proc,
+    env: {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
+      AWS_REGION: REGION,
+      AWS_DEFAULT_REGION: REGION,
+      AWS_ENDPOINT_URL_GLACIER: endpoint,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      XDG_STATE_HOME: process.env.XDG_STATE_HOME,
+    },
+    client: (o = {}) =>
+      new GlacierClient({
+        endpoint,
+        region: o.region ?? REGION,
+        maxAttempts: o.maxAttempts ?? 1,
+        credentials: { accessKeyId: o.accessKeyId ?? ACCESS_KEY_ID, secretAccessKey: o.secret ?? SECRET_ACCESS_KEY },
+      }),
+    admin,
+    counters: async () => (await admin<{ requests: Record<string, number> }>('GET', 'counters')).requests,
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      return exited;
+    },
+    kill9: async () => {
+      proc.kill('SIGKILL');
+      await exited;
+    },
+    stderr: () => err,
+  };
+}
