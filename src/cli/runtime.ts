@@ -2,7 +2,7 @@
 // Each binary's main() parses argv, calls one library function and returns (or throws).
 import minimist from 'minimist';
 import { readFileSync } from 'node:fs';
-import { GlacierPipesError, UsageError } from '../core/errors.js';
+import { GlacierPipesError, InterruptedError, UsageError } from '../core/errors.js';
 
 export interface CliSpec {
   name: string;
@@ -53,6 +53,9 @@ export function asList(v: unknown): string[] {
   return (Array.isArray(v) ? v : [v]).map(String);
 }
 
+/** Aborted on the first SIGINT or SIGTERM, with an InterruptedError as its reason; a second signal exits at once. */
+export const interruption = new AbortController();
+
 /** Runs a binary's main function and exits with its code. */
 export function run(spec: CliSpec, main: (argv: Argv) => Promise<number | void>): void {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -82,6 +85,12 @@ export function run(spec: CliSpec, main: (argv: Argv) => Promise<number | void>)
   if (argv.version) {
     process.stdout.write(`${spec.name} ${version()}\n`);
     return;
+  }
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      if (interruption.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
+      interruption.abort(new InterruptedError(sig));
+    });
   }
   main(argv).then(
     (code) => {

@@ -1,0 +1,45 @@
+// A piscina pool that computes tree hashes and SHA-256s of parts off the main thread. Parts live in
+// SharedArrayBuffers (see buffer-pool.ts), so a task hands the worker a reference, never a copy.
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { HashTask } from './hash-worker.js';
+import { TreeHasher } from './tree-hash.js';
+
+export interface PartHashes {
+  treeHash: string;
+  sha256: string;
+}
+
+export class HashPool {
+  private readonly pool: Piscina;
+
+  constructor(threads = availableParallelism()) {
+    this.pool = new Piscina({
+      filename: new URL('./hash-worker.js', import.meta.url).href,
+      minThreads: 1,
+      maxThreads: Math.max(1, threads),
+      // Callers bound how many parts exist at once (the buffer pool); the queue only ever holds those.
+      idleTimeout: 5_000,
+    });
+  }
+
+  get threads(): number {
+    return this.pool.options.maxThreads;
+  }
+
+  hash(data: Uint8Array): Promise<PartHashes>;
+  hash(data: Uint8Array, linear: false): Promise<{ treeHash: string; sha256: null }>;
+  async hash(data: Uint8Array, linear = true): Promise<{ treeHash: string; sha256: string | null }> {
+    if (!(data.buffer instanceof SharedArrayBuffer)) {
+      // Not shareable without a copy; small inputs are quicker hashed right here.
+      const d = new TreeHasher({ linear }).update(data).digest();
+      return { treeHash: d.treeHash, sha256: d.sha256 };
+    }
+    const task: HashTask = { sab: data.buffer, offset: data.byteOffset, length: data.byteLength, linear };
+    return this.pool.run(task);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
