@@ -7,7 +7,7 @@
 // a crash leaves either the open upload or the whole archive; load() rolls a half-done rename forward.
 import { Readable } from 'node:stream';
 import { combineTreeHashes, MiB } from '../core/tree-hash.js';
-import type { Vfs } from './vfs.js';
+import { isTempName, type Vfs } from './vfs.js';
 import { GlacierError, invalidParam, notFound } from './glacier-error.js';
 import { archiveIdMatchesVault, newArchiveId, newUploadId } from './ids.js';
 import type { Job } from './jobs.js';
@@ -224,6 +224,11 @@ export class Store {
     );
   }
 
+  /** Removes the temporary files directly inside `dir`: a crash stopped their writers before the rename. */
+  private async dropTemps(dir: string): Promise<void> {
+    for (const f of await this.vfs.list(dir)) if (isTempName(f)) await this.vfs.remove(`${dir}/${f}`);
+  }
+
   /** Loads what a previous run left on disk, finishing interrupted completes and dropping half-written files. */
   async load(loadJob: (v: Vault, dir: string) => Promise<void>): Promise<void> {
     const vfs = this.vfs;
@@ -236,9 +241,14 @@ export class Store {
           name, region, arn: this.arn(region, name), creationDate: meta.creationDate, lastInventoryDate: meta.lastInventoryDate ?? null,
           archives: new Map(), uploads: new Map(), jobs: new Map(), recentlyClosed: new Map(), dir,
         };
+        // Staging only ever holds UploadArchive bodies not yet committed: whatever a crash left there is garbage.
+        await vfs.remove(`${dir}/staging`);
+        await this.dropTemps(dir);
         for (const uid of await vfs.list(`${dir}/u`)) {
           const done = await vfs.readJson<Archive>(`${dir}/u/${uid}/archive.json`);
-          if (done) await vfs.rename(`${dir}/u/${uid}`, `${dir}/a/${done.id}`);
+          if (!done) continue;
+          await this.dropTemps(`${dir}/u/${uid}`); // a part body cut off mid-upload must not move into the archive
+          await vfs.rename(`${dir}/u/${uid}`, `${dir}/a/${done.id}`);
         }
         for (const aid of await vfs.list(`${dir}/a`)) {
           const a = await vfs.readJson<Archive>(`${dir}/a/${aid}/archive.json`);
@@ -262,7 +272,10 @@ export class Store {
           for (const f of files) if (!keep.has(f)) await vfs.remove(`${udir}/${f}`); // temp files, superseded parts
           v.uploads.set(uid, u);
         }
-        for (const jid of await vfs.list(`${dir}/j`)) await loadJob(v, `${dir}/j/${jid}`);
+        for (const jid of await vfs.list(`${dir}/j`)) {
+          await this.dropTemps(`${dir}/j/${jid}`); // job.json or an inventory cut off mid-write
+          await loadJob(v, `${dir}/j/${jid}`);
+        }
         this.vaults.set(this.key(region, name), v);
       }
     }

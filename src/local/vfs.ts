@@ -28,7 +28,10 @@ export interface Vfs {
   read(path: string, start: number, endIncl: number): Readable;
 }
 
-const tmpName = () => `.tmp-${randomBytes(8).toString('hex')}`;
+const TMP_PREFIX = '.tmp-';
+const tmpName = () => `${TMP_PREFIX}${randomBytes(8).toString('hex')}`;
+/** A file a writer had not renamed into place yet: after a crash, garbage. */
+export const isTempName = (name: string) => name.startsWith(TMP_PREFIX);
 
 export class DiskVfs implements Vfs {
   readonly persistent = true;

@@ -1,0 +1,105 @@
+// glacier-treehash: Glacier tree hashes of files, like sha256sum, to check downloads against an inventory.
+import { promises as fsp, readFileSync } from 'node:fs';
+import { ByteReader } from '../core/byte-reader.js';
+import { IntegrityError, ServiceError, UsageError } from '../core/errors.js';
+import { HashPool } from '../core/hash-pool.js';
+import { parallelTreeHash } from '../core/parallel-hash.js';
+import { fileFiller, streamFiller } from '../upload/sources.js';
+import { run, type CliSpec } from './runtime.js';
+
+const usage = `Usage: glacier-treehash [FILE|-]...
+       glacier-treehash -c LIST
+
+Prints the SHA-256 tree hash Glacier gives an archive, one "<tree hash>  <name>" line per FILE (stdin when
+no FILE or -), using every core. With -c, reads such lines from LIST (- for stdin) and checks each file.
+
+Options:
+  -c, --check LIST   verify the hashes listed in LIST; prints "NAME: OK" or "NAME: FAILED"
+  -q, --quiet        with -c, print only failures
+  -h, --help, --version
+
+Exit: 0 all good, 1 a file could not be read, 2 bad usage, 3 a hash did not match.
+
+Examples:
+  glacier-treehash backup.tar.xz
+  glacier-job output -v backups JOB | tee restore.tar.xz | glacier-treehash
+  glacier-treehash *.tar.xz > SUMS && glacier-treehash -c SUMS
+`;
+
+const spec: CliSpec = { name: 'glacier-treehash', usage, string: ['check'], boolean: ['quiet'], alias: { c: 'check', q: 'quiet' } };
+
+async function hashOne(name: string, pool: HashPool): Promise<string> {
+  if (name === '-') {
+    if (process.stdin.isTTY) throw new UsageError('stdin is a terminal: pipe data in or name a FILE');
+    return (await parallelTreeHash(streamFiller(new ByteReader(process.stdin)), pool)).treeHash;
+  }
+  const fh = await fsp.open(name, 'r').catch((e: NodeJS.ErrnoException) => {
+    throw new ServiceError(`${name}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message}`);
+  });
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) throw new ServiceError(`${name}: is a directory`);
+    const filler = st.isFile() ? fileFiller(fh) : streamFiller(new ByteReader(fh.createReadStream()));
+    return (await parallelTreeHash(filler, pool)).treeHash;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw new ServiceError(`${name}: is a directory`);
+    throw e;
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}
+
+run(spec, async (argv) => {
+  const pool = new HashPool();
+  let failedRead = 0;
+  let mismatched = 0;
+  const report = (e: unknown) => {
+    failedRead++;
+    process.stderr.write(`glacier-treehash: ${(e as Error).message}\n`);
+  };
+  try {
+    if (argv.check !== undefined) {
+      if (argv._.length) throw new UsageError('-c takes one LIST; no other FILE arguments');
+      const list = String(argv.check);
+      let text: string;
+      try {
+        text = list === '-' ? readFileSync(0, 'utf8') : readFileSync(list, 'utf8');
+      } catch (e) {
+        throw new ServiceError(`${list}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+      }
+      const lines = text.split('\n').filter((l) => l.trim());
+      if (lines.length === 0) throw new UsageError(`${list}: no "<tree hash>  <name>" lines`);
+      for (const [i, line] of lines.entries()) {
+        const m = /^([0-9a-fA-F]{64}) [ *](.+)$/.exec(line);
+        if (!m) throw new UsageError(`${list}:${i + 1}: not a "<tree hash>  <name>" line`);
+        try {
+          const got = await hashOne(m[2], pool);
+          if (got === m[1].toLowerCase()) {
+            if (!argv.quiet) process.stdout.write(`${m[2]}: OK\n`);
+          } else {
+            mismatched++;
+            process.stdout.write(`${m[2]}: FAILED\n`);
+          }
+        } catch (e) {
+          if (e instanceof UsageError) throw e;
+          process.stdout.write(`${m[2]}: FAILED open or read\n`);
+          report(e);
+        }
+      }
+      if (mismatched) throw new IntegrityError(`${mismatched} of ${lines.length} computed tree hashes did not match`);
+    } else {
+      const names = argv._.length ? argv._.map(String) : ['-'];
+      for (const name of names) {
+        try {
+          process.stdout.write(`${await hashOne(name, pool)}  ${name}\n`);
+        } catch (e) {
+          if (e instanceof UsageError) throw e;
+          report(e);
+        }
+      }
+    }
+    if (failedRead) throw new ServiceError(`${failedRead} file(s) could not be read`);
+  } finally {
+    await pool.close();
+  }
+});
