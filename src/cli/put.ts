@@ -1,5 +1,5 @@
 // glacier-put: stdin, a file, a chunk stream or a spool folder into a vault, as one JSON result line.
-import { createReadStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { BufferPool } from '../core/buffer-pool.js';
 import { ByteReader } from '../core/byte-reader.js';
@@ -10,7 +10,7 @@ import { common, COMMON_HELP, explain, sizeOption, withCommon } from './common.j
 import { Progress } from './progress.js';
 import { interruption, run } from './runtime.js';
 import { Journal, journalDir, type JournalHeader } from '../upload/journal.js';
-import { chunkStreamParts, CHUNK_MAGIC, fileFiller, rawParts, readChunkHeader, readManifest, spoolParts, streamFiller, type SourcePart } from '../upload/sources.js';
+import { chunkStreamParts, CHUNK_MAGIC, fileFiller, fillerChunks, prefixedFiller, rawParts, readChunkHeader, readManifest, spoolParts, streamFiller, type Filler, type SourcePart } from '../upload/sources.js';
 import { fitPartSize, listAllParts, ResumableError, upload, MAX_PARTS } from '../upload/upload.js';
 
 const usage = `Usage: glacier-put -v VAULT [-d DESC] [-p SIZE] [-c N] [--expected-size SIZE] [--resume [UPLOAD_ID]] [--dry-run] [FILE|DIR|-]
@@ -96,12 +96,12 @@ run(spec, async (argv) => {
   const expected = sizeOption(argv, 'expected-size');
   let description: string | null = rawDesc !== undefined ? checkDescription(String(rawDesc)) : null;
 
-  // What the input is.
+  // What the input is: a spool folder, or a file or pipe holding raw bytes or a chunk stream.
   let kind: JournalHeader['source']['kind'] = 'stdin';
   let knownSize: number | undefined;
   let fh: fsp.FileHandle | undefined;
-  let reader: ByteReader | undefined;
   let spoolDir: string | undefined;
+  let filler: Filler | undefined;
   if (input !== '-') {
     const st = await fsp.stat(input).catch((e: NodeJS.ErrnoException) => {
       throw new UsageError(`cannot read ${input}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`);
@@ -114,24 +114,25 @@ run(spec, async (argv) => {
         throw new UsageError(`cannot read ${input}: ${e.code === 'EACCES' ? 'permission denied' : e.message}`);
       });
       kind = 'file';
-      if (st.isFile()) knownSize = st.size;
-      else reader = new ByteReader(fh.createReadStream({ highWaterMark: MiB }));
+      if (st.isFile()) {
+        knownSize = st.size;
+        filler = fileFiller(fh);
+      } else filler = streamFiller(new ByteReader(fh.createReadStream({ highWaterMark: MiB })));
     }
     if (description === null && !spoolDir) description = escapeDescription(basename(input));
   } else {
     if (process.stdin.isTTY) throw new UsageError('stdin is a terminal: pipe data in, or give a FILE (see --help)');
-    reader = new ByteReader(process.stdin);
+    // process.stdin reads a pipe through the event loop; read(2) through the thread pool is far slower on pipes.
+    filler = streamFiller(new ByteReader(process.stdin));
   }
-  let sniff: Buffer;
-  if (fh && !reader) {
-    sniff = Buffer.alloc(CHUNK_MAGIC.length);
-    const { bytesRead } = await fh.read(sniff, 0, sniff.length, 0);
-    sniff = sniff.subarray(0, bytesRead);
-  } else sniff = reader ? await reader.peek(CHUNK_MAGIC.length) : Buffer.alloc(0);
-  const isChunks = sniff.toString('latin1') === CHUNK_MAGIC;
-  if (isChunks) {
-    kind = 'chunks';
-    if (fh && !reader) reader = new ByteReader(createReadStream('', { fd: fh.fd, autoClose: false, highWaterMark: MiB }));
+  let isChunks = false;
+  if (filler) {
+    const sniff = Buffer.alloc(CHUNK_MAGIC.length);
+    const n = await filler.fill(sniff, sniff.length);
+    isChunks = sniff.toString('latin1', 0, n) === CHUNK_MAGIC;
+    // A file is re-read from its start; a pipe gets the sniffed bytes back in front.
+    filler = knownSize !== undefined ? fileFiller(fh!) : prefixedFiller(sniff.subarray(0, n), filler);
+    if (isChunks) kind = 'chunks';
   }
 
   // Resume: the journal (if any) says how the upload was cut.
@@ -165,9 +166,10 @@ run(spec, async (argv) => {
       source = spoolParts(spoolDir, m, new BufferPool(partSize, concurrency + 2));
       knownSize = m.size;
     } else if (isChunks) {
-      const h = await readChunkHeader(reader!);
+      const reader = new ByteReader(fillerChunks(filler!));
+      const h = await readChunkHeader(reader);
       partSize = h.partSize;
-      source = chunkStreamParts(reader!, h, new BufferPool(partSize, concurrency + 2));
+      source = chunkStreamParts(reader, h, new BufferPool(partSize, concurrency + 2));
     } else {
       const min = requested !== undefined ? roundPartSize(requested) : 8 * MiB;
       if (requested !== undefined && min !== requested) c.warn(`part size ${requested} rounded up to ${min / MiB} MiB (parts are 1 MiB x 2^n)`);
@@ -179,8 +181,7 @@ run(spec, async (argv) => {
         const ps = partSize;
         unknownSizeWarning = () => c.warn(`input size unknown: ${ps / MiB} MiB parts hold archives up to ${((ps * MAX_PARTS) / 2 ** 30).toFixed(0)} GiB; for larger input give --expected-size SIZE or a larger -p`);
       }
-      const filler = reader ? streamFiller(reader) : fileFiller(fh!);
-      source = rawParts(filler, partSize, new BufferPool(partSize, concurrency + 2));
+      source = rawParts(filler!, partSize, new BufferPool(partSize, concurrency + 2));
     }
     if (resumePartSize && partSize !== resumePartSize) throw new UsageError(`upload ${resume!.uploadId} uses ${resumePartSize}-byte parts but this input is cut in ${partSize}-byte parts`);
 
@@ -194,7 +195,8 @@ run(spec, async (argv) => {
       onMultipart: () => unknownSizeWarning?.(),
     }).catch((e) => {
       if (e instanceof ResumableError) {
-        const cmd = ['glacier-put', '-v', c.vault, '--resume', e.uploadId, ...(c.endpoint ? ['--endpoint', c.endpoint] : []), ...(c.region ? ['--region', c.region] : []), ...(input === '-' ? [] : [input])].join(' ');
+        // An id that starts with '-' would be read as options: pass it as --resume=ID.
+        const cmd = ['glacier-put', '-v', c.vault, ...(e.uploadId.startsWith('-') ? [`--resume=${e.uploadId}`] : ['--resume', e.uploadId]), ...(c.endpoint ? ['--endpoint', c.endpoint] : []), ...(c.region ? ['--region', c.region] : []), ...(input === '-' ? [] : [input])].join(' ');
         const how = input === '-' ? `feed the same input again: ... | ${cmd}` : cmd;
         const cause = explain(e.cause, { vault: c.vault, endpoint: c.endpoint });
         const err = e.cause instanceof InterruptedError ? e.cause : cause;

@@ -42,6 +42,33 @@ export function fileFiller(fh: fsp.FileHandle, start = 0): Filler {
   };
 }
 
+/** Serves `prefix` (bytes already read to sniff the input's kind) before the rest of `rest`. */
+export function prefixedFiller(prefix: Buffer, rest: Filler): Filler {
+  let pre = prefix;
+  return {
+    async fill(dst, n) {
+      let got = 0;
+      if (pre.length) {
+        got = Math.min(n, pre.length);
+        pre.copy(dst, 0, 0, got);
+        pre = pre.subarray(got);
+      }
+      if (got < n) got += await rest.fill(got ? dst.subarray(got) : dst, n - got);
+      return got;
+    },
+  };
+}
+
+/** A filler as a stream of chunks, for parsers that want a ByteReader. */
+export async function* fillerChunks(f: Filler, size = 1024 * 1024): AsyncGenerator<Buffer> {
+  for (;;) {
+    const buf = Buffer.allocUnsafe(size);
+    const n = await f.fill(buf, size);
+    if (n > 0) yield buf.subarray(0, n);
+    if (n < size) return;
+  }
+}
+
 /** Raw input cut into parts. Reads one part ahead so that each part knows whether it is the last. */
 export async function* rawParts(input: Filler, partSize: number, pool: BufferPool): AsyncGenerator<SourcePart> {
   const read = async () => {

@@ -1,0 +1,41 @@
+// Helpers for the benchmarks: timed commands (GNU time), inputs, a glacier-local to run against.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const GiB = 2 ** 30;
+export const WORK = process.env.BENCH_DIR ?? join(tmpdir(), 'glacier-pipes-bench');
+mkdirSync(WORK, { recursive: true });
+
+export interface Timed {
+  wall: number; // seconds
+  cpu: number; // user + sys seconds
+  rssMiB: number;
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a shell command line, timing the LAST command of the pipeline with GNU time. */
+export function timed(pipeline: string, env: NodeJS.ProcessEnv = process.env): Timed {
+  const parts = pipeline.split(' | ');
+  const last = parts.pop()!;
+  const marker = join(WORK, 'time.out');
+  const cmd = [...parts, `/usr/bin/time -o ${marker} -f '%e %U %S %M' ${last}`].join(' | ');
+  const r = spawnSync('bash', ['-o', 'pipefail', '-c', cmd], { env, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const [e, u, s, m] = execFileSync('tail', ['-1', marker], { encoding: 'utf8' }).trim().split(' ').map(Number);
+  return { wall: e, cpu: u + s, rssMiB: m / 1024, status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A file of `size` pseudo-random bytes (incompressible), made once and kept in WORK. */
+export function randomFile(name: string, size: number): string {
+  const path = join(WORK, name);
+  if (!existsSync(path) || statSync(path).size !== size) {
+    execFileSync('bash', ['-c', `openssl enc -aes-128-ctr -pass pass:glacier-pipes -nosalt -pbkdf2 < /dev/zero 2>/dev/null | head -c ${size} > ${path}`]);
+  }
+  return path;
+}
+
+export const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
+export const fmt = (n: number, d = 2) => n.toFixed(d);

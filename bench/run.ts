@@ -1,0 +1,13 @@
+// npm run bench [-- SECTION...]: prints each figure next to a baseline measured in the same run.
+import { benchUpload } from './upload.js';
+
+const sections: Record<string, () => Promise<void>> = { upload: benchUpload };
+const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(sections);
+for (const name of wanted) {
+  const fn = sections[name];
+  if (!fn) {
+    console.error(`bench: unknown section ${name}; sections: ${Object.keys(sections).join(', ')}`);
+    process.exit(2);
+  }
+  await fn();
+}
