@@ -327,11 +327,18 @@ export class GlacierLocal {
     const hasher = new TreeHasher({ linear: true, leaves: true });
     const timeout = this.opts.bodyTimeoutMs ?? 60_000;
     let timedOut = false;
-    let timer = setTimeout(() => ((timedOut = true), c.req.destroy()), timeout);
+    // A stalled body: answer 408 as the service does, then drop the connection (the body will never finish).
+    const onStall = () => {
+      timedOut = true;
+      const payload = JSON.stringify({ code: 'RequestTimeoutException', message: 'Request timed out.', type: 'Client' });
+      c.res.writeHead(408, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload), 'x-amzn-ErrorType': 'RequestTimeoutException', Connection: 'close' });
+      c.res.end(payload, () => c.req.destroy());
+    };
+    let timer = setTimeout(onStall, timeout);
     try {
       for await (const chunk of c.req as AsyncIterable<Buffer>) {
         clearTimeout(timer);
-        timer = setTimeout(() => ((timedOut = true), c.req.destroy()), timeout);
+        timer = setTimeout(onStall, timeout);
         if (hasher.size + chunk.length > expectLength) throw invalidParam(`The request body is longer than its Content-Length: ${expectLength}`);
         hasher.update(chunk);
         await writer.write(chunk);
