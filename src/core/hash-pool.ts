@@ -16,7 +16,7 @@ export class HashPool {
   constructor(threads = availableParallelism()) {
     this.pool = new Piscina({
       filename: new URL('./hash-worker.js', import.meta.url).href,
-      minThreads: 1,
+      minThreads: Math.max(1, threads),
       maxThreads: Math.max(1, threads),
       // Callers bound how many parts exist at once (the buffer pool); the queue only ever holds those.
       idleTimeout: 5_000,
