@@ -39,6 +39,21 @@ export class HashPool {
     return this.pool.run(task);
   }
 
+  /** Tree hash of a piece plus its 1 MiB leaf digests (to fold pieces into a whole in order). */
+  async hashWithLeaves(data: Uint8Array): Promise<{ treeHash: string; leaves: Buffer[] }> {
+    let r: { treeHash: string; leaves?: Uint8Array };
+    if (data.buffer instanceof SharedArrayBuffer) {
+      r = await this.pool.run({ sab: data.buffer, offset: data.byteOffset, length: data.byteLength, linear: false, leaves: true } satisfies HashTask);
+    } else {
+      const h = new TreeHasher({ leaves: true });
+      r = { treeHash: h.update(data).digest().treeHash, leaves: Buffer.concat(h.leaves!) };
+    }
+    const all = Buffer.from(r.leaves!.buffer, r.leaves!.byteOffset, r.leaves!.byteLength);
+    const leaves: Buffer[] = [];
+    for (let i = 0; i < all.length; i += 32) leaves.push(all.subarray(i, i + 32));
+    return { treeHash: r.treeHash, leaves };
+  }
+
   async close(): Promise<void> {
     await this.pool.destroy();
   }

@@ -29,6 +29,35 @@ export function combineTreeHashesHex(hexes: readonly string[]): string {
 }
 
 /**
+ * Folds 1 MiB leaf digests, given in order, into the tree hash. Completed subtrees are combined as soon as their
+ * sibling arrives (a binary counter), so memory is O(log n) whatever the size.
+ */
+export class TreeCombiner {
+  // Roots of completed subtrees, levels strictly decreasing from bottom to top.
+  private readonly stack: { level: number; hash: Buffer }[] = [];
+  count = 0;
+
+  push(leaf: Buffer): void {
+    let node: { level: number; hash: Buffer } = { level: 0, hash: leaf };
+    this.count++;
+    for (let top = this.stack.at(-1); top && top.level === node.level; top = this.stack.at(-1)) {
+      this.stack.pop();
+      node = { level: node.level + 1, hash: sha256(top.hash, node.hash) };
+    }
+    this.stack.push(node);
+  }
+
+  /** The root over every leaf pushed; an unpaired right subtree is promoted, as Glacier does. */
+  digest(): Buffer {
+    if (this.stack.length === 0) return sha256();
+    let root = this.stack[this.stack.length - 1].hash;
+    // Folding from the right gives the promote-unpaired result: each lower (larger) subtree is a left sibling.
+    for (let i = this.stack.length - 2; i >= 0; i--) root = sha256(this.stack[i].hash, root);
+    return root;
+  }
+}
+
+/**
  * Streaming tree hash (and, optionally, the linear SHA-256 of the same bytes) over input fed in pieces of any size.
  * Completed subtrees are folded as soon as their sibling arrives, so memory is O(log n) hashes.
  */
@@ -36,8 +65,7 @@ export class TreeHasher {
   private leaf: Hash = createHash('sha256');
   private leafBytes = 0;
   private readonly linear: Hash | null;
-  // Roots of completed subtrees, levels strictly decreasing from bottom to top (a binary counter).
-  private readonly stack: { level: number; hash: Buffer }[] = [];
+  private readonly tree = new TreeCombiner();
   private total = 0;
   private done = false;
   /** Every 1 MiB leaf digest in order, when asked for (glacier-local keeps them to answer ranged hashes). */
@@ -68,31 +96,23 @@ export class TreeHasher {
   }
 
   private pushLeaf(): void {
-    let node: { level: number; hash: Buffer } = { level: 0, hash: this.leaf.digest() };
-    this.leaves?.push(node.hash);
+    const leaf = this.leaf.digest();
+    this.leaves?.push(leaf);
+    this.tree.push(leaf);
     this.leaf = createHash('sha256');
     this.leafBytes = 0;
-    for (let top = this.stack.at(-1); top && top.level === node.level; top = this.stack.at(-1)) {
-      this.stack.pop();
-      node = { level: node.level + 1, hash: sha256(top.hash, node.hash) };
-    }
-    this.stack.push(node);
   }
 
   /** Tree hash (and linear SHA-256 when asked for) as raw digests. */
   digestRaw(): { treeHash: Buffer; sha256: Buffer | null; size: number } {
     if (this.done) throw new Error('TreeHasher already finished');
     this.done = true;
-    let root: Buffer | null = null;
     if (this.leafBytes > 0 || this.total === 0) {
-      root = this.leaf.digest();
-      this.leaves?.push(root);
+      const leaf = this.leaf.digest();
+      this.leaves?.push(leaf);
+      this.tree.push(leaf);
     }
-    // Folding from the right gives the promote-unpaired result: each lower (larger) subtree is a left sibling.
-    for (let i = this.stack.length - 1; i >= 0; i--) {
-      root = root ? sha256(this.stack[i].hash, root) : this.stack[i].hash;
-    }
-    return { treeHash: root as Buffer, sha256: this.linear ? this.linear.digest() : null, size: this.total };
+    return { treeHash: this.tree.digest(), sha256: this.linear ? this.linear.digest() : null, size: this.total };
   }
 
   digest(): { treeHash: string; sha256: string | null; size: number } {

@@ -1,0 +1,136 @@
+// Fetches pieces of a job's output with parallel ranged GETs, verifies each against the tree hash Glacier
+// sends for it, and hands them to the sink strictly in order. A piece that fails verification or drops is
+// fetched again with backoff; nothing unverified reaches the sink. Memory: (concurrency + 2) pieces.
+import { GetJobOutputCommand, type GlacierClient } from '@aws-sdk/client-glacier';
+import { BufferPool } from '../core/buffer-pool.js';
+import { IntegrityError, InterruptedError } from '../core/errors.js';
+import type { HashPool } from '../core/hash-pool.js';
+import { withRetry } from '../core/retry.js';
+import { TreeCombiner } from '../core/tree-hash.js';
+import type { Piece } from './pieces.js';
+
+export interface Sink {
+  /** Takes bytes [start, start + data.length) of the output, in order. */
+  write(data: Buffer, start: number): Promise<void>;
+}
+
+export interface DownloadOptions {
+  client: GlacierClient;
+  pool: HashPool;
+  vault: string;
+  accountId: string;
+  jobId: string;
+  pieces: Piece[];
+  pieceSize: number;
+  concurrency: number;
+  sink: Sink;
+  /** Leaves of output already held (a resumed file); folded in first. */
+  combiner?: TreeCombiner;
+  signal?: AbortSignal;
+  retry?: { attempts?: number; baseMs?: number; capMs?: number };
+  onBytes?: (n: number) => void;
+  warn?: (m: string) => void;
+}
+
+class PieceMismatch extends Error {
+  readonly retryable = true;
+}
+
+export async function download(o: DownloadOptions): Promise<{ treeHash: string; bytes: number }> {
+  const buffers = new BufferPool(o.pieceSize, o.concurrency + 2);
+  const combiner = o.combiner ?? new TreeCombiner();
+  const ready = new Map<number, { data: Buffer; buf: Buffer; leaves: Buffer[] }>();
+  let nextIndex = 0;
+  let nextToWrite = 0;
+  let failure: unknown = null;
+  let bytes = 0;
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    wake?.();
+    wake = null;
+  };
+
+  const fetchPiece = async (p: Piece, buf: Buffer) => {
+    const length = p.end - p.start + 1;
+    return withRetry(
+      async () => {
+        const r = await o.client.send(new GetJobOutputCommand({ accountId: o.accountId, vaultName: o.vault, jobId: o.jobId, range: `bytes=${p.start}-${p.end}` }), { abortSignal: o.signal });
+        let got = 0;
+        for await (const chunk of r.body as AsyncIterable<Buffer>) {
+          if (got + chunk.length > length) throw new PieceMismatch(`piece ${p.start}-${p.end}: more bytes than asked for`);
+          chunk.copy(buf, got);
+          got += chunk.length;
+        }
+        if (got !== length) throw Object.assign(new Error(`piece ${p.start}-${p.end}: connection ended after ${got} of ${length} bytes`), { code: 'ECONNRESET' });
+        if (!r.checksum) throw new IntegrityError(`Glacier sent no tree hash for bytes ${p.start}-${p.end}, so they cannot be verified`);
+        const data = buf.subarray(0, length);
+        const h = await o.pool.hashWithLeaves(data);
+        if (h.treeHash !== r.checksum) throw new PieceMismatch(`bytes ${p.start}-${p.end} do not match their tree hash (got ${h.treeHash}, Glacier says ${r.checksum})`);
+        return { data, leaves: h.leaves };
+      },
+      {
+        attempts: o.retry?.attempts ?? 6,
+        baseMs: o.retry?.baseMs ?? 250,
+        capMs: o.retry?.capMs ?? 10_000,
+        signal: o.signal,
+        onRetry: (e, n, ms) => o.warn?.(`fetching bytes ${p.start}-${p.end} again (${(e as Error).message}; attempt ${n + 1} in ${ms} ms)`),
+      },
+    ).catch((e) => {
+      if (o.signal?.aborted) throw o.signal.reason instanceof InterruptedError ? o.signal.reason : new InterruptedError('SIGINT');
+      if (e instanceof PieceMismatch) throw new IntegrityError(`${e.message}, on every attempt; nothing unverified was written`);
+      throw e;
+    });
+  };
+
+  const worker = async () => {
+    while (!failure) {
+      const buf = await buffers.acquire();
+      // Take an index only while holding a buffer: the lowest unwritten piece always has one, so no deadlock.
+      const i = nextIndex++;
+      if (i >= o.pieces.length || failure) {
+        buffers.release(buf);
+        return;
+      }
+      try {
+        const { data, leaves } = await fetchPiece(o.pieces[i], buf);
+        ready.set(i, { data, buf, leaves });
+      } catch (e) {
+        failure ??= e;
+        buffers.release(buf);
+      }
+      notify();
+    }
+  };
+
+  const writer = async () => {
+    while (nextToWrite < o.pieces.length) {
+      if (failure) return;
+      const r = ready.get(nextToWrite);
+      if (!r) {
+        await new Promise<void>((res) => (wake = res));
+        continue;
+      }
+      ready.delete(nextToWrite);
+      try {
+        await o.sink.write(r.data, o.pieces[nextToWrite].start);
+      } catch (e) {
+        failure ??= e;
+        return;
+      } finally {
+        buffers.release(r.buf);
+      }
+      for (const l of r.leaves) combiner.push(l);
+      bytes += r.data.length;
+      o.onBytes?.(r.data.length);
+      nextToWrite++;
+    }
+  };
+
+  const workers = Array.from({ length: Math.max(1, o.concurrency) }, worker);
+  const w = writer();
+  await Promise.all(workers);
+  notify();
+  await w;
+  if (failure) throw failure;
+  return { treeHash: combiner.digest().toString('hex'), bytes };
+}

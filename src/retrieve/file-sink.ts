@@ -1,0 +1,93 @@
+// Writes a download to FILE.partial, recording in FILE.partial.json how much of it is verified; renames it to
+// FILE only once the whole output is verified. A later run for the same job continues where this one stopped.
+import { promises as fsp } from 'node:fs';
+import { fileFiller } from '../upload/sources.js';
+import type { HashPool } from '../core/hash-pool.js';
+import { TreeCombiner, MiB } from '../core/tree-hash.js';
+import { BufferPool } from '../core/buffer-pool.js';
+import type { Sink } from './download.js';
+
+export interface PartialState {
+  jobId: string;
+  vault: string;
+  from: number; // output offset of the file's first byte
+  to: number; // inclusive
+  verified: number; // bytes at the start of the file that are verified and on disk
+}
+
+export class FileSink implements Sink {
+  private constructor(
+    readonly path: string,
+    private readonly fh: fsp.FileHandle,
+    private readonly state: PartialState,
+  ) {}
+
+  static partialPath(path: string) {
+    return `${path}.partial`;
+  }
+
+  /** Opens FILE.partial, keeping a verified prefix from an earlier run of the same job and range. */
+  static async open(path: string, want: Omit<PartialState, 'verified'>): Promise<{ sink: FileSink; resumed: number }> {
+    const partial = FileSink.partialPath(path);
+    let state: PartialState = { ...want, verified: 0 };
+    try {
+      const old = JSON.parse(await fsp.readFile(`${partial}.json`, 'utf8')) as PartialState;
+      const size = (await fsp.stat(partial)).size;
+      if (old.jobId === want.jobId && old.vault === want.vault && old.from === want.from && old.to === want.to && old.verified <= size && old.verified % MiB === 0) state = old;
+    } catch {
+      // nothing to resume
+    }
+    const fh = await fsp.open(partial, state.verified > 0 ? 'r+' : 'w');
+    if (state.verified === 0) await fsp.writeFile(`${partial}.json`, JSON.stringify(state));
+    return { sink: new FileSink(path, fh, state), resumed: state.verified };
+  }
+
+  /** Re-reads the verified prefix to rebuild the running tree hash of the output. */
+  async rehashPrefix(pool: HashPool): Promise<TreeCombiner> {
+    const combiner = new TreeCombiner();
+    if (this.state.verified === 0) return combiner;
+    const seg = 16 * MiB;
+    const buffers = new BufferPool(seg, 1);
+    const buf = await buffers.acquire();
+    const fill = fileFiller(this.fh);
+    for (let done = 0; done < this.state.verified; ) {
+      const n = await fill.fill(buf, Math.min(seg, this.state.verified - done));
+      if (n === 0) throw new Error(`${this.path}.partial is shorter than its record says`);
+      for (const l of (await pool.hashWithLeaves(buf.subarray(0, n))).leaves) combiner.push(l);
+      done += n;
+    }
+    return combiner;
+  }
+
+  async write(data: Buffer, start: number): Promise<void> {
+    const pos = start - this.state.from;
+    let off = 0;
+    while (off < data.length) off += (await this.fh.write(data, off, data.length - off, pos + off)).bytesWritten;
+    // The record may only claim bytes that are on disk.
+    await this.fh.datasync();
+    this.state.verified = pos + data.length;
+    await fsp.writeFile(`${FileSink.partialPath(this.path)}.json`, JSON.stringify(this.state));
+  }
+
+  /** The whole output is verified: FILE appears, complete, in one rename. */
+  async finish(): Promise<void> {
+    await this.fh.truncate(this.state.to - this.state.from + 1);
+    await this.fh.close();
+    await fsp.rename(FileSink.partialPath(this.path), this.path);
+    await fsp.rm(`${FileSink.partialPath(this.path)}.json`, { force: true });
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close().catch(() => {});
+  }
+}
+
+/** Writes to stdout in order, waiting for the reader (backpressure). */
+export function stdoutSink(): Sink {
+  return {
+    write: (data) =>
+      new Promise<void>((resolve, reject) => {
+        process.stdout.write(data, (e) => (e ? reject(e) : resolve()));
+      }),
+  };
+}
