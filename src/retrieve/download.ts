@@ -1,6 +1,6 @@
 // Fetches pieces of a job's output with parallel ranged GETs, verifies each against the tree hash Glacier
 // sends for it, and hands them to the sink strictly in order. A piece that fails verification or drops is
-// fetched again with backoff; nothing unverified reaches the sink. Memory: (concurrency + 2) pieces.
+// fetched again with backoff; nothing unverified reaches the sink. Memory: `concurrency` pieces.
 import { GetJobOutputCommand, type GlacierClient } from '@aws-sdk/client-glacier';
 import { BufferPool } from '../core/buffer-pool.js';
 import { IntegrityError, InterruptedError } from '../core/errors.js';
@@ -37,7 +37,7 @@ class PieceMismatch extends Error {
 }
 
 export async function download(o: DownloadOptions): Promise<{ treeHash: string; bytes: number }> {
-  const buffers = new BufferPool(o.pieceSize, o.concurrency + 2);
+  const buffers = new BufferPool(o.pieceSize, Math.max(1, o.concurrency));
   const combiner = o.combiner ?? new TreeCombiner();
   const ready = new Map<number, { data: Buffer; buf: Buffer; leaves: Buffer[] }>();
   let nextIndex = 0;
