@@ -100,6 +100,10 @@ export function explain(e: unknown, what: { vault?: string; endpoint?: string } 
     case 'AccessDeniedException':
     case 'ExpiredTokenException':
       return new ServiceError(`the service refused the credentials: ${err.name}: ${msg}`);
+    case 'InvalidParameterValueException':
+      // Glacier's answer to an archive id issued by another vault names the vault's ARN, not the id.
+      if (/^Invalid vault name: arn:/.test(msg) && what.vault) return new ServiceError(`not an archive of vault "${what.vault}": the id was issued by another vault (${err.name}: ${msg})`);
+      break;
   }
   if (err?.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(msg)) return new ServiceError(`cannot connect to ${what.endpoint ?? 'the Glacier endpoint'}: connection refused`);
   if (/Region is missing/i.test(msg)) return new UsageError('no AWS region: give --region or set AWS_REGION');

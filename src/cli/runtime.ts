@@ -35,6 +35,8 @@ export function parseArgs(spec: CliSpec, args: string[]): Argv {
     alias: { h: 'help', ...spec.alias },
     default: spec.default,
     unknown: (arg) => {
+      // Upload and archive ids are base64url and may start with '-': say how to pass one rather than "unknown option".
+      if (/^-[A-Za-z0-9_-]{39,}$/.test(arg)) throw new UsageError(`${arg.slice(0, 24)}... is read as an option; an id that starts with '-' goes after --, as in: ${spec.name} -v VAULT -- ID`);
       if (arg.startsWith('-') && arg !== '-' && !/^-\d/.test(arg)) {
         const name = arg.replace(/^--?(no-)?/, '').split('=')[0];
         if (!known.has(name)) throw new UsageError(`unknown option ${arg.split('=')[0]} (see --help)`);

@@ -1,0 +1,77 @@
+// glacier-abort: aborts multipart uploads of a vault and removes their local journals; one JSON line per upload.
+import { ServiceError, UsageError } from '../core/errors.js';
+import { parseDuration } from '../core/units.js';
+import { abortUploads, type Selection } from '../manage/abort.js';
+import { journalDir } from '../upload/journal.js';
+import { common, COMMON_HELP, explain, withCommon } from './common.js';
+import { interruption, run } from './runtime.js';
+
+const usage = `Usage: glacier-abort -v VAULT [--dry-run] [--] UPLOAD_ID...
+       glacier-abort -v VAULT --all [--older-than DURATION] [--dry-run]
+
+Aborts in-progress multipart uploads (the parts already sent are discarded by the service) and removes the
+journals glacier-put kept for them in \${XDG_STATE_HOME:-~/.local/state}/glacier-pipes/. Prints one JSON line
+per upload: {"uploadId","vault","aborted","journalRemoved","journal"?,"creationDate"?,"error"?,"dryRun"?}.
+Upload ids can start with '-': put them after --, as in: glacier-abort -v VAULT -- -Xy3...
+
+Options:
+  --all                  every in-progress upload of the vault (see glacier-ls -v VAULT)
+  --older-than DURATION  with --all: only uploads created more than DURATION ago (30m, 4h, 2d)
+  --dry-run              abort nothing, remove nothing: print what would be aborted (ids given by hand are
+                         checked to exist)
+${COMMON_HELP}
+
+An upload the service does not know (404) is reported on stderr, its journal is kept, and the others are
+still aborted. Aborting an upload already aborted succeeds, as the service says.
+
+Exit: 0 all aborted, 1 one failed (unknown upload, service, network), 2 bad usage, 130/143 interrupted.
+
+Examples:
+  glacier-abort -v backups --all --older-than 24h | jq -r 'select(.aborted) | .uploadId'
+  glacier-ls -v backups | jq -r .MultipartUploadId | xargs -r glacier-abort -v backups --
+  glacier-abort -v backups --dry-run --all
+`;
+
+const spec = withCommon({ name: 'glacier-abort', usage, string: ['older-than'], boolean: ['all', 'dry-run'] });
+
+run(spec, async (argv) => {
+  const ids = argv._.map(String);
+  let sel: Selection;
+  if (argv.all) {
+    if (ids.length) throw new UsageError('give UPLOAD_IDs or --all, not both');
+    let olderThanMs: number | undefined;
+    if (argv['older-than'] !== undefined) {
+      olderThanMs = parseDuration(String(argv['older-than']));
+      if (!Number.isFinite(olderThanMs)) throw new UsageError(`invalid --older-than "${argv['older-than']}": use a duration like 30m, 4h, 2d`);
+    }
+    sel = { all: true, olderThanMs };
+  } else {
+    if (argv['older-than'] !== undefined) throw new UsageError('--older-than goes with --all');
+    if (!ids.length) throw new UsageError('no upload to abort: give UPLOAD_ID... (after -- if one starts with -) or --all (see glacier-ls -v VAULT)');
+    const bad = ids.find((id) => !/^[A-Za-z0-9_-]+$/.test(id));
+    if (bad !== undefined) throw new UsageError(`malformed upload id ${JSON.stringify(bad)}: expected the characters A-Z a-z 0-9 _ -`);
+    sel = { ids };
+  }
+  const c = common('glacier-abort', argv);
+  const what = { vault: c.vault, endpoint: c.endpoint };
+  let failed = 0;
+  let total = 0;
+  try {
+    const outcomes = abortUploads({ client: c.client, accountId: c.accountId, signal: interruption.signal, vault: c.vault, journalDir: journalDir(), dryRun: Boolean(argv['dry-run']) }, sel);
+    for await (const { error, ...line } of outcomes) {
+      total++;
+      if (error !== undefined) {
+        failed++;
+        const msg = explain(error, what).message;
+        process.stderr.write(`glacier-abort: ${msg.includes(line.uploadId) ? msg : `upload ${line.uploadId}: ${msg}`}\n`);
+        process.stdout.write(`${JSON.stringify({ ...line, error: msg })}\n`);
+        continue;
+      }
+      if (line.journalError) c.warn(line.journalError);
+      process.stdout.write(`${JSON.stringify(line)}\n`);
+    }
+  } catch (e) {
+    throw explain(e, what);
+  }
+  if (failed) throw new ServiceError(`${failed} of ${total} upload(s) not aborted`);
+});

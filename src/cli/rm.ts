@@ -1,0 +1,67 @@
+// glacier-rm: deletes archives by id, from arguments or stdin one a line; one JSON line per archive.
+import { createInterface } from 'node:readline';
+import { DescribeVaultCommand } from '@aws-sdk/client-glacier';
+import { ServiceError, UsageError } from '../core/errors.js';
+import { deleteArchives } from '../manage/delete.js';
+import { common, COMMON_HELP, explain, withCommon } from './common.js';
+import { interruption, run } from './runtime.js';
+
+const usage = `Usage: glacier-rm -v VAULT [--dry-run] [--] ARCHIVE_ID...
+       ... | glacier-rm -v VAULT [--dry-run]          (ids on stdin, one a line)
+
+Deletes archives from a vault. With no ARCHIVE_ID, reads ids from stdin as they arrive (blank lines are
+skipped), so an inventory can be piped in. Prints one JSON line per archive:
+{"archiveId","deleted":true} or {"archiveId","deleted":false,"error"}; with --dry-run {"archiveId",
+"deleted":false,"dryRun":true} and nothing is deleted. Archive ids can start with '-': put them after --.
+
+A malformed id or one the service refuses (unknown, or of another vault) is reported on stderr and the rest
+are still deleted. Deleting an archive that is already gone succeeds, as the service says.
+
+Options:
+  --dry-run     check the ids and that the vault exists; delete nothing
+${COMMON_HELP}
+
+Exit: 0 all deleted, 1 an archive could not be deleted (service, network), 2 bad usage or a malformed id
+(and none failed), 130/143 interrupted.
+
+Examples:
+  jq -r '.ArchiveList[].ArchiveId' inventory.json | glacier-rm -v backups
+  jq -r '.ArchiveList[] | select(.CreationDate < "2024") | .ArchiveId' inventory.json | glacier-rm -v backups --dry-run
+  glacier-rm -v backups -- "$ARCHIVE_ID"
+`;
+
+const spec = withCommon({ name: 'glacier-rm', usage, boolean: ['dry-run'] });
+
+run(spec, async (argv) => {
+  const ids = argv._.map(String);
+  if (!ids.length && process.stdin.isTTY) throw new UsageError('no ARCHIVE_ID given and stdin is a terminal: give ids, or pipe them in one a line (see --help)');
+  const c = common('glacier-rm', argv);
+  const what = { vault: c.vault, endpoint: c.endpoint };
+  const dryRun = Boolean(argv['dry-run']);
+  const t = { client: c.client, accountId: c.accountId, signal: interruption.signal, vault: c.vault, dryRun };
+  let failed = 0;
+  let malformed = 0;
+  let total = 0;
+  try {
+    // A dry run sends no delete, so it asks once whether the vault is there at all.
+    if (dryRun) await c.client.send(new DescribeVaultCommand({ accountId: c.accountId, vaultName: c.vault }), { abortSignal: interruption.signal });
+    const lines = ids.length ? ids : createInterface({ input: process.stdin, crlfDelay: Infinity });
+    for await (const { error, ...line } of deleteArchives(lines, t)) {
+      total++;
+      if (error !== undefined) {
+        if (error instanceof UsageError) malformed++;
+        else failed++;
+        const msg = explain(error, what).message;
+        const about = error instanceof UsageError || msg.includes(line.archiveId) ? '' : `archive ${line.archiveId}: `;
+        process.stderr.write(`glacier-rm: ${about}${msg}\n`);
+        process.stdout.write(`${JSON.stringify({ ...line, error: msg })}\n`);
+        continue;
+      }
+      process.stdout.write(`${JSON.stringify(line)}\n`);
+    }
+  } catch (e) {
+    throw explain(interruption.signal.aborted ? interruption.signal.reason : e, what);
+  }
+  if (failed) throw new ServiceError(`${failed} of ${total} archive(s) not deleted${malformed ? ` (and ${malformed} malformed id(s))` : ''}`);
+  if (malformed) throw new UsageError(`${malformed} of ${total} line(s) were not archive ids${total > malformed ? `; the others were ${dryRun ? 'checked' : 'deleted'}` : ''}`);
+});

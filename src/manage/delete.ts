@@ -1,0 +1,52 @@
+// Deleting archives by id, from arguments or from lines on stdin (`jq -r .ArchiveId | glacier-rm`), one at a
+// time as they arrive, so a long list streams and an interruption leaves a clear boundary.
+import { DeleteArchiveCommand } from '@aws-sdk/client-glacier';
+import { UsageError } from '../core/errors.js';
+import { call, isItemError, throwIfInterrupted, type Target } from './request.js';
+
+export interface DeleteOptions extends Target {
+  vault: string;
+  dryRun?: boolean;
+}
+
+export interface DeleteOutcome {
+  archiveId: string;
+  deleted: boolean;
+  dryRun?: true;
+  /** A UsageError for an id that is not one, else the service's refusal for this id; the rest go on. */
+  error?: unknown;
+}
+
+const ARCHIVE_ID = /^[A-Za-z0-9_-]+$/;
+
+/** Why a line is not an archive id, with a hint for the usual pipe mistakes. */
+function malformed(id: string): UsageError {
+  const shown = JSON.stringify(id.length > 60 ? `${id.slice(0, 60)}...` : id);
+  const hint = id.startsWith('{') ? '; a JSON object: extract the id with jq -r .ArchiveId'
+    : /^".*"$/.test(id) ? '; a quoted string: use jq -r (raw output)'
+    : /\s/.test(id) ? '; one id a line, nothing else on it' : '';
+  return new UsageError(`malformed archive id ${shown}: expected the characters A-Z a-z 0-9 _ -${hint}`);
+}
+
+export async function* deleteArchives(lines: AsyncIterable<string> | Iterable<string>, o: DeleteOptions): AsyncGenerator<DeleteOutcome> {
+  for await (const line of lines) {
+    throwIfInterrupted(o.signal);
+    const archiveId = line.trim(); // also drops the \r of CRLF input
+    if (archiveId === '') continue;
+    if (!ARCHIVE_ID.test(archiveId)) {
+      yield { archiveId, deleted: false, ...(o.dryRun ? { dryRun: true as const } : {}), error: malformed(archiveId) };
+      continue;
+    }
+    if (o.dryRun) {
+      yield { archiveId, deleted: false, dryRun: true };
+      continue;
+    }
+    try {
+      await call(o, (abortSignal) => o.client.send(new DeleteArchiveCommand({ accountId: o.accountId, vaultName: o.vault, archiveId }), { abortSignal }));
+      yield { archiveId, deleted: true };
+    } catch (e) {
+      if (!isItemError(e)) throw e;
+      yield { archiveId, deleted: false, error: e };
+    }
+  }
+}
