@@ -270,6 +270,18 @@ describe('management binaries', { concurrency: 5 }, () => {
       assert.equal(await archivesIn(g, 'inv'), 0);
     });
 
+    it(`glacier-job output --archives | ${HAVE_JQ ? 'jq -r .ArchiveId' : 'node'} | glacier-rm deletes what the inventory listed`, async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) ids.push(await newArchive(g, 'inv'));
+      const env = envOf(local);
+      const job = ok(await sh('"$NODE" "$BIN/glacier-job" inventory -v inv', [], { env }).done);
+      const jobId = lines<{ JobId: string }>(job)[0].JobId;
+      const extract = HAVE_JQ ? 'jq -r .ArchiveId' : `"$NODE" -e 'require("readline").createInterface({input: process.stdin}).on("line", (l) => console.log(JSON.parse(l).ArchiveId))'`;
+      const r = ok(await sh(`set -e; "$NODE" "$BIN/glacier-job" output -v inv --wait --interval 100ms --archives -- "$1" | ${extract} | "$NODE" "$BIN/glacier-rm" -v inv`, [jobId], { env }).done);
+      assert.deepEqual(lines(r).map((l) => l.archiveId).sort(), [...ids].sort());
+      assert.equal(await archivesIn(g, 'inv'), 0);
+    });
+
     it('--dry-run deletes nothing', async () => {
       const a = await newArchive(g, 'rm-a');
       const c0 = await count(local, 'DeleteArchive');

@@ -100,6 +100,9 @@ export class GlacierLocal {
     try {
       if (!r) throw new GlacierError(400, 'UnknownOperationException', `No operation matches ${req.method} ${url.pathname}`);
       const body = UPLOAD_OPS.has(op) ? null : await readSmallBody(req);
+      // An upload's body is streamed, so its payload hash can only come from this (required) header; without it
+      // the signature would be checked against the empty body's hash and fail with a misleading mismatch.
+      if (UPLOAD_OPS.has(op) && !header(req, 'x-amz-content-sha256')) throw missingParam('Required parameter missing: x-amz-content-sha256');
       const payloadHash = header(req, 'x-amz-content-sha256') ?? createHash('sha256').update(body ?? Buffer.alloc(0)).digest('hex');
       const auth = verifySigV4(
         { method: req.method ?? 'GET', rawUrl: req.url ?? '/', headers: req.headers },

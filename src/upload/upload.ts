@@ -164,6 +164,14 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
     return p;
   };
 
+  // On resume a missing part goes out only once every landed part before it matched the input: input that is
+  // not this upload's must not put its parts into it (the right input could then never finish it).
+  const checked = new Map<number, { done: Promise<void>; resolve: () => void }>();
+  for (const i of landed.keys()) {
+    let resolve!: () => void;
+    checked.set(i, { done: new Promise<void>((r) => (resolve = r)), resolve });
+  }
+
   const worker = async () => {
     for (let part = await pull(); part; part = await pull()) {
       const p = part;
@@ -192,6 +200,10 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
           o.onPart?.(p.data.length, false);
           continue;
         }
+        if (landed.size) {
+          await Promise.all([...checked].filter(([i]) => i < p.index).map(([, c]) => c.done));
+          if (failure) continue;
+        }
         const range = `bytes ${p.offset}-${p.offset + p.data.length - 1}/*`;
         const r = await sendWithRetry(o, () => {
           registerBodyHashes(p.data, h.sha256, h.treeHash);
@@ -208,6 +220,8 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
         failure ??= e;
       } finally {
         p.release();
+        checked.get(p.index)?.resolve();
+        checked.delete(p.index);
       }
     }
   };
