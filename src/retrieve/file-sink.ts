@@ -15,6 +15,12 @@ export interface PartialState {
   verified: number; // bytes at the start of the file that are verified and on disk
 }
 
+/** Replaces the record in one rename, so a kill mid-write leaves the old record, never a truncated one. */
+async function saveState(path: string, state: PartialState): Promise<void> {
+  await fsp.writeFile(`${path}.tmp`, JSON.stringify(state));
+  await fsp.rename(`${path}.tmp`, path);
+}
+
 export class FileSink implements Sink {
   private constructor(
     readonly path: string,
@@ -38,7 +44,7 @@ export class FileSink implements Sink {
       // nothing to resume
     }
     const fh = await fsp.open(partial, state.verified > 0 ? 'r+' : 'w');
-    if (state.verified === 0) await fsp.writeFile(`${partial}.json`, JSON.stringify(state));
+    if (state.verified === 0) await saveState(`${partial}.json`, state);
     return { sink: new FileSink(path, fh, state), resumed: state.verified };
   }
 
@@ -66,7 +72,7 @@ export class FileSink implements Sink {
     // The record may only claim bytes that are on disk.
     await this.fh.datasync();
     this.state.verified = pos + data.length;
-    await fsp.writeFile(`${FileSink.partialPath(this.path)}.json`, JSON.stringify(this.state));
+    await saveState(`${FileSink.partialPath(this.path)}.json`, this.state);
   }
 
   /** The whole output is verified: FILE appears, complete, in one rename. */
