@@ -220,6 +220,19 @@ describe('glacier-job jobs, with job delays on', () => {
     }
   });
 
+  it('inventory filters: --limit pages the inventory with a marker, --end-date before every archive gives none', async () => {
+    const limited = oneJson(await job(['inventory', '-v', VAULT, '--limit', '1']));
+    assert.equal(limited.InventoryRetrievalParameters.Limit, '1');
+    const first = jsonLines(await job(['output', '-v', VAULT, '--wait', '--interval', '200ms', '--archives', '--', limited.JobId]));
+    assert.equal(first.length, 1, 'one archive with --limit 1');
+    const after = oneJson(await job(['describe', '-v', VAULT, '--', limited.JobId]));
+    assert.ok(after.InventoryRetrievalParameters.Marker, 'the marker for the next inventory is given');
+    const old = oneJson(await job(['inventory', '-v', VAULT, '--end-date', '2000-01-01', '--start-date', '1999-01-01']));
+    assert.equal(old.InventoryRetrievalParameters.EndDate, '2000-01-01T00:00:00Z');
+    assert.deepEqual(jsonLines(await job(['output', '-v', VAULT, '--wait', '--interval', '200ms', '--archives', '--', old.JobId])), []);
+    oneErrorLine(await job(['inventory', '-v', VAULT, '--start-date', 'yesterday']), 2, /--start-date/);
+  });
+
   it('list: every job over several pages (page size 2), filtered by --completed and --status', async () => {
     // Jobs that stay in progress for this test: long delays while they are started, then back to the usual.
     await admin('PUT', 'config', { jobDelays: { Expedited: 600_000, Standard: 600_000, Bulk: 600_000 } });
@@ -365,6 +378,23 @@ describe('glacier-job output of a 300 MiB archive', () => {
       assert.equal(times.get(key(bad[0])), 2, `the corrupted range ${key(bad[0])} was fetched twice`);
       for (const [k, n] of times) if (k !== key(bad[0])) assert.equal(n, 1, `${k} fetched once`);
       assert.equal(times.size, Math.ceil(BIG / PIECE));
+    } finally {
+      await admin('DELETE', 'faults');
+    }
+  });
+
+  it('a connection dropped mid-piece: that piece is fetched again and the output is still exact', async () => {
+    await admin('DELETE', 'counters');
+    await admin('PUT', 'faults', { spec: 'GetJobOutput:drop:count=1' });
+    try {
+      const r = await job(['output', '-v', VAULT, '--', jobId]);
+      assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
+      assert.ok(r.stdout.equals(big), 'stdout equals the archive');
+      assert.deepEqual(errorLines(r.stderr, 'glacier-job'), [], 'only warnings on stderr');
+      const ranges = await outputRanges();
+      const dropped = ranges.filter((x) => x.fault === 'drop');
+      assert.equal(dropped.length, 1, JSON.stringify(ranges));
+      assert.equal(ranges.filter((x) => x.start === dropped[0].start).length, 2, 'the dropped range was fetched again');
     } finally {
       await admin('DELETE', 'faults');
     }

@@ -3,6 +3,7 @@ import { GetJobOutputCommand, type GlacierJobDescription, type JobParameters } f
 import { writeFile } from 'node:fs/promises';
 import { IntegrityError, NotReadyError, ServiceError, UsageError } from '../core/errors.js';
 import { HashPool } from '../core/hash-pool.js';
+import { withRetry } from '../core/retry.js';
 import { MiB } from '../core/tree-hash.js';
 import { parseDuration } from '../core/units.js';
 import { download } from '../retrieve/download.js';
@@ -30,7 +31,7 @@ const usage = `Usage: glacier-job SUBCOMMAND -v VAULT [options]
                                    and fetched again if it fails; the whole is checked too. With -o, an
                                    interrupted download resumes (FILE.partial) and FILE appears only when
                                    complete. --archives: an inventory as one JSON line per archive.
-  get ARCHIVE_ID [--tier ...] [-o FILE] [--interval 60s]
+  get ARCHIVE_ID [--tier ...] [-o FILE] [--interval 60s] [-d DESC] [--sns TOPIC]
                                    retrieve, wait and output in one command
 
 Options:
@@ -59,7 +60,7 @@ const SUBCOMMANDS: Record<string, string[]> = {
   list: ['completed', 'status'],
   wait: ['interval', 'timeout'],
   output: ['wait', 'range', 'out', 'concurrency', 'archives', 'piece-size', 'interval', 'timeout'],
-  get: ['tier', 'out', 'concurrency', 'interval', 'timeout', 'piece-size', 'description'],
+  get: ['tier', 'out', 'concurrency', 'interval', 'timeout', 'piece-size', 'description', 'sns'],
 };
 
 const spec = withCommon({
@@ -126,12 +127,17 @@ async function output(c: Common, t: JobTarget, argv: Argv, job: GlacierJobDescri
 
   if (job.Action !== 'ArchiveRetrieval') {
     // Inventories carry no tree hash (Glacier sends none for them).
-    const r = await c.client.send(new GetJobOutputCommand({ accountId: c.accountId, vaultName: c.vault, jobId }), { abortSignal: interruption.signal });
-    const chunks: Buffer[] = [];
-    for await (const chunk of r.body as AsyncIterable<Buffer>) chunks.push(chunk);
-    const text = Buffer.concat(chunks).toString('utf8');
+    const { text, contentType } = await withRetry(
+      async () => {
+        const r = await c.client.send(new GetJobOutputCommand({ accountId: c.accountId, vaultName: c.vault, jobId }), { abortSignal: interruption.signal });
+        const chunks: Buffer[] = [];
+        for await (const chunk of r.body as AsyncIterable<Buffer>) chunks.push(chunk);
+        return { text: Buffer.concat(chunks).toString('utf8'), contentType: r.contentType };
+      },
+      { attempts: 6, signal: interruption.signal, onRetry: (e) => c.warn(`fetching the inventory again (${(e as Error).message})`) },
+    );
     if (argv.archives) {
-      const lines = parseInventory(text, r.contentType).map((a) => JSON.stringify(a)).join('\n');
+      const lines = parseInventory(text, contentType).map((a) => JSON.stringify(a)).join('\n');
       process.stdout.write(lines ? `${lines}\n` : '');
     } else if (out) {
       await writeFile(out, text);
