@@ -1,0 +1,172 @@
+// Every shell block of README.md, run as written (as one bash script each) against a real glacier-local, in a
+// scratch HOME, with the ids the text names ($ARCHIVE_ID, $JOB_ID, ...) made for it first. A block added to
+// the README without a runner here fails the first test, so no documented pipe goes untried.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateVaultCommand, InitiateJobCommand, InitiateMultipartUploadCommand, UploadArchiveCommand, UploadMultipartPartCommand, type GlacierClient } from '@aws-sdk/client-glacier';
+import { MiB, treeHash } from '../src/core/tree-hash.js';
+import { BIN, ROOT, startLocal, type Local } from './helpers/local.js';
+
+const A = { accountId: '-' };
+
+function blocks(): string[] {
+  const text = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  return [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
+}
+
+let local: Local;
+let g: GlacierClient;
+let home: string;
+let fakes: string;
+
+function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...local.env, HOME: home, XDG_STATE_HOME: join(home, '.state'), PATH: `${fakes}:${BIN('').replace(/\/$/, '')}:${process.env.PATH}`, ...extra };
+}
+
+function bash(script: string, e: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn('bash', ['-e', '-o', 'pipefail', '-c', script], { cwd: home, env: e, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => process.kill(-p.pid!, 'SIGKILL'), timeoutMs);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      try {
+        process.kill(-p.pid!, 'SIGTERM'); // whatever the block left running in the background
+      } catch {
+        // none
+      }
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function archive(data: Buffer): Promise<string> {
+  const r = await g.send(new UploadArchiveCommand({ ...A, vaultName: 'backups', body: data, checksum: treeHash(data) }));
+  return r.archiveId!;
+}
+
+/** A glacier-put of big.img killed after two parts landed: a journal and an open upload are left. */
+async function interruptedUpload(): Promise<string> {
+  await local.admin('PUT', 'faults', { spec: 'UploadMultipartPart:slow:ms=400' });
+  await local.admin('DELETE', 'counters');
+  const p = spawn(process.execPath, [BIN('glacier-put'), '-v', 'backups', '-p', '1M', '-c', '1', '-q', 'big.img'], { cwd: home, env: env(), stdio: 'ignore' });
+  for (let i = 0; i < 200; i++) {
+    const log = await local.admin<{ op: string; status: number; uploadId?: string }[]>('GET', 'requests');
+    const done = log.filter((r) => r.op === 'UploadMultipartPart' && r.status === 204);
+    if (done.length >= 2) {
+      p.kill('SIGKILL');
+      await new Promise((r) => p.once('exit', r));
+      await local.admin('DELETE', 'faults');
+      return done[0].uploadId!;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('interrupted upload: parts never landed');
+}
+
+/** What each README block needs before it runs, keyed by its first line; null: shown by another test. */
+const runners: Record<string, null | { why: string } | (() => Promise<Record<string, string>>)> = {
+  'pg_dump mydb | glacier-put -v backups -d "mydb nightly"': async () => ({}),
+  'npm ci && npm run demo': { why: 'run by CI itself (.ci/run) and by test/demo.test.ts' },
+  'tar -cf - ~/projects': async () => {
+    mkdirSync(join(home, 'projects/app'), { recursive: true });
+    writeFileSync(join(home, 'projects/app/main.c'), 'int main(void) { return 0; }\n');
+    spawnSync('bash', ['-c', 'tar -cJf photos-2026.tar.xz projects'], { cwd: home });
+    return {};
+  },
+  'glacier-put -v backups --resume big.img': async () => {
+    writeFileSync(join(home, 'big.img'), Buffer.alloc(6 * MiB, 7));
+    const older = await interruptedUpload();
+    await interruptedUpload();
+    return { UPLOAD_ID: older };
+  },
+  'pg_dump mydb | glacier-chunk | glacier-put': async () => ({}),
+  'glacier-treehash backup.tar.xz': async () => {
+    spawnSync('bash', ['-c', 'tar -cJf backup.tar.xz projects && cp backup.tar.xz other.tar.xz'], { cwd: home });
+    return {};
+  },
+  'glacier-job get -v backups': async () => {
+    spawnSync('bash', ['-c', 'mkdir -p restore-src && echo restored > restore-src/file.txt && tar -cJf r.tar.xz restore-src && rm -rf restore-src'], { cwd: home });
+    return { ARCHIVE_ID: await archive(readFileSync(join(home, 'r.tar.xz'))) };
+  },
+  "glacier-ls | jq -r 'select(.NumberOfArchives > 0) | .VaultName'": async () => ({}),
+  'glacier-ls -v backups -- "$UPLOAD_ID"': async () => {
+    const { uploadId } = await g.send(new InitiateMultipartUploadCommand({ ...A, vaultName: 'backups', partSize: String(MiB) }));
+    const body = Buffer.alloc(MiB, 1);
+    await g.send(new UploadMultipartPartCommand({ ...A, vaultName: 'backups', uploadId, body, checksum: treeHash(body), range: `bytes 0-${MiB - 1}/*` }));
+    return { UPLOAD_ID: uploadId! };
+  },
+  'glacier-abort -v backups --all --older-than 24h': async () => ({}),
+  'glacier-ls -v backups | jq -r .MultipartUploadId': async () => ({}),
+  'glacier-job output -v backups --archives': async () => {
+    await archive(Buffer.from('to be deleted'));
+    const { jobId } = await g.send(new InitiateJobCommand({ ...A, vaultName: 'backups', jobParameters: { Type: 'inventory-retrieval' } }));
+    return { INVENTORY_JOB_ID: jobId! };
+  },
+  'glacier-vault create backups && tar -cf - ~/docs': async () => {
+    mkdirSync(join(home, 'docs'), { recursive: true });
+    writeFileSync(join(home, 'docs/letter.txt'), 'Dear vault,\n');
+    return {};
+  },
+  'glacier-vault describe backups | jq .NumberOfArchives': async () => ({}),
+  'glacier-local --data /tmp/vaults > /tmp/glacier-local.url &': async () => ({}),
+  'glacier-local --data /tmp/vaults --job-delay 0': { why: 'a server that runs until stopped: every test starts it this way (test/helpers/local.ts), and the next block runs it' },
+};
+
+function runnerFor(block: string) {
+  const first = block.split('\n')[0];
+  const key = Object.keys(runners).find((k) => first.startsWith(k));
+  return key === undefined ? undefined : runners[key];
+}
+
+before(async () => {
+  local = await startLocal(['--memory', '--job-delay', '0']);
+  g = local.client();
+  await g.send(new CreateVaultCommand({ ...A, vaultName: 'backups' }));
+  home = mkdtempSync(join(tmpdir(), 'gp-readme-'));
+  fakes = join(home, '.fakes');
+  mkdirSync(fakes);
+  // No PostgreSQL server here: pg_dump prints a fixed dump.
+  writeFileSync(join(fakes, 'pg_dump'), '#!/bin/sh\nprintf -- "-- PostgreSQL database dump of %s\\nCREATE TABLE t (id int);\\n" "$1"\nhead -c 3000000 /dev/zero | tr "\\0" "x"\n');
+  chmodSync(join(fakes, 'pg_dump'), 0o755);
+});
+
+after(async () => {
+  await local?.stop();
+  if (home) rmSync(home, { recursive: true, force: true });
+  rmSync('/tmp/vaults', { recursive: true, force: true });
+  rmSync('/tmp/glacier-local.url', { force: true });
+});
+
+test('every shell block of the README has a runner here', () => {
+  const missing = blocks().filter((b) => runnerFor(b) === undefined);
+  assert.deepEqual(missing.map((b) => b.split('\n')[0]), []);
+});
+
+for (const [i, block] of blocks().entries()) {
+  const first = block.split('\n')[0];
+  const r = runnerFor(block);
+  if (r === undefined) continue;
+  if (r === null || !(r instanceof Function)) {
+    test(`README block ${i + 1}: ${first} (${r ? r.why : 'elsewhere'})`, { skip: r ? r.why : true }, () => {});
+    continue;
+  }
+  test(`README block ${i + 1}: ${first}`, { timeout: 120_000 }, async (t) => {
+    if (first.startsWith('glacier-local') && spawnSync('bash', ['-c', 'command -v aws']).status !== 0) return t.skip('no aws CLI on PATH');
+    if (block.includes('| jq') && spawnSync('bash', ['-c', 'command -v jq']).status !== 0) return t.skip('no jq on PATH');
+    const extra = await r();
+    rmSync('/tmp/vaults', { recursive: true, force: true });
+    rmSync('/tmp/glacier-local.url', { force: true });
+    const res = await bash(block, env(extra));
+    assert.equal(res.code, 0, `exit ${res.code}\n--- stderr:\n${res.stderr}\n--- stdout:\n${res.stdout.slice(0, 2000)}`);
+    if (first.startsWith('glacier-job get')) assert.ok(existsSync(join(home, 'restore-src/file.txt')), 'the archive was unpacked');
+    if (first.startsWith('glacier-put -v backups --resume')) assert.equal(res.stdout.trim().split('\n').filter((l) => JSON.parse(l).archiveId).length, 2, 'both uploads completed');
+  });
+}
