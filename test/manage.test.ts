@@ -175,7 +175,7 @@ describe('management binaries', { concurrency: 5 }, () => {
 
     it("lists an upload's parts, across pages, each with its range and tree hash", async () => {
       const c0 = await count(local, 'ListParts');
-      const r = ok(await run('glacier-ls', ['-v', 'ls-3', fivePart], { env: envOf(local) }));
+      const r = ok(await run('glacier-ls', ['-v', 'ls-3', '--', fivePart], { env: envOf(local) }));
       assert.equal((await count(local, 'ListParts')) - c0, 3, '5 parts in pages of 2');
       assert.deepEqual(
         lines(r),
@@ -225,7 +225,7 @@ describe('management binaries', { concurrency: 5 }, () => {
     it('refuses bad usage with exit 2 and reports unknown vaults and uploads with exit 1, one line each', async () => {
       const env = envOf(local);
       const [noVault, twoIds, unknownOpt, badName, nv, nu, emptyId] = await Promise.all([
-        run('glacier-ls', [fivePart], { env }),
+        run('glacier-ls', ['--', fivePart], { env }),
         run('glacier-ls', ['-v', 'ls-3', 'a', 'b'], { env }),
         run('glacier-ls', ['--color'], { env }),
         run('glacier-ls', ['-v', 'bad/name'], { env }),
@@ -385,7 +385,7 @@ describe('management binaries', { concurrency: 5 }, () => {
     });
 
     it('reports an unknown upload id with the 404 message and exit 1, and still aborts the others', async () => {
-      const r = await run('glacier-abort', ['-v', 'ab', 'NoSuchUpload', young[0]], { env: envOf(local, state) });
+      const r = await run('glacier-abort', ['-v', 'ab', '--', 'NoSuchUpload', young[0]], { env: envOf(local, state) });
       const errs = failed(r, 'glacier-abort', 1);
       assert.deepEqual(errs, ['glacier-abort: The upload ID was not found: NoSuchUpload', 'glacier-abort: 1 of 2 upload(s) not aborted']);
       const out = lines<{ uploadId: string; aborted: boolean; journalRemoved: boolean; error?: string }>(r);

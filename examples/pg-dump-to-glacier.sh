@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# pg-dump-to-glacier.sh [DB]: streams `pg_dump DB` into a Glacier vault, without a copy on local disk.
+# Prints glacier-put's JSON result line (archiveId, checksum, size ...) on stdout.
+#
+#   DB=mydb VAULT=backups examples/pg-dump-to-glacier.sh
+#   DB=mydb EXPECTED_SIZE=300G examples/pg-dump-to-glacier.sh                 # a big database
+#   DB=mydb SPOOL=/var/spool/mydb examples/pg-dump-to-glacier.sh              # resumable upload
+#
+# Size: a pipe's length is unknown, so glacier-put cuts it in 64 MiB parts, enough for 625 GiB. For a bigger
+# dump give EXPECTED_SIZE (a generous guess is fine: 300G, 2T); glacier-put picks parts that fit it. (With
+# SPOOL, glacier-chunk also cuts 64 MiB parts: give a bigger PART_SIZE, e.g. 512M, for more than 625 GiB.)
+#
+# Resumability: a stream cannot be replayed, so if the upload fails halfway the dump must be redone. With
+# SPOOL=DIR the dump is first cut and hashed into DIR by glacier-chunk -o (needs the dump's size in free
+# disk), then uploaded from there; if the upload fails, DIR is kept and glacier-put prints the command that
+# resumes it (glacier-put -v VAULT --resume DIR), sending only the missing parts. DIR is removed on success.
+#
+# Environment:
+#   DB              the database (or the first argument; pg_dump's PG* variables apply as usual)
+#   VAULT           the vault (default: backups)
+#   PG_DUMP_ARGS    extra pg_dump options, e.g. "-Fc" for the custom format (restore with pg_restore)
+#   EXPECTED_SIZE   an upper bound of the dump's size (10G, 2T) for big databases
+#   SPOOL           spool folder (must not exist or be empty) for a resumable upload
+#   PART_SIZE       part size, 1 MiB x 2^n (default: glacier-put's choice, 64M for a pipe)
+#   AWS_* as usual (see README.md)
+set -euo pipefail
+
+me=pg-dump-to-glacier
+DB=${1:-${DB:-}}
+[ -n "$DB" ] || { echo "usage: DB=NAME $me  (or: $me NAME)" >&2; exit 2; }
+VAULT=${VAULT:-backups}
+desc=$(printf 'pg_dump %s %s' "$DB" "$(date +%F)" | LC_ALL=C tr -c ' -~' '?')
+put=(glacier-put -v "$VAULT" -d "$desc")
+[ -z "${EXPECTED_SIZE:-}" ] || put+=(--expected-size "$EXPECTED_SIZE")
+part=()
+[ -z "${PART_SIZE:-}" ] || part=(-p "$PART_SIZE")
+read -r -a extra <<<"${PG_DUMP_ARGS:-}"             # split into words, without expanding globs
+dump=(pg_dump ${extra[@]+"${extra[@]}"} "$DB")
+
+if [ -n "${SPOOL:-}" ]; then
+  if [ -e "$SPOOL/manifest.json" ]; then
+    echo "$me: $SPOOL holds an earlier run's dump; upload it with: glacier-put -v $VAULT --resume $SPOOL && rm -r $SPOOL" >&2
+    exit 2
+  elif [ -n "$(ls -A "$SPOOL" 2>/dev/null)" ]; then
+    echo "$me: $SPOOL holds an interrupted spool (no manifest.json); remove it first" >&2
+    exit 2
+  fi
+  # A failed pg_dump (pipefail) stops here, and its truncated spool is removed: nothing is uploaded.
+  if ! "${dump[@]}" | glacier-chunk ${part[@]+"${part[@]}"} -o "$SPOOL"; then
+    echo "$me: pg_dump or glacier-chunk failed; nothing uploaded" >&2
+    rm -rf -- "$SPOOL"
+    exit 1
+  fi
+  "${put[@]}" "$SPOOL"                      # on failure the spool stays, and glacier-put says how to resume
+  rm -rf -- "$SPOOL"
+  exit 0
+fi
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+set +e
+"${dump[@]}" | "${put[@]}" ${part[@]+"${part[@]}"} >"$out"
+status=("${PIPESTATUS[@]}")
+set -e
+if [ "${status[0]}" -ne 0 ]; then
+  # glacier-put cannot tell a finished dump from one that died: it stored what it got. Delete that.
+  id=$(sed -n 's/.*"archiveId":"\([^"]*\)".*/\1/p' "$out")
+  if [ -n "$id" ]; then
+    echo "$me: pg_dump failed (exit ${status[0]}); deleting the incomplete archive $id" >&2
+    glacier-rm -v "$VAULT" -- "$id" >&2 || true
+  fi
+  exit "${status[0]}"
+fi
+[ "${status[1]}" -eq 0 ] || exit "${status[1]}"   # glacier-put has said why on stderr
+cat "$out"
