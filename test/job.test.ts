@@ -111,7 +111,10 @@ describe('glacier-job jobs, with job delays on', () => {
   let wholeJob: Json; // retrieval of `small`, Expedited
 
   it('retrieve prints the job (tier, description, SNS topic echoed); output is not ready (exit 4), then --wait waits and outputs', async () => {
+    // A long delay for this job alone, so a loaded machine cannot let it finish before the "not ready" check.
+    await admin('PUT', 'config', { jobDelays: { ...DELAYS, Expedited: 60_000 } });
     const r = await job(['retrieve', '-v', VAULT, '--tier', 'Expedited', '-d', 'restore notes', '--sns', SNS, '--', smallId]);
+    await admin('PUT', 'config', { jobDelays: DELAYS });
     wholeJob = oneJson(r);
     assert.equal(r.stderr, '', show(r));
     assert.equal(wholeJob.Action, 'ArchiveRetrieval');
@@ -131,11 +134,14 @@ describe('glacier-job jobs, with job delays on', () => {
     assert.ok(early.stderr.includes(wholeJob.JobId), 'names the job');
 
     const t0 = Date.now();
-    const out = await job(['output', '-v', VAULT, '--wait', '--interval', '200ms', '--', wholeJob.JobId]);
+    const waiting = job(['output', '-v', VAULT, '--wait', '--interval', '200ms', '--', wholeJob.JobId]);
+    await new Promise((res) => setTimeout(res, 1500));
+    await admin('POST', `jobs/${wholeJob.JobId}/complete`);
+    const out = await waiting;
     assert.equal(out.code, 0, show(out));
     assert.equal(out.stderr, '', show(out));
     assert.ok(out.stdout.equals(small), `output equals the archive (${out.stdout.length} bytes)`);
-    assert.ok(Date.now() - t0 >= 200, 'it waited for the job');
+    assert.ok(Date.now() - t0 >= 1500, 'it waited for the job');
 
     // output --range: a part of the job's output, from a megabyte boundary to its ragged end (three pieces).
     const part = await job(['output', '-v', VAULT, '--range', `${MiB}-${small.length - 1}`, '--piece-size', '2M', '--', wholeJob.JobId]);

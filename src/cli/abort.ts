@@ -73,5 +73,9 @@ run(spec, async (argv) => {
   } catch (e) {
     throw explain(e, what);
   }
-  if (failed) throw new ServiceError(`${failed} of ${total} upload(s) not aborted`);
+  // One upload that failed was already told in its own line: a summary would be a second line for one error.
+  if (failed) {
+    if (total === 1) return 1;
+    throw new ServiceError(`${failed} of ${total} upload(s) not aborted`);
+  }
 });

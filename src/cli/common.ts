@@ -46,7 +46,8 @@ export interface Common {
 export function vaultOf(argv: Argv, required = true): string {
   const vault = argv.vault ?? process.env.GLACIER_VAULT;
   if (!vault && required) throw new UsageError('no vault: give -v NAME or set GLACIER_VAULT');
-  if (vault && !/^[A-Za-z0-9_.-]{1,255}$/.test(String(vault))) throw new UsageError(`invalid vault name "${vault}": 1-255 characters of a-z, A-Z, 0-9, '_', '-', '.'`);
+  // '.' and '..' are path segments, not names: the SDK would send them as /vaults/.. (another operation's path).
+  if (vault && (!/^[A-Za-z0-9_.-]{1,255}$/.test(String(vault)) || /^\.\.?$/.test(String(vault)))) throw new UsageError(`invalid vault name "${vault}": 1-255 characters of a-z, A-Z, 0-9, '_', '-', '.', other than . and ..`);
   return vault ? String(vault) : '';
 }
 
@@ -107,5 +108,6 @@ export function explain(e: unknown, what: { vault?: string; endpoint?: string } 
   }
   if (err?.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(msg)) return new ServiceError(`cannot connect to ${what.endpoint ?? 'the Glacier endpoint'}: connection refused`);
   if (/Region is missing/i.test(msg)) return new UsageError('no AWS region: give --region or set AWS_REGION');
+  if (/Region not accepted/i.test(msg)) return new UsageError(`invalid region: ${msg}`);
   return new ServiceError(err?.name && err.name !== 'Error' ? `${err.name}: ${msg}` : msg);
 }

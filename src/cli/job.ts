@@ -115,6 +115,22 @@ function retrievalParams(argv: Argv, archiveId: string): JobParameters {
   return p;
 }
 
+function downloadOptions(argv: Argv): { pieceSize: number; concurrency: number } {
+  const pieceSize = argv['piece-size'] === undefined ? 16 * MiB : sizeOption(argv, 'piece-size')!;
+  if (pieceSize < MiB || (pieceSize / MiB) & (pieceSize / MiB - 1) || pieceSize > 4096 * MiB) throw new UsageError(`invalid --piece-size: 1 MiB x 2^n`);
+  const concurrency = Number(argv.concurrency ?? 4);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError(`invalid --concurrency "${argv.concurrency}"`);
+  return { pieceSize, concurrency };
+}
+
+/** Bad options of output and get are refused before any request: get must not start a retrieval it then drops. */
+function checkOutputOptions(argv: Argv): void {
+  downloadOptions(argv);
+  duration(argv, 'interval', '60s');
+  duration(argv, 'timeout', '48h');
+  if (argv.range !== undefined) parseRange(String(argv.range));
+}
+
 async function output(c: Common, t: JobTarget, argv: Argv, job: GlacierJobDescription): Promise<void> {
   const jobId = job.JobId!;
   if (job.StatusCode === 'InProgress') {
@@ -158,10 +174,7 @@ async function output(c: Common, t: JobTarget, argv: Argv, job: GlacierJobDescri
     if (to >= total) throw new UsageError(`--range ${argv.range} goes past the end of the output (${total} bytes)`);
     if ((rs + from) % MiB) throw new UsageError(`--range must start on a megabyte boundary of the archive`);
   }
-  const pieceSize = argv['piece-size'] === undefined ? 16 * MiB : sizeOption(argv, 'piece-size')!;
-  if (pieceSize < MiB || (pieceSize / MiB) & (pieceSize / MiB - 1) || pieceSize > 4096 * MiB) throw new UsageError(`invalid --piece-size: 1 MiB x 2^n`);
-  const concurrency = Number(argv.concurrency ?? 4);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError(`invalid --concurrency "${argv.concurrency}"`);
+  const { pieceSize, concurrency } = downloadOptions(argv);
   let pieces;
   try {
     pieces = planPieces(geo, from, to, pieceSize);
@@ -253,10 +266,12 @@ run(spec, async (argv) => {
       }
       case 'output': {
         const jobId = one(argv, 'job id');
+        checkOutputOptions(argv);
         return await output(c, t, argv, await describe(t, jobId));
       }
       case 'get': {
         const archiveId = one(argv, 'archive id');
+        checkOutputOptions(argv);
         const job = await initiate(t, retrievalParams(argv, archiveId));
         if (!c.quiet) process.stderr.write(`glacier-job: job ${job.JobId} started (${job.Tier}); waiting for it\n`);
         return await output(c, t, argv, job);

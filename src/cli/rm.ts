@@ -62,6 +62,8 @@ run(spec, async (argv) => {
   } catch (e) {
     throw explain(interruption.signal.aborted ? interruption.signal.reason : e, what);
   }
+  // One id that failed was already told in its own line: a summary would be a second line for one error.
+  if (total === 1 && failed + malformed === 1) return failed ? 1 : 2;
   if (failed) throw new ServiceError(`${failed} of ${total} archive(s) not deleted${malformed ? ` (and ${malformed} malformed id(s))` : ''}`);
   if (malformed) throw new UsageError(`${malformed} of ${total} line(s) were not archive ids${total > malformed ? `; the others were ${dryRun ? 'checked' : 'deleted'}` : ''}`);
 });

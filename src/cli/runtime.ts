@@ -29,7 +29,21 @@ export function parseArgs(spec: CliSpec, args: string[]): Argv {
     known.add(k);
     known.add(v);
   }
-  const argv = minimist(args, {
+  // minimist leaves a word like -5 or -1h after an option that takes a value for a flag of its own, so
+  // `--older-than -1h` read as -1 -h (--help) and `-d -5` as an empty description: take it as the value, as getopt does.
+  const strings = new Set(spec.string ?? []);
+  const words: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      words.push(...args.slice(i));
+      break;
+    }
+    const name = /^--[^=]+$/.test(a) ? a.slice(2) : /^-[^-]$/.test(a) ? (spec.alias?.[a[1]] ?? a[1]) : undefined;
+    if (name !== undefined && strings.has(name) && /^-\d/.test(args[i + 1] ?? '')) words.push(`--${name}=${args[++i]}`);
+    else words.push(a);
+  }
+  const argv = minimist(words, {
     string: spec.string,
     boolean: [...(spec.boolean ?? []), 'help', 'version', 'debug'],
     alias: { h: 'help', ...spec.alias },
@@ -37,7 +51,7 @@ export function parseArgs(spec: CliSpec, args: string[]): Argv {
     unknown: (arg) => {
       // Upload and archive ids are base64url and may start with '-': say how to pass one rather than "unknown option".
       if (/^-[A-Za-z0-9_-]{39,}$/.test(arg)) throw new UsageError(`${arg.slice(0, 24)}... is read as an option; an id that starts with '-' goes after --, as in: ${spec.name} -v VAULT -- ID`);
-      if (arg.startsWith('-') && arg !== '-' && !/^-\d/.test(arg)) {
+      if (arg.startsWith('-') && arg !== '-') {
         const name = arg.replace(/^--?(no-)?/, '').split('=')[0];
         if (!known.has(name)) throw new UsageError(`unknown option ${arg.split('=')[0]} (see --help)`);
       }

@@ -98,6 +98,8 @@ run(spec, async (argv) => {
         }
       }
     }
+    // One file that could not be read was already told in its own line (as sha256sum does): no summary line.
+    if (failedRead === 1 && argv.check === undefined && Math.max(argv._.length, 1) === 1) return 1;
     if (failedRead) throw new ServiceError(`${failedRead} file(s) could not be read`);
   } finally {
     await pool.close();

@@ -23,7 +23,11 @@ export function endpointFromEnv(env = process.env): string | undefined {
 }
 
 export function makeClient(o: ClientOptions = {}): GlacierClient {
-  if (o.profile) process.env.AWS_PROFILE = o.profile; // read by the default credential chain
+  if (o.profile) {
+    process.env.AWS_PROFILE = o.profile; // read by the default credential chain
+    // The chain then skips keys in the environment anyway, but first prints an 8-line warning about them.
+    for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) delete process.env[k];
+  }
   const endpoint = o.endpoint ?? endpointFromEnv();
   const client = new GlacierClient({
     region: o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,

@@ -93,11 +93,17 @@ export class GlacierLocal {
     res.setHeader('Date', new Date(this.now()).toUTCString());
     const url = new URL(req.url ?? '/', 'http://local');
     if (url.pathname.startsWith('/_local/')) return this.admin(req, res, url);
-    const r = route(req.method ?? 'GET', url.pathname);
+    // URL parsing resolves '..' and '%2e%2e' segments, while the signature covers the raw path with '%2e%2e' kept
+    // as it is: '/vaults/v/archives/%2e%2e/%2e%2e/w' signed as an archive delete would delete vault w. Refused.
+    // (A backslash is read as '/' too.)
+    const rawPath = (req.url ?? '/').split('?')[0];
+    const dotted = rawPath.includes('\\') || rawPath.split('/').some((s) => /^(\.|%2e){1,2}$/i.test(s));
+    const r = dotted ? undefined : route(req.method ?? 'GET', url.pathname);
     const op = r?.op ?? 'Unknown';
     this.counters[op] = (this.counters[op] ?? 0) + 1;
     const log: Record<string, unknown> = { op, method: req.method, path: url.pathname };
     try {
+      if (dotted) throw new GlacierError(400, 'InvalidParameterValueException', `Invalid request path: ${rawPath}: '.' and '..' segments (also percent-encoded) are not allowed`);
       if (!r) throw new GlacierError(400, 'UnknownOperationException', `No operation matches ${req.method} ${url.pathname}`);
       const body = UPLOAD_OPS.has(op) ? null : await readSmallBody(req);
       // An upload's body is streamed, so its payload hash can only come from this (required) header; without it

@@ -131,8 +131,10 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
     if (listed.partSize !== o.partSize) throw new UsageError(`upload ${o.resume.uploadId} uses ${listed.partSize}-byte parts, not ${o.partSize}`);
     landed = listed.parts;
   } else if (!o.dryRun) {
+    // Not cut short by a signal: an upload the service opened but whose id never reached us would dangle unseen.
+    // Once the id is known, an interruption before any part lands aborts it (below).
     const r = await sendWithRetry(o, () =>
-      o.client.send(new InitiateMultipartUploadCommand({ accountId: o.accountId, vaultName: o.vault, partSize: String(o.partSize), archiveDescription: o.description ?? undefined }), { abortSignal: o.signal }),
+      o.client.send(new InitiateMultipartUploadCommand({ accountId: o.accountId, vaultName: o.vault, partSize: String(o.partSize), archiveDescription: o.description ?? undefined })),
     );
     uploadId = r.uploadId!;
     if (o.journal) {
@@ -252,8 +254,10 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
       if (i >= partCount) throw new IntegrityError(`upload ${uploadId} holds part ${i}, beyond the end of this input (${partCount} parts): this is not its input`);
     }
   }
+  // Not cut short by a signal either: a completion the service performed but we never heard of would leave a
+  // journal that can no longer resume anything, and an archive whose id nobody printed.
   const r = await sendWithRetry(o, () =>
-    o.client.send(new CompleteMultipartUploadCommand({ accountId: o.accountId, vaultName: o.vault, uploadId: uploadId!, archiveSize: String(size), checksum }), { abortSignal: o.signal }),
+    o.client.send(new CompleteMultipartUploadCommand({ accountId: o.accountId, vaultName: o.vault, uploadId: uploadId!, archiveSize: String(size), checksum })),
   ).catch((e) => {
     throw new ResumableError(e, uploadId!, journal?.path);
   });
