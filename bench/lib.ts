@@ -1,8 +1,10 @@
 // Helpers for the benchmarks: timed commands (GNU time), inputs, a glacier-local to run against.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateVaultCommand } from '@aws-sdk/client-glacier';
+import { startLocal, type Local } from '../test/helpers/local.js';
 
 export const GiB = 2 ** 30;
 export const WORK = process.env.BENCH_DIR ?? join(tmpdir(), 'glacier-pipes-bench');
@@ -39,3 +41,18 @@ export function randomFile(name: string, size: number): string {
 
 export const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
 export const fmt = (n: number, d = 2) => n.toFixed(d);
+
+export const ROOT = new URL('../../', import.meta.url).pathname;
+
+/** Runs `fn` against a glacier-local keeping its data on disk, with a vault named `bench`; cleans up after. */
+export async function withBenchLocal(fn: (local: Local, env: NodeJS.ProcessEnv) => Promise<void>): Promise<void> {
+  const data = mkdtempSync(join(WORK, 'local-'));
+  const local = await startLocal(['--data', data, '--job-delay', '0']);
+  try {
+    await local.client().send(new CreateVaultCommand({ accountId: '-', vaultName: 'bench' }));
+    await fn(local, { ...local.env, XDG_STATE_HOME: join(WORK, 'state') });
+  } finally {
+    await local.stop();
+    rmSync(data, { recursive: true, force: true });
+  }
+}

@@ -1,20 +1,11 @@
 // Upload path: glacier-put from a file and from a pipe, CPU per GiB against the two-SHA-256-pass floor,
 // memory for 1 and 4 GiB inputs, and glacier-treehash against openssl on the same file.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { startLocal } from '../test/helpers/local.js';
-import { CreateVaultCommand } from '@aws-sdk/client-glacier';
-import { fmt, GiB, randomFile, ratio, timed, WORK } from './lib.js';
+import { fmt, GiB, randomFile, ratio, ROOT, timed, withBenchLocal } from './lib.js';
 
 export async function benchUpload(): Promise<void> {
-  const root = new URL('../../', import.meta.url).pathname;
-  const put = `node ${root}bin/glacier-put`;
+  const put = `node ${ROOT}bin/glacier-put`;
   const input = randomFile('input-2g.bin', 2 * GiB);
-  const data = mkdtempSync(join(WORK, 'local-'));
-  const local = await startLocal(['--data', data, '--job-delay', '0']);
-  const env = { ...local.env, XDG_STATE_HOME: join(WORK, 'state') };
-  try {
-    await local.client().send(new CreateVaultCommand({ accountId: '-', vaultName: 'bench' }));
+  await withBenchLocal(async (_local, env) => {
     timed(`cat ${input} > /dev/null`); // warm the page cache
     const o1 = timed(`openssl dgst -sha256 ${input}`);
     const o2 = timed(`openssl dgst -sha256 ${input}`);
@@ -35,11 +26,8 @@ export async function benchUpload(): Promise<void> {
       if (t.status !== 0) throw new Error(`rss ${gib}: exit ${t.status}: ${t.stderr}`);
       console.log(`glacier-put pipe ${gib} GiB (64 MiB parts, -c 5): peak RSS ${fmt(t.rssMiB, 0)} MiB (bound (5+2) x 64 + 100 = 548 MiB), ${fmt((gib * 1024) / t.wall, 0)} MiB/s`);
     }
-    const th = timed(`node ${root}bin/glacier-treehash ${input}`);
+    const th = timed(`node ${ROOT}bin/glacier-treehash ${input}`);
     const os = timed(`openssl dgst -sha256 ${input}`);
     console.log(`glacier-treehash 2 GiB: ${fmt(th.wall)} s wall vs openssl dgst -sha256 ${fmt(os.wall)} s = ${ratio(th.wall, os.wall)}x (goal <= 0.75), CPU ${fmt(th.cpu)} s`);
-  } finally {
-    await local.stop();
-    rmSync(data, { recursive: true, force: true });
-  }
+  });
 }

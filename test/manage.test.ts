@@ -15,7 +15,7 @@ import {
 import { MiB, treeHash } from '../src/core/tree-hash.js';
 import { Journal } from '../src/upload/journal.js';
 import { errorLines, run, sh, show, sleep, type Ran } from './helpers/bins.js';
-import { BIN, startLocal, type Local } from './helpers/local.js';
+import { BIN, startLocal, type Local, openUploads } from './helpers/local.js';
 
 const A = { accountId: '-' };
 const LOCAL_ARGS = ['--memory', '--job-delay', '0', '--page-size', '2'];
@@ -100,16 +100,7 @@ async function newArchive(g: GlacierClient, vaultName: string): Promise<string> 
   return (await g.send(new UploadArchiveCommand({ ...A, vaultName, body: randomBytes(1000) }))).archiveId!;
 }
 
-async function uploadIds(g: GlacierClient, vaultName: string): Promise<string[]> {
-  const ids: string[] = [];
-  let marker: string | undefined;
-  do {
-    const r = await g.send(new ListMultipartUploadsCommand({ ...A, vaultName, marker }));
-    ids.push(...(r.UploadsList ?? []).map((u) => u.MultipartUploadId!));
-    marker = r.Marker ?? undefined;
-  } while (marker);
-  return ids.sort();
-}
+const uploadIds = openUploads;
 
 const archivesIn = async (g: GlacierClient, vaultName: string) => (await g.send(new DescribeVaultCommand({ ...A, vaultName }))).NumberOfArchives;
 

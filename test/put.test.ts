@@ -22,23 +22,14 @@ import { MiB, TreeHasher, treeHash } from '../src/core/tree-hash.js';
 import { rawParts, streamFiller } from '../src/upload/sources.js';
 import { fitPartSize, MAX_PARTS, upload } from '../src/upload/upload.js';
 import { errorLines, run, sh, show, sleep, start, type Ran } from './helpers/bins.js';
-import { startLocal, type Local } from './helpers/local.js';
+import { startLocal, type Local, openUploads } from './helpers/local.js';
+import type { UploadResult } from '../src/upload/upload.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // for the SDK clients in this process
 const GiB = 1024 * MiB;
 const A = { accountId: '-' };
 
-interface PutResult {
-  vault: string;
-  archiveId: string | null;
-  checksum: string;
-  size: number;
-  parts: number;
-  partSize: number;
-  uploadId: string | null;
-  location: string | null;
-  description: string | null;
-}
+type PutResult = UploadResult;
 
 /** The one JSON line glacier-put prints on success. */
 function resultOf(r: Ran): PutResult {
@@ -61,16 +52,7 @@ async function readArchive(g: GlacierClient, vaultName: string, archiveId: strin
   return Buffer.from(await out.body!.transformToByteArray());
 }
 
-async function uploadsOf(g: GlacierClient, vaultName: string): Promise<string[]> {
-  const ids: string[] = [];
-  let marker: string | undefined;
-  do {
-    const r = await g.send(new ListMultipartUploadsCommand({ ...A, vaultName, marker }));
-    ids.push(...(r.UploadsList ?? []).map((u) => u.MultipartUploadId!));
-    marker = r.Marker ?? undefined;
-  } while (marker);
-  return ids;
-}
+const uploadsOf = openUploads;
 
 /** The ranges ("first-last") of the parts an upload holds. */
 async function partRanges(g: GlacierClient, vaultName: string, uploadId: string): Promise<Set<string>> {

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { GlacierClient } from '@aws-sdk/client-glacier';
+import { GlacierClient, ListMultipartUploadsCommand } from '@aws-sdk/client-glacier';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const BIN = (name: string) => `${ROOT}bin/${name}`;
@@ -75,4 +75,16 @@ export async function startLocal(args: string[] = ['--memory', '--job-delay', '0
     },
     stderr: () => err,
   };
+}
+
+/** The ids of a vault's open multipart uploads, every page, sorted. */
+export async function openUploads(g: GlacierClient, vaultName: string): Promise<string[]> {
+  const ids: string[] = [];
+  let marker: string | undefined;
+  do {
+    const r = await g.send(new ListMultipartUploadsCommand({ accountId: '-', vaultName, marker }));
+    ids.push(...(r.UploadsList ?? []).map((u) => u.MultipartUploadId!));
+    marker = r.Marker ?? undefined;
+  } while (marker);
+  return ids.sort();
 }
