@@ -1,9 +1,10 @@
 // npm run bench [-- SECTION...]: prints each figure next to a baseline measured in the same run.
 import { benchDownload } from './download.js';
+import { benchPack } from './pack.js';
 import { benchPlacement } from './placement.js';
 import { benchUpload } from './upload.js';
 
-const sections: Record<string, () => Promise<void>> = { upload: benchUpload, download: benchDownload, placement: benchPlacement };
+const sections: Record<string, () => Promise<void>> = { upload: benchUpload, download: benchDownload, placement: benchPlacement, pack: benchPack };
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(sections);
 for (const name of wanted) {
   const fn = sections[name];

@@ -74,6 +74,21 @@ async function interruptedUpload(): Promise<string> {
 /** What each README block needs before it runs, keyed by its first line; null: shown by another test. */
 const runners: Record<string, null | { why: string } | (() => Promise<Record<string, string>>)> = {
   'pg_dump mydb | glacier-put -v backups -d "mydb nightly"': async () => ({}),
+  'glacier-pack ~/photos ~/docs': async () => {
+    for (const d of ['photos', 'docs', 'sites/www']) mkdirSync(join(home, d), { recursive: true });
+    writeFileSync(join(home, 'photos/cat.jpg'), Buffer.alloc(50_000, 3));
+    writeFileSync(join(home, 'docs/letter.txt'), 'Dear vault,\n');
+    writeFileSync(join(home, 'sites/www/index.html'), '<h1>hi</h1>\n');
+    writeFileSync(join(home, 'sites/www/access.log'), 'GET /\n');
+    return {};
+  },
+  'glacier-job output -v backups -- "$JOB_ID" | tar -xJf -': async () => {
+    mkdirSync(join(home, 'restore'), { recursive: true });
+    const put = spawnSync('bash', ['-c', 'glacier-pack ~/docs | glacier-put -v backups -q'], { cwd: home, env: env(), encoding: 'utf8' });
+    const { archiveId } = JSON.parse(put.stdout) as { archiveId: string };
+    const { jobId } = await g.send(new InitiateJobCommand({ ...A, vaultName: 'backups', jobParameters: { Type: 'archive-retrieval', ArchiveId: archiveId } }));
+    return { JOB_ID: jobId! };
+  },
   'npm ci && npm run demo': { why: 'run by CI itself (.ci/run) and by test/demo.test.ts' },
   'tar -cf - ~/projects': async () => {
     mkdirSync(join(home, 'projects/app'), { recursive: true });
@@ -167,6 +182,11 @@ for (const [i, block] of blocks().entries()) {
     const res = await bash(block, env(extra));
     assert.equal(res.code, 0, `exit ${res.code}\n--- stderr:\n${res.stderr}\n--- stdout:\n${res.stdout.slice(0, 2000)}`);
     if (first.startsWith('glacier-job get')) assert.ok(existsSync(join(home, 'restore-src/file.txt')), 'the archive was unpacked');
+    if (first.startsWith('glacier-job output -v backups -- "$JOB_ID" | tar')) {
+      const member = join(home.slice(1), 'docs/letter.txt');
+      assert.equal(readFileSync(join(home, member), 'utf8'), 'Dear vault,\n', 'unpacked here');
+      assert.equal(readFileSync(join(home, 'restore', member), 'utf8'), 'Dear vault,\n', 'one folder unpacked into ~/restore');
+    }
     if (first.startsWith('glacier-put -v backups --resume')) assert.equal(res.stdout.trim().split('\n').filter((l) => JSON.parse(l).archiveId).length, 2, 'both uploads completed');
   });
 }

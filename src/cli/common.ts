@@ -27,7 +27,7 @@ export function withCommon(spec: Omit<CliSpec, 'usage'> & { usage: string }): Cl
     string: [...COMMON_STRINGS, ...(spec.string ?? [])],
     boolean: [...COMMON_BOOLEANS, ...(spec.boolean ?? [])],
     alias: { ...COMMON_ALIAS, ...spec.alias },
-    default: { progress: undefined, ...spec.default },
+    default: spec.default,
   };
 }
 
@@ -41,6 +41,14 @@ export interface Common {
   warn(message: string): void;
   endpoint?: string;
   region?: string;
+}
+
+/** --progress / --no-progress, else whether stderr is a terminal. (minimist turns an absent boolean into false.) */
+export function progressWanted(args = process.argv.slice(2)): boolean {
+  const end = args.indexOf('--');
+  const opts = end < 0 ? args : args.slice(0, end);
+  const last = opts.filter((a) => a === '--progress' || a === '--no-progress').at(-1);
+  return last === undefined ? Boolean(process.stderr.isTTY) : last === '--progress';
 }
 
 export function vaultOf(argv: Argv, required = true): string {
@@ -71,7 +79,7 @@ export function common(name: string, argv: Argv, opts: { vaultRequired?: boolean
     client,
     quiet,
     debug,
-    progress: !quiet && (argv.progress === undefined ? Boolean(process.stderr.isTTY) : Boolean(argv.progress)),
+    progress: !quiet && progressWanted(),
     warn: (m) => (quiet ? undefined : stderr(`warning: ${m}`)),
     endpoint: argv.endpoint,
     region: argv.region,

@@ -116,7 +116,9 @@ run(spec, async (argv) => {
     onRead: (n) => progress.add(n),
     signal: interruption.signal,
     skip: out.isFile() ? { dev: out.dev, ino: out.ino } : undefined,
+    outputFd: 1,
   });
   progress.finish();
+  if (argv.debug) process.stderr.write(`glacier-pack: debug: ${result.entries} entries, ${result.how}${result.how.startsWith('xz') ? ` -${level} -T${threads}` : ''}, exit status ${result.status}\n`);
   return result.status;
 });
