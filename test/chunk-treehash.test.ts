@@ -206,9 +206,10 @@ describe('glacier-chunk', () => {
     });
   }
 
-  it('empty input: exit 2', async () => {
+  it('empty input: exit 2, and nothing on stdout (not even the header line)', async () => {
     const r = await run('glacier-chunk', ['-p', '1M'], { env, input: '' });
     assert.equal(r.code, 2, show(r));
     assert.match(r.stderr, /^glacier-chunk: empty input/);
+    assert.equal(r.stdout.length, 0);
   });
 });

@@ -77,7 +77,8 @@ run(spec, async (argv) => {
   const filler = fh && size !== undefined ? fileFiller(fh) : streamFiller(new ByteReader(fh ? fh.createReadStream() : process.stdin));
   const manifest: Manifest = { format: 'glacier-chunks', version: 1, partSize, parts: [], size: 0, treeHash: '' };
   try {
-    if (!outDir) await write(Buffer.from(`${JSON.stringify({ format: 'glacier-chunks', version: 1, partSize })}\n`));
+    // The header goes out with the first part, so that empty input leaves stdout empty.
+    let header = outDir ? null : Buffer.from(`${JSON.stringify({ format: 'glacier-chunks', version: 1, partSize })}\n`);
     const hashed = mapOrdered(rawParts(filler, partSize, buffers), concurrency, async (p) => ({ p, h: await pool.hash(p.data) }));
     for await (const { p, h } of hashed) {
       if (interruption.signal.aborted) throw interruption.signal.reason;
@@ -90,6 +91,8 @@ run(spec, async (argv) => {
           });
           manifest.parts.push({ ...frame, file });
         } else {
+          if (header) await write(header);
+          header = null;
           await write(Buffer.from(`${JSON.stringify(frame)}\n`));
           await write(p.data);
           manifest.parts.push({ ...frame, file: '' });
