@@ -65,9 +65,6 @@ export class ByteReader {
     }
   }
 
-  async atEnd(): Promise<boolean> {
-    return (await this.peek(1)).length === 0;
-  }
 
   async close(): Promise<void> {
     await this.it.return?.();

@@ -32,7 +32,6 @@ export interface LocalOptions {
 
 export const DEFAULT_DELAYS: Record<Tier, number> = { Expedited: 1000, Standard: 3000, Bulk: 5000 };
 const UPLOAD_OPS = new Set(['UploadArchive', 'UploadMultipartPart']);
-const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 interface Ctx {
   req: IncomingMessage;
@@ -618,4 +617,3 @@ async function dropConnection(req: IncomingMessage, res: ServerResponse, log: Re
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export { EMPTY_SHA256 };

@@ -8,7 +8,7 @@
 import { Readable } from 'node:stream';
 import { combineTreeHashes, MiB } from '../core/tree-hash.js';
 import { isTempName, type Vfs } from './vfs.js';
-import { GlacierError, invalidParam, notFound } from './glacier-error.js';
+import { invalidParam, notFound } from './glacier-error.js';
 import { archiveIdMatchesVault, newArchiveId, newUploadId } from './ids.js';
 import type { Job } from './jobs.js';
 
@@ -292,4 +292,3 @@ export function rangeTreeHash(leavesB64: string, start: number, endIncl: number)
   return combineTreeHashes(nodes).toString('hex');
 }
 
-export { GlacierError };
