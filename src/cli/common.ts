@@ -86,6 +86,14 @@ export function common(name: string, argv: Argv, opts: { vaultRequired?: boolean
   };
 }
 
+/** An archive or job description: printable ASCII, at most 1024 characters, checked before any request. */
+export function checkDescription(d: string): string {
+  if (d.length > 1024) throw new UsageError(`description is ${d.length} characters; at most 1024 are allowed`);
+  const bad = [...d].find((c) => !/^[\x20-\x7e]$/.test(c));
+  if (bad !== undefined) throw new UsageError(`description must be printable ASCII; it contains ${JSON.stringify(bad)} (U+${bad.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`);
+  return d;
+}
+
 export function sizeOption(argv: Argv, name: string): number | undefined {
   const v = argv[name];
   if (v === undefined) return undefined;

@@ -11,7 +11,7 @@ import { FileSink, stdoutSink } from '../retrieve/file-sink.js';
 import { parseInventory } from '../retrieve/inventory.js';
 import { describe, initiate, listJobs, waitFor, type JobTarget } from '../retrieve/jobs.js';
 import { jobIsVerifiable, planPieces } from '../retrieve/pieces.js';
-import { common, COMMON_HELP, explain, sizeOption, withCommon, type Common } from './common.js';
+import { checkDescription, common, COMMON_HELP, explain, sizeOption, withCommon, type Common } from './common.js';
 import { Progress } from './progress.js';
 import { interruption, run, type Argv } from './runtime.js';
 
@@ -106,11 +106,7 @@ function retrievalParams(argv: Argv, archiveId: string): JobParameters {
     if ((b + 1) % MiB) process.stderr.write(`glacier-job: warning: --range ends off a megabyte boundary; Glacier accepts that only at the end of the archive\n`);
     p.RetrievalByteRange = `${a}-${b}`;
   }
-  if (argv.description !== undefined) {
-    const d = String(argv.description);
-    if (d.length > 1024 || !/^[\x20-\x7e]*$/.test(d)) throw new UsageError('description must be printable ASCII, at most 1024 characters');
-    p.Description = d;
-  }
+  if (argv.description !== undefined) p.Description = checkDescription(String(argv.description));
   if (argv.sns !== undefined) p.SNSTopic = String(argv.sns);
   return p;
 }
@@ -191,12 +187,12 @@ async function output(c: Common, t: JobTarget, argv: Argv, job: GlacierJobDescri
       file = opened.sink;
       if (opened.resumed > 0) {
         combiner = await file.rehashPrefix(pool);
-        pieces = planPieces(geo, from + opened.resumed, to, pieceSize).filter((p) => p.start <= to);
+        pieces = planPieces(geo, from + opened.resumed, to, pieceSize); // none when it was all verified already
         if (!c.quiet) process.stderr.write(`glacier-job: resuming ${out} after ${opened.resumed} verified bytes\n`);
         progress.add(opened.resumed);
       }
     }
-    const done = from + (combiner ? combiner.count * MiB : 0) > to ? { treeHash: combiner!.digest().toString('hex'), bytes: 0 } : await download({
+    const done = await download({
       client: c.client, pool, vault: c.vault, accountId: c.accountId, jobId, pieces, pieceSize, concurrency, combiner,
       sink: file ?? stdoutSink(), signal: interruption.signal, onBytes: (n) => progress.add(n), warn: c.quiet ? undefined : c.warn,
     });
@@ -241,7 +237,7 @@ run(spec, async (argv) => {
           ip.Limit = String(argv.limit);
         }
         const p: JobParameters = { Type: 'inventory-retrieval', Format: format, ...(Object.keys(ip).length ? { InventoryRetrievalParameters: ip } : {}) };
-        if (argv.description !== undefined) p.Description = String(argv.description);
+        if (argv.description !== undefined) p.Description = checkDescription(String(argv.description));
         if (argv.sns !== undefined) p.SNSTopic = String(argv.sns);
         return jobLine(await initiate(t, p));
       }

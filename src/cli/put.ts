@@ -6,7 +6,7 @@ import { ByteReader } from '../core/byte-reader.js';
 import { InterruptedError, UsageError } from '../core/errors.js';
 import { HashPool } from '../core/hash-pool.js';
 import { isValidPartSize, MiB } from '../core/tree-hash.js';
-import { common, COMMON_HELP, explain, sizeOption, withCommon } from './common.js';
+import { checkDescription, common, COMMON_HELP, explain, sizeOption, withCommon } from './common.js';
 import { Progress } from './progress.js';
 import { interruption, run } from './runtime.js';
 import { Journal, journalDir, type JournalHeader } from '../upload/journal.js';
@@ -58,12 +58,6 @@ export function escapeDescription(name: string): string {
   return [...name].map((ch) => (/^[\x20-\x7e]$/.test(ch) ? ch : `\\u${ch.codePointAt(0)!.toString(16).padStart(4, '0')}`)).join('').slice(0, 1024);
 }
 
-export function checkDescription(d: string): string {
-  if (d.length > 1024) throw new UsageError(`description is ${d.length} characters; at most 1024 are allowed`);
-  const bad = [...d].find((c) => !/^[\x20-\x7e]$/.test(c));
-  if (bad !== undefined) throw new UsageError(`description must be printable ASCII; it contains ${JSON.stringify(bad)} (U+${bad.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`);
-  return d;
-}
 
 function intOption(v: unknown, name: string, min: number, max: number): number {
   const n = Number(v);

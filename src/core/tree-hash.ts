@@ -35,11 +35,9 @@ export function combineTreeHashesHex(hexes: readonly string[]): string {
 export class TreeCombiner {
   // Roots of completed subtrees, levels strictly decreasing from bottom to top.
   private readonly stack: { level: number; hash: Buffer }[] = [];
-  count = 0;
 
   push(leaf: Buffer): void {
     let node: { level: number; hash: Buffer } = { level: 0, hash: leaf };
-    this.count++;
     for (let top = this.stack.at(-1); top && top.level === node.level; top = this.stack.at(-1)) {
       this.stack.pop();
       node = { level: node.level + 1, hash: sha256(top.hash, node.hash) };
