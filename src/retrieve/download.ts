@@ -30,13 +30,21 @@ export interface DownloadOptions {
   retry?: { attempts?: number; baseMs?: number; capMs?: number };
   onBytes?: (n: number) => void;
   warn?: (m: string) => void;
+  /** Take pieces Glacier sends no tree hash for (warned once) instead of refusing them (IntegrityError). */
+  unverified?: boolean;
 }
 
 class PieceMismatch extends Error {
   readonly retryable = true;
 }
 
-export async function download(o: DownloadOptions): Promise<{ treeHash: string; bytes: number }> {
+/**
+ * Fetches `pieces` of a job's output and hands them to `o.sink` in order, each verified against the tree hash
+ * Glacier sends for it. Returns the output's running tree hash (hex, over what was written, after any resumed
+ * prefix in `o.combiner`), the bytes written and how many of them no hash covered (only with `unverified`).
+ * Throws IntegrityError (exit 3) when a piece never matches or has no hash, InterruptedError on a signal.
+ */
+export async function download(o: DownloadOptions): Promise<{ treeHash: string; bytes: number; unverifiedBytes: number }> {
   const buffers = new BufferPool(o.pieceSize, Math.max(1, o.concurrency));
   const combiner = o.combiner ?? new TreeCombiner();
   const ready = new Map<number, { data: Buffer; buf: Buffer; leaves: Buffer[] }>();
@@ -44,6 +52,8 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
   let nextToWrite = 0;
   let failure: unknown = null;
   let bytes = 0;
+  let unverifiedBytes = 0;
+  let warnedUnverified = false;
   let wake: (() => void) | null = null;
   const notify = () => {
     wake?.();
@@ -62,10 +72,17 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
           got += chunk.length;
         }
         if (got !== length) throw Object.assign(new Error(`piece ${p.start}-${p.end}: connection ended after ${got} of ${length} bytes`), { code: 'ECONNRESET' });
-        if (!r.checksum) throw new IntegrityError(`Glacier sent no tree hash for bytes ${p.start}-${p.end}, so they cannot be verified`);
         const data = buf.subarray(0, length);
+        if (!r.checksum) {
+          if (!o.unverified) throw new IntegrityError(`Glacier sent no tree hash for output bytes ${p.start}-${p.end} (it sends one only for tree-hash-aligned ranges), so they cannot be verified; nothing unverified was written (--unverified takes such bytes anyway)`);
+          if (!warnedUnverified) o.warn?.(`Glacier sends no tree hash for output bytes ${p.start}-${p.end} (and maybe others): taking them UNVERIFIED, as --unverified asks`);
+          warnedUnverified = true;
+          unverifiedBytes += length;
+          return { data, leaves: (await o.pool.hashWithLeaves(data)).leaves };
+        }
         const h = await o.pool.hashWithLeaves(data);
-        if (h.treeHash !== r.checksum) throw new PieceMismatch(`bytes ${p.start}-${p.end} do not match their tree hash (got ${h.treeHash}, Glacier says ${r.checksum})`);
+        // Hex digests compare case-insensitively: a service may send uppercase.
+        if (h.treeHash !== r.checksum.toLowerCase()) throw new PieceMismatch(`bytes ${p.start}-${p.end} do not match their tree hash (got ${h.treeHash}, Glacier says ${r.checksum})`);
         return { data, leaves: h.leaves };
       },
       {
@@ -132,5 +149,5 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
   notify();
   await w;
   if (failure) throw failure;
-  return { treeHash: combiner.digest().toString('hex'), bytes };
+  return { treeHash: combiner.digest().toString('hex'), bytes, unverifiedBytes };
 }
