@@ -48,6 +48,26 @@ export interface JobParams {
   InventoryRetrievalParameters?: { StartDate?: string; EndDate?: string; Limit?: string | number; Marker?: string };
 }
 
+/** How long each tier's jobs take by default, in ms (the service takes hours; tests want seconds). */
+export const DEFAULT_DELAYS: Record<Tier, number> = { Expedited: 1000, Standard: 3000, Bulk: 5000 };
+
+/**
+ * Parses --job-delay: one duration for every tier, or TIER=DURATION,... (other tiers keep their default).
+ * `parse` turns a duration text into ms. Throws Error naming the bad item.
+ */
+export function parseTierDelays(text: string, parse: (s: string) => number): Record<Tier, number> {
+  const out = { ...DEFAULT_DELAYS };
+  for (const item of text.split(',')) {
+    const [k, v] = item.includes('=') ? item.split('=') : [null, item];
+    const ms = parse(v);
+    if (!Number.isFinite(ms) || ms < 0) throw new Error(`invalid job delay "${item}"`);
+    if (k === null) for (const t of TIERS) out[t] = ms;
+    else if (TIERS.includes(k as Tier)) out[k as Tier] = ms;
+    else throw new Error(`invalid tier "${k}" in job delay; use Expedited, Standard or Bulk`);
+  }
+  return out;
+}
+
 export const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 export function validDescription(d: string): boolean {

@@ -3,7 +3,8 @@ import { UsageError } from '../core/errors.js';
 import { parseDuration } from '../core/units.js';
 import { asList, run, type CliSpec } from '../cli/runtime.js';
 import { parseFaultSpec, type FaultRule } from './faults.js';
-import { GlacierLocal, parseTierDelays } from './server.js';
+import { parseTierDelays } from './jobs.js';
+import { GlacierLocal } from './server.js';
 import { DiskVfs, MemoryVfs } from './vfs.js';
 
 export const TEST_ACCESS_KEY_ID = 'AKIAGLACIERLOCAL0001';
@@ -24,7 +25,8 @@ Options:
                            e.g. Expedited=1s,Standard=3s,Bulk=5s (the default)
   --faults SPEC            inject faults, repeatable: OP:KIND[:rate=R,count=N,skip=N,ms=N]; OP is an operation
                            name (UploadMultipartPart, GetJobOutput, ...) or *; KIND is 500, throttle, 408, drop,
-                           slow or corrupt. Example: --faults UploadMultipartPart:500:rate=0.1
+                           slow, corrupt or repeat-marker (a listing answers the same Marker on every
+                           page). Example: --faults UploadMultipartPart:500:rate=0.1
   --page-size N            default and largest page of every list operation (default: the service's)
   --checksum-rule RULE     when job output carries a tree hash: tree (developer guide, default) or megabyte
   --account-id ID          12-digit account id (default 123456789012)
