@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseFaultSpec, validateRules } from './faults.js';
 import { readSmallBody } from './context.js';
+import { fillVault } from './inventory.js';
 import type { GlacierLocal } from './server.js';
 
 /** Serves one admin request; answers JSON, 404 for an unknown route, 400 for a bad body. */
@@ -40,6 +41,11 @@ export async function admin(local: GlacierLocal, req: IncomingMessage, res: Serv
       if (input.jobDelays) local.delays = { ...local.delays, ...input.jobDelays };
       if (input.checksumRule) local.checksumRule = input.checksumRule;
       return send(200, { pageSize: local.pageSize ?? null, jobDelays: local.delays, checksumRule: local.checksumRule });
+    }
+    if (p[0] === 'fill' && m === 'POST') return send(200, await fillVault(local.store, input, local.now()));
+    if (p[0] === 'snapshot' && m === 'POST') {
+      if (local.inventories.mode !== 'snapshot') return send(400, { code: 'BadRequest', message: 'snapshots need --inventory snapshot' });
+      return send(200, local.inventories.snapshot(local.store.listAllVaults(), local.now()));
     }
     if (p[0] === 'jobs' && p[1] && (p[2] === 'complete' || p[2] === 'fail') && m === 'POST') {
       for (const v of local.store.listAllVaults()) {

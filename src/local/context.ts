@@ -6,6 +6,7 @@ import { GlacierError, invalidParam, missingParam, notFound } from './glacier-er
 import { VAULT_NAME_RE } from './ids.js';
 import { validDescription, type Jobs } from './jobs.js';
 import type { FaultKind, FaultRule } from './faults.js';
+import type { Inventories } from './inventory.js';
 import type { Route } from './routes.js';
 import type { Store, Vault } from './store.js';
 
@@ -13,6 +14,7 @@ import type { Store, Vault } from './store.js';
 export interface LocalState {
   readonly store: Store;
   readonly jobs: Jobs;
+  readonly inventories: Inventories;
   readonly accountId: string;
   /** Page size used when a list request gives no limit, and the most a page holds. */
   pageSize: number | undefined;

@@ -2,6 +2,7 @@
 // the request log and counters. Each request's route (routes.ts) names the handler that serves it; the admin
 // API under /_local/ is admin.ts.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { admin } from './admin.js';
@@ -9,7 +10,8 @@ import { contentHashMismatch, header, readSmallBody, type LocalState } from './c
 import { GlacierError, missingParam } from './glacier-error.js';
 import { newRequestId, REGION_RE } from './ids.js';
 import { Faults, injectFaults, type FaultRule } from './faults.js';
-import { DEFAULT_DELAYS, Jobs, type Tier } from './jobs.js';
+import { Inventories, type InventoryMode } from './inventory.js';
+import { DEFAULT_DELAYS, DEFAULT_JOB_EXPIRY_MS, Jobs, type Tier } from './jobs.js';
 import { route } from './routes.js';
 import { verifySigV4 } from './sigv4.js';
 import { Store } from './store.js';
@@ -28,6 +30,14 @@ export interface LocalOptions {
   /** A request body that stalls this long is answered 408. */
   bodyTimeoutMs?: number;
   faults?: FaultRule[];
+  /** 'live' (default): inventories and counts are current; 'snapshot': they come from the last snapshot. */
+  inventory?: InventoryMode;
+  /** Snapshot mode: take a snapshot of every vault this often (ms); none when 0 or absent (admin call only). */
+  snapshotIntervalMs?: number;
+  /** Serve HTTPS with this key and certificate (PEM) instead of HTTP. */
+  tls?: { key: Buffer; cert: Buffer };
+  /** How long a finished job stays (ms, default 24 h); then DescribeJob and GetJobOutput answer 404. */
+  jobExpiryMs?: number;
   random?: () => number;
   now?: () => number;
 }
@@ -35,46 +45,59 @@ export interface LocalOptions {
 export class GlacierLocal implements LocalState {
   readonly store: Store;
   readonly jobs: Jobs;
+  readonly inventories: Inventories;
   readonly faults: Faults;
   /** Requests per operation since start (or the last reset), for tests to assert retries. */
   readonly counters: Record<string, number> = {};
   /** One entry per request: op, method, path, status, fault, error code and the ids it touched. */
   readonly requestLog: Record<string, unknown>[] = [];
-  readonly server: http.Server;
+  readonly server: http.Server | https.Server;
   readonly accountId: string;
   readonly bodyTimeoutMs: number;
   pageSize: number | undefined;
   delays: Record<Tier, number>;
   checksumRule: 'tree' | 'megabyte';
   readonly now: () => number;
+  private snapshotTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: LocalOptions) {
     this.accountId = opts.accountId ?? '123456789012';
     this.store = new Store(opts.vfs, this.accountId);
     this.delays = { ...DEFAULT_DELAYS, ...opts.jobDelays };
-    this.jobs = new Jobs(this.store, () => this.delays);
+    this.inventories = new Inventories(opts.inventory ?? 'live');
+    this.jobs = new Jobs(this.store, { delays: () => this.delays, expiryMs: opts.jobExpiryMs ?? DEFAULT_JOB_EXPIRY_MS, inventories: this.inventories });
     this.faults = new Faults(opts.random);
     if (opts.faults) this.faults.set(opts.faults);
     this.pageSize = opts.pageSize;
     this.checksumRule = opts.checksumRule ?? 'tree';
     this.bodyTimeoutMs = opts.bodyTimeoutMs ?? 60_000;
     this.now = opts.now ?? Date.now;
-    this.server = http.createServer((req, res) => void this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    this.server = opts.tls ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, handler) : http.createServer(handler);
     this.server.keepAliveTimeout = 30_000;
   }
 
-  /** Loads the store, then listens; resolves to the endpoint URL (http://HOST:PORT). */
+  /** Loads the store, then listens; resolves to the endpoint URL (http://HOST:PORT, or https:// with TLS). */
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
     await this.store.load((v, dir) => this.jobs.load(v, dir));
+    if (this.inventories.mode === 'snapshot') {
+      // Snapshots are not kept across restarts: a start counts as a snapshot run.
+      this.inventories.snapshot(this.store.listAllVaults(), this.now());
+      if (this.opts.snapshotIntervalMs) {
+        this.snapshotTimer = setInterval(() => this.inventories.snapshot(this.store.listAllVaults(), this.now()), this.opts.snapshotIntervalMs);
+        this.snapshotTimer.unref();
+      }
+    }
     await new Promise<void>((res, rej) => {
       this.server.once('error', rej);
       this.server.listen(port, host, () => res());
     });
     const a = this.server.address() as AddressInfo;
-    return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+    return `${this.opts.tls ? 'https' : 'http'}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   }
 
   async close(): Promise<void> {
+    clearInterval(this.snapshotTimer);
     this.server.closeAllConnections();
     await new Promise<void>((res) => this.server.close(() => res()));
   }

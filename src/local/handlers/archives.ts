@@ -86,6 +86,7 @@ export async function uploadArchive(c: Ctx): Promise<void> {
 export async function deleteArchive(c: Ctx): Promise<void> {
   const v = vaultOf(c);
   if (!ID_RE.test(c.route.id!)) throw invalidParam(`Invalid vault name: ${v.arn}`);
-  await c.local.store.deleteArchive(v, c.route.id!);
+  if (v.archives.isVirtual(c.route.id!)) await v.archives.deleteVirtual(c.local.store.vfs, v.dir, c.route.id!);
+  else await c.local.store.deleteArchive(v, c.route.id!);
   empty(c, 204);
 }

@@ -4,16 +4,16 @@ import { VAULT_NAME_RE } from '../ids.js';
 import { empty, json, location, page, vaultOf, type Ctx } from '../context.js';
 import type { Vault } from '../store.js';
 
-/** DescribeVault's body for a vault: counts and size of its archives. */
-export function describeVault(v: Vault) {
-  let size = 0;
-  for (const a of v.archives.values()) size += a.size;
-  return { CreationDate: v.creationDate, LastInventoryDate: v.lastInventoryDate, NumberOfArchives: v.archives.size, SizeInBytes: size, VaultARN: v.arn, VaultName: v.name };
+/** DescribeVault's body for a vault: counts and size of its archives, live or as of the last snapshot. */
+export function describeVault(c: Ctx, v: Vault) {
+  const inv = c.local.inventories;
+  const view = inv.view(v);
+  return { CreationDate: v.creationDate, LastInventoryDate: inv.lastInventoryDate(v), NumberOfArchives: view.size, SizeInBytes: view.totalBytes(), VaultARN: v.arn, VaultName: v.name };
 }
 
 export async function listVaults(c: Ctx): Promise<void> {
   const { page: vaults, marker } = page(c, c.local.store.listVaults(c.region), (v) => v.arn, 10);
-  json(c, 200, { Marker: marker, VaultList: vaults.map(describeVault) });
+  json(c, 200, { Marker: marker, VaultList: vaults.map((v) => describeVault(c, v)) });
 }
 
 export async function createVault(c: Ctx): Promise<void> {
@@ -25,10 +25,13 @@ export async function createVault(c: Ctx): Promise<void> {
 }
 
 export async function describeVaultOp(c: Ctx): Promise<void> {
-  json(c, 200, describeVault(vaultOf(c)));
+  json(c, 200, describeVault(c, vaultOf(c)));
 }
 
+/** DeleteVault: refused while the vault holds archives, and in snapshot mode also while its last snapshot does. */
 export async function deleteVault(c: Ctx): Promise<void> {
-  await c.local.store.deleteVault(vaultOf(c));
+  const v = vaultOf(c);
+  if (c.local.inventories.view(v).size > 0) throw invalidParam(`Vault not empty or recently written to: ${v.arn}`);
+  await c.local.store.deleteVault(v);
   empty(c, 204);
 }
