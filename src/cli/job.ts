@@ -3,13 +3,14 @@ import type { GlacierJobDescription, JobParameters } from '@aws-sdk/client-glaci
 import { NotReadyError, ServiceError, UsageError } from '../core/errors.js';
 import { MiB } from '../core/tree-hash.js';
 import { parseDuration } from '../core/units.js';
+import { GlacierError } from '../core/glacier.js';
 import { describe, initiate, listJobs, waitFor, type JobTarget } from '../retrieve/jobs.js';
 import { writeJobOutput } from '../retrieve/output.js';
 import { alignedCover } from '../retrieve/pieces.js';
 import { saveRequestedRange } from '../retrieve/requested.js';
 import { checkDescription, common, COMMON_HELP, explain, sizeOption, withCommon, type Common } from './common.js';
 import { Progress } from './progress.js';
-import { interruption, run, type Argv } from './runtime.js';
+import { run, type Argv } from './runtime.js';
 
 const usage = `Usage: glacier-job SUBCOMMAND -v VAULT [options]
 
@@ -127,7 +128,7 @@ async function startRetrieval(c: Common, t: JobTarget, argv: Argv, archiveId: st
   try {
     job = await initiate(t, params);
   } catch (e) {
-    if (asked?.unknownSize && (e as Error)?.name === 'InvalidParameterValueException') {
+    if (asked?.unknownSize && e instanceof GlacierError && e.code === 'InvalidParameterValueException') {
       throw new UsageError(`--range ${asked.first}-${asked.last} is not tree-hash aligned, and the smallest aligned range covering it, ${params.RetrievalByteRange}, goes past the end of the archive; give the archive's size with --archive-size N (its Size in an inventory) so the range can end at the archive's end`);
     }
     throw e;
@@ -175,13 +176,12 @@ async function output(c: Common, t: JobTarget, argv: Argv, job: GlacierJobDescri
   const range = argv._[0] === 'output' && argv.range !== undefined ? parseRange(String(argv.range)) : undefined;
   const progress = new Progress('glacier-job', c.progress, 0, 'received');
   await writeJobOutput({
-    client: c.client, accountId: c.accountId, vault: c.vault, job,
+    target: t, job,
     to: out ? { file: out } : { stream: process.stdout },
     archives: Boolean(argv.archives),
     range: range && { from: range[0], to: range[1] },
     ...downloadOptions(argv),
     unverified: Boolean(argv.unverified),
-    signal: interruption.signal,
     onTotal: (bytes, resumed) => {
       progress.setTotal(bytes);
       progress.add(resumed);
@@ -202,7 +202,7 @@ run(spec, async (argv) => {
     if (!allowed.has(k)) throw new UsageError(`--${k} does not apply to "${sub}"`);
   }
   const c = common('glacier-job', argv);
-  const t: JobTarget = { client: c.client, vault: c.vault, accountId: c.accountId, signal: interruption.signal };
+  const t: JobTarget = { glacier: c.glacier, vault: c.vault };
   try {
     switch (sub) {
       case 'retrieve':
@@ -261,7 +261,7 @@ run(spec, async (argv) => {
     }
   } catch (e) {
     const err = explain(e, { vault: c.vault, endpoint: c.endpoint });
-    const name = (e as Error)?.name;
+    const name = e instanceof GlacierError ? e.code : (e as Error)?.name;
     if (name === 'InvalidParameterValueException' || name === 'MissingParameterValueException') throw new UsageError(err.message);
     if (name === 'ResourceNotFoundException' && /job ID/i.test((e as Error).message)) throw new ServiceError(`${(e as Error).message} (in vault "${c.vault}": a job belongs to the vault it was started in)`);
     throw err;

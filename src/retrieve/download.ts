@@ -1,11 +1,12 @@
 // Fetches pieces of a job's output with parallel ranged GETs, verifies each against the tree hash Glacier
 // sends for it, and hands them to the sink strictly in order. A piece that fails verification or drops is
 // fetched again with backoff; nothing unverified reaches the sink. Memory: `concurrency` pieces.
-import { GetJobOutputCommand, type GlacierClient } from '@aws-sdk/client-glacier';
 import { BufferPool } from '../core/buffer-pool.js';
 import { IntegrityError, InterruptedError } from '../core/errors.js';
 import type { HashPool } from '../core/hash-pool.js';
+import { GlacierError } from '../core/glacier.js';
 import { withRetry } from '../core/retry.js';
+import { getOutput, type JobTarget } from './jobs.js';
 import { TreeCombiner } from '../core/tree-hash.js';
 import type { Piece } from './pieces.js';
 
@@ -15,10 +16,8 @@ export interface Sink {
 }
 
 export interface DownloadOptions {
-  client: GlacierClient;
+  target: JobTarget;
   pool: HashPool;
-  vault: string;
-  accountId: string;
   jobId: string;
   pieces: Piece[];
   pieceSize: number;
@@ -32,6 +31,11 @@ export interface DownloadOptions {
   warn?: (m: string) => void;
   /** Take pieces Glacier sends no tree hash for (warned once) instead of refusing them (IntegrityError). */
   unverified?: boolean;
+}
+
+/** The request layer's last word on a request: carried past the piece loop's retries unchanged. */
+class Final {
+  constructor(readonly error: unknown) {}
 }
 
 class PieceMismatch extends Error {
@@ -64,7 +68,11 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
     const length = p.end - p.start + 1;
     return withRetry(
       async () => {
-        const r = await o.client.send(new GetJobOutputCommand({ accountId: o.accountId, vaultName: o.vault, jobId: o.jobId, range: `bytes=${p.start}-${p.end}` }), { abortSignal: o.signal });
+        // The request itself is retried by the request layer; a GlacierError here is its final answer, so this
+        // loop retries only what the layer cannot see: a body cut short, a piece that does not match its hash.
+        const r = await getOutput(o.target, o.jobId, p.start, p.end).catch((e) => {
+          throw e instanceof GlacierError ? new Final(e) : e;
+        });
         let got = 0;
         for await (const chunk of r.body as AsyncIterable<Buffer>) {
           if (got + chunk.length > length) throw new PieceMismatch(`piece ${p.start}-${p.end}: more bytes than asked for`);
@@ -94,6 +102,7 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
       },
     ).catch((e) => {
       if (o.signal?.aborted) throw o.signal.reason instanceof InterruptedError ? o.signal.reason : new InterruptedError('SIGINT');
+      if (e instanceof Final) throw e.error;
       if (e instanceof PieceMismatch) throw new IntegrityError(`${e.message}, on every attempt; nothing unverified was written`);
       throw e;
     });

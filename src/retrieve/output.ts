@@ -3,10 +3,11 @@
 // stream of archive records, in bounded memory whatever their size.
 import { once } from 'node:events';
 import { Readable, type Writable } from 'node:stream';
-import { GetJobOutputCommand, type GlacierClient, type GlacierJobDescription } from '@aws-sdk/client-glacier';
+import type { GlacierJobDescription } from '@aws-sdk/client-glacier';
+import { GlacierError } from '../core/glacier.js';
+import { getOutput, type JobTarget } from './jobs.js';
 import { IntegrityError, InterruptedError, UsageError } from '../core/errors.js';
 import { HashPool } from '../core/hash-pool.js';
-import { withRetry } from '../core/retry.js';
 import { MiB } from '../core/tree-hash.js';
 import { download, type Sink } from './download.js';
 import { copyToFile, FileSink } from './file-sink.js';
@@ -15,9 +16,8 @@ import { jobIsVerifiable, planMegabytePieces, planPieces, type JobGeometry } fro
 import { loadRequestedRange } from './requested.js';
 
 export interface JobOutputOptions {
-  client: GlacierClient;
-  accountId: string;
-  vault: string;
+  /** The vault, and the request layer's target (its signal ends the output with InterruptedError). */
+  target: JobTarget;
   /** The job as DescribeJob gives it; it must have Succeeded. */
   job: GlacierJobDescription;
   /** Where the output goes: a FILE (through FILE.partial, resumable) or a stream (stdout). */
@@ -31,7 +31,6 @@ export interface JobOutputOptions {
   concurrency: number;
   /** Take bytes no tree hash covers, with a warning, instead of refusing them (IntegrityError). */
   unverified?: boolean;
-  signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
   /** Called once with the number of bytes the output will have, and as bytes are written. */
   onTotal?: (bytes: number, resumedBytes: number) => void;
@@ -68,7 +67,7 @@ export async function writeJobOutput(o: JobOutputOptions): Promise<JobOutputResu
   const total = re - rs + 1;
   let { from, to } = o.range ?? { from: 0, to: total - 1 };
   if (!o.range) {
-    const asked = await loadRequestedRange(o.vault, jobId, o.env);
+    const asked = await loadRequestedRange(o.target.vault, jobId, o.env);
     if (asked && asked.first >= rs && asked.last <= re) {
       [from, to] = [asked.first - rs, asked.last - rs];
       if (from !== 0 || to !== total - 1) o.info?.(`giving bytes ${asked.first}-${asked.last} of the archive, as retrieve --range asked (the job retrieved ${rs}-${re})`);
@@ -97,7 +96,7 @@ export async function writeJobOutput(o: JobOutputOptions): Promise<JobOutputResu
     let resumed = 0;
     if ('file' in o.to) {
       // A resumed file continues where a MiB boundary of the archive allows a piece to start (or is whole).
-      const opened = await FileSink.open(o.to.file, { jobId, vault: o.vault, from, to }, (v) => (rs + from + v) % MiB === 0 || from + v === to + 1);
+      const opened = await FileSink.open(o.to.file, { jobId, vault: o.target.vault, from, to }, (v) => (rs + from + v) % MiB === 0 || from + v === to + 1);
       file = opened.sink;
       resumed = opened.resumed;
       if (resumed > 0 && whole) combiner = await file.rehashPrefix(pool);
@@ -115,8 +114,8 @@ export async function writeJobOutput(o: JobOutputOptions): Promise<JobOutputResu
       },
     };
     const done = await download({
-      client: o.client, pool, vault: o.vault, accountId: o.accountId, jobId, pieces, pieceSize: o.pieceSize, concurrency: o.concurrency, combiner,
-      sink, signal: o.signal, unverified: o.unverified, warn: o.warn,
+      target: o.target, pool, jobId, pieces, pieceSize: o.pieceSize, concurrency: o.concurrency, combiner,
+      sink, signal: o.target.glacier.signal, unverified: o.unverified, warn: o.warn,
       onBytes: o.onBytes && ((n) => o.onBytes!(n)),
     });
     // The whole is checked too: every piece matched already, so a mismatch here means Glacier disagrees with itself.
@@ -148,10 +147,7 @@ async function* outputBytes(o: JobOutputOptions, jobId: string): AsyncGenerator<
   for (;;) {
     let progressed = false;
     try {
-      const r = await withRetry(
-        () => o.client.send(new GetJobOutputCommand({ accountId: o.accountId, vaultName: o.vault, jobId, range: offset > 0 ? `bytes=${offset}-` : undefined }), { abortSignal: o.signal }),
-        { attempts: 6, signal: o.signal, onRetry: (e) => o.warn?.(`fetching the job output again (${(e as Error).message})`) },
-      );
+      const r = await getOutput(o.target, jobId, offset);
       for await (const chunk of r.body as Readable) {
         progressed = true;
         offset += chunk.length;
@@ -159,9 +155,9 @@ async function* outputBytes(o: JobOutputOptions, jobId: string): AsyncGenerator<
       }
       return;
     } catch (e) {
-      if (o.signal?.aborted) throw interrupted(o.signal);
-      // Only a drop after some progress is taken up again here; withRetry already spent its attempts otherwise.
-      if (!progressed || !(e as NodeJS.ErrnoException).code) throw e;
+      if (o.target.glacier.signal?.aborted) throw interrupted(o.target.glacier.signal);
+      // Only a drop after some progress is taken up again here: the request layer answered for the request.
+      if (!progressed || e instanceof GlacierError || !(e as NodeJS.ErrnoException).code) throw e;
       o.warn?.(`the job output stopped after ${offset} bytes (${(e as Error).message}); continuing from there`);
     }
   }
@@ -200,8 +196,8 @@ async function inventoryOutput(o: JobOutputOptions, jobId: string): Promise<JobO
     }
     return { bytes: n, unverifiedBytes: 0 };
   } catch (e) {
-    if (o.signal?.aborted) throw interrupted(o.signal);
-    if ((e as Error)?.name === 'AbortError') throw interrupted(o.signal);
+    if (o.target.glacier.signal?.aborted) throw interrupted(o.target.glacier.signal);
+    if ((e as Error)?.name === 'AbortError') throw interrupted(o.target.glacier.signal);
     throw e;
   }
 }
