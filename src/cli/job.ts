@@ -14,7 +14,7 @@ import { run, type Argv } from './runtime.js';
 
 const usage = `Usage: glacier-job SUBCOMMAND -v VAULT [options]
 
-  retrieve ARCHIVE_ID [--tier Expedited|Standard|Bulk] [--range FIRST-LAST] [-d DESC] [--sns TOPIC]
+  retrieve ARCHIVE_ID [--tier Expedited|Standard|Bulk] [--range FIRST-LAST [--archive-size N]] [-d DESC] [--sns TOPIC]
   inventory [--format JSON|CSV] [--start-date DATE] [--end-date DATE] [--limit N]
             start a job; print it as one JSON line
   describe JOB_ID                  the job as one JSON line
@@ -22,18 +22,24 @@ const usage = `Usage: glacier-job SUBCOMMAND -v VAULT [options]
                                    every job of the vault, one JSON line each (all pages)
   wait JOB_ID [--interval 60s] [--timeout 48h]
                                    poll until the job ends: exit 0 succeeded, 1 failed, 4 still running
-  output JOB_ID [--wait] [--range FIRST-LAST] [-o FILE] [-c N] [--archives]
+  output JOB_ID [--wait] [--range FIRST-LAST] [-o FILE] [-c N] [--archives] [--unverified]
                                    the job's output to stdout (or FILE): parallel ranged GETs written in
                                    order, each piece checked against Glacier's tree hash before it is written
                                    and fetched again if it fails; the whole is checked too. With -o, an
-                                   interrupted download resumes (FILE.partial) and FILE appears only when
-                                   complete. --archives: an inventory as one JSON line per archive.
-  get ARCHIVE_ID [--tier ...] [-o FILE] [--interval 60s] [-d DESC] [--sns TOPIC]
+                                   interrupted download resumes (FILE.partial, 0600, locked) and FILE appears
+                                   only when complete. --archives: an inventory (streamed, any size) as one
+                                   JSON line per archive.
+  get ARCHIVE_ID [--tier ...] [--range FIRST-LAST] [-o FILE] [--interval 60s] [-d DESC] [--sns TOPIC]
                                    retrieve, wait and output in one command
 
 Options:
   --tier T          retrieval tier (default Standard; Expedited minutes, Bulk hours)
-  --range A-B       retrieve: a megabyte-aligned byte range of the archive; output: a byte range of the output
+  --range A-B       retrieve: a megabyte-aligned byte range of the archive; one that is not tree-hash aligned
+                    is retrieved as the smallest aligned range covering it (said on stderr) and output gives
+                    exactly A-B (recorded in $XDG_STATE_HOME/glacier-pipes/jobs/). output: a byte range of the output
+  --archive-size N  retrieve --range: the archive's size, when the aligned range could pass its end
+  --unverified      output: take bytes Glacier sends no tree hash for (a job not tree-hash aligned), with a
+                    warning, instead of refusing them (exit 3)
   -c, --concurrency N   ranged GETs in flight (default 4)
   --piece-size SIZE     bytes per ranged GET, 1 MiB x 2^n (default 16M)
   --interval D, --timeout D   polling of wait/get/--wait (durations: 30s, 15m, 4h)
