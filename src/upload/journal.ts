@@ -92,10 +92,6 @@ export class Journal {
     return PendingJournal.prepare(dir, header).commit(header);
   }
 
-  static read(path: string): Journal {
-    return new Journal(path, JSON.parse(readFileSync(path, 'utf8').split('\n')[0]) as JournalHeader);
-  }
-
   /** Journals of a vault, newest first. */
   static find(dir: string, filter: (h: JournalHeader) => boolean = () => true): { path: string; header: JournalHeader }[] {
     let names: string[] = [];
