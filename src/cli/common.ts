@@ -3,7 +3,7 @@
 import type { GlacierClient } from '@aws-sdk/client-glacier';
 import { makeClient } from '../core/client.js';
 import { GlacierPipesError, ServiceError, UsageError } from '../core/errors.js';
-import { parseSize } from '../core/units.js';
+import { sizeArg } from '../core/units.js';
 import { redact, type Argv, type CliSpec } from './runtime.js';
 
 export const COMMON_STRINGS = ['vault', 'region', 'profile', 'endpoint', 'account-id'];
@@ -97,9 +97,7 @@ export function checkDescription(d: string): string {
 export function sizeOption(argv: Argv, name: string): number | undefined {
   const v = argv[name];
   if (v === undefined) return undefined;
-  const n = parseSize(String(v));
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`invalid --${name} "${v}": use a size like 8M, 64MiB, 2G`);
-  return n;
+  return sizeArg(`--${name}`, v);
 }
 
 /** Turns an SDK or network failure into an error whose message is one useful line. */

@@ -5,7 +5,7 @@ import { IntegrityError, NotReadyError, ServiceError, UsageError } from '../core
 import { HashPool } from '../core/hash-pool.js';
 import { withRetry } from '../core/retry.js';
 import { MiB } from '../core/tree-hash.js';
-import { parseDuration } from '../core/units.js';
+import { durationArg } from '../core/units.js';
 import { download } from '../retrieve/download.js';
 import { FileSink, stdoutSink } from '../retrieve/file-sink.js';
 import { parseInventory } from '../retrieve/inventory.js';
@@ -39,7 +39,7 @@ Options:
   --range A-B       retrieve: a megabyte-aligned byte range of the archive; output: a byte range of the output
   -c, --concurrency N   ranged GETs in flight (default 4)
   --piece-size SIZE     bytes per ranged GET, 1 MiB x 2^n (default 16M)
-  --interval D, --timeout D   polling of wait/get/--wait (durations: 30s, 15m, 4h)
+  --interval D, --timeout D   polling of wait/get/--wait (durations: 30s, 15m, 4h, 1h30m)
 ${COMMON_HELP}
 
 Exit: 0 done, 1 failed (service, network, job failed), 2 bad usage, 3 integrity failure (data could not be
@@ -78,9 +78,7 @@ function jobLine(job: GlacierJobDescription): void {
 }
 
 function duration(argv: Argv, name: string, dflt: string): number {
-  const ms = parseDuration(String(argv[name] ?? dflt));
-  if (!Number.isFinite(ms) || ms <= 0) throw new UsageError(`invalid --${name} "${argv[name]}": use a duration like 30s, 15m, 4h`);
-  return ms;
+  return durationArg(`--${name}`, argv[name] ?? dflt, { positive: true });
 }
 
 function parseRange(text: string): [number, number] {

@@ -24,7 +24,7 @@ Options:
   -d, --description DESC   archive description: printable ASCII, at most 1024 characters
                            (default for a FILE: its base name; for stdin: none). --arc-desc is the same.
   -p, --part-size SIZE     part size, rounded up to 1 MiB x 2^n (default 8M; for input of unknown size 64M,
-                           which holds archives up to 625 GiB)
+                           which holds archives up to 625 GiB); a bare number is MiB (-p 64)
   --expected-size SIZE     size of a piped input, to choose a part size that fits it in 10,000 parts
   -c, --concurrency N      parts in flight (default 5; -t/--num-threads is the same)
   --resume [UPLOAD_ID]     continue an interrupted upload from the same input: parts already in Glacier

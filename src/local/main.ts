@@ -1,6 +1,6 @@
 // glacier-local: a Glacier-compatible server on this machine, for tests, demos and offline scripts.
 import { UsageError } from '../core/errors.js';
-import { parseDuration } from '../core/units.js';
+import { durationArg, parseDuration } from '../core/units.js';
 import { asList, run, type CliSpec } from '../cli/runtime.js';
 import { parseFaultSpec, type FaultRule } from './faults.js';
 import { GlacierLocal, parseTierDelays } from './server.js';
@@ -72,8 +72,7 @@ run(spec, async (argv) => {
   }
   const rule = argv['checksum-rule'] ?? 'tree';
   if (rule !== 'tree' && rule !== 'megabyte') throw new UsageError(`invalid --checksum-rule "${rule}": tree or megabyte`);
-  const bodyTimeoutMs = parseDuration(argv['body-timeout'] ?? '60s');
-  if (!Number.isFinite(bodyTimeoutMs) || bodyTimeoutMs <= 0) throw new UsageError(`invalid --body-timeout "${argv['body-timeout']}"`);
+  const bodyTimeoutMs = durationArg('--body-timeout', argv['body-timeout'] ?? '60s', { positive: true });
   let faults: FaultRule[] = [];
   let jobDelays;
   try {
