@@ -37,13 +37,19 @@ function bash(script: string, e: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise
     p.stdout.on('data', (d) => (stdout += d));
     p.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => process.kill(-p.pid!, 'SIGKILL'), timeoutMs);
-    p.on('close', (code) => {
-      clearTimeout(timer);
+    let code: number | null = null;
+    // bash's exit, then whatever the block left running in the background (it holds the pipes open): stopped,
+    // so that 'close' comes now rather than at the timeout.
+    p.on('exit', (c) => {
+      code = c;
       try {
-        process.kill(-p.pid!, 'SIGTERM'); // whatever the block left running in the background
+        process.kill(-p.pid!, 'SIGTERM');
       } catch {
-        // none
+        // none left
       }
+    });
+    p.on('close', () => {
+      clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
   });
