@@ -59,11 +59,13 @@ abstract class Line {
     if (this.enabled && this.timer && this.tty) this.draw();
   }
 
-  /** Draws the last state and ends the line; call once, when the work is over (on errors too, before the message). */
+  /** Draws the last state and ends the line; call when the work is over (on errors too, before the message). */
   finish(): void {
+    const started = this.timer !== undefined;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    if (!this.enabled) return;
+    // A command that never got going (refused before reading) leaves no empty progress line behind.
+    if (!this.enabled || !started) return;
     this.draw();
     if (this.tty) this.out.write('\n');
   }

@@ -10,6 +10,7 @@ import {
 import { GlacierPipesError, IntegrityError, InputChangedError, ServiceError, UsageError } from '../core/errors.js';
 import { classify, paginate, sameHash, send, type Glacier } from '../core/glacier.js';
 import type { HashPool, PartHashes } from '../core/hash-pool.js';
+import { shellCommand, whereArgs, type Where } from '../core/shell.js';
 import { combineTreeHashesHex, MiB } from '../core/tree-hash.js';
 import { Journal, PendingJournal, type JournalHeader } from './journal.js';
 import { fitPartSize, MAX_PARTS } from './part-size.js';
@@ -86,9 +87,12 @@ export async function listUpload(g: Glacier, vault: string, uploadId: string): P
   return { parts, partSize, description };
 }
 
-/** The command that removes an upload left open, for messages. An id that starts with '-' goes after --. */
-export function abortCommand(vault: string, uploadId: string, where: { endpoint?: string; region?: string } = {}): string {
-  return ['glacier-abort', '-v', vault, ...(where.endpoint ? ['--endpoint', where.endpoint] : []), ...(where.region ? ['--region', where.region] : []), '--', uploadId].join(' ');
+/**
+ * The command that removes an upload left open, for messages: shell-quoted, with every option that says where the
+ * upload is (profile, region, endpoint, account id). The id goes after --, so one that starts with '-' works.
+ */
+export function abortCommand(vault: string, uploadId: string, where: Where = {}): string {
+  return shellCommand(['glacier-abort', '-v', vault, ...whereArgs(where), '--', uploadId]);
 }
 
 export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions): Promise<UploadResult> {
@@ -124,7 +128,7 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
   let landed = new Map<number, { treeHash: string; start: number; end: number }>();
   let journal = o.resume?.journal;
   const g = o.glacier;
-  const where = { endpoint: o.journal?.header.endpoint, region: o.journal?.header.region };
+  const where: Where = { endpoint: o.journal?.header.endpoint, region: o.journal?.header.region, profile: o.journal?.header.profile, accountId: g.accountId };
   if (o.resume) {
     landed = o.resume.listed.parts;
   } else if (!o.dryRun) {
@@ -182,8 +186,15 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
     checked.set(i, { done: new Promise<void>((r) => (resolve = r)), resolve });
   }
 
+  // A source that fails (a producer that exited non-zero, a file torn while read) is a failure like any other,
+  // so that the upload is aborted or kept below rather than left open behind an escaping error.
+  const pullOrFail = () =>
+    pull().catch((e: unknown) => {
+      failure ??= e;
+      return null;
+    });
   const worker = async () => {
-    for (let part = await pull(); part; part = await pull()) {
+    for (let part = await pullOrFail(); part; part = await pullOrFail()) {
       const p = part;
       try {
         if (p.index >= maxParts) {
@@ -271,7 +282,7 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
  * still fails, the journal stays and the error names the upload and the command that removes it. Always throws:
  * `failure` (the reason for abandoning) once the upload is gone.
  */
-async function abandon(g: Glacier, vault: string, uploadId: string, journal: Journal | undefined, failure: unknown, where: { endpoint?: string; region?: string }): Promise<never> {
+async function abandon(g: Glacier, vault: string, uploadId: string, journal: Journal | undefined, failure: unknown, where: Where): Promise<never> {
   try {
     await send(g, new AbortMultipartUploadCommand({ accountId: g.accountId, vaultName: vault, uploadId }), { mustFinish: true });
   } catch (e) {
