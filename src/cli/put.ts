@@ -2,6 +2,7 @@
 import { checkDescription } from '../core/description.js';
 import { UsageError } from '../core/errors.js';
 import { readdirSync } from 'node:fs';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import { openInput, type Input } from '../upload/input.js';
 import type { Filler } from '../upload/sources.js';
 import { journalDir } from '../upload/journal.js';
@@ -78,6 +79,21 @@ function counted(filler: Filler, onRead: (n: number) => void): Filler {
   };
 }
 
+/**
+ * The pipe as it arrives, chunk by chunk (64 KiB), through a counter: the progress of a pipe then moves with the
+ * producer rather than by whole parts. Errors of `src` (a failed producer) reach the reader.
+ */
+function tapped(src: Readable, onData: (n: number) => void): Readable {
+  const t = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      onData(chunk.length);
+      done(null, chunk);
+    },
+  });
+  pipeline(src, t, () => {});
+  return t;
+}
+
 /** A folder that is neither a spool nor an interrupted one: the user meant to upload a folder. */
 function notASpool(dir: string): boolean {
   const names = readdirSync(dir);
@@ -109,11 +125,14 @@ run(spec, async (argv) => {
   const dryRun = Boolean(argv['dry-run']);
   let producer: Producer | undefined;
   let input: Input;
+  let onRead: (n: number) => void = () => {}; // set once the progress line exists, below
+  const tap = (src: Readable) => tapped(src, (n) => onRead(n));
   if (command) {
     producer = startProducer(command);
-    input = await openInput('-', { stdin: producer.stdout });
+    input = await openInput('-', { stdin: tap(producer.stdout) });
   } else {
-    input = await openInput(positional[0] ?? '-', { stdin: process.stdin, folders: true });
+    const stdin = process.stdin.isTTY ? process.stdin : tap(process.stdin);
+    input = await openInput(positional[0] ?? '-', { stdin, folders: true });
     if (input.kind === 'spool' && notASpool(input.dir)) {
       throw new UsageError(`${input.dir} is a folder: to upload a folder, pack it: glacier-pack ${input.dir} | glacier-put -v ${c.vault} (glacier-put takes a FILE, stdin, or a glacier-chunk -o folder)`);
     }
@@ -121,7 +140,8 @@ run(spec, async (argv) => {
   // Progress counts bytes as they are read (a spool's parts as they go out); the total is the input's size, or
   // --expected-size for a pipe.
   const progress = new Progress('glacier-put', c.progress, input.kind === 'file' ? input.size : expectedSize, 'read');
-  if (input.kind !== 'spool') input = { ...input, filler: counted(input.filler, (n) => progress.add(n)) };
+  if (input.kind === 'stdin') onRead = (n) => progress.add(n);
+  else if (input.kind !== 'spool') input = { ...input, filler: counted(input.filler, (n) => progress.add(n)) };
   try {
     const result = await putArchive(input, {
       glacier: c.glacier, vault: c.vault, description, partSize, expectedSize, concurrency, dryRun, resume,
