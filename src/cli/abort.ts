@@ -3,8 +3,8 @@ import { ServiceError, UsageError } from '../core/errors.js';
 import { durationArg } from '../core/units.js';
 import { abortUploads, type Selection } from '../manage/abort.js';
 import { journalDir } from '../upload/journal.js';
-import { common, COMMON_HELP, explain, withCommon } from './common.js';
-import { interruption, run } from './runtime.js';
+import { common, COMMON_HELP, withCommon } from './common.js';
+import { itemError, run } from './runtime.js';
 
 const usage = `Usage: glacier-abort -v VAULT [--dry-run] [--] UPLOAD_ID...
        glacier-abort -v VAULT --all [--older-than DURATION] [--dry-run]
@@ -52,25 +52,17 @@ run(spec, async (argv) => {
     sel = { ids };
   }
   const c = common('glacier-abort', argv);
-  const what = { vault: c.vault, endpoint: c.endpoint };
   let failed = 0;
   let total = 0;
-  try {
-    const outcomes = abortUploads({ client: c.client, accountId: c.accountId, signal: interruption.signal, vault: c.vault, journalDir: journalDir(), dryRun: Boolean(argv['dry-run']) }, sel);
-    for await (const { error, ...line } of outcomes) {
-      total++;
-      if (error !== undefined) {
-        failed++;
-        const msg = explain(error, what).message;
-        process.stderr.write(`glacier-abort: ${msg.includes(line.uploadId) ? msg : `upload ${line.uploadId}: ${msg}`}\n`);
-        process.stdout.write(`${JSON.stringify({ ...line, error: msg })}\n`);
-        continue;
-      }
-      if (line.journalError) c.warn(line.journalError);
-      process.stdout.write(`${JSON.stringify(line)}\n`);
+  for await (const { error, ...line } of abortUploads({ glacier: c.glacier, vault: c.vault, journalDir: journalDir(), dryRun: Boolean(argv['dry-run']) }, sel)) {
+    total++;
+    if (error !== undefined) {
+      failed++;
+      process.stdout.write(`${JSON.stringify({ ...line, error: itemError('glacier-abort', error, { what: 'upload', id: line.uploadId }) })}\n`);
+      continue;
     }
-  } catch (e) {
-    throw explain(e, what);
+    if (line.journalError) c.warn(line.journalError);
+    process.stdout.write(`${JSON.stringify(line)}\n`);
   }
   // One upload that failed was already told in its own line: a summary would be a second line for one error.
   if (failed) {

@@ -100,7 +100,16 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
   const it = source[Symbol.asyncIterator]();
   const first = await it.next();
   if (first.done) throw new UsageError('empty input: an archive must be at least 1 byte');
-  const hashOf = async (p: SourcePart): Promise<PartHashes> => p.hashes ?? (await o.pool.hash(p.data));
+  // Hashes a chunk stream or spool carries are the producer's word: Glacier checks them against the bytes it
+  // receives, and a dry run, which sends nothing, checks them here.
+  const hashOf = async (p: SourcePart): Promise<PartHashes> => {
+    if (p.hashes && !o.dryRun) return p.hashes;
+    const h = await o.pool.hash(p.data);
+    if (p.hashes && (!sameHash(p.hashes.treeHash, h.treeHash) || !sameHash(p.hashes.sha256, h.sha256))) {
+      throw new IntegrityError(`part ${p.index} (bytes ${p.offset}-${p.offset + p.data.length - 1}): its bytes hash to ${h.treeHash}, the input says ${p.hashes.treeHash}`);
+    }
+    return h;
+  };
   const result = (r: { archiveId: string | null; checksum: string; size: number; parts: number; uploadId: string | null; location: string | null }): UploadResult => ({
     vault: o.vault, archiveId: r.archiveId, checksum: r.checksum, size: r.size, parts: r.parts, partSize: o.partSize,
     uploadId: r.uploadId, location: r.location, description: o.description,
@@ -186,10 +195,9 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
     checked.set(i, { done: new Promise<void>((r) => (resolve = r)), resolve });
   }
 
-  // A source that fails (a producer that exited non-zero, a file torn while read) is a failure like any other,
-  // so that the upload is aborted or kept below rather than left open behind an escaping error.
+  // A source that fails (input that lies about itself, a file torn while read) fails the upload like a part.
   const pullOrFail = () =>
-    pull().catch((e: unknown) => {
+    pull().catch((e) => {
       failure ??= e;
       return null;
     });
@@ -247,8 +255,10 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
       const i = Math.min(...mismatches);
       failure = new IntegrityError(`part ${i} (bytes ${i * o.partSize}-${i * o.partSize + landed.get(i)!.end - landed.get(i)!.start}) of the input differs from the part already uploaded; this is not the input of upload ${uploadId}`);
     }
-    if (failure instanceof UsageError || failure instanceof InputChangedError || (!o.resume && sentThisRun === 0 && uploadId)) {
-      // Nothing worth keeping (or input that can never fit, or a file torn while read): leave nothing in the vault.
+    const inputFailed = failure instanceof UsageError || failure instanceof InputChangedError || (failure instanceof IntegrityError && !o.resume && !mismatches.length);
+    if (inputFailed || (!o.resume && sentThisRun === 0 && uploadId)) {
+      // Nothing worth keeping (input that can never fit, that lied about itself or was torn while read): leave
+      // nothing in the vault.
       if (uploadId && !o.dryRun) await abandon(g, o.vault, uploadId, journal, failure, where);
       throw failure;
     }

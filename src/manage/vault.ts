@@ -1,0 +1,25 @@
+// Vault actions: create, describe, delete, each one request through the request layer.
+import { CreateVaultCommand, DeleteVaultCommand, DescribeVaultCommand } from '@aws-sdk/client-glacier';
+import { send, type Glacier } from '../core/glacier.js';
+
+export type VaultAction = 'create' | 'describe' | 'delete';
+export const VAULT_ACTIONS: VaultAction[] = ['create', 'describe', 'delete'];
+
+/**
+ * Runs one vault action and resolves with its result line: create → {vault, location}, describe → the vault as
+ * the service describes it (VaultName, VaultARN, CreationDate, ...), delete → {vault, deleted: true}. Throws the
+ * classified GlacierError (vault not found, not empty, ...) or the signal's InterruptedError.
+ */
+export async function vaultAction(g: Glacier, action: VaultAction, vaultName: string): Promise<Record<string, unknown>> {
+  const req = { accountId: g.accountId, vaultName };
+  if (action === 'create') {
+    const r = await send(g, new CreateVaultCommand(req));
+    return { vault: vaultName, location: r.location ?? null };
+  }
+  if (action === 'describe') {
+    const { $metadata: _, ...vault } = await send(g, new DescribeVaultCommand(req));
+    return vault;
+  }
+  await send(g, new DeleteVaultCommand(req));
+  return { vault: vaultName, deleted: true };
+}
