@@ -1,6 +1,6 @@
 // glacier-abort: aborts multipart uploads of a vault and removes their local journals; one JSON line per upload.
 import { ServiceError, UsageError } from '../core/errors.js';
-import { parseDuration } from '../core/units.js';
+import { durationArg } from '../core/units.js';
 import { abortUploads, type Selection } from '../manage/abort.js';
 import { journalDir } from '../upload/journal.js';
 import { common, COMMON_HELP, withCommon } from './common.js';
@@ -16,7 +16,7 @@ Upload ids can start with '-': put them after --, as in: glacier-abort -v VAULT 
 
 Options:
   --all                  every in-progress upload of the vault (see glacier-ls -v VAULT)
-  --older-than DURATION  with --all: only uploads created more than DURATION ago (30m, 4h, 2d)
+  --older-than DURATION  with --all: only uploads created more than DURATION ago (30m, 4h, 1d12h, 1w)
   --dry-run              abort nothing, remove nothing: print what would be aborted (ids given by hand are
                          checked to exist)
 ${COMMON_HELP}
@@ -41,8 +41,7 @@ run(spec, async (argv) => {
     if (ids.length) throw new UsageError('give UPLOAD_IDs or --all, not both');
     let olderThanMs: number | undefined;
     if (argv['older-than'] !== undefined) {
-      olderThanMs = parseDuration(String(argv['older-than']));
-      if (!Number.isFinite(olderThanMs)) throw new UsageError(`invalid --older-than "${argv['older-than']}": use a duration like 30m, 4h, 2d`);
+      olderThanMs = durationArg('--older-than', argv['older-than']);
     }
     sel = { all: true, olderThanMs };
   } else {

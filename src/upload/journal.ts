@@ -14,6 +14,8 @@ export interface JournalHeader {
   accountId: string;
   region?: string;
   endpoint?: string;
+  /** --profile as given, for the commands printed in messages. */
+  profile?: string;
   uploadId: string;
   partSize: number;
   description: string | null;

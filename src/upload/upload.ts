@@ -7,6 +7,7 @@ import { GlacierPipesError, IntegrityError, InputChangedError, ServiceError, Usa
 import { classify, sameHash, type Glacier } from '../core/glacier.js';
 import { abortUpload, completeUpload, initiateUpload, listPartsPages, uploadArchive, uploadPart } from '../core/operations.js';
 import type { HashPool, PartHashes } from '../core/hash-pool.js';
+import { shellCommand, whereArgs, type Where } from '../core/shell.js';
 import { combineTreeHashesHex, MiB } from '../core/tree-hash.js';
 import { Journal, PendingJournal, type JournalHeader } from './journal.js';
 import { fitPartSize, MAX_PARTS } from './part-size.js';
@@ -83,9 +84,12 @@ export async function listUpload(g: Glacier, vault: string, uploadId: string): P
   return { parts, partSize, description };
 }
 
-/** The command that removes an upload left open, for messages. An id that starts with '-' goes after --. */
-export function abortCommand(vault: string, uploadId: string, where: { endpoint?: string; region?: string } = {}): string {
-  return ['glacier-abort', '-v', vault, ...(where.endpoint ? ['--endpoint', where.endpoint] : []), ...(where.region ? ['--region', where.region] : []), '--', uploadId].join(' ');
+/**
+ * The command that removes an upload left open, for messages: shell-quoted, with every option that says where the
+ * upload is (profile, region, endpoint, account id). The id goes after --, so one that starts with '-' works.
+ */
+export function abortCommand(vault: string, uploadId: string, where: Where = {}): string {
+  return shellCommand(['glacier-abort', '-v', vault, ...whereArgs(where), '--', uploadId]);
 }
 
 export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions): Promise<UploadResult> {
@@ -130,7 +134,7 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
   let landed = new Map<number, { treeHash: string; start: number; end: number }>();
   let journal = o.resume?.journal;
   const g = o.glacier;
-  const where = { endpoint: o.journal?.header.endpoint, region: o.journal?.header.region };
+  const where: Where = { endpoint: o.journal?.header.endpoint, region: o.journal?.header.region, profile: o.journal?.header.profile, accountId: g.accountId };
   if (o.resume) {
     landed = o.resume.listed.parts;
   } else if (!o.dryRun) {
@@ -284,7 +288,7 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
  * still fails, the journal stays and the error names the upload and the command that removes it. Always throws:
  * `failure` (the reason for abandoning) once the upload is gone.
  */
-async function abandon(g: Glacier, vault: string, uploadId: string, journal: Journal | undefined, failure: unknown, where: { endpoint?: string; region?: string }): Promise<never> {
+async function abandon(g: Glacier, vault: string, uploadId: string, journal: Journal | undefined, failure: unknown, where: Where): Promise<never> {
   try {
     await abortUpload(g, vault, uploadId, { mustFinish: true });
   } catch (e) {
