@@ -14,6 +14,8 @@ export interface JournalHeader {
   accountId: string;
   region?: string;
   endpoint?: string;
+  /** --profile as given, for the commands printed in messages. */
+  profile?: string;
   uploadId: string;
   partSize: number;
   description: string | null;
@@ -90,10 +92,6 @@ export class Journal {
   /** Writes a journal at once (for an upload that already exists). */
   static create(dir: string, header: JournalHeader): Journal {
     return PendingJournal.prepare(dir, header).commit(header);
-  }
-
-  static read(path: string): Journal {
-    return new Journal(path, JSON.parse(readFileSync(path, 'utf8').split('\n')[0]) as JournalHeader);
   }
 
   /** Journals of a vault, newest first. */
