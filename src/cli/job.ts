@@ -36,7 +36,7 @@ Options:
   --range A-B       retrieve: a megabyte-aligned byte range of the archive; one that is not tree-hash aligned
                     is retrieved as the smallest aligned range covering it (said on stderr) and output gives
                     exactly A-B (recorded in $XDG_STATE_HOME/glacier-pipes/jobs/). output: a byte range of the output
-  --archive-size N  retrieve --range: the archive's size, when the aligned range could pass its end
+  --archive-size N  retrieve --range: the archive's size in bytes, when the aligned range could pass its end
   --unverified      output: take bytes Glacier sends no tree hash for (a job not tree-hash aligned), with a
                     warning, instead of refusing them (exit 3)
   -c, --concurrency N   ranged GETs in flight (default 4)
@@ -100,8 +100,10 @@ function one(argv: Argv, what: string): string {
 async function retrieve(c: Common, t: JobTarget, argv: Argv, archiveId: string): Promise<GlacierJobDescription> {
   const tier = String(argv.tier ?? 'Standard');
   if (!TIERS.includes(tier)) throw new UsageError(`unknown --tier "${tier}": Expedited, Standard or Bulk`);
-  const size = sizeOption(argv, 'archive-size');
-  if (size !== undefined && size < 1) throw new UsageError(`invalid --archive-size "${argv['archive-size']}"`);
+  // Bytes, as an inventory's Size gives it (a bare number is bytes here, not MiB as for part sizes).
+  const rawSize = argv['archive-size'] === undefined ? undefined : String(argv['archive-size']);
+  const size = rawSize === undefined ? undefined : /^\d+$/.test(rawSize) ? Number(rawSize) : sizeOption(argv, 'archive-size');
+  if (size !== undefined && (!Number.isSafeInteger(size) || size < 1)) throw new UsageError(`invalid --archive-size "${rawSize}": the archive's size in bytes`);
   const range = argv.range === undefined ? undefined : parseRange(String(argv.range));
   const { job, widened: w } = await startRetrieval(t, {
     archiveId, tier: tier as RetrievalRequest['tier'], range: range && { first: range[0], last: range[1] }, archiveSize: size,
