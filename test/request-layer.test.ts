@@ -14,7 +14,7 @@ import { createServer as createNetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  CreateVaultCommand, DeleteVaultCommand, InitiateMultipartUploadCommand, UploadArchiveCommand, UploadMultipartPartCommand, type GlacierClient,
+  CreateVaultCommand, DeleteVaultCommand, InitiateJobCommand, InitiateMultipartUploadCommand, UploadArchiveCommand, UploadMultipartPartCommand, type GlacierClient,
 } from '@aws-sdk/client-glacier';
 import { MiB, treeHash } from '../src/core/tree-hash.js';
 import { errorLines, run, show, sleep, start, type Ran } from './helpers/bins.js';
@@ -70,6 +70,11 @@ async function archive(vaultName: string): Promise<string> {
   return (await g.send(new UploadArchiveCommand({ ...A, vaultName, body, checksum: treeHash(body) }))).archiveId!;
 }
 
+async function retrievalJob(vaultName: string): Promise<string> {
+  const archiveId = await archive(vaultName);
+  return (await g.send(new InitiateJobCommand({ ...A, vaultName, jobParameters: { Type: 'archive-retrieval', ArchiveId: archiveId } }))).jobId!;
+}
+
 type Logged = { op: string; status?: number; error?: string };
 async function requests(): Promise<Logged[]> {
   return local.admin<Logged[]>('GET', 'requests');
@@ -112,8 +117,10 @@ const ROWS: Row[] = [
   { bin: 'glacier-vault', op: 'CreateVault', args: async (v) => (await g.send(new DeleteVaultCommand({ ...A, vaultName: v })), ['create', v]) },
   { bin: 'glacier-vault', op: 'DescribeVault', args: async (v) => ['describe', v] },
   { bin: 'glacier-vault', op: 'DeleteVault', args: async (v) => ['delete', v] },
-  // glacier-job's operations (InitiateJob, DescribeJob, ListJobs, GetJobOutput) join this table once glacier-job
-  // sends through the request layer.
+  { bin: 'glacier-job', op: 'InitiateJob', args: async (v) => ['inventory', '-v', v] },
+  { bin: 'glacier-job', op: 'DescribeJob', args: async (v) => ['describe', '-v', v, await retrievalJob(v)] },
+  { bin: 'glacier-job', op: 'ListJobs', args: async (v) => (await retrievalJob(v), ['list', '-v', v]) },
+  { bin: 'glacier-job', op: 'GetJobOutput', args: async (v) => ['output', '-v', v, await retrievalJob(v)] },
 ];
 
 describe('one throttle, then one 500, on each operation of each binary: the binary still succeeds', { concurrency: 1 }, () => {
@@ -331,6 +338,7 @@ describe('servers that never answer, stall mid-body or repeat a page marker', { 
     { bin: 'glacier-ls', op: 'ListParts', args: async (v) => ['-v', v, '--', await openUpload(v, true)] },
     { bin: 'glacier-abort', op: 'ListMultipartUploads', args: async (v) => (await openUpload(v), ['-v', v, '--all']) },
     { bin: 'glacier-put', op: 'ListParts', args: async (v) => ['-v', v, '-p', '1M', '--resume', await openUpload(v, true), big] },
+    { bin: 'glacier-job', op: 'ListJobs', args: async (v) => (await retrievalJob(v), ['list', '-v', v]) },
   ];
   for (const [i, l] of listings.entries()) {
     it(`${l.bin} ${l.op}: a page marker repeated by the server is exit 1`, { timeout: 20_000 }, async () => {
@@ -349,7 +357,8 @@ describe('servers that never answer, stall mid-body or repeat a page marker', { 
 describe('SIGTERM during a request: 143', { concurrency: 1 }, () => {
   after(() => local.admin('DELETE', 'faults'));
   // Initiate and Complete are sent to the end whatever the signal (README: Journal and resume).
-  for (const [i, row] of ROWS.filter((r) => !(r.bin === 'glacier-put' && ['InitiateMultipartUpload', 'CompleteMultipartUpload'].includes(r.op))).entries()) {
+  // glacier-job's signals are tested request by request in job-signals.test.ts.
+  for (const [i, row] of ROWS.filter((r) => r.bin !== 'glacier-job' && !(r.bin === 'glacier-put' && ['InitiateMultipartUpload', 'CompleteMultipartUpload'].includes(r.op))).entries()) {
     it(`${row.bin} ${row.op}`, { timeout: 20_000 }, async () => {
       const v = await vault(`term-${i}`);
       const args = await row.args(v);
