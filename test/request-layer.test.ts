@@ -105,7 +105,7 @@ const ROWS: Row[] = [
   { bin: 'glacier-put', op: 'InitiateMultipartUpload', args: async (v) => ['-v', v, '-p', '1M', '-c', '1', big] },
   { bin: 'glacier-put', op: 'UploadMultipartPart', args: async (v) => ['-v', v, '-p', '1M', '-c', '1', big] },
   { bin: 'glacier-put', op: 'CompleteMultipartUpload', args: async (v) => ['-v', v, '-p', '1M', '-c', '1', big] },
-  { bin: 'glacier-put', op: 'ListParts', args: async (v) => ['-v', v, '-p', '1M', '--resume', await openUpload(v, true), big] },
+  { bin: 'glacier-put', op: 'ListParts', args: async (v) => ['-v', v, '-p', '1M', `--resume=${await openUpload(v, true)}`, big] },
   { bin: 'glacier-ls', op: 'ListVaults', args: async () => [] },
   { bin: 'glacier-ls', op: 'ListMultipartUploads', args: async (v) => (await openUpload(v), ['-v', v]) },
   { bin: 'glacier-ls', op: 'ListParts', args: async (v) => ['-v', v, '--', await openUpload(v, true)] },
@@ -337,7 +337,7 @@ describe('servers that never answer, stall mid-body or repeat a page marker', { 
     { bin: 'glacier-ls', op: 'ListMultipartUploads', args: async (v) => (await openUpload(v), ['-v', v]) },
     { bin: 'glacier-ls', op: 'ListParts', args: async (v) => ['-v', v, '--', await openUpload(v, true)] },
     { bin: 'glacier-abort', op: 'ListMultipartUploads', args: async (v) => (await openUpload(v), ['-v', v, '--all']) },
-    { bin: 'glacier-put', op: 'ListParts', args: async (v) => ['-v', v, '-p', '1M', '--resume', await openUpload(v, true), big] },
+    { bin: 'glacier-put', op: 'ListParts', args: async (v) => ['-v', v, '-p', '1M', `--resume=${await openUpload(v, true)}`, big] },
     { bin: 'glacier-job', op: 'ListJobs', args: async (v) => (await retrievalJob(v), ['list', '-v', v]) },
   ];
   for (const [i, l] of listings.entries()) {
