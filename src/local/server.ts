@@ -1,7 +1,6 @@
 // glacier-local's HTTP front: authentication, fault injection, the vault API's operations and an admin API
 // under /_local/ for tests (counters, request log, faults, forcing jobs, ageing uploads, settings).
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { isValidPartSize, TreeHasher, MiB } from '../core/tree-hash.js';
 import { GlacierError, invalidParam, missingParam, notFound } from './glacier-error.js';
@@ -9,9 +8,10 @@ import { ID_RE, newRequestId, REGION_RE, VAULT_NAME_RE } from './ids.js';
 import { Faults, parseFaultSpec, validateRules, type FaultKind, type FaultRule } from './faults.js';
 import { Jobs, validDescription, TIERS, type Tier } from './jobs.js';
 import { route, IMPLEMENTED, type Route } from './routes.js';
-import { verifySigV4 } from './sigv4.js';
+import { answerFor, authenticate, contentHashMismatch, discardRest } from './guard.js';
 import { Store, type Vault } from './store.js';
-import type { Vfs } from './vfs.js';
+import type { BlobWriter, Vfs } from './vfs.js';
+import type { DataLock } from './data-lock.js';
 
 export interface LocalOptions {
   vfs: Vfs;
@@ -26,6 +26,10 @@ export interface LocalOptions {
   /** A request body that stalls this long is answered 408. */
   bodyTimeoutMs?: number;
   faults?: FaultRule[];
+  /** Serve the admin API under /_local/ (SigV4-signed with the same key pair). Off by default. */
+  admin?: boolean;
+  /** Connections served at once; more are closed as they come (default 256). */
+  maxConnections?: number;
   random?: () => number;
   now?: () => number;
 }
@@ -56,6 +60,8 @@ export class GlacierLocal {
   delays: Record<Tier, number>;
   checksumRule: 'tree' | 'megabyte';
   private readonly now: () => number;
+  private lock: DataLock | undefined;
+  private readonly inflight = new Set<Promise<void>>();
 
   constructor(private readonly opts: LocalOptions) {
     this.accountId = opts.accountId ?? '123456789012';
@@ -67,16 +73,29 @@ export class GlacierLocal {
     this.pageSize = opts.pageSize;
     this.checksumRule = opts.checksumRule ?? 'tree';
     this.now = opts.now ?? Date.now;
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    this.server.keepAliveTimeout = 30_000;
+    this.server = http.createServer((req, res) => this.handle(req, res));
+    // One client must not starve the rest: a cap on connections (more are closed as they come), a deadline for a
+    // request's headers, idle keep-alive sockets closed soon. Bodies have their own stall timeouts (receive,
+    // readSmallBody), so the whole-request timeout stays off: a 4 GiB part may take long, and that is fine.
+    this.server.maxConnections = opts.maxConnections ?? 256;
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = 0;
+    this.server.keepAliveTimeout = 5_000;
   }
 
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
-    await this.store.load((v, dir) => this.jobs.load(v, dir));
-    await new Promise<void>((res, rej) => {
-      this.server.once('error', rej);
-      this.server.listen(port, host, () => res());
-    });
+    // The lock before anything reads or cleans the folder: start-up clean-up is safe only for its sole user.
+    this.lock = await this.store.vfs.lock?.();
+    try {
+      await this.store.load((v, dir) => this.jobs.load(v, dir));
+      await new Promise<void>((res, rej) => {
+        this.server.once('error', rej);
+        this.server.listen(port, host, () => res());
+      });
+    } catch (e) {
+      await this.lock?.release();
+      throw e;
+    }
     const a = this.server.address() as AddressInfo;
     return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   }
@@ -84,42 +103,45 @@ export class GlacierLocal {
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((res) => this.server.close(() => res()));
+    // Requests cut off above may still be finishing a write: the folder is released once they are done.
+    await Promise.allSettled([...this.inflight]);
+    await this.lock?.release();
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const p = this.serve(req, res);
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p));
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = newRequestId();
     res.setHeader('x-amzn-RequestId', requestId);
     res.setHeader('Date', new Date(this.now()).toUTCString());
     const url = new URL(req.url ?? '/', 'http://local');
-    if (url.pathname.startsWith('/_local/')) return this.admin(req, res, url);
+    const isAdmin = url.pathname.startsWith('/_local/');
     // URL parsing resolves '..' and '%2e%2e' segments, while the signature covers the raw path with '%2e%2e' kept
     // as it is: '/vaults/v/archives/%2e%2e/%2e%2e/w' signed as an archive delete would delete vault w. Refused.
     // (A backslash is read as '/' too.)
     const rawPath = (req.url ?? '/').split('?')[0];
     const dotted = rawPath.includes('\\') || rawPath.split('/').some((s) => /^(\.|%2e){1,2}$/i.test(s));
-    const r = dotted ? undefined : route(req.method ?? 'GET', url.pathname);
+    const r = dotted ? undefined : isAdmin ? (this.opts.admin ? { op: 'Admin', account: '-' } : undefined) : route(req.method ?? 'GET', url.pathname);
     const op = r?.op ?? 'Unknown';
-    this.counters[op] = (this.counters[op] ?? 0) + 1;
+    // The admin API's own calls are neither counted nor logged: tests read those to see what clients did.
+    if (!isAdmin) this.counters[op] = (this.counters[op] ?? 0) + 1;
     const log: Record<string, unknown> = { op, method: req.method, path: url.pathname };
     try {
       if (dotted) throw new GlacierError(400, 'InvalidParameterValueException', `Invalid request path: ${rawPath}: '.' and '..' segments (also percent-encoded) are not allowed`);
-      if (!r) throw new GlacierError(400, 'UnknownOperationException', `No operation matches ${req.method} ${url.pathname}`);
-      const body = UPLOAD_OPS.has(op) ? null : await readSmallBody(req);
-      // An upload's body is streamed, so its payload hash can only come from this (required) header; without it
-      // the signature would be checked against the empty body's hash and fail with a misleading mismatch.
-      if (UPLOAD_OPS.has(op) && !header(req, 'x-amz-content-sha256')) throw missingParam('Required parameter missing: x-amz-content-sha256');
-      const payloadHash = header(req, 'x-amz-content-sha256') ?? createHash('sha256').update(body ?? Buffer.alloc(0)).digest('hex');
-      const auth = verifySigV4(
-        { method: req.method ?? 'GET', rawUrl: req.url ?? '/', headers: req.headers },
-        payloadHash,
-        (id) => (id === this.opts.accessKeyId ? this.opts.secretAccessKey : undefined),
-        new Date(this.now()),
-      );
-      if (!auth.ok) throw new GlacierError(auth.status, auth.code, auth.message);
+      if (!r) throw new GlacierError(isAdmin ? 404 : 400, 'UnknownOperationException', `No operation matches ${req.method} ${url.pathname}${isAdmin ? ' (the admin API is off: start glacier-local with --admin)' : ''}`);
+      // The signature first: no body byte is read (nor kept) for a request that is not signed with our key.
+      const auth = await authenticate(req, {
+        streamsBody: UPLOAD_OPS.has(op),
+        lookupSecret: (id) => (id === this.opts.accessKeyId ? this.opts.secretAccessKey : undefined),
+        now: new Date(this.now()),
+      });
+      const body = auth.body;
       if (!REGION_RE.test(auth.region)) throw new GlacierError(403, 'InvalidSignatureException', `Invalid region in the credential scope: ${auth.region}`);
-      if (body && header(req, 'x-amz-content-sha256') && createHash('sha256').update(body).digest('hex') !== payloadHash) {
-        throw contentHashMismatch(createHash('sha256').update(body).digest('hex'), payloadHash);
-      }
+      if (isAdmin) return await this.admin(req, res, url, body!);
       if (header(req, 'x-amz-glacier-version') !== '2012-06-01') throw missingParam('Required parameter missing: API version');
       if (r.account !== '-' && r.account !== this.accountId) {
         throw new GlacierError(403, 'AccessDeniedException', `Access denied: the account ID ${r.account} in the request URI does not match the credentials`);
@@ -141,18 +163,20 @@ export class GlacierLocal {
       if (!IMPLEMENTED.has(op)) throw new GlacierError(400, 'UnsupportedOperationException', `${op} is not supported by glacier-local`);
       await this.dispatch({ req, res, route: r, region: auth.region, url, body, faults, log });
     } catch (e) {
-      const err = e instanceof GlacierError ? e : new GlacierError(500, 'ServiceUnavailableException', `Internal error: ${(e as Error).message}`);
+      const { err, detail } = answerFor(e);
       log.error = err.code;
+      if (detail) log.detail = detail;
       if (!res.headersSent && !res.destroyed) {
         const payload = JSON.stringify({ code: err.code, message: err.message, type: err.type });
         res.writeHead(err.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload), 'x-amzn-ErrorType': err.code });
         res.end(payload);
+        discardRest(req);
       } else {
         res.destroy();
       }
     } finally {
       log.status = res.statusCode;
-      if (!log.logged) this.requestLog.push(log);
+      if (!log.logged && !isAdmin) this.requestLog.push(log);
       if (this.requestLog.length > 100_000) this.requestLog.splice(0, 50_000);
     }
   }
@@ -283,7 +307,7 @@ export class GlacierLocal {
       case 'ListParts': {
         const v = this.vault(c);
         const u = store.upload(v, c.route.id!);
-        const parts = [...u.parts.values()].sort((a, b) => a.index - b.index);
+        const parts = await store.listParts(u);
         const { page, marker } = this.page(c, parts, (p) => String(p.index), 50);
         return this.json(c, 200, {
           ArchiveDescription: u.description, CreationDate: u.creationDate, Marker: marker, MultipartUploadId: u.id, PartSizeInBytes: u.partSize,
@@ -326,15 +350,16 @@ export class GlacierLocal {
   }
 
   /** Streams an upload body to a temporary blob while hashing it, then checks it before anything is visible. */
-  private async receive(c: Ctx, dir: string, expectLength: number) {
+  private async receive(c: Ctx, open: () => Promise<BlobWriter>, expectLength: number) {
     const declaredSha = header(c.req, 'x-amz-content-sha256');
     const declaredTree = header(c.req, 'x-amz-sha256-tree-hash');
     if (!declaredSha) throw missingParam('Required parameter missing: x-amz-content-sha256');
     if (!declaredTree) throw missingParam('Required parameter missing: x-amz-sha256-tree-hash');
-    const writer = await this.store.vfs.writer(dir);
+    const writer = await open();
     const hasher = new TreeHasher({ linear: true, leaves: true });
     const timeout = this.opts.bodyTimeoutMs ?? 60_000;
     let timedOut = false;
+    let storage: unknown;
     // A stalled body: answer 408 as the service does, then drop the connection (the body will never finish).
     const onStall = () => {
       timedOut = true;
@@ -349,12 +374,18 @@ export class GlacierLocal {
         timer = setTimeout(onStall, timeout);
         if (hasher.size + chunk.length > expectLength) throw invalidParam(`The request body is longer than its Content-Length: ${expectLength}`);
         hasher.update(chunk);
-        await writer.write(chunk);
+        try {
+          await writer.write(chunk);
+        } catch (e) {
+          storage = e; // the server's disk (ENOSPC...), not the client's body: answered 503 by answerFor
+          throw e;
+        }
       }
     } catch (e) {
-      await writer.discard();
+      await writer.discard().catch(() => {});
       if (timedOut) throw new GlacierError(408, 'RequestTimeoutException', 'Request timed out.');
-      throw e instanceof GlacierError ? e : new GlacierError(400, 'IncompleteBody', `The request body ended early: ${(e as Error).message}`);
+      if (storage !== undefined) throw storage;
+      throw e instanceof GlacierError ? e : new GlacierError(400, 'IncompleteBody', 'The request body ended early: the connection closed before the whole body arrived');
     } finally {
       clearTimeout(timer);
     }
@@ -388,10 +419,13 @@ export class GlacierLocal {
     const length = this.contentLength(c);
     if (length === 0) throw invalidParam('Invalid Content-Length: 0. An archive must be at least 1 byte.');
     if (length > 4 * 1024 * MiB) throw invalidParam(`Invalid Content-Length: ${length}. An archive uploaded in one request must be at most 4 GiB.`);
-    const got = await this.receive(c, `${v.dir}/staging`, length);
-    const a = await this.store.addArchive(v, (p) => got.writer.commit(p), { description, size: got.size, treeHash: got.treeHash, leaves: got.leaves }, this.now());
-    c.log.archiveId = a.id;
-    this.empty(c, 201, { Location: this.location(v.name, 'archives', a.id), 'x-amz-archive-id': a.id, 'x-amz-sha256-tree-hash': a.treeHash });
+    // Held as "being written to" from the vault's look-up on: a DeleteVault meanwhile is refused.
+    await this.store.writing(v, async () => {
+      const got = await this.receive(c, () => this.store.vfs.writer(`${v.dir}/staging`), length);
+      const a = await this.store.addArchive(v, got.writer, { description, size: got.size, treeHash: got.treeHash, leaves: got.leaves }, this.now());
+      c.log.archiveId = a.id;
+      this.empty(c, 201, { Location: this.location(v.name, 'archives', a.id), 'x-amz-archive-id': a.id, 'x-amz-sha256-tree-hash': a.treeHash });
+    });
   }
 
   private async uploadPart(c: Ctx): Promise<void> {
@@ -409,12 +443,8 @@ export class GlacierLocal {
     if (length > u.partSize) throw invalidParam(`Content-Range: ${cr} is larger than the part size ${u.partSize}`);
     const index = first / u.partSize;
     if (index >= 10_000) throw invalidParam(`This is part number ${index + 1} for the current multipart upload. It exceeds the limit of 10000 parts.`);
-    const got = await this.receive(c, u.dir, length);
-    if (!v.uploads.has(u.id)) {
-      await got.writer.discard();
-      throw notFound(`The upload ID was not found: ${u.id}`);
-    }
-    await this.store.putPart(u, { index, start: first, end: last, treeHash: got.treeHash, leaves: got.leaves }, (p) => got.writer.commit(p));
+    const got = await this.receive(c, () => this.store.partWriter(u), length);
+    await this.store.putPart(u, { index, start: first, end: last, treeHash: got.treeHash, leaves: got.leaves }, got.writer);
     this.empty(c, 204, { 'x-amz-sha256-tree-hash': got.treeHash });
   }
 
@@ -487,16 +517,20 @@ export class GlacierLocal {
     }
   }
 
-  // ---- admin API, for tests and demos (unauthenticated; glacier-local binds loopback unless told otherwise)
-  private async admin(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  // ---- admin API, for tests and demos: only with --admin, and reached only once the request's SigV4 signature
+  // (the server's own key pair) checked out. A body must be JSON sent as such: a browser's cross-site form or
+  // text/plain POST is refused even before the signature would refuse it.
+  private async admin(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer): Promise<void> {
     const send = (status: number, value: unknown) => {
       const payload = JSON.stringify(value);
       res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) });
       res.end(payload);
     };
     try {
-      const body = await readSmallBody(req);
+      const type = (header(req, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
+      if (body.length && type !== 'application/json') return send(415, { code: 'UnsupportedMediaType', message: 'admin request bodies are JSON: send Content-Type: application/json' });
       const input = body.length ? JSON.parse(body.toString('utf8')) : {};
+      if (!input || typeof input !== 'object' || Array.isArray(input)) return send(400, { code: 'BadRequest', message: 'the body must be a JSON object' });
       const p = url.pathname.slice('/_local/'.length).split('/');
       const m = req.method;
       if (p[0] === 'health') return send(200, { ok: true });
@@ -517,7 +551,9 @@ export class GlacierLocal {
         return send(200, this.faults.list());
       }
       if (p[0] === 'config' && m === 'PUT') {
-        if (input.pageSize !== undefined) this.pageSize = input.pageSize === null ? undefined : Number(input.pageSize);
+        const bad = configError(input);
+        if (bad) return send(400, { code: 'BadRequest', message: bad });
+        if (input.pageSize !== undefined) this.pageSize = input.pageSize === null ? undefined : input.pageSize;
         if (input.jobDelays) this.delays = { ...this.delays, ...input.jobDelays };
         if (input.checksumRule) this.checksumRule = input.checksumRule;
         return send(200, { pageSize: this.pageSize ?? null, jobDelays: this.delays, checksumRule: this.checksumRule });
@@ -545,9 +581,29 @@ export class GlacierLocal {
       }
       return send(404, { code: 'NotFound', message: `no admin route ${m} ${url.pathname}` });
     } catch (e) {
-      return send(400, { code: 'BadRequest', message: (e as Error).message });
+      // A bad body or fault spec is the caller's (400, its message); anything else is answered without details.
+      if (e instanceof SyntaxError || (e instanceof Error && !(e as NodeJS.ErrnoException).code && !(e instanceof GlacierError))) return send(400, { code: 'BadRequest', message: e.message });
+      const { err } = answerFor(e);
+      return send(err.status, { code: err.code, message: err.message });
     }
   }
+}
+
+/** Why a PUT /_local/config body is refused, or undefined when every setting in it is valid. */
+export function configError(input: Record<string, unknown>): string | undefined {
+  for (const k of Object.keys(input)) if (!['pageSize', 'jobDelays', 'checksumRule'].includes(k)) return `unknown setting "${k}": pageSize, jobDelays or checksumRule`;
+  const ps = input.pageSize;
+  if (ps !== undefined && ps !== null && !(Number.isInteger(ps) && (ps as number) >= 1 && (ps as number) <= 1000)) return `invalid pageSize ${JSON.stringify(ps)}: an integer from 1 to 1000, or null for the service's`;
+  const jd = input.jobDelays;
+  if (jd !== undefined) {
+    if (!jd || typeof jd !== 'object' || Array.isArray(jd)) return 'jobDelays must be an object of tier: milliseconds';
+    for (const [t, ms] of Object.entries(jd)) {
+      if (!TIERS.includes(t as Tier)) return `invalid tier "${t}" in jobDelays: Expedited, Standard or Bulk`;
+      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) return `invalid delay ${JSON.stringify(ms)} for ${t}: milliseconds, 0 or more`;
+    }
+  }
+  if (input.checksumRule !== undefined && input.checksumRule !== 'tree' && input.checksumRule !== 'megabyte') return `invalid checksumRule ${JSON.stringify(input.checksumRule)}: tree or megabyte`;
+  return undefined;
 }
 
 export function parseTierDelays(text: string, parse: (s: string) => number): Record<Tier, number> {
@@ -566,25 +622,6 @@ export function parseTierDelays(text: string, parse: (s: string) => number): Rec
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v.join(',') : v;
-}
-
-function contentHashMismatch(computed: string, declared: string): GlacierError {
-  return new GlacierError(
-    403,
-    'InvalidSignatureException',
-    `The value passed in as x-amz-content-sha256 does not match the computed payload hash. Computed digest: ${computed} expected hash: ${declared}`,
-  );
-}
-
-async function readSmallBody(req: IncomingMessage, max = MiB): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    n += chunk.length;
-    if (n > max) throw invalidParam(`The request body is too large for this operation (over ${max} bytes)`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
 }
 
 async function drain(req: IncomingMessage): Promise<void> {
