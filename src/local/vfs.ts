@@ -23,7 +23,6 @@ export interface Vfs {
   /** Makes `to` share `from`'s bytes (a hard link on disk) so deleting one leaves the other readable. */
   link(from: string, to: string): Promise<void>;
   remove(path: string): Promise<void>;
-  size(path: string): Promise<number>;
   read(path: string, start: number, endIncl: number): Readable;
 }
 
@@ -115,10 +114,6 @@ export class DiskVfs implements Vfs {
     await fsp.rm(this.p(path), { recursive: true, force: true });
   }
 
-  async size(path: string): Promise<number> {
-    return (await fsp.stat(this.p(path))).size;
-  }
-
   read(path: string, start: number, endIncl: number): Readable {
     return createReadStream(this.p(path), { start, end: endIncl, highWaterMark: 1024 * 1024 });
   }
@@ -184,12 +179,6 @@ export class MemoryVfs implements Vfs {
     for (const map of [this.files, this.json] as Map<string, unknown>[]) {
       for (const k of [...map.keys()]) if (k === path || k.startsWith(`${path}/`)) map.delete(k);
     }
-  }
-
-  async size(path: string): Promise<number> {
-    const f = this.files.get(path);
-    if (!f) throw Object.assign(new Error(`no such file: ${path}`), { code: 'ENOENT' });
-    return f.reduce((n, b) => n + b.length, 0);
   }
 
   read(path: string, start: number, endIncl: number): Readable {
