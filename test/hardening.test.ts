@@ -391,7 +391,7 @@ describe('hardening', { concurrency: 4 }, () => {
       mkdirSync(join(dir, 'tree'), { recursive: true });
       // glacier-local accepts only this key pair; the binaries also carry a session token (glacier-local signs it in
       // like any header and does not check it, as sigv4.ts shows).
-      local = await startLocal(['--memory', '--job-delay', '0', '--debug'], { accessKeyId: KEY_ID, secretAccessKey: SECRET });
+      local = await startLocal(['--memory', '--job-delay', '0', '--debug'], { keys: { accessKeyId: KEY_ID, secretAccessKey: SECRET } });
       g = local.client({ accessKeyId: KEY_ID, secret: SECRET });
       env = envOf(local, state, { AWS_ACCESS_KEY_ID: KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET, AWS_SESSION_TOKEN: TOKEN });
       writeFileSync(join(dir, 'small.bin'), randomBytes(200_000));

@@ -12,7 +12,8 @@ import { Readable } from 'node:stream';
 import { combineTreeHashes, MiB } from '../core/tree-hash.js';
 import { isTempName, TRASH, type BlobWriter, type Vfs } from './vfs.js';
 import { invalidParam, notFound } from './glacier-error.js';
-import { archiveIdMatchesVault, newArchiveId, newUploadId } from './ids.js';
+import { archiveIdMatchesVault, newArchiveId, newUploadId, vaultTag } from './ids.js';
+import { ArchiveIndex } from './archive-index.js';
 import type { Job } from './jobs.js';
 
 export interface Segment {
@@ -58,7 +59,7 @@ export interface Vault {
   arn: string;
   creationDate: string;
   lastInventoryDate: string | null;
-  archives: Map<string, Archive>;
+  archives: ArchiveIndex;
   uploads: Map<string, Upload>;
   jobs: Map<string, Job>;
   /** Completed or aborted upload ids, remembered so a repeated Complete/Abort answers as the service does. */
@@ -135,7 +136,7 @@ export class Store {
       const dir = `r/${region}/v/${name}`;
       const v: Vault = {
         name, region, arn: this.arn(region, name), creationDate: isoNow(now), lastInventoryDate: null,
-        archives: new Map(), uploads: new Map(), jobs: new Map(), recentlyClosed: new Map(), dir, writing: 0,
+        archives: new ArchiveIndex(vaultTag(this.arn(region, name))), uploads: new Map(), jobs: new Map(), recentlyClosed: new Map(), dir, writing: 0,
       };
       try {
         await this.vfs.writeJson(`${dir}/vault.json`, { name, region, creationDate: v.creationDate });
@@ -194,8 +195,7 @@ export class Store {
   async deleteArchive(v: Vault, archiveId: string): Promise<void> {
     if (!archiveIdMatchesVault(archiveId, v.arn)) throw invalidParam(`Invalid vault name: ${v.arn}`);
     const a = v.archives.get(archiveId);
-    if (!a) return; // deleting twice is not an error
-    v.archives.delete(archiveId);
+    if (!a || !v.archives.delete(archiveId)) return; // deleting twice is not an error
     try {
       await this.vfs.removeTree(`${v.dir}/a/${archiveId}`);
     } catch (e) {
@@ -205,7 +205,8 @@ export class Store {
   }
 
   archiveFile(v: Vault, a: Archive, seg: Segment): string {
-    return `${v.dir}/a/${a.id}/${seg.file}`;
+    // A segment path with a '/' is relative to the vault (the shared body of synthetic archives, archive-index.ts).
+    return seg.file.includes('/') ? `${v.dir}/${seg.file}` : `${v.dir}/a/${a.id}/${seg.file}`;
   }
 
   async initiateUpload(v: Vault, partSize: number, description: string | null, now = Date.now()): Promise<Upload> {
@@ -389,7 +390,7 @@ export class Store {
         if (!meta) continue;
         const v: Vault = {
           name, region, arn: this.arn(region, name), creationDate: meta.creationDate, lastInventoryDate: meta.lastInventoryDate ?? null,
-          archives: new Map(), uploads: new Map(), jobs: new Map(), recentlyClosed: new Map(), dir, writing: 0,
+          archives: new ArchiveIndex(vaultTag(this.arn(region, name))), uploads: new Map(), jobs: new Map(), recentlyClosed: new Map(), dir, writing: 0,
         };
         // Staging only ever holds UploadArchive bodies not yet committed: whatever a crash left there is garbage.
         await vfs.remove(`${dir}/staging`);
@@ -400,6 +401,7 @@ export class Store {
           await this.dropTemps(`${dir}/u/${uid}`); // a part body cut off mid-upload must not move into the archive
           await vfs.rename(`${dir}/u/${uid}`, `${dir}/a/${done.id}`);
         }
+        await v.archives.load(vfs, dir);
         for (const aid of await vfs.list(`${dir}/a`)) {
           const a = await vfs.readJson<Archive>(`${dir}/a/${aid}/archive.json`);
           if (a && a.id === aid) {

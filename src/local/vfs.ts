@@ -22,7 +22,6 @@ export interface WriterOptions {
 }
 
 export interface Vfs {
-  readonly persistent: boolean;
   writer(dir: string, opts?: WriterOptions): Promise<BlobWriter>;
   writeJson(path: string, value: unknown): Promise<void>;
   readJson<T>(path: string): Promise<T | undefined>;
@@ -34,7 +33,6 @@ export interface Vfs {
   /** Removes a folder tree so that it is gone at once (moved aside first, then deleted): a writer opening a
    *  file in it afterwards gets ENOENT instead of a half-deleted folder. */
   removeTree(path: string): Promise<void>;
-  size(path: string): Promise<number>;
   read(path: string, start: number, endIncl: number): Readable;
   /** Takes the store's exclusive lock (a --data folder serves one process); throws DataDirBusyError. */
   lock?(): Promise<DataLock>;
@@ -53,7 +51,6 @@ const DIR_MODE = 0o700;
 const mkdirp = (dir: string) => fsp.mkdir(dir, { recursive: true, mode: DIR_MODE });
 
 export class DiskVfs implements Vfs {
-  readonly persistent = true;
   constructor(private readonly root: string) {}
 
   lock(): Promise<DataLock> {
@@ -158,10 +155,6 @@ export class DiskVfs implements Vfs {
     await this.remove(aside).catch(() => {}); // what is left is emptied at the next start
   }
 
-  async size(path: string): Promise<number> {
-    return (await fsp.stat(this.p(path))).size;
-  }
-
   read(path: string, start: number, endIncl: number): Readable {
     return createReadStream(this.p(path), { start, end: endIncl, highWaterMark: 1024 * 1024 });
   }
@@ -169,7 +162,6 @@ export class DiskVfs implements Vfs {
 
 /** Files as lists of buffers; directories implied by paths. */
 export class MemoryVfs implements Vfs {
-  readonly persistent = false;
   private readonly files = new Map<string, Buffer[]>();
   private readonly json = new Map<string, string>();
 
@@ -232,12 +224,6 @@ export class MemoryVfs implements Vfs {
 
   async removeTree(path: string): Promise<void> {
     await this.remove(path);
-  }
-
-  async size(path: string): Promise<number> {
-    const f = this.files.get(path);
-    if (!f) throw Object.assign(new Error(`no such file: ${path}`), { code: 'ENOENT' });
-    return f.reduce((n, b) => n + b.length, 0);
   }
 
   read(path: string, start: number, endIncl: number): Readable {

@@ -1,6 +1,8 @@
 // Starts a real glacier-local process for a test and gives the test what it needs to drive it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { GlacierClient, ListMultipartUploadsCommand } from '@aws-sdk/client-glacier';
@@ -11,7 +13,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const BIN = (name: string) => `${ROOT}bin/${name}`;
 export const ACCESS_KEY_ID = 'AKIAGLACIERLOCAL0001';
-export const SECRET_ACCESS_KEY = 'glacier-local/test/secret/key/not/secret/0001';
+export const SECRET_ACCESS_KEY = 'glacierLocal/test/secret/not+secret/0001';
 export const REGION = 'us-east-1';
 
 export interface Local {
@@ -28,6 +30,8 @@ export interface Local {
   stop(): Promise<number | null>;
   kill9(): Promise<void>;
   stderr(): string;
+  /** With `tls`: the self-signed certificate glacier-local made, to trust as a CA (also AWS_CA_BUNDLE in env). */
+  ca?: string;
 }
 
 /** Signed headers for an admin API request (SigV4, service glacier, the test key pair or `creds`). */
@@ -43,12 +47,17 @@ export async function signAdmin(
   return signed.headers;
 }
 
-/** Starts glacier-local with `args` and --admin (so tests can drive /_local/), accepting `keys` (from its
- *  environment; default the test pair), which admin() then signs with. */
+/**
+ * Starts glacier-local with `args` and --admin (so tests can drive /_local/). With `opts.tls` it serves HTTPS
+ * (--tls) and the returned env, client() and admin() trust its certificate. It accepts `opts.keys` (given in its
+ * environment; default the test pair), which admin() signs with.
+ */
 export async function startLocal(
   args: string[] = ['--memory', '--job-delay', '0'],
-  keys: { accessKeyId: string; secretAccessKey: string } = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
+  opts: { tls?: boolean; keys?: { accessKeyId: string; secretAccessKey: string } } = {},
 ): Promise<Local> {
+  const keys = opts.keys ?? { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY };
+  if (opts.tls) args = [...args, '--tls'];
   const proc = spawn(process.execPath, [BIN('glacier-local'), ...args, ...(args.includes('--admin') ? [] : ['--admin'])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, GLACIER_LOCAL_QUIET: '1', AWS_ACCESS_KEY_ID: keys.accessKeyId, AWS_SECRET_ACCESS_KEY: keys.secretAccessKey },
@@ -61,13 +70,24 @@ export async function startLocal(
     proc.once('exit', (code) => reject(new Error(`glacier-local exited ${code}: ${err}`)));
   });
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  // glacier-local prints the certificate's path on stderr before the URL on stdout; the pipes may deliver them
+  // in either order.
+  let ca: string | undefined;
+  if (opts.tls) {
+    for (let i = 0; i < 200 && !/TLS certificate.*: (\S+)\n/.test(err); i++) await new Promise((r) => setTimeout(r, 10));
+    ca = /TLS certificate.*: (\S+)\n/.exec(err)?.[1];
+    if (!ca) throw new Error(`glacier-local --tls printed no certificate path: ${err}`);
+  }
+  const caPem = ca ? readFileSync(ca) : undefined;
+  const agent = caPem ? new https.Agent({ ca: caPem, keepAlive: true }) : undefined;
   const adminResponse = async (method: string, path: string, body?: unknown) => {
     const text = body === undefined ? undefined : JSON.stringify(body);
     const headers = await signAdmin(endpoint, method, path, text, keys);
     // node:http rather than fetch: fetch would resolve '%2e%2e' segments, and the signed path must go as it is.
     const url = new URL(endpoint);
     return new Promise<{ status: number; json: unknown }>((resolve, reject) => {
-      const req = http.request({ host: url.hostname, port: Number(url.port), method, path: `/_local/${path}`, headers, agent: false }, (res) => {
+      const o = { host: url.hostname, port: Number(url.port), method, path: `/_local/${path}`, headers, agent: agent ?? false };
+      const req = (agent ? https : http).request(o, (res) => {
         let t = '';
         res.setEncoding('utf8');
         res.on('data', (d: string) => (t += d));
@@ -78,6 +98,7 @@ export async function startLocal(
             reject(new Error(`admin ${method} ${path}: ${res.statusCode} answered no JSON: ${t.slice(0, 200)}`));
           }
         });
+        res.on('error', reject);
       });
       req.on('error', reject);
       req.end(text);
@@ -101,18 +122,22 @@ export async function startLocal(
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       XDG_STATE_HOME: process.env.XDG_STATE_HOME,
+      ...(ca ? { AWS_CA_BUNDLE: ca } : {}),
     },
+    ca,
     client: (o = {}) =>
       new GlacierClient({
         endpoint,
         region: o.region ?? REGION,
         maxAttempts: o.maxAttempts ?? 1,
         credentials: { accessKeyId: o.accessKeyId ?? ACCESS_KEY_ID, secretAccessKey: o.secret ?? SECRET_ACCESS_KEY },
+        ...(caPem ? { requestHandler: { httpsAgent: new https.Agent({ ca: caPem }) } } : {}),
       }),
     admin,
     adminResponse,
     counters: async () => (await admin<{ requests: Record<string, number> }>('GET', 'counters')).requests,
     stop: async () => {
+      agent?.destroy();
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       return exited;
     },
