@@ -2,7 +2,7 @@
 // checked before any body byte is read, bodies of refused requests are discarded (never buffered) and cut off,
 // and failures of the server's own disk are answered without server paths, as errors the SDKs retry.
 import { createHash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GlacierError, invalidParam, missingParam } from './glacier-error.js';
 import { checkSigV4 } from './sigv4.js';
 
@@ -108,14 +108,21 @@ export async function readSmallBody(req: IncomingMessage, max = SMALL_BODY_MAX):
 }
 
 /**
- * After a request was answered without reading its whole body (a refusal, most often): the rest is read and
- * dropped, never kept, and the socket is closed if it keeps coming (over DISCARD_MAX bytes or DISCARD_MS), so an
- * unauthenticated client can hold neither memory nor a connection for long.
+ * After an error answer: the rest of the request body is read and dropped, never kept, and the socket is cut if
+ * it keeps coming (over DISCARD_MAX bytes or DISCARD_MS). With `close` (a request that failed authentication)
+ * the connection is then closed too, once the body is drained (a FIN, so the client reads the answer first):
+ * an unauthenticated client holds neither memory nor a connection slot for long.
  */
-export function discardRest(req: IncomingMessage): void {
-  if (req.complete || req.destroyed) return;
+export function discardRest(req: IncomingMessage, res: ServerResponse, close = false): void {
+  const socket = req.socket;
+  const end = () => {
+    if (!close) return;
+    if (res.writableFinished) socket?.end();
+    else res.once('finish', () => socket?.end());
+  };
+  if (req.complete || req.destroyed) return end();
   let n = 0;
-  const cut = () => req.socket?.destroy();
+  const cut = () => socket?.destroy();
   const timer = setTimeout(cut, DISCARD_MS);
   timer.unref();
   const stop = () => clearTimeout(timer);
@@ -123,7 +130,7 @@ export function discardRest(req: IncomingMessage): void {
     n += c.length;
     if (n > DISCARD_MAX) cut();
   });
-  req.once('end', stop);
+  req.once('end', () => (stop(), end()));
   req.once('close', stop);
   req.on('error', () => {});
   req.resume();

@@ -148,6 +148,7 @@ export class GlacierLocal implements LocalState {
     // The admin API's own calls are neither counted nor logged: tests read those to see what clients did.
     if (!isAdmin) this.counters[op] = (this.counters[op] ?? 0) + 1;
     const log: Record<string, unknown> = { op, method: req.method, path: url.pathname };
+    let authenticated = false;
     try {
       if (dotted) throw new GlacierError(400, 'InvalidParameterValueException', `Invalid request path: ${rawPath}: '.' and '..' segments (also percent-encoded) are not allowed`);
       if (isAdmin && !this.opts.admin) throw new GlacierError(404, 'UnknownOperationException', `No operation matches ${req.method} ${url.pathname}: the admin API is off (start glacier-local with --admin)`);
@@ -159,6 +160,7 @@ export class GlacierLocal implements LocalState {
         now: new Date(this.now()),
       });
       if (!REGION_RE.test(auth.region)) throw new GlacierError(403, 'InvalidSignatureException', `Invalid region in the credential scope: ${auth.region}`);
+      authenticated = true;
       if (isAdmin) return await admin(this, req, res, url, auth.body!);
       if (header(req, 'x-amz-glacier-version') !== '2012-06-01') throw missingParam('Required parameter missing: API version');
       if (r!.account !== '-' && r!.account !== this.accountId) {
@@ -177,7 +179,7 @@ export class GlacierLocal implements LocalState {
         const payload = JSON.stringify({ code: err.code, message: err.message, type: err.type });
         res.writeHead(err.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload), 'x-amzn-ErrorType': err.code });
         res.end(payload);
-        discardRest(req);
+        discardRest(req, res, !authenticated);
       } else {
         res.destroy();
       }
