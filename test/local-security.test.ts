@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CompleteMultipartUploadCommand, CreateVaultCommand, DeleteArchiveCommand, GetJobOutputCommand, InitiateJobCommand, InitiateMultipartUploadCommand,
-  ListVaultsCommand, UploadArchiveCommand, UploadMultipartPartCommand, type GlacierClient,
+  ListJobsCommand, ListVaultsCommand, UploadArchiveCommand, UploadMultipartPartCommand, type GlacierClient,
 } from '@aws-sdk/client-glacier';
 import { MiB, treeHash } from '../src/core/tree-hash.js';
 import { BIN, REGION, signAdmin, startLocal } from './helpers/local.js';
@@ -285,6 +285,19 @@ test('another local user (uid 65534) can change nothing: not by the admin API, n
   }
 });
 
+test('binding a non-loopback address prints a warning naming what is exposed', { timeout: 30_000 }, async () => {
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_'))), GLACIER_LOCAL_QUIET: '1' };
+  const p = spawn(process.execPath, [BIN('glacier-local'), '--memory', '--host', '0.0.0.0', '--admin'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let err = '';
+  p.stderr.on('data', (d) => (err += d));
+  await new Promise((r) => p.stdout.once('data', r));
+  p.kill('SIGTERM');
+  await new Promise((r) => p.once('close', r));
+  assert.match(err, /^glacier-local: warning: --host 0\.0\.0\.0 is not loopback: other machines can reach the vault API and the admin API \(\/_local\/\) over plain HTTP, in memory, guarded only by the key pair \(here the published test pair: anyone can sign\)$/m);
+  const quiet = await runLocal(['--memory', '--port', 'x']);
+  assert.doesNotMatch(quiet.stderr, /warning/);
+});
+
 test('--secret-access-key on the command line is refused without printing it; --secret-access-key-file is read', { timeout: 30_000 }, async () => {
   const secret = `Cmd${randomBytes(12).toString('hex')}Line`;
   const r = await runLocal(['--memory', '--access-key-id', 'AKIAPRIVATEKEY000002', '--secret-access-key', secret]);
@@ -389,6 +402,21 @@ test('a full disk: uploads answer 503 (retryable), nothing half-created is left,
     assert.ok(!refused!.message!.includes(mnt), 'no server path');
     const leftovers = walk(data).filter((e) => /\.tmp-/.test(e.path) || (e.dir && /\/a\/[^/]+$/.test(e.path) && !stored.some((s) => e.path.endsWith(s.id))));
     assert.deepEqual(leftovers, [], 'no temporary file and no archive folder of the refused upload');
+    // Completely full (a filler file takes the last bytes): a job or a vault is not created either, and the
+    // answer says so (503) instead of 500-and-created.
+    const filler = join(mnt, 'filler');
+    spawnSync('sh', ['-c', `cat /dev/zero > ${filler}`]);
+    for (const [what, call] of [
+      ['InitiateJob', () => g.send(new InitiateJobCommand({ ...A, vaultName: 'full', jobParameters: { Type: 'inventory-retrieval' } }))],
+      ['CreateVault', () => g.send(new CreateVaultCommand({ ...A, vaultName: 'full2' }))],
+    ] as const) {
+      const e = await (call as () => Promise<unknown>)().then(() => undefined, (x: { $metadata?: { httpStatusCode?: number }; name?: string }) => x);
+      assert.equal(e?.$metadata?.httpStatusCode, 503, `${what} on a full disk: ${e?.name}`);
+    }
+    assert.deepEqual((await g.send(new ListJobsCommand({ ...A, vaultName: 'full' }))).JobList, [], 'no job was created');
+    assert.deepEqual((await g.send(new ListVaultsCommand({ ...A }))).VaultList!.map((v) => v.VaultName), ['full'], 'no vault was created');
+    assert.deepEqual(walk(data).filter((e) => /\.tmp-|full2|\/j\//.test(e.path)), [], 'nothing of them on disk');
+    unlinkSync(filler);
     // Room again: the server works on.
     await g.send(new DeleteArchiveCommand({ ...A, vaultName: 'full', archiveId: stored[0].id }));
     const body = randomBytes(200_000);

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GlacierError, invalidParam, missingParam } from './glacier-error.js';
+import { contentHashMismatch, header } from './context.js';
 import { checkSigV4 } from './sigv4.js';
 
 /** The most a non-upload request body may hold: the API's JSON bodies (job parameters, policies) are a few KiB. */
@@ -17,10 +18,6 @@ const DISCARD_MAX = 4 * 1024 * 1024;
 const EMPTY_SHA256 = createHash('sha256').digest('hex');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
-}
 
 /** True when the request carries a body (a Content-Length above 0, or chunked). */
 function hasBody(req: IncomingMessage): boolean {
@@ -67,15 +64,6 @@ export async function authenticate(
   }
   const body = await readSmallBody(req);
   return { region: check(sha256(body)), body };
-}
-
-/** 403 for an x-amz-content-sha256 that does not match the body, in the service's words. */
-export function contentHashMismatch(computed: string, declared: string): GlacierError {
-  return new GlacierError(
-    403,
-    'InvalidSignatureException',
-    `The value passed in as x-amz-content-sha256 does not match the computed payload hash. Computed digest: ${computed} expected hash: ${declared}`,
-  );
 }
 
 /**
