@@ -178,7 +178,11 @@ export class GlacierLocal implements LocalState {
       if (detail) log.detail = detail;
       if (!res.headersSent && !res.destroyed) {
         const payload = JSON.stringify({ code: err.code, message: err.message, type: err.type });
-        res.writeHead(err.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload), 'x-amzn-ErrorType': err.code });
+        // A connection that is closed after this answer says so, or a keep-alive client would send its next
+        // request on it and see the socket hang up.
+        res.writeHead(err.status, {
+          'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload), 'x-amzn-ErrorType': err.code, ...(authenticated ? {} : { Connection: 'close' }),
+        });
         res.end(payload);
         discardRest(req, res, !authenticated);
       } else {
