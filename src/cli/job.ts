@@ -8,7 +8,11 @@ import { MiB } from '../core/tree-hash.js';
 import { parseDuration } from '../core/units.js';
 import { download } from '../retrieve/download.js';
 import { FileSink, stdoutSink } from '../retrieve/file-sink.js';
-import { parseInventory } from '../retrieve/inventory.js';
+import { formatOf, readInventory } from '../retrieve/inventory.js';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 import { describe, initiate, listJobs, waitFor, type JobTarget } from '../retrieve/jobs.js';
 import { jobIsVerifiable, planPieces } from '../retrieve/pieces.js';
 import { checkDescription, common, COMMON_HELP, explain, sizeOption, withCommon, type Common } from './common.js';
@@ -138,22 +142,18 @@ async function output(c: Common, t: JobTarget, argv: Argv, job: GlacierJobDescri
   if (!out && process.stdout.isTTY && !argv.archives && job.Action === 'ArchiveRetrieval') throw new UsageError('refusing to write an archive to a terminal: pipe it, or use -o FILE');
 
   if (job.Action !== 'ArchiveRetrieval') {
-    // Inventories carry no tree hash (Glacier sends none for them).
-    const { text, contentType } = await withRetry(
-      async () => {
-        const r = await c.client.send(new GetJobOutputCommand({ accountId: c.accountId, vaultName: c.vault, jobId }), { abortSignal: interruption.signal });
-        const chunks: Buffer[] = [];
-        for await (const chunk of r.body as AsyncIterable<Buffer>) chunks.push(chunk);
-        return { text: Buffer.concat(chunks).toString('utf8'), contentType: r.contentType };
-      },
-      { attempts: 6, signal: interruption.signal, onRetry: (e) => c.warn(`fetching the inventory again (${(e as Error).message})`) },
-    );
+    // Inventories carry no tree hash (Glacier sends none for them); they are streamed, never held whole.
+    const r = await c.client.send(new GetJobOutputCommand({ accountId: c.accountId, vaultName: c.vault, jobId }), { abortSignal: interruption.signal });
+    const body = r.body as Readable;
     if (argv.archives) {
-      const lines = parseInventory(text, contentType).map((a) => JSON.stringify(a)).join('\n');
-      process.stdout.write(lines ? `${lines}\n` : '');
+      const format = formatOf(r.contentType, job.InventoryRetrievalParameters?.Format);
+      const outStream = process.stdout;
+      for await (const a of readInventory(body, format)) {
+        if (!outStream.write(`${JSON.stringify(a)}\n`)) await once(outStream, 'drain');
+      }
     } else if (out) {
-      await writeFile(out, text);
-    } else process.stdout.write(text);
+      await pipeline(body, createWriteStream(out));
+    } else await pipeline(body, process.stdout, { end: false });
     return;
   }
   if (argv.archives) throw new UsageError(`--archives needs an inventory job; ${jobId} is an archive retrieval`);
