@@ -13,7 +13,6 @@ import { restore, type Stats } from '../restore/restore.js';
 import { parseS3Url, S3Sink, STORAGE_CLASSES } from '../restore/s3-sink.js';
 import { parseShard } from '../restore/shard.js';
 import { DirSink, ExecSink, type ArchiveSink } from '../restore/sinks.js';
-import { parseCsvLine } from '../retrieve/inventory.js';
 import { common, COMMON_HELP, explain, sizeOption, withCommon } from './common.js';
 import { interruption, run, type Argv } from './runtime.js';
 
@@ -99,7 +98,7 @@ function readNames(path: string): Map<string, string> {
   const map = new Map<string, string>();
   text.split(/\r?\n/).forEach((line, i) => {
     if (!line.trim()) return;
-    const f = line.startsWith('"') || line.includes('""') ? rfc4180(line) : parseCsvLine(line);
+    const f = rfc4180(line);
     if (f.length < 2) throw new UsageError(`--names ${path} line ${i + 1}: expected ArchiveId,FileName`);
     if (i === 0 && f[0] === 'ArchiveId') return;
     map.set(f[0], f.slice(1).join(','));

@@ -67,8 +67,8 @@ export function checkArchive(a: InventoryArchive): InventoryArchive {
   if (!a || typeof a !== 'object') throw new Error('not a JSON object');
   if (typeof a.ArchiveId !== 'string' || !ID_RE.test(a.ArchiveId)) throw new Error(`no valid ArchiveId`);
   if (typeof a.Size !== 'number' || !Number.isSafeInteger(a.Size) || a.Size < 0) throw new Error(`Size of ${a.ArchiveId} is not a byte count`);
-  if (typeof a.SHA256TreeHash !== 'string' || !/^[0-9a-f]{64}$/.test(a.SHA256TreeHash)) throw new Error(`SHA256TreeHash of ${a.ArchiveId} is not 64 hex digits`);
-  return a;
+  if (typeof a.SHA256TreeHash !== 'string' || !/^[0-9a-fA-F]{64}$/.test(a.SHA256TreeHash)) throw new Error(`SHA256TreeHash of ${a.ArchiveId} is not 64 hex digits`);
+  return { ...a, SHA256TreeHash: a.SHA256TreeHash.toLowerCase() };
 }
 
 function record(a: InventoryArchive, name: string, mtime?: Date): Item {
