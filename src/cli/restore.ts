@@ -1,5 +1,6 @@
 // glacier-restore: every archive of a vault to a folder, a command or S3, paced, resumable, verified.
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -140,6 +141,8 @@ run(spec, async (argv) => {
   const targets = [argv.to, argv.exec].filter((v) => v !== undefined);
   if (targets.length !== 1) throw new UsageError('give one destination: --to DIR, --to s3://BUCKET/PREFIX or --exec CMD');
   const c = common('glacier-restore', argv);
+  // Every request in flight (polls, ranged GETs of several archives) listens to the one interruption signal.
+  setMaxListeners(0, interruption.signal);
   const tier = String(argv.tier ?? 'Bulk');
   if (!['Expedited', 'Standard', 'Bulk'].includes(tier)) throw new UsageError(`unknown --tier "${tier}": Expedited, Standard or Bulk`);
   const maxJobs = int(argv, 'max-jobs', 100, 100_000);
@@ -185,13 +188,13 @@ run(spec, async (argv) => {
       if (isFile) input = inventoryArchives(inv);
       else if (/^[A-Za-z0-9_-]{20,}$/.test(inv)) {
         if (dryRun && !journal.inventoryJob()?.file) throw new UsageError('--dry-run starts nothing and waits for nothing: fetch the inventory first (glacier-job output JOB_ID -o FILE) and give --inventory FILE');
-        input = inventoryArchives(await inventoryFromJob({ client: c.client, vault: c.vault, accountId: c.accountId, journal, file: `${statePath}.inventory`, jobId: inv, intervalMs, signal: interruption.signal, warn: c.warn, info }));
+        input = inventoryArchives(await inventoryFromJob({ glacier: { ...c.glacier, signal: interruption.signal }, vault: c.vault, journal, file: `${statePath}.inventory`, jobId: inv, intervalMs, signal: interruption.signal, warn: c.warn, info }));
       } else throw new UsageError(`--inventory "${inv}" is neither a file nor a job id`);
     } else if (await hasInput()) {
       input = checked(jsonLines(process.stdin), 'stdin');
     } else {
       if (dryRun && !journal.inventoryJob()?.file) throw new UsageError('--dry-run starts no inventory job: pipe archives in, or give --inventory FILE');
-      input = inventoryArchives(await inventoryFromJob({ client: c.client, vault: c.vault, accountId: c.accountId, journal, file: `${statePath}.inventory`, intervalMs, signal: interruption.signal, warn: c.warn, info }));
+      input = inventoryArchives(await inventoryFromJob({ glacier: { ...c.glacier, signal: interruption.signal }, vault: c.vault, journal, file: `${statePath}.inventory`, intervalMs, signal: interruption.signal, warn: c.warn, info }));
     }
     const namer = new Namer(overrides);
     if (dryRun) {
@@ -213,7 +216,7 @@ run(spec, async (argv) => {
     let last = 0;
     const showProgress = c.progress;
     const stats = await restore({
-      client: c.client, vault: c.vault, accountId: c.accountId, input, sink, journal, namer, shard, tier, maxJobs, maxBytesPerDay,
+      glacier: { ...c.glacier, signal: interruption.signal }, vault: c.vault, input, sink, journal, namer, shard, tier, maxJobs, maxBytesPerDay,
       concurrency, intervalMs, signal: interruption.signal, emit, warn: c.warn,
       progress: showProgress
         ? (s) => {

@@ -1,7 +1,7 @@
 // Where glacier-restore's archives come from: JSON lines on stdin (what `glacier-job output --archives`
 // prints), an inventory file, or an inventory job (started here, or given) whose output is kept next to the
 // state file so a rerun does not wait for another one.
-import { GetJobOutputCommand, type GlacierClient } from '@aws-sdk/client-glacier';
+import { GetJobOutputCommand } from '@aws-sdk/client-glacier';
 import { createReadStream, promises as fsp } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { ServiceError, UsageError } from '../core/errors.js';
 import type { Journal } from './journal.js';
 import { checkArchive } from './restore.js';
-import { describe, initiate, readInventoryFile, sleep, withRetry, type InventoryArchive } from './seam.js';
+import { describeJob, errorCode, initiateJob, readInventoryFile, send, sleep, type Glacier, type InventoryArchive } from './seam.js';
 
 /** Archives as JSON lines (blank lines skipped); a bad line is a UsageError naming its number. */
 export async function* jsonLines(input: Readable, what = 'stdin'): AsyncGenerator<InventoryArchive> {
@@ -38,9 +38,8 @@ export async function* checked(items: AsyncIterable<InventoryArchive>, what: str
 }
 
 export interface InventoryJobOptions {
-  client: GlacierClient;
+  glacier: Glacier;
   vault: string;
-  accountId: string;
   journal: Journal;
   /** Where the inventory is kept (FILE, written as FILE.tmp and renamed when whole). */
   file: string;
@@ -58,22 +57,21 @@ export interface InventoryJobOptions {
 export async function inventoryFromJob(o: InventoryJobOptions): Promise<string> {
   const rec = o.journal.inventoryJob();
   if (rec?.file && (!o.jobId || rec.j === o.jobId) && (await fsp.stat(rec.file).catch(() => null))) return rec.file;
-  const t = { client: o.client, vault: o.vault, accountId: o.accountId, signal: o.signal };
   let jobId = o.jobId ?? rec?.j;
   const ours = !o.jobId;
   const start = async () => {
-    const job = await initiate(t, { Type: 'inventory-retrieval', Format: 'JSON' });
-    await o.journal.recordInventory(job.JobId!);
-    o.info(`inventory job ${job.JobId} started; waiting for it (Glacier takes hours)`);
-    return job.JobId!;
+    const id = await initiateJob(o.glacier, o.vault, { Type: 'inventory-retrieval', Format: 'JSON' });
+    await o.journal.recordInventory(id);
+    o.info(`inventory job ${id} started; waiting for it (Glacier takes hours)`);
+    return id;
   };
   if (!jobId) jobId = await start();
   for (;;) {
     let job;
     try {
-      job = await describe(t, jobId);
+      job = await describeJob(o.glacier, o.vault, jobId);
     } catch (e) {
-      if ((e as Error).name !== 'ResourceNotFoundException' || !ours) throw e;
+      if (errorCode(e) !== 'ResourceNotFoundException' || !ours) throw e;
       o.warn(`inventory job ${jobId} is gone (expired)`);
       jobId = await start();
       continue;
@@ -89,9 +87,9 @@ export async function inventoryFromJob(o: InventoryJobOptions): Promise<string> 
     await sleep(o.intervalMs, o.signal);
   }
   const tmp = `${o.file}.tmp`;
-  await withRetry(
-    async () => {
-      const r = await o.client.send(new GetJobOutputCommand({ accountId: o.accountId, vaultName: o.vault, jobId }), { abortSignal: o.signal });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const r = await send(o.glacier, new GetJobOutputCommand({ accountId: o.glacier.accountId, vaultName: o.vault, jobId }));
       const fh = await fsp.open(tmp, 'w', 0o600);
       try {
         await pipeline(r.body as Readable, fh.createWriteStream({ autoClose: false }));
@@ -99,9 +97,14 @@ export async function inventoryFromJob(o: InventoryJobOptions): Promise<string> 
       } finally {
         await fh.close();
       }
-    },
-    { attempts: 6, signal: o.signal, onRetry: (e) => o.warn(`fetching the inventory again (${(e as Error).message})`) },
-  );
+      break;
+    } catch (e) {
+      // A body cut mid-way is not retried by send (it already returned): fetch it again a few times.
+      if (o.signal.aborted || attempt >= 5 || errorCode(e) === 'ResourceNotFoundException') throw e;
+      o.warn(`fetching the inventory again (${(e as Error).message})`);
+      await sleep(1000 * attempt, o.signal);
+    }
+  }
   await fsp.rename(tmp, o.file);
   await o.journal.recordInventory(jobId, o.file);
   return o.file;

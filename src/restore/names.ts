@@ -87,7 +87,8 @@ export function decodeDescription(description: string | undefined | null): Decod
   return { path: d, format: 'plain' };
 }
 
-const SEGMENT_MAX = 255; // bytes: NAME_MAX on Linux and macOS
+// bytes: NAME_MAX is 255 on Linux and macOS; room is left for a duplicate's ~suffix-N and for `.partial.json`.
+const SEGMENT_MAX = 230;
 const PATH_MAX = 1000; // bytes: S3 keys are at most 1024, with room for a prefix and a suffix
 
 function shortHash(s: string, n = 8): string {
@@ -107,7 +108,7 @@ function cutBytes(s: string, max: number): string {
 
 /**
  * A relative path that cannot leave the folder or prefix it is joined to: backslashes are separators, empty, `.`
- * and `..` segments are dropped, NUL and control characters become `_`, each segment is at most 255 bytes and
+ * and `..` segments are dropped, NUL and control characters become `_`, each segment is at most 230 bytes and
  * the whole at most 1000 (cut ones keep a hash of what was cut). Names our own files use (`*.partial`,
  * `*.partial.json`) get a `_`. Returns null when nothing is left.
  */

@@ -2,20 +2,19 @@
 // --max-bytes-per-day started per window), polls them, downloads the ready ones verified piece by piece and
 // whole, hands them to the sink, and records each step in the journal before the next, so a run stopped at
 // any instant continues where it stopped.
-import type { GlacierClient, GlacierJobDescription } from '@aws-sdk/client-glacier';
+import type { GlacierJobDescription } from '@aws-sdk/client-glacier';
 import { IntegrityError, InterruptedError } from '../core/errors.js';
 import { HashPool } from '../core/hash-pool.js';
 import { MiB } from '../core/tree-hash.js';
 import type { ArchiveRecord, Journal } from './journal.js';
-import { describe, download, initiate, planPieces, sleep, type InventoryArchive } from './seam.js';
+import { describeJob, download, errorCode, initiateJob, planPieces, type Glacier, type InventoryArchive } from './seam.js';
 import type { ArchiveSink, Item } from './sinks.js';
 import type { Namer } from './names.js';
 import { inShard, type Shard } from './shard.js';
 
 export interface RestoreOptions {
-  client: GlacierClient;
+  glacier: Glacier;
   vault: string;
-  accountId: string;
   input: AsyncIterable<InventoryArchive>;
   sink: ArchiveSink;
   journal: Journal;
@@ -168,12 +167,12 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
   };
 
   const startJob = async (item: Item): Promise<boolean> => {
-    let job: GlacierJobDescription;
+    let jobId: string;
     try {
-      job = await initiate({ client: o.client, vault: o.vault, accountId: o.accountId, signal: o.signal }, { Type: 'archive-retrieval', ArchiveId: item.archiveId, Tier: o.tier });
+      jobId = await initiateJob(o.glacier, o.vault, { Type: 'archive-retrieval', ArchiveId: item.archiveId, Tier: o.tier });
     } catch (e) {
       if (o.signal.aborted) throw e;
-      const name = (e as Error).name;
+      const name = errorCode(e);
       if (name === 'ResourceNotFoundException' || name === 'InvalidParameterValueException') {
         st.failed++;
         finishItem(item, 'failed', { error: `${name}: ${(e as Error).message}` });
@@ -183,9 +182,9 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
       startBlockedUntil = now() + Math.min(o.intervalMs, 60_000);
       return false;
     }
-    await o.journal.recordJob({ archive: archiveRecord(item), name: item.name, mtime: item.mtime, jobId: job.JobId!, at: now() });
+    await o.journal.recordJob({ archive: archiveRecord(item), name: item.name, mtime: item.mtime, jobId, at: now() });
     st.jobsStarted++;
-    const t: Task = { item, jobId: job.JobId!, state: job.StatusCode === 'Succeeded' ? 'ready' : 'waiting', nextPoll: 0 };
+    const t: Task = { item, jobId, state: 'waiting', nextPoll: 0 };
     tasks.set(item.archiveId, t);
     return true;
   };
@@ -200,10 +199,10 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
   const poll = async (t: Task) => {
     let job: GlacierJobDescription;
     try {
-      job = await describe({ client: o.client, vault: o.vault, accountId: o.accountId, signal: o.signal }, t.jobId);
+      job = await describeJob(o.glacier, o.vault, t.jobId);
     } catch (e) {
       if (o.signal.aborted) throw e;
-      if ((e as Error).name === 'ResourceNotFoundException') return again(t, `job ${t.jobId} is gone (expired)`);
+      if (errorCode(e) === 'ResourceNotFoundException') return again(t, `job ${t.jobId} is gone (expired)`);
       o.warn(`cannot ask about job ${t.jobId} (${(e as Error).message}); asking again later`);
       t.nextPoll = now() + o.intervalMs;
       return;
@@ -239,7 +238,7 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
       const pieceSize = pieceSizeFor(item.size);
       const pieces = item.size ? planPieces({ rangeStart: 0, rangeEnd: item.size - 1, archiveSize: item.size }, writer.resumed, item.size - 1, pieceSize) : [];
       const got = await download({
-        client: o.client, pool, vault: o.vault, accountId: o.accountId, jobId: t.jobId, pieces, pieceSize,
+        client: o.glacier.client, pool, vault: o.vault, accountId: o.glacier.accountId, jobId: t.jobId, pieces, pieceSize,
         concurrency: o.pieceConcurrency ?? 2, sink: writer, combiner: writer.combiner, signal: o.signal, warn: o.warn,
         onBytes: (n) => (st.bytesDone += n),
       });
@@ -248,7 +247,7 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
     } catch (e) {
       await writer.abort().catch(() => {});
       if (o.signal.aborted) throw o.signal.reason instanceof InterruptedError ? o.signal.reason : e;
-      if ((e as Error).name === 'ResourceNotFoundException') return again(t, `the output of job ${t.jobId} is gone (expired)`);
+      if (errorCode(e) === 'ResourceNotFoundException') return again(t, `the output of job ${t.jobId} is gone (expired)`);
       tasks.delete(item.archiveId);
       if (e instanceof IntegrityError) {
         st.integrity++;
@@ -314,13 +313,8 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
       if ([...tasks.values()].some((t) => t.state === 'ready') && downloads.size < o.concurrency) waits.push(now());
       const until = waits.length ? Math.min(...waits) : Infinity;
       const ms = Math.max(0, Math.min(until - now(), 60_000));
-      if (ms > 0 || !waits.length) {
-        await Promise.race([
-          sleep(ms === 0 ? 60_000 : ms, o.signal).catch(() => {}),
-          new Promise<void>((r) => (wake = r)),
-        ]);
-        wake = null;
-      } else await new Promise((r) => setImmediate(r));
+      if (ms > 0 || !waits.length) await pause(ms === 0 ? 60_000 : ms, o.signal, (w) => (wake = w));
+      else await new Promise((r) => setImmediate(r));
     }
   } catch (e) {
     await Promise.allSettled(downloads);
@@ -329,4 +323,18 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
     await pool.close();
   }
   return st;
+}
+
+/** Waits `ms`, or until woken (`arm` receives the waker), or until the signal fires; leaves no timer or listener. */
+function pause(ms: number, signal: AbortSignal, arm: (wake: () => void) => void): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    arm(done);
+  });
 }

@@ -1,14 +1,33 @@
 // The few calls glacier-restore makes into the rest of the toolkit, in one place: the Glacier client, job
 // calls, the verified ranged download and the inventory reader. Swapping one of them for another module's is
 // one edit here.
+import { DescribeJobCommand, InitiateJobCommand, type GlacierJobDescription, type JobParameters } from '@aws-sdk/client-glacier';
 import { createReadStream } from 'node:fs';
+import { send, type Glacier } from '../core/glacier.js';
 import { readInventory, type ArchiveRecord } from '../retrieve/inventory.js';
 
 export { makeClient } from '../core/client.js';
 export { withRetry, isRetryable, sleep } from '../core/retry.js';
 export { download, type Sink } from '../retrieve/download.js';
 export { planPieces } from '../retrieve/pieces.js';
-export { describe, initiate } from '../retrieve/jobs.js';
+export { send, type Glacier };
+
+/** Starts a job; resolves with its id. Sent to the end even when the run is interrupted: a job Glacier started
+ * without our hearing of it would be paid for and never used. */
+export async function initiateJob(g: Glacier, vault: string, params: JobParameters): Promise<string> {
+  const r = await send(g, new InitiateJobCommand({ accountId: g.accountId, vaultName: vault, jobParameters: params }), { mustFinish: true });
+  return r.jobId!;
+}
+
+export async function describeJob(g: Glacier, vault: string, jobId: string): Promise<GlacierJobDescription> {
+  const { $metadata: _, ...job } = await send(g, new DescribeJobCommand({ accountId: g.accountId, vaultName: vault, jobId }));
+  return job;
+}
+
+/** The service's error code of a failure (the request layer's classified `code`, else the SDK's name). */
+export function errorCode(e: unknown): string {
+  return String((e as { code?: string }).code ?? (e as Error)?.name ?? '');
+}
 export { FileSink } from '../retrieve/file-sink.js';
 export type InventoryArchive = ArchiveRecord;
 
