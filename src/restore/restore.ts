@@ -104,6 +104,7 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
   const tasks = new Map<string, Task>(); // by archive id
   const retry: Item[] = []; // jobs to start again (expired, failed, or InitiateJob refused for now)
   const seen = new Set<string>();
+  const fromJournal = new Set<string>(); // archives whose job an earlier run started: taken up first, counted once
   const pool = new HashPool(1);
   let wake: (() => void) | null = null;
   const notify = () => {
@@ -118,6 +119,9 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
     if (o.shard && !inShard(r.archive.archiveId, o.shard)) continue;
     const item: Item = { ...r.archive, name: r.name, mtime: r.mtime };
     tasks.set(item.archiveId, { item, jobId: r.jobId, state: 'waiting', nextPoll: 0 });
+    fromJournal.add(item.archiveId);
+    st.archives++;
+    st.bytes += item.size;
   }
 
   const iterator = o.input[Symbol.asyncIterator]();
@@ -134,6 +138,7 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
       const { name, mtime } = o.namer.name(a.ArchiveId, a.ArchiveDescription);
       if (o.shard && !inShard(a.ArchiveId, o.shard)) continue;
       seen.add(a.ArchiveId);
+      if (fromJournal.has(a.ArchiveId)) continue;
       st.archives++;
       st.bytes += a.Size;
       const item = record(a, name, mtime);
@@ -141,11 +146,6 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
         st.doneBefore++;
         st.bytesDone += a.Size;
         o.emit({ archiveId: a.ArchiveId, name, size: a.Size, status: 'done', before: true, to: o.sink.where(item) });
-        continue;
-      }
-      const t = tasks.get(a.ArchiveId);
-      if (t) {
-        t.item.name = name; // the same input names it the same; this keeps a renamed input's choice
         continue;
       }
       return item;
