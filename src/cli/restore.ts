@@ -178,7 +178,10 @@ run(spec, async (argv) => {
   const statePath = argv.state !== undefined ? resolve(String(argv.state)) : join(stateDir, `restore-${c.vault}-${createHash('sha256').update(`${target}\n${argv.shard ?? ''}\n${c.endpoint ?? process.env.AWS_ENDPOINT_URL_GLACIER ?? ''}`).digest('hex').slice(0, 12)}.jsonl`);
   const dryRun = Boolean(argv['dry-run']);
   const journal = await Journal.open(statePath, { vault: c.vault, target }, { windowMs, readOnly: dryRun });
-  const emit = (r: object) => process.stdout.write(`${JSON.stringify(r)}\n`);
+  // Waits for a slow reader (a pipe), so millions of records are not queued in memory.
+  const emit = (r: object): void | Promise<void> => {
+    if (!process.stdout.write(`${JSON.stringify(r)}\n`)) return new Promise((res) => process.stdout.once('drain', () => res()));
+  };
   const info = (m: string) => (c.quiet ? undefined : process.stderr.write(`glacier-restore: ${m}\n`));
   try {
     const inv = argv.inventory === undefined ? undefined : String(argv.inventory);

@@ -1,6 +1,6 @@
 // --dry-run: what a restore would do, without starting a job: each archive's name and destination, the
 // totals, and how long it takes at the pace set. Memory: the names seen (16 bytes each), not the archives.
-import type { Journal } from './journal.js';
+import { keyOf, type Journal } from './journal.js';
 import type { Namer } from './names.js';
 import type { InventoryArchive } from './seam.js';
 import { inShard, type Shard } from './shard.js';
@@ -32,15 +32,15 @@ export async function plan(o: {
   maxJobs: number;
   maxBytesPerDay?: number;
   windowMs: number;
-  emit(r: object): void;
+  emit(r: object): void | Promise<void>;
 }): Promise<Plan> {
   const p: Plan = { plan: true, archives: 0, bytes: 0, alreadyDone: 0, jobs: 0, jobBytes: 0, days: 0, tier: o.tier, maxJobs: o.maxJobs, maxBytesPerDay: o.maxBytesPerDay ?? null };
-  const seen = new Set<string>();
+  const seen = new Set<string>(); // keys (22 characters) of the archive ids seen, to take each once
   for await (const a of o.input) {
-    if (seen.has(a.ArchiveId)) continue;
+    if (seen.has(keyOf(a.ArchiveId))) continue;
     const { name, mtime } = o.namer.name(a.ArchiveId, a.ArchiveDescription);
     if (o.shard && !inShard(a.ArchiveId, o.shard)) continue;
-    seen.add(a.ArchiveId);
+    seen.add(keyOf(a.ArchiveId));
     p.archives++;
     p.bytes += a.Size;
     const done = o.journal.isDone(a.ArchiveId);
@@ -50,7 +50,7 @@ export async function plan(o: {
       p.jobs++;
       p.jobBytes += a.Size;
     }
-    o.emit({ archiveId: a.ArchiveId, name, size: a.Size, status: done ? 'done' : 'planned', to: o.sink.where(item), ...(mtime ? { mtime: mtime.toISOString() } : {}) });
+    await o.emit({ archiveId: a.ArchiveId, name, size: a.Size, status: done ? 'done' : 'planned', to: o.sink.where(item), ...(mtime ? { mtime: mtime.toISOString() } : {}) });
   }
   // Jobs run in waves of --max-jobs, each taking the tier's time; the byte budget allows one window's worth a day.
   const windowDays = o.windowMs / 86_400_000;

@@ -6,7 +6,7 @@ import type { GlacierJobDescription } from '@aws-sdk/client-glacier';
 import { IntegrityError, InterruptedError } from '../core/errors.js';
 import { HashPool } from '../core/hash-pool.js';
 import { MiB } from '../core/tree-hash.js';
-import type { ArchiveRecord, Journal } from './journal.js';
+import { keyOf, type ArchiveRecord, type Journal } from './journal.js';
 import { describeJob, download, errorCode, initiateJob, planPieces, type Glacier, type InventoryArchive } from './seam.js';
 import type { ArchiveSink, Item } from './sinks.js';
 import type { Namer } from './names.js';
@@ -30,7 +30,7 @@ export interface RestoreOptions {
   intervalMs: number;
   signal: AbortSignal;
   /** One record per archive (and the summary) for stdout. */
-  emit(record: object): void;
+  emit(record: object): void | Promise<void>;
   progress?(s: Stats): void;
   warn(message: string): void;
   now?: () => number;
@@ -103,7 +103,7 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
   const st: Stats = { archives: 0, inputDone: false, done: 0, doneBefore: 0, failed: 0, integrity: 0, bytes: 0, bytesDone: 0, waiting: 0, ready: 0, downloading: 0, jobsStarted: 0, startedAt: now() };
   const tasks = new Map<string, Task>(); // by archive id
   const retry: Item[] = []; // jobs to start again (expired, failed, or InitiateJob refused for now)
-  const seen = new Set<string>();
+  const seen = new Set<string>(); // keys (22 characters) of the archive ids seen, to take each once
   const fromJournal = new Set<string>(); // archives whose job an earlier run started: taken up first, counted once
   const pool = new HashPool(1);
   let wake: (() => void) | null = null;
@@ -134,10 +134,10 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
       }
       const a = n.value;
       // Names are given before the shard is applied, so every shard names an archive as a whole run would.
-      if (seen.has(a.ArchiveId)) continue; // listed twice: once is enough
+      if (seen.has(keyOf(a.ArchiveId))) continue; // listed twice: once is enough
       const { name, mtime } = o.namer.name(a.ArchiveId, a.ArchiveDescription);
       if (o.shard && !inShard(a.ArchiveId, o.shard)) continue;
-      seen.add(a.ArchiveId);
+      seen.add(keyOf(a.ArchiveId));
       if (fromJournal.has(a.ArchiveId)) continue;
       st.archives++;
       st.bytes += a.Size;
@@ -145,7 +145,7 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
       if (o.journal.isDone(a.ArchiveId)) {
         st.doneBefore++;
         st.bytesDone += a.Size;
-        o.emit({ archiveId: a.ArchiveId, name, size: a.Size, status: 'done', before: true, to: o.sink.where(item) });
+        await o.emit({ archiveId: a.ArchiveId, name, size: a.Size, status: 'done', before: true, to: o.sink.where(item) });
         continue;
       }
       return item;
