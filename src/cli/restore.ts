@@ -179,6 +179,13 @@ run(spec, async (argv) => {
   const dryRun = Boolean(argv['dry-run']);
   const journal = await Journal.open(statePath, { vault: c.vault, target }, { windowMs, readOnly: dryRun });
   // Waits for a slow reader (a pipe), so millions of records are not queued in memory.
+  // A promise that never settles leaves no handle, and node would exit 0 with work undone: say so instead.
+  let settled = false;
+  process.once('beforeExit', () => {
+    if (settled) return;
+    process.stderr.write('glacier-restore: stopped with work pending (a bug); run the same command again to continue\n');
+    process.exitCode = 1;
+  });
   const emit = (r: object): void | Promise<void> => {
     if (!process.stdout.write(`${JSON.stringify(r)}\n`)) return new Promise((res) => process.stdout.once('drain', () => res()));
   };
@@ -242,6 +249,7 @@ run(spec, async (argv) => {
   } catch (e) {
     throw explain(e, { vault: c.vault, endpoint: c.endpoint });
   } finally {
+    settled = true;
     await journal.close();
   }
 });

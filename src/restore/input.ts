@@ -2,7 +2,7 @@
 // prints), an inventory file, or an inventory job (started here, or given) whose output is kept next to the
 // state file so a rerun does not wait for another one.
 import { GetJobOutputCommand } from '@aws-sdk/client-glacier';
-import { createReadStream, promises as fsp } from 'node:fs';
+import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -90,13 +90,10 @@ export async function inventoryFromJob(o: InventoryJobOptions): Promise<string> 
   for (let attempt = 1; ; attempt++) {
     try {
       const r = await send(o.glacier, new GetJobOutputCommand({ accountId: o.glacier.accountId, vaultName: o.vault, jobId }));
-      const fh = await fsp.open(tmp, 'w', 0o600);
-      try {
-        await pipeline(r.body as Readable, fh.createWriteStream({ autoClose: false }));
-        await fh.datasync();
-      } finally {
-        await fh.close();
-      }
+      await pipeline(r.body as Readable, createWriteStream(tmp, { mode: 0o600 }));
+      const fh = await fsp.open(tmp, 'r+');
+      await fh.datasync(); // on disk before the journal says it is there
+      await fh.close();
       break;
     } catch (e) {
       // A body cut mid-way is not retried by send (it already returned): fetch it again a few times.
