@@ -4,7 +4,7 @@ import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, S3Client } fr
 import { CreateVaultCommand, InitiateJobCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,6 +137,13 @@ describe('examples/move-vault-to-s3.sh', () => {
     const c = await local.counters();
     assert.equal(c.InitiateJob ?? 0, 0, 'no job: the inventory kept next to the state is used again');
     assert.equal(c.GetJobOutput ?? 0, 0);
+  });
+  it('is an executable bash script with set -euo pipefail that finds the binaries by name', () => {
+    const text = readFileSync(script, 'utf8');
+    assert.match(text, /^#!\/usr\/bin\/env bash\n/);
+    assert.match(text, /^set -euo pipefail$/m);
+    assert.doesNotMatch(text, /bin\/glacier-|dist\//);
+    assert.ok(statSync(script).mode & 0o111);
   });
   it('refuses a destination that is not S3 (exit 2)', async () => {
     const r = await bash(`"${script}" backups /tmp/x`);
