@@ -1,10 +1,10 @@
 // The journal of a multipart upload: enough to resume it after a failure, a SIGINT or a kill -9, and to name it
 // when it cannot be aborted. One JSON line in $XDG_STATE_HOME/glacier-pipes/<uploadId>.journal (mode 0600).
 // Glacier's own ListParts is the truth on resume, so the journal holds no per-part lines.
-import { closeSync, constants, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ServiceError } from '../core/errors.js';
 
 export interface JournalHeader {
@@ -14,6 +14,8 @@ export interface JournalHeader {
   accountId: string;
   region?: string;
   endpoint?: string;
+  /** --profile as given, for the commands printed in messages. */
+  profile?: string;
   uploadId: string;
   partSize: number;
   description: string | null;
@@ -44,6 +46,8 @@ export class PendingJournal {
   private constructor(
     readonly dir: string,
     readonly tmp: string,
+    /** The first folder prepare() created, if any: removed again (when empty) by discard(). */
+    private readonly created?: string,
   ) {}
 
   /**
@@ -52,15 +56,16 @@ export class PendingJournal {
    */
   static prepare(dir: string, header: Omit<JournalHeader, 'uploadId'>): PendingJournal {
     const tmp = join(dir, `.pending-${randomBytes(8).toString('hex')}.journal`);
+    let created: string | undefined;
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      created = mkdirSync(dir, { recursive: true, mode: 0o700 });
       // As long as the real line will be (an upload id is 92-138 characters), so a nearly full disk fails here.
       writeWhole(tmp, `${JSON.stringify({ ...header, uploadId: 'x'.repeat(138) })}\n`, CREATE);
     } catch (e) {
-      rmSync(tmp, { force: true });
+      new PendingJournal(dir, tmp, created).discard();
       throw new ServiceError(`cannot write the upload journal in ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; nothing was sent (set XDG_STATE_HOME to a writable folder)`);
     }
-    return new PendingJournal(dir, tmp);
+    return new PendingJournal(dir, tmp, created);
   }
 
   /** Writes the real header and moves it to <uploadId>.journal. Throws ServiceError when the disk refuses. */
@@ -76,8 +81,17 @@ export class PendingJournal {
     return new Journal(path, header);
   }
 
+  /** Removes the placeholder, and the folders prepare() created if nothing else is in them. */
   discard(): void {
     rmSync(this.tmp, { force: true });
+    if (!this.created) return;
+    for (let d = this.dir; d.length >= this.created.length; d = dirname(d)) {
+      try {
+        rmdirSync(d);
+      } catch {
+        return; // not empty: someone else's
+      }
+    }
   }
 }
 
@@ -90,10 +104,6 @@ export class Journal {
   /** Writes a journal at once (for an upload that already exists). */
   static create(dir: string, header: JournalHeader): Journal {
     return PendingJournal.prepare(dir, header).commit(header);
-  }
-
-  static read(path: string): Journal {
-    return new Journal(path, JSON.parse(readFileSync(path, 'utf8').split('\n')[0]) as JournalHeader);
   }
 
   /** Journals of a vault, newest first. */
