@@ -238,7 +238,7 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
       const pieceSize = pieceSizeFor(item.size);
       const pieces = item.size ? planPieces({ rangeStart: 0, rangeEnd: item.size - 1, archiveSize: item.size }, writer.resumed, item.size - 1, pieceSize) : [];
       const got = await download({
-        client: o.glacier.client, pool, vault: o.vault, accountId: o.glacier.accountId, jobId: t.jobId, pieces, pieceSize,
+        target: { glacier: o.glacier, vault: o.vault }, pool, jobId: t.jobId, pieces, pieceSize,
         concurrency: o.pieceConcurrency ?? 2, sink: writer, combiner: writer.combiner, signal: o.signal, warn: o.warn,
         onBytes: (n) => (st.bytesDone += n),
       });
