@@ -135,7 +135,7 @@ describe('glacier-restore: kill -9 at 5 moments, then the same command', () => {
 describe('glacier-restore: expired jobs, throttling, corrupted output', () => {
   let f: Fixture;
   before(async () => {
-    f = await fixture('rough', ['--memory', '--job-delay', '200ms', '--job-expiry', '1s'], Array.from({ length: 12 }, (_, i) => (i === 0 ? 2 * MiB + 5 : 1000 + i * 3000)));
+    f = await fixture('rough', ['--memory', '--job-delay', '200ms', '--job-expiry', '2s'], Array.from({ length: 12 }, (_, i) => (i === 0 ? 2 * MiB + 5 : 1000 + i * 3000)));
   });
   after(async () => {
     await f?.local.stop();
@@ -152,15 +152,19 @@ describe('glacier-restore: expired jobs, throttling, corrupted output', () => {
     assert.equal(first.code, 1, show(first));
     const oldJobs = new Set(records(first.stdout).filter((r) => r.jobId).map((r) => r.jobId));
     assert.equal(oldJobs.size, 12);
-    await sleep(1800);
+    await sleep(2800);
     await f.local.admin('DELETE', 'counters');
     const second = await run('glacier-restore', args, { env: { ...f.env, OUT: out }, input: f.jsonl });
     assert.equal(second.code, 0, show(second));
     const log = await f.local.admin<LogEntry[]>('GET', 'requests');
     assert.equal(log.filter((e) => e.op === 'DescribeJob' && e.status === 404 && oldJobs.has(e.path!.split('/').at(-1)!)).length, 12, 'the old jobs were asked about and found gone');
     const started = log.filter((e) => e.op === 'InitiateJob' && e.status === 202).map((e) => e.jobId);
-    assert.equal(started.length, 12, 'a new job per archive');
+    // At least one new job per archive (on a loaded machine a new job may expire again before its turn).
+    assert.ok(started.length >= 12, `${started.length} new jobs`);
     assert.ok(started.every((j) => !oldJobs.has(j!)));
+    const fresh = records(second.stdout).filter((x) => x.status === 'done');
+    assert.equal(fresh.length, 12);
+    assert.ok(fresh.every((x) => !oldJobs.has(x.jobId)), 'every archive came from a new job');
     assert.match(second.stderr, /expired/);
     for (const [id, body] of f.data) assert.ok(readFileSync(join(out, id)).equals(body));
   });

@@ -60,6 +60,7 @@ export class DirSink implements ArchiveSink {
       write: (data, start) => sink.write(data, start),
       finish: async () => {
         await sink.finish();
+        await sink.close(); // releases NAME.partial.lock
         if (item.mtime !== undefined) await fsp.utimes(path, item.mtime / 1000, item.mtime / 1000).catch(() => {});
         await syncDir(dirname(path));
       },
@@ -75,7 +76,10 @@ export class DirSink implements ArchiveSink {
     const path = this.where(item);
     const st = await fsp.stat(path).catch(() => null);
     if (!st?.isFile() || st.size !== item.size) return false;
-    return (await treeHashOfFile(path)) === item.treeHash;
+    if ((await treeHashOfFile(path)) !== item.treeHash) return false;
+    // A run killed between the rename and its cleanup leaves the record and the lock of the finished download.
+    for (const f of [`${FileSink.partialPath(path)}.json`, `${FileSink.partialPath(path)}.lock`]) await fsp.rm(f, { force: true });
+    return true;
   }
 }
 
