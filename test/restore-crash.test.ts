@@ -184,6 +184,27 @@ describe('glacier-restore: expired jobs, throttling, corrupted output', () => {
   });
 });
 
+describe('glacier-restore: output that never verifies', () => {
+  let f: Fixture;
+  before(async () => {
+    f = await fixture('bad', ['--memory', '--job-delay', '100ms'], [3000, 5000]);
+  });
+  after(async () => {
+    await f?.local.stop();
+    if (f) rmSync(f.work, { recursive: true, force: true });
+  });
+
+  it('exit 3, status "integrity", and nothing kept (no file, no .partial)', async () => {
+    await f.local.admin('PUT', 'faults', { spec: 'GetJobOutput:corrupt' });
+    const dir = join(f.work, 'never');
+    const r = await run('glacier-restore', ['-v', 'bad', '--to', dir, '--interval', '200ms'], { env: f.env, input: f.jsonl });
+    assert.equal(r.code, 3, show(r));
+    const recs = records(r.stdout).slice(0, -1);
+    assert.deepEqual(recs.map((x) => x.status), ['integrity', 'integrity']);
+    assert.deepEqual(walk(dir), []);
+  });
+});
+
 describe('glacier-restore: the pace is kept', () => {
   let f: Fixture;
   before(async () => {
@@ -210,6 +231,24 @@ describe('glacier-restore: the pace is kept', () => {
     assert.equal(log.filter((e) => e.op === 'InitiateJob').length, 24);
     assert.ok(peak <= 3, `${peak} jobs outstanding`);
     assert.equal(peak, 3, 'the limit was reached (so the check means something)');
+  });
+
+  it('SIGTERM: exit 143, and the same command finishes the rest', async () => {
+    const dir = join(f.work, 'term');
+    const args = ['-v', 'pace', '--to', dir, '--interval', '200ms', '--max-jobs', '2', '-c', '1'];
+    const s = start('glacier-restore', args, { env: f.env, input: f.jsonl });
+    await sleep(2000);
+    s.proc.kill('SIGTERM');
+    const r = await s.done;
+    assert.equal(r.code, 143, show(r));
+    assert.match(r.stderr, /interrupted by SIGTERM/);
+    const first = records(r.stdout).filter((x) => x.status === 'done');
+    assert.ok(first.length < 24, 'stopped mid-run');
+    const again = await run('glacier-restore', args, { env: f.env, input: f.jsonl });
+    assert.equal(again.code, 0, show(again));
+    const recs = records(again.stdout).slice(0, -1);
+    assert.equal(recs.filter((x) => x.before).length, first.length, 'what the first run did is not done again');
+    for (const rec of recs) assert.ok(readFileSync(rec.to).equals(f.data.get(rec.archiveId)!), rec.name);
   });
 
   it('--max-bytes-per-day: never more bytes started within one window', async () => {
