@@ -1,7 +1,6 @@
 // Where glacier-restore's archives come from: JSON lines on stdin (what `glacier-job output --archives`
 // prints), an inventory file, or an inventory job (started here, or given) whose output is kept next to the
 // state file so a rerun does not wait for another one.
-import { GetJobOutputCommand } from '@aws-sdk/client-glacier';
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -9,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { ServiceError, UsageError } from '../core/errors.js';
 import type { Journal } from './journal.js';
 import { checkArchive } from './restore.js';
-import { describeJob, errorCode, initiateJob, readInventoryFile, send, sleep, type Glacier, type InventoryArchive } from './seam.js';
+import { describeJob, errorCode, getJobOutput, initiateJob, readInventoryFile, sleep, type Glacier, type InventoryArchive } from './seam.js';
 
 /** Archives as JSON lines (blank lines skipped); a bad line is a UsageError naming its number. */
 export async function* jsonLines(input: Readable, what = 'stdin'): AsyncGenerator<InventoryArchive> {
@@ -89,7 +88,7 @@ export async function inventoryFromJob(o: InventoryJobOptions): Promise<string> 
   const tmp = `${o.file}.tmp`;
   for (let attempt = 1; ; attempt++) {
     try {
-      const r = await send(o.glacier, new GetJobOutputCommand({ accountId: o.glacier.accountId, vaultName: o.vault, jobId }));
+      const r = await getJobOutput(o.glacier, o.vault, jobId);
       await pipeline(r.body as Readable, createWriteStream(tmp, { mode: 0o600 }));
       const fh = await fsp.open(tmp, 'r+');
       await fh.datasync(); // on disk before the journal says it is there

@@ -1,9 +1,10 @@
 // The few calls glacier-restore makes into the rest of the toolkit, in one place: the Glacier client, job
 // calls, the verified ranged download and the inventory reader. Swapping one of them for another module's is
 // one edit here.
-import { DescribeJobCommand, InitiateJobCommand, type GlacierJobDescription, type JobParameters } from '@aws-sdk/client-glacier';
+import { InitiateJobCommand, type GlacierJobDescription, type JobParameters } from '@aws-sdk/client-glacier';
 import { createReadStream } from 'node:fs';
 import { send, type Glacier } from '../core/glacier.js';
+import * as operations from '../core/operations.js';
 import { readInventory, type ArchiveRecord } from '../retrieve/inventory.js';
 
 export { makeClient } from '../core/client.js';
@@ -20,9 +21,11 @@ export async function initiateJob(g: Glacier, vault: string, params: JobParamete
 }
 
 export async function describeJob(g: Glacier, vault: string, jobId: string): Promise<GlacierJobDescription> {
-  const { $metadata: _, ...job } = await send(g, new DescribeJobCommand({ accountId: g.accountId, vaultName: vault, jobId }));
+  const { $metadata: _, ...job } = await operations.describeJob(g, vault, jobId);
   return job;
 }
+
+export const getJobOutput = operations.getJobOutput;
 
 /** The service's error code of a failure (the request layer's classified `code`, else the SDK's name). */
 export function errorCode(e: unknown): string {
