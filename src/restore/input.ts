@@ -1,0 +1,113 @@
+// Where glacier-restore's archives come from: JSON lines on stdin (what `glacier-job output --archives`
+// prints), an inventory file, or an inventory job (started here, or given) whose output is kept next to the
+// state file so a rerun does not wait for another one.
+import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ServiceError, UsageError } from '../core/errors.js';
+import type { Journal } from './journal.js';
+import { checkArchive } from './restore.js';
+import { describeJob, errorCode, getJobOutput, initiateJob, readInventoryFile, sleep, type Glacier, type InventoryArchive } from './seam.js';
+
+/** Archives as JSON lines (blank lines skipped); a bad line is a UsageError naming its number. */
+export async function* jsonLines(input: Readable, what = 'stdin'): AsyncGenerator<InventoryArchive> {
+  let n = 0;
+  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+    n++;
+    if (!line.trim()) continue;
+    try {
+      yield checkArchive(JSON.parse(line) as InventoryArchive);
+    } catch (e) {
+      throw new UsageError(`${what} line ${n}: ${(e as Error).message} (expected one archive per line, as glacier-job output --archives prints them)`);
+    }
+  }
+}
+
+export async function* checked(items: AsyncIterable<InventoryArchive>, what: string): AsyncGenerator<InventoryArchive> {
+  let n = 0;
+  for await (const a of items) {
+    n++;
+    try {
+      yield checkArchive(a);
+    } catch (e) {
+      throw new UsageError(`${what}, archive ${n}: ${(e as Error).message}`);
+    }
+  }
+}
+
+export interface InventoryJobOptions {
+  glacier: Glacier;
+  vault: string;
+  journal: Journal;
+  /** Where the inventory is kept (FILE, written as FILE.tmp and renamed when whole). */
+  file: string;
+  jobId?: string;
+  intervalMs: number;
+  signal: AbortSignal;
+  warn(m: string): void;
+  info(m: string): void;
+}
+
+/**
+ * The path of an inventory of the vault: the one kept from an earlier run, else the output of `jobId`, else of
+ * an inventory job started here (recorded in the journal first, so a rerun waits for the same job).
+ */
+export async function inventoryFromJob(o: InventoryJobOptions): Promise<string> {
+  const rec = o.journal.inventoryJob();
+  if (rec?.file && (!o.jobId || rec.j === o.jobId) && (await fsp.stat(rec.file).catch(() => null))) return rec.file;
+  let jobId = o.jobId ?? rec?.j;
+  const ours = !o.jobId;
+  const start = async () => {
+    const id = await initiateJob(o.glacier, o.vault, { Type: 'inventory-retrieval', Format: 'JSON' });
+    await o.journal.recordInventory(id);
+    o.info(`inventory job ${id} started; waiting for it (Glacier takes hours)`);
+    return id;
+  };
+  if (!jobId) jobId = await start();
+  for (;;) {
+    let job;
+    try {
+      job = await describeJob(o.glacier, o.vault, jobId);
+    } catch (e) {
+      if (errorCode(e) !== 'ResourceNotFoundException' || !ours) throw e;
+      o.warn(`inventory job ${jobId} is gone (expired)`);
+      jobId = await start();
+      continue;
+    }
+    if (job.Action !== 'InventoryRetrieval') throw new UsageError(`job ${jobId} is not an inventory job`);
+    if (job.StatusCode === 'Succeeded') break;
+    if (job.StatusCode === 'Failed') {
+      if (!ours) throw new ServiceError(`inventory job ${jobId} failed: ${job.StatusMessage ?? 'no reason given'}`);
+      o.warn(`inventory job ${jobId} failed (${job.StatusMessage ?? 'no reason given'})`);
+      jobId = await start();
+      continue;
+    }
+    await sleep(o.intervalMs, o.signal);
+  }
+  const tmp = `${o.file}.tmp`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const r = await getJobOutput(o.glacier, o.vault, jobId);
+      await pipeline(r.body as Readable, createWriteStream(tmp, { mode: 0o600 }));
+      const fh = await fsp.open(tmp, 'r+');
+      await fh.datasync(); // on disk before the journal says it is there
+      await fh.close();
+      break;
+    } catch (e) {
+      // A body cut mid-way is not retried by send (it already returned): fetch it again a few times.
+      if (o.signal.aborted || attempt >= 5 || errorCode(e) === 'ResourceNotFoundException') throw e;
+      o.warn(`fetching the inventory again (${(e as Error).message})`);
+      await sleep(1000 * attempt, o.signal);
+    }
+  }
+  await fsp.rename(tmp, o.file);
+  await o.journal.recordInventory(jobId, o.file);
+  return o.file;
+}
+
+export function inventoryArchives(path: string): AsyncIterable<InventoryArchive> {
+  return checked(readInventoryFile(path), path);
+}
+
+export { createReadStream };

@@ -1,0 +1,297 @@
+// glacier-restore's state: an append-only journal of JSON lines, each batch fdatasync'd before the step it
+// records is taken as done, replayed and compacted at start.
+//
+// Why a journal and not SQLite: the only SQLite for Node 20 here is better-sqlite3, a native module (v12 needs a
+// compiler and headers downloaded at install; v13 needs Node 22), and Node 20 has no node:sqlite. A journal needs
+// nothing, and its rules are few: a record is one line; the last line may be cut by kill -9 and is then ignored;
+// a step is only taken once the line before it is on disk; compaction writes a new file and renames it in.
+//
+// Memory at 2,000,000 archives: one 22-character key per archive done (a hash of its id), and full records only
+// for the archives with a job outstanding (at most --max-jobs).
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fsp, constants as C } from 'node:fs';
+import { dirname } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ServiceError, UsageError } from '../core/errors.js';
+
+export interface ArchiveRecord {
+  archiveId: string;
+  size: number;
+  treeHash: string;
+  description: string;
+  creationDate: string;
+}
+
+export interface JobRecord {
+  archive: ArchiveRecord;
+  name: string;
+  mtime?: number;
+  jobId: string;
+  /** When the job was started (ms since the epoch). */
+  at: number;
+}
+
+type Line =
+  | { t: 'head'; v: 1; vault: string; target: string }
+  | { t: 'job'; k: string; a: ArchiveRecord; n: string; m?: number; j: string; at: number }
+  | { t: 'drop'; k: string; j: string }
+  | { t: 'done'; k: string }
+  | { t: 'start'; at: number; s: number }
+  | { t: 'upload'; k: string; u: string; key: string }
+  | { t: 'upload-end'; k: string; u: string }
+  | { t: 'inventory'; j: string; file?: string };
+
+/** The journal's key for an archive id: 128 bits of its SHA-256, as 22 base64url characters. */
+export function keyOf(archiveId: string): string {
+  return createHash('sha256').update(archiveId).digest('base64url').slice(0, 22);
+}
+
+export class Journal {
+  private readonly done = new Set<string>();
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly uploads = new Map<string, { u: string; key: string }>();
+  private starts: { at: number; s: number }[] = [];
+  private inventory: { j: string; file?: string } | undefined;
+  private fh: fsp.FileHandle | undefined;
+  private pending: { line: string; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private flushing: Promise<void> | null = null;
+  private bytesSinceCompaction = 0;
+  private compactedBytes = 0;
+  private lockPath: string;
+
+  private constructor(
+    readonly path: string,
+    private readonly head: { vault: string; target: string },
+    private readonly windowMs: number,
+    private readonly now: () => number,
+  ) {
+    this.lockPath = `${path}.lock`;
+  }
+
+  /**
+   * Opens (or creates, mode 0600) the journal at `path`, replays it and compacts it. `readOnly` (for --dry-run)
+   * neither locks, writes nor creates anything. Throws UsageError when the file belongs to another vault or
+   * target, or another process holds it.
+   */
+  static async open(path: string, head: { vault: string; target: string }, o: { windowMs: number; readOnly?: boolean; now?: () => number }): Promise<Journal> {
+    const j = new Journal(path, head, o.windowMs, o.now ?? Date.now);
+    if (!o.readOnly) {
+      await fsp.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      await j.lock();
+    }
+    await j.replay();
+    if (!o.readOnly) await j.compact();
+    return j;
+  }
+
+  private async lock(): Promise<void> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fh = await fsp.open(this.lockPath, C.O_CREAT | C.O_EXCL | C.O_WRONLY, 0o600);
+        await fh.writeFile(String(process.pid));
+        await fh.close();
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        const pid = Number(await fsp.readFile(this.lockPath, 'utf8').catch(() => ''));
+        if (pid && pid !== process.pid && alive(pid)) throw new UsageError(`${this.path} is in use by process ${pid} (another glacier-restore with the same state); wait for it or give another --state`);
+        await fsp.rm(this.lockPath, { force: true }); // left by a process that died (kill -9)
+      }
+    }
+    throw new UsageError(`cannot lock ${this.path}`);
+  }
+
+  private async replay(): Promise<void> {
+    let stream;
+    try {
+      await fsp.access(this.path);
+      stream = createReadStream(this.path, 'utf8');
+    } catch {
+      return;
+    }
+    let first = true;
+    for await (const text of createInterface({ input: stream, crlfDelay: Infinity })) {
+      let l: Line;
+      try {
+        l = JSON.parse(text) as Line;
+      } catch {
+        continue; // the last line, cut by a kill mid-write: its step was never taken
+      }
+      if (first && l.t === 'head' && (l.vault !== this.head.vault || l.target !== this.head.target)) {
+        throw new UsageError(`${this.path} records a restore of vault "${l.vault}" to ${l.target}, not "${this.head.vault}" to ${this.head.target}; give another --state`);
+      }
+      first = false;
+      this.apply(l);
+    }
+  }
+
+  private apply(l: Line): void {
+    switch (l.t) {
+      case 'job':
+        this.jobs.set(l.k, { archive: l.a, name: l.n, mtime: l.m, jobId: l.j, at: l.at });
+        this.starts.push({ at: l.at, s: l.a.size });
+        break;
+      case 'drop':
+        if (this.jobs.get(l.k)?.jobId === l.j) this.jobs.delete(l.k);
+        break;
+      case 'done':
+        this.done.add(l.k);
+        this.jobs.delete(l.k);
+        break;
+      case 'start':
+        this.starts.push({ at: l.at, s: l.s });
+        break;
+      case 'upload':
+        this.uploads.set(l.k, { u: l.u, key: l.key });
+        break;
+      case 'upload-end':
+        if (this.uploads.get(l.k)?.u === l.u) this.uploads.delete(l.k);
+        break;
+      case 'inventory':
+        this.inventory = { j: l.j, file: l.file };
+        break;
+    }
+  }
+
+  /** Writes the live state to a new file and renames it over the journal (then fsyncs the folder). */
+  private async compact(): Promise<void> {
+    const cut = this.now() - this.windowMs;
+    this.starts = this.starts.filter((s) => s.at > cut);
+    const tmp = `${this.path}.tmp`;
+    const out = await fsp.open(tmp, 'w', 0o600);
+    let bytes = 0;
+    let buf: string[] = [];
+    const put = async (l: Line) => {
+      buf.push(JSON.stringify(l));
+      if (buf.length >= 4096) await flush();
+    };
+    const flush = async () => {
+      if (!buf.length) return;
+      const text = `${buf.join('\n')}\n`;
+      bytes += Buffer.byteLength(text);
+      await out.write(text);
+      buf = [];
+    };
+    await put({ t: 'head', v: 1, ...this.head });
+    if (this.inventory) await put({ t: 'inventory', ...this.inventory });
+    for (const k of this.done) await put({ t: 'done', k });
+    // Start times of jobs still outstanding come back with their job; only the others are kept as starts.
+    const jobStarts = new Set<number>();
+    for (const [k, r] of this.jobs) {
+      await put({ t: 'job', k, a: r.archive, n: r.name, m: r.mtime, j: r.jobId, at: r.at });
+      if (r.at > cut) jobStarts.add(r.at);
+    }
+    for (const s of this.starts) if (!jobStarts.delete(s.at)) await put({ t: 'start', at: s.at, s: s.s });
+    for (const [k, u] of this.uploads) await put({ t: 'upload', k, u: u.u, key: u.key });
+    await flush();
+    await out.datasync();
+    await out.close();
+    await fsp.chmod(tmp, 0o600);
+    await fsp.rename(tmp, this.path);
+    await syncDir(dirname(this.path));
+    await this.fh?.close();
+    this.fh = await fsp.open(this.path, 'a', 0o600);
+    this.compactedBytes = bytes;
+    this.bytesSinceCompaction = 0;
+  }
+
+  /** Appends a record; resolves once it is on disk. Concurrent appends share one write and one fdatasync. */
+  private append(l: Line): Promise<void> {
+    this.apply(l);
+    return new Promise((resolve, reject) => {
+      this.pending.push({ line: `${JSON.stringify(l)}\n`, resolve, reject });
+      this.flushing ??= this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.pending.length) {
+      const batch = this.pending.splice(0);
+      try {
+        const text = batch.map((b) => b.line).join('');
+        await this.fh!.write(text);
+        await this.fh!.datasync();
+        this.bytesSinceCompaction += Buffer.byteLength(text);
+        batch.forEach((b) => b.resolve());
+      } catch (e) {
+        const err = new ServiceError(`cannot write the state file ${this.path}: ${(e as Error).message}`);
+        batch.forEach((b) => b.reject(err));
+      }
+      // The journal grows by a few lines per archive; rewrite it when it is mostly history.
+      if (this.bytesSinceCompaction > Math.max(64 * 2 ** 20, 2 * this.compactedBytes)) await this.compact().catch(() => {});
+    }
+    this.flushing = null;
+  }
+
+  isDone(archiveId: string): boolean {
+    return this.done.has(keyOf(archiveId));
+  }
+  job(archiveId: string): JobRecord | undefined {
+    return this.jobs.get(keyOf(archiveId));
+  }
+  outstanding(): JobRecord[] {
+    return [...this.jobs.values()];
+  }
+  upload(archiveId: string): { u: string; key: string } | undefined {
+    return this.uploads.get(keyOf(archiveId));
+  }
+  allUploads(): { u: string; key: string }[] {
+    return [...this.uploads.values()];
+  }
+  inventoryJob(): { j: string; file?: string } | undefined {
+    return this.inventory;
+  }
+  doneCount(): number {
+    return this.done.size;
+  }
+  /** Bytes of retrievals started within the last window (ms), and when the oldest of them leaves it. */
+  startedInWindow(): { bytes: number; frees: number } {
+    const cut = this.now() - this.windowMs;
+    this.starts = this.starts.filter((s) => s.at > cut);
+    return { bytes: this.starts.reduce((a, s) => a + s.s, 0), frees: this.starts.length ? this.starts[0].at + this.windowMs : 0 };
+  }
+
+  recordJob(r: JobRecord): Promise<void> {
+    return this.append({ t: 'job', k: keyOf(r.archive.archiveId), a: r.archive, n: r.name, m: r.mtime, j: r.jobId, at: r.at });
+  }
+  recordDrop(archiveId: string, jobId: string): Promise<void> {
+    return this.append({ t: 'drop', k: keyOf(archiveId), j: jobId });
+  }
+  recordDone(archiveId: string): Promise<void> {
+    return this.append({ t: 'done', k: keyOf(archiveId) });
+  }
+  recordUpload(archiveId: string, uploadId: string, key: string): Promise<void> {
+    return this.append({ t: 'upload', k: keyOf(archiveId), u: uploadId, key });
+  }
+  recordUploadEnd(archiveId: string, uploadId: string): Promise<void> {
+    return this.append({ t: 'upload-end', k: keyOf(archiveId), u: uploadId });
+  }
+  recordInventory(jobId: string, file?: string): Promise<void> {
+    return this.append({ t: 'inventory', j: jobId, file });
+  }
+
+  async close(): Promise<void> {
+    await this.flushing;
+    await this.fh?.close();
+    this.fh = undefined;
+    await fsp.rm(this.lockPath, { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const d = await fsp.open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}

@@ -1,0 +1,52 @@
+// The few calls glacier-restore makes into the rest of the toolkit, in one place: the Glacier client, job
+// calls, the verified ranged download and the inventory reader. Swapping one of them for another module's is
+// one edit here.
+import { InitiateJobCommand, type GlacierJobDescription, type JobParameters } from '@aws-sdk/client-glacier';
+import { createReadStream } from 'node:fs';
+import { send, type Glacier } from '../core/glacier.js';
+import * as operations from '../core/operations.js';
+import { readInventory, type ArchiveRecord } from '../retrieve/inventory.js';
+
+export { makeClient } from '../core/client.js';
+export { withRetry, isRetryable, sleep } from '../core/retry.js';
+export { download, type Sink } from '../retrieve/download.js';
+export { planPieces } from '../retrieve/pieces.js';
+export { send, type Glacier };
+
+/** Starts a job; resolves with its id. Sent to the end even when the run is interrupted: a job Glacier started
+ * without our hearing of it would be paid for and never used. */
+export async function initiateJob(g: Glacier, vault: string, params: JobParameters): Promise<string> {
+  const r = await send(g, new InitiateJobCommand({ accountId: g.accountId, vaultName: vault, jobParameters: params }), { mustFinish: true });
+  return r.jobId!;
+}
+
+export async function describeJob(g: Glacier, vault: string, jobId: string): Promise<GlacierJobDescription> {
+  const { $metadata: _, ...job } = await operations.describeJob(g, vault, jobId);
+  return job;
+}
+
+export const getJobOutput = operations.getJobOutput;
+
+/** The service's error code of a failure (the request layer's classified `code`, else the SDK's name). */
+export function errorCode(e: unknown): string {
+  return String((e as { code?: string }).code ?? (e as Error)?.name ?? '');
+}
+export { FileSink } from '../retrieve/file-sink.js';
+export type InventoryArchive = ArchiveRecord;
+
+/**
+ * The archives of an inventory file (Glacier's JSON, or its CSV), one at a time, in file order: memory stays
+ * at one record however many archives the file lists. Throws IntegrityError when the file is not an inventory.
+ */
+export async function* readInventoryFile(path: string): AsyncGenerator<InventoryArchive> {
+  const format = (await firstByte(path)) === '{' ? 'JSON' : 'CSV';
+  yield* readInventory(createReadStream(path), format);
+}
+
+async function firstByte(path: string): Promise<string> {
+  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 4096 })) {
+    const t = (chunk as string).trimStart();
+    if (t.length) return t[0];
+  }
+  return '';
+}
