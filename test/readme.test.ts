@@ -97,6 +97,8 @@ const runners: Record<string, null | { why: string } | (() => Promise<Record<str
     const { jobId } = await g.send(new InitiateJobCommand({ ...A, vaultName: 'backups', jobParameters: { Type: 'archive-retrieval', ArchiveId: archiveId } }));
     return { JOB_ID: jobId! };
   },
+  'glacier-job output -v backups "$INVENTORY_JOB_ID"': { why: 'the glacier-restore section: run by test/restore-readme.test.ts' },
+  'glacier-restore -v backups': { why: 'the glacier-restore section: run by test/restore-readme.test.ts' },
   'npm ci        # installs and builds': { why: 'run by CI itself (.ci/run: npm ci, npm test) and by test/demo.test.ts; npm link writes to the global prefix' },
   [WALKTHROUGH]: async () => ({}),
   'find ~/docs -type f -mtime -7 -print0': async () => {
