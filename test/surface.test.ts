@@ -233,6 +233,28 @@ describe('the printed resume command, pasted back through bash -c as printed', (
   });
 });
 
+describe('a waiting job under a pseudo-terminal', () => {
+  it('glacier-job get: a line with the job\'s status and the time waited, redrawn while it waits', { timeout: 60_000 }, async () => {
+    const put = await run('glacier-put', ['-v', 'pty', '-q'], { env, input: 'waited for' });
+    const id = (JSON.parse(put.stdout.toString()) as { archiveId: string }).archiveId;
+    await local.admin('PUT', 'config', { jobDelays: { Bulk: 3000 } });
+    try {
+      const q = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+      const cmd = `${q(process.execPath)} ${q(BIN('glacier-job'))} get -v pty --tier Bulk --interval 1s -o ${q(join(work, 'waited.bin'))} -- ${q(id)}`;
+      const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...env, TERM: 'xterm' } });
+      assert.equal(r.status, 0, r.stdout);
+      assert.equal(readFileSync(join(work, 'waited.bin'), 'utf8'), 'waited for');
+      const lines = r.stdout.split(/\r|\n/).map((l) => l.replace(/\x1b\[K/g, '')).filter((l) => /^glacier-job: job /.test(l));
+      const waits = lines.filter((l) => /: InProgress, waiting 0:0\d$/.test(l));
+      assert.ok(waits.length >= 3, JSON.stringify(lines));
+      assert.ok(new Set(waits.map((l) => l.slice(-4))).size >= 2, 'the time waited moves');
+      assert.ok(lines.some((l) => /: Succeeded, waiting 0:0\d$/.test(l)), JSON.stringify(lines));
+    } finally {
+      await local.admin('PUT', 'config', { jobDelays: { Bulk: 0 } });
+    }
+  });
+});
+
 describe('progress of a pipe throttled to 4 MB/s, under a pseudo-terminal', () => {
   it('glacier-put --expected-size: rate and ETA within 20% of the pipe\'s real ones, redrawn at least once a second', { timeout: 120_000 }, async () => {
     const RATE = 4_000_000;
