@@ -8,17 +8,17 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, appendFileSync, truncateSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync, truncateSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  CreateVaultCommand, DeleteVaultCommand, InitiateMultipartUploadCommand, UploadArchiveCommand, UploadMultipartPartCommand, type GlacierClient,
+  CreateVaultCommand, DeleteVaultCommand, InitiateJobCommand, InitiateMultipartUploadCommand, UploadArchiveCommand, UploadMultipartPartCommand, type GlacierClient,
 } from '@aws-sdk/client-glacier';
 import { MiB, treeHash } from '../src/core/tree-hash.js';
 import { errorLines, run, show, sleep, start, type Ran } from './helpers/bins.js';
-import { openUploads, startLocal, type Local } from './helpers/local.js';
+import { openUploads, ROOT, startLocal, type Local } from './helpers/local.js';
 
 const A = { accountId: '-' };
 let work: string;
@@ -70,6 +70,11 @@ async function archive(vaultName: string): Promise<string> {
   return (await g.send(new UploadArchiveCommand({ ...A, vaultName, body, checksum: treeHash(body) }))).archiveId!;
 }
 
+async function retrievalJob(vaultName: string): Promise<string> {
+  const archiveId = await archive(vaultName);
+  return (await g.send(new InitiateJobCommand({ ...A, vaultName, jobParameters: { Type: 'archive-retrieval', ArchiveId: archiveId } }))).jobId!;
+}
+
 type Logged = { op: string; status?: number; error?: string };
 async function requests(): Promise<Logged[]> {
   return local.admin<Logged[]>('GET', 'requests');
@@ -100,7 +105,7 @@ const ROWS: Row[] = [
   { bin: 'glacier-put', op: 'InitiateMultipartUpload', args: async (v) => ['-v', v, '-p', '1M', '-c', '1', big] },
   { bin: 'glacier-put', op: 'UploadMultipartPart', args: async (v) => ['-v', v, '-p', '1M', '-c', '1', big] },
   { bin: 'glacier-put', op: 'CompleteMultipartUpload', args: async (v) => ['-v', v, '-p', '1M', '-c', '1', big] },
-  { bin: 'glacier-put', op: 'ListParts', args: async (v) => ['-v', v, '-p', '1M', '--resume', await openUpload(v, true), big] },
+  { bin: 'glacier-put', op: 'ListParts', args: async (v) => ['-v', v, '-p', '1M', `--resume=${await openUpload(v, true)}`, big] },
   { bin: 'glacier-ls', op: 'ListVaults', args: async () => [] },
   { bin: 'glacier-ls', op: 'ListMultipartUploads', args: async (v) => (await openUpload(v), ['-v', v]) },
   { bin: 'glacier-ls', op: 'ListParts', args: async (v) => ['-v', v, '--', await openUpload(v, true)] },
@@ -112,8 +117,10 @@ const ROWS: Row[] = [
   { bin: 'glacier-vault', op: 'CreateVault', args: async (v) => (await g.send(new DeleteVaultCommand({ ...A, vaultName: v })), ['create', v]) },
   { bin: 'glacier-vault', op: 'DescribeVault', args: async (v) => ['describe', v] },
   { bin: 'glacier-vault', op: 'DeleteVault', args: async (v) => ['delete', v] },
-  // glacier-job's operations (InitiateJob, DescribeJob, ListJobs, GetJobOutput) join this table once glacier-job
-  // sends through the request layer.
+  { bin: 'glacier-job', op: 'InitiateJob', args: async (v) => ['inventory', '-v', v] },
+  { bin: 'glacier-job', op: 'DescribeJob', args: async (v) => ['describe', '-v', v, await retrievalJob(v)] },
+  { bin: 'glacier-job', op: 'ListJobs', args: async (v) => (await retrievalJob(v), ['list', '-v', v]) },
+  { bin: 'glacier-job', op: 'GetJobOutput', args: async (v) => ['output', '-v', v, await retrievalJob(v)] },
 ];
 
 describe('one throttle, then one 500, on each operation of each binary: the binary still succeeds', { concurrency: 1 }, () => {
@@ -330,7 +337,8 @@ describe('servers that never answer, stall mid-body or repeat a page marker', { 
     { bin: 'glacier-ls', op: 'ListMultipartUploads', args: async (v) => (await openUpload(v), ['-v', v]) },
     { bin: 'glacier-ls', op: 'ListParts', args: async (v) => ['-v', v, '--', await openUpload(v, true)] },
     { bin: 'glacier-abort', op: 'ListMultipartUploads', args: async (v) => (await openUpload(v), ['-v', v, '--all']) },
-    { bin: 'glacier-put', op: 'ListParts', args: async (v) => ['-v', v, '-p', '1M', '--resume', await openUpload(v, true), big] },
+    { bin: 'glacier-put', op: 'ListParts', args: async (v) => ['-v', v, '-p', '1M', `--resume=${await openUpload(v, true)}`, big] },
+    { bin: 'glacier-job', op: 'ListJobs', args: async (v) => (await retrievalJob(v), ['list', '-v', v]) },
   ];
   for (const [i, l] of listings.entries()) {
     it(`${l.bin} ${l.op}: a page marker repeated by the server is exit 1`, { timeout: 20_000 }, async () => {
@@ -349,18 +357,21 @@ describe('servers that never answer, stall mid-body or repeat a page marker', { 
 describe('SIGTERM during a request: 143', { concurrency: 1 }, () => {
   after(() => local.admin('DELETE', 'faults'));
   // Initiate and Complete are sent to the end whatever the signal (README: Journal and resume).
-  for (const [i, row] of ROWS.filter((r) => !(r.bin === 'glacier-put' && ['InitiateMultipartUpload', 'CompleteMultipartUpload'].includes(r.op))).entries()) {
+  // glacier-job's signals are tested request by request in job-signals.test.ts.
+  for (const [i, row] of ROWS.filter((r) => r.bin !== 'glacier-job' && !(r.bin === 'glacier-put' && ['InitiateMultipartUpload', 'CompleteMultipartUpload'].includes(r.op))).entries()) {
     it(`${row.bin} ${row.op}`, { timeout: 20_000 }, async () => {
       const v = await vault(`term-${i}`);
       const args = await row.args(v);
       await local.admin('PUT', 'faults', { spec: `${row.op}:slow:ms=5000` });
-      const p = start(row.bin, args, { env: envOf() });
-      await sleep(1500);
+      // --debug names each request as it goes out: the signal comes once this one is in flight.
+      const p = start(row.bin, ['--debug', ...args], { env: envOf() });
+      while (!p.stderr().includes(`debug: ${row.op}Command`) && p.proc.exitCode === null) await sleep(50);
+      await sleep(200);
       p.proc.kill('SIGTERM');
       const r = await p.done;
       await local.admin('DELETE', 'faults');
       assert.equal(r.code, 143, show(r));
-      assert.ok(r.ms < 4_500, `ended before the slow answer: ${show(r)}`);
+      assert.ok(!new RegExp(`debug: ${row.op}Command 2\\d\\d in`).test(r.stderr), `ended during the request, before its answer: ${show(r)}`);
     });
   }
 });
@@ -471,6 +482,27 @@ describe('a FILE that changes while glacier-put reads it', { concurrency: 1 }, (
       assert.equal(counters.CompleteMultipartUpload ?? 0, 0);
     });
   }
+});
+
+describe('one way to talk to Glacier', () => {
+  it('no module outside src/core and src/local builds SDK commands (src/retrieve and cli/job.ts are converted separately)', () => {
+    const src = join(ROOT, 'src');
+    const offenders: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, e.name);
+        const rel = path.slice(src.length + 1);
+        if (e.isDirectory()) {
+          if (!['core', 'local', 'retrieve'].includes(rel)) walk(path);
+        } else if (rel.endsWith('.ts') && rel !== 'cli/job.ts') {
+          const text = readFileSync(path, 'utf8');
+          if (/import\s+\{[^}]*\b\w+Command\b[^}]*\}\s+from\s+'@aws-sdk\/client-glacier'/.test(text)) offenders.push(rel);
+        }
+      }
+    };
+    walk(src);
+    assert.deepEqual(offenders, []);
+  });
 });
 
 describe('argv and files', () => {

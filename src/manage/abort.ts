@@ -1,7 +1,7 @@
 // Aborting multipart uploads: the ids given, or every upload of a vault (optionally only the old ones), and the
 // local journals glacier-put kept for them, which could only ever point at a dead upload afterwards.
-import { AbortMultipartUploadCommand, ListPartsCommand } from '@aws-sdk/client-glacier';
-import { send, type Glacier } from '../core/glacier.js';
+import type { Glacier } from '../core/glacier.js';
+import { abortUpload, firstPart } from '../core/operations.js';
 import { Journal, type JournalHeader } from '../upload/journal.js';
 import { listUploads } from './listing.js';
 import { isItemError, throwIfInterrupted } from './request.js';
@@ -65,8 +65,8 @@ export async function* abortUploads(o: AbortOptions, sel: Selection): AsyncGener
     let error: unknown;
     try {
       // An id given by hand is checked without touching it: the smallest request that fails for an unknown upload.
-      if (o.dryRun && 'ids' in sel) await send(o.glacier, new ListPartsCommand({ accountId: o.glacier.accountId, vaultName: o.vault, uploadId: c.uploadId, limit: 1 }));
-      if (!o.dryRun) await send(o.glacier, new AbortMultipartUploadCommand({ accountId: o.glacier.accountId, vaultName: o.vault, uploadId: c.uploadId }));
+      if (o.dryRun && 'ids' in sel) await firstPart(o.glacier, o.vault, c.uploadId);
+      if (!o.dryRun) await abortUpload(o.glacier, o.vault, c.uploadId);
     } catch (e) {
       if (!isItemError(e)) throw e;
       error = e;

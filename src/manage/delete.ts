@@ -1,8 +1,8 @@
 // Deleting archives by id, from arguments or from lines on stdin (`jq -r .ArchiveId | glacier-rm`), one at a
 // time as they arrive, so a long list streams and an interruption leaves a clear boundary.
-import { DeleteArchiveCommand, DescribeVaultCommand } from '@aws-sdk/client-glacier';
 import { UsageError } from '../core/errors.js';
-import { send, type Glacier } from '../core/glacier.js';
+import type { Glacier } from '../core/glacier.js';
+import { deleteArchive, describeVault } from '../core/operations.js';
 import { isItemError, throwIfInterrupted } from './request.js';
 
 export interface DeleteOptions {
@@ -37,7 +37,7 @@ function malformed(id: string): UsageError {
  */
 export async function* deleteArchives(lines: AsyncIterable<string> | Iterable<string>, o: DeleteOptions): AsyncGenerator<DeleteOutcome> {
   // A dry run sends no delete, so it asks once whether the vault is there at all.
-  if (o.dryRun) await send(o.glacier, new DescribeVaultCommand({ accountId: o.glacier.accountId, vaultName: o.vault }));
+  if (o.dryRun) await describeVault(o.glacier, o.vault);
   for await (const line of lines) {
     throwIfInterrupted(o.glacier.signal);
     const archiveId = line.trim(); // also drops the \r of CRLF input
@@ -51,7 +51,7 @@ export async function* deleteArchives(lines: AsyncIterable<string> | Iterable<st
       continue;
     }
     try {
-      await send(o.glacier, new DeleteArchiveCommand({ accountId: o.glacier.accountId, vaultName: o.vault, archiveId }));
+      await deleteArchive(o.glacier, o.vault, archiveId);
       yield { archiveId, deleted: true };
     } catch (e) {
       if (!isItemError(e)) throw e;

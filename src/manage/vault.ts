@@ -1,6 +1,6 @@
 // Vault actions: create, describe, delete, each one request through the request layer.
-import { CreateVaultCommand, DeleteVaultCommand, DescribeVaultCommand } from '@aws-sdk/client-glacier';
-import { send, type Glacier } from '../core/glacier.js';
+import type { Glacier } from '../core/glacier.js';
+import { createVault, deleteVault, describeVault } from '../core/operations.js';
 
 export type VaultAction = 'create' | 'describe' | 'delete';
 export const VAULT_ACTIONS: VaultAction[] = ['create', 'describe', 'delete'];
@@ -11,15 +11,14 @@ export const VAULT_ACTIONS: VaultAction[] = ['create', 'describe', 'delete'];
  * classified GlacierError (vault not found, not empty, ...) or the signal's InterruptedError.
  */
 export async function vaultAction(g: Glacier, action: VaultAction, vaultName: string): Promise<Record<string, unknown>> {
-  const req = { accountId: g.accountId, vaultName };
   if (action === 'create') {
-    const r = await send(g, new CreateVaultCommand(req));
+    const r = await createVault(g, vaultName);
     return { vault: vaultName, location: r.location ?? null };
   }
   if (action === 'describe') {
-    const { $metadata: _, ...vault } = await send(g, new DescribeVaultCommand(req));
+    const { $metadata: _, ...vault } = await describeVault(g, vaultName);
     return vault;
   }
-  await send(g, new DeleteVaultCommand(req));
+  await deleteVault(g, vaultName);
   return { vault: vaultName, deleted: true };
 }

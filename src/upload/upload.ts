@@ -3,12 +3,9 @@
 // A failed part fails the upload, never a silently incomplete archive: the first error stops the pulling,
 // every request in flight settles, and then either the upload is aborted (nothing landed: nothing left
 // dangling) or its journal stays with the command that resumes it.
-import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, InitiateMultipartUploadCommand, ListPartsCommand,
-  UploadArchiveCommand, UploadMultipartPartCommand,
-} from '@aws-sdk/client-glacier';
 import { GlacierPipesError, IntegrityError, InputChangedError, ServiceError, UsageError } from '../core/errors.js';
-import { classify, paginate, sameHash, send, type Glacier } from '../core/glacier.js';
+import { classify, sameHash, type Glacier } from '../core/glacier.js';
+import { abortUpload, completeUpload, initiateUpload, listPartsPages, uploadArchive, uploadPart } from '../core/operations.js';
 import type { HashPool, PartHashes } from '../core/hash-pool.js';
 import { shellCommand, whereArgs, type Where } from '../core/shell.js';
 import { combineTreeHashesHex, MiB } from '../core/tree-hash.js';
@@ -76,7 +73,7 @@ export async function listUpload(g: Glacier, vault: string, uploadId: string): P
   const parts: ListedUpload['parts'] = new Map();
   let partSize = 0;
   let description: string | null = null;
-  for await (const r of paginate(g, (marker) => new ListPartsCommand({ accountId: g.accountId, vaultName: vault, uploadId, marker }))) {
+  for await (const r of listPartsPages(g, vault, uploadId)) {
     partSize = Number(r.PartSizeInBytes);
     description = r.ArchiveDescription ?? null;
     for (const p of r.Parts ?? []) {
@@ -121,7 +118,7 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
       const h = await hashOf(p);
       o.onPart?.(p.data.length, false);
       if (o.dryRun) return result({ archiveId: null, checksum: h.treeHash, size: p.data.length, parts: 1, uploadId: null, location: null });
-      const r = await send(o.glacier, new UploadArchiveCommand({ accountId: o.glacier.accountId, vaultName: o.vault, body: p.data, checksum: h.treeHash, archiveDescription: o.description ?? undefined }), { hashes: h });
+      const r = await uploadArchive(o.glacier, o.vault, p.data, h, o.description);
       if (!sameHash(r.checksum, h.treeHash)) throw new IntegrityError(`Glacier computed tree hash ${r.checksum ?? '(none)'} for the archive, ours is ${h.treeHash}`);
       if (!r.archiveId) throw new IntegrityError(`Glacier stored the archive (tree hash ${h.treeHash}) but its reply carries no archive id`);
       o.onPart?.(p.data.length, true);
@@ -149,7 +146,7 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
     const pending = o.journal ? PendingJournal.prepare(o.journal.dir, header) : undefined;
     // Not cut short by a signal: an upload the service opened but whose id never reached us would dangle unseen.
     // Once the id is known, an interruption before any part lands aborts it (below).
-    const r = await send(g, new InitiateMultipartUploadCommand({ accountId: g.accountId, vaultName: o.vault, partSize: String(o.partSize), archiveDescription: o.description ?? undefined }), { mustFinish: true })
+    const r = await initiateUpload(g, o.vault, o.partSize, o.description)
       .catch((e) => {
         pending?.discard();
         throw e;
@@ -233,8 +230,7 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
           await Promise.all([...checked].filter(([i]) => i < p.index).map(([, c]) => c.done));
           if (failure) continue;
         }
-        const range = `bytes ${p.offset}-${p.offset + p.data.length - 1}/*`;
-        const r = await send(g, new UploadMultipartPartCommand({ accountId: g.accountId, vaultName: o.vault, uploadId: uploadId!, body: p.data, range, checksum: h.treeHash }), { hashes: h });
+        const r = await uploadPart(g, o.vault, uploadId!, p.offset, p.data, h);
         sentThisRun++;
         if (!sameHash(r.checksum, h.treeHash)) throw new IntegrityError(`Glacier computed tree hash ${r.checksum ?? '(none)'} for part ${p.index}, ours is ${h.treeHash}`);
         o.onPart?.(p.data.length, true);
@@ -275,7 +271,7 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
   }
   // Not cut short by a signal either: a completion the service performed but we never heard of would leave a
   // journal that can no longer resume anything, and an archive whose id nobody printed.
-  const r = await send(g, new CompleteMultipartUploadCommand({ accountId: g.accountId, vaultName: o.vault, uploadId: uploadId!, archiveSize: String(size), checksum }), { mustFinish: true })
+  const r = await completeUpload(g, o.vault, uploadId!, size, checksum)
     .catch((e) => {
       throw new ResumableError(e, uploadId!, journal?.path);
     });
@@ -294,7 +290,7 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
  */
 async function abandon(g: Glacier, vault: string, uploadId: string, journal: Journal | undefined, failure: unknown, where: Where): Promise<never> {
   try {
-    await send(g, new AbortMultipartUploadCommand({ accountId: g.accountId, vaultName: vault, uploadId }), { mustFinish: true });
+    await abortUpload(g, vault, uploadId, { mustFinish: true });
   } catch (e) {
     const why = classify(failure).message;
     throw new ServiceError(
