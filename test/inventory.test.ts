@@ -116,6 +116,27 @@ describe('inventories through glacier-job output --archives', () => {
     assert.match(raw.stdout.toString('utf8'), /\\",20\d\d-/);
   });
 
+  it('a connection cut mid-inventory: taken up again from the next byte, the same lines and bytes', async () => {
+    const clean = await Promise.all([job(['output', '-v', VAULT, '--', csvJob]), job(['output', '-v', VAULT, '--archives', '--', jsonJob])]);
+    for (const [args, want] of [
+      [['output', '-v', VAULT, '--', csvJob], clean[0]],
+      [['output', '-v', VAULT, '--archives', '--', jsonJob], clean[1]],
+    ] as const) {
+      await local.admin('PUT', 'faults', { spec: 'GetJobOutput:drop:count=1' });
+      await local.admin('DELETE', 'counters');
+      try {
+        const r = await job([...args]);
+        assert.equal(r.code, 0, show(r));
+        assert.ok(r.stdout.equals(want.stdout), 'the same output as without the cut');
+        const gets = (await local.admin<{ op: string; range?: string }[]>('GET', 'requests')).filter((q) => q.op === 'GetJobOutput');
+        assert.equal(gets.length, 2, JSON.stringify(gets));
+        assert.match(r.stderr, /warning: the job output stopped after \d+ bytes/);
+      } finally {
+        await local.admin('PUT', 'faults', { spec: '' });
+      }
+    }
+  });
+
   it('a malformed row: exit 3 naming its line, nothing made up', async () => {
     const file = inventoryFile(csvJob);
     const original = readFileSync(file, 'utf8');

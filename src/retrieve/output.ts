@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { Readable, type Writable } from 'node:stream';
 import type { GlacierJobDescription } from '@aws-sdk/client-glacier';
 import { GlacierError } from '../core/glacier.js';
+import { sleep } from '../core/retry.js';
 import { getOutput, type JobTarget } from './jobs.js';
 import { IntegrityError, InterruptedError, UsageError } from '../core/errors.js';
 import { HashPool } from '../core/hash-pool.js';
@@ -144,21 +145,26 @@ function streamSink(to: { stream: Writable }): Sink {
  */
 async function* outputBytes(o: JobOutputOptions, jobId: string): AsyncGenerator<Buffer> {
   let offset = 0;
+  let stalls = 0;
   for (;;) {
-    let progressed = false;
+    const before = offset;
     try {
       const r = await getOutput(o.target, jobId, offset);
       for await (const chunk of r.body as Readable) {
-        progressed = true;
         offset += chunk.length;
         yield chunk as Buffer;
       }
       return;
     } catch (e) {
       if (o.target.glacier.signal?.aborted) throw interrupted(o.target.glacier.signal);
-      // Only a drop after some progress is taken up again here: the request layer answered for the request.
-      if (!progressed || e instanceof GlacierError || !(e as NodeJS.ErrnoException).code) throw e;
+      // A GlacierError is the request layer's last word on the request; what is left is the body cut short.
+      if (e instanceof GlacierError || !(e as NodeJS.ErrnoException).code) throw e;
+      stalls = offset > before ? 0 : stalls + 1;
+      if (stalls >= 5) throw e;
       o.warn?.(`the job output stopped after ${offset} bytes (${(e as Error).message}); continuing from there`);
+      await sleep(Math.floor(Math.random() * 250 * 2 ** stalls), o.target.glacier.signal).catch(() => {
+        throw interrupted(o.target.glacier.signal);
+      });
     }
   }
 }
@@ -169,7 +175,7 @@ async function inventoryOutput(o: JobOutputOptions, jobId: string): Promise<JobO
   try {
     let source: AsyncIterable<Buffer> = bytes;
     if (o.archives) {
-      const format = formatOf(undefined, o.job.InventoryRetrievalParameters?.Format);
+      const format = formatOf(o.job.InventoryRetrievalParameters?.Format);
       source = (async function* () {
         let batch = '';
         try {
