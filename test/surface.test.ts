@@ -19,6 +19,9 @@ let g: GlacierClient;
 let work: string;
 let env: NodeJS.ProcessEnv;
 
+/** The admin calls used here are idempotent (PUT/DELETE): one retry covers a kept-alive socket closed under us. */
+const admin = <T = unknown>(method: string, path: string, body?: unknown): Promise<T> => local.admin<T>(method, path, body).catch(() => local.admin<T>(method, path, body));
+
 before(async () => {
   local = await startLocal(['--memory', '--job-delay', '0']);
   g = local.client();
@@ -66,7 +69,7 @@ describe('durations: a unit is required; w, d, h, m, s and combinations', () => 
   ];
   for (const [bin, args] of bare) {
     it(`${bin} ${args.filter((a) => /^--(older-than|interval|timeout)$/.test(a)).join(' ')} with a bare number: exit 2, the units named, no request`, async () => {
-      await local.admin('DELETE', 'counters');
+      await admin('DELETE', 'counters');
       const r = await run(bin, args, { env });
       assert.equal(r.code, 2, show(r));
       const lines = errorLines(r.stderr, bin);
@@ -118,14 +121,14 @@ async function readBack(vault: string, archiveId: string): Promise<Buffer> {
 describe('glacier-put -- CMD: the producer\'s exit status decides', () => {
   for (const p of ['64', '8']) {
     it(`sh -c 'head -c 50M /dev/urandom; exit 3' (-p ${p}: ${p === '64' ? 'one request' : 'multipart, parts sent'}): exit 1 naming the status, nothing stored, no upload left`, { timeout: 120_000 }, async () => {
-      await local.admin('DELETE', 'counters'); // and the request log
+      await admin('DELETE', 'counters'); // and the request log
       const r = await run('glacier-put', ['-v', 'prod', '-p', p, '--', 'sh', '-c', 'head -c 50M /dev/urandom; exit 3'], { env });
       assert.equal(r.code, 1, show(r));
       assert.equal(r.stdout.length, 0);
       const lines = errorLines(r.stderr);
       assert.equal(lines.length, 1, r.stderr);
       assert.match(lines[0], /^glacier-put: sh -c 'head -c 50M \/dev\/urandom; exit 3' exited with status 3; nothing was stored$/);
-      const log = (await local.admin<{ op: string; status: number }[]>('GET', 'requests'));
+      const log = (await admin<{ op: string; status: number }[]>('GET', 'requests'));
       assert.equal(log.filter((x) => (x.op === 'UploadArchive' || x.op === 'CompleteMultipartUpload') && x.status < 300).length, 0, 'nothing stored');
       if (p === '8') assert.ok(log.some((x) => x.op === 'UploadMultipartPart' && x.status < 300), 'parts had landed before the producer failed');
       assert.deepEqual(await openUploads(g, 'prod'), [], 'no upload left open');
@@ -171,7 +174,7 @@ describe('the printed resume command, pasted back through bash -c as printed', (
 
   /** Runs glacier-put with ARGS under a fault, returns the command its error line prints after "Resume with: ". */
   async function failing(args: string[], fault: string): Promise<string> {
-    await local.admin('PUT', 'faults', { spec: fault });
+    await admin('PUT', 'faults', { spec: fault });
     try {
       // From the folder the pasted command runs in: a relative FILE stays as typed.
       const r = spawnSync(process.execPath, [BIN('glacier-put'), '-v', 'paste', '--profile', 'work', '--endpoint', local.endpoint, '-p', '1M', ...args], { cwd: work, env: shellEnv, encoding: 'utf8' });
@@ -180,7 +183,7 @@ describe('the printed resume command, pasted back through bash -c as printed', (
       assert.ok(m, r.stderr);
       return m[1];
     } finally {
-      await local.admin('DELETE', 'faults');
+      await admin('DELETE', 'faults');
     }
   }
 
@@ -237,7 +240,7 @@ describe('a waiting job under a pseudo-terminal', () => {
   it('glacier-job get: a line with the job\'s status and the time waited, redrawn while it waits', { timeout: 60_000 }, async () => {
     const put = await run('glacier-put', ['-v', 'pty', '-q'], { env, input: 'waited for' });
     const id = (JSON.parse(put.stdout.toString()) as { archiveId: string }).archiveId;
-    await local.admin('PUT', 'config', { jobDelays: { Bulk: 3000 } });
+    await admin('PUT', 'config', { jobDelays: { Bulk: 3000 } });
     try {
       const q = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
       const cmd = `${q(process.execPath)} ${q(BIN('glacier-job'))} get -v pty --tier Bulk --interval 1s -o ${q(join(work, 'waited.bin'))} -- ${q(id)}`;
@@ -250,7 +253,7 @@ describe('a waiting job under a pseudo-terminal', () => {
       assert.ok(new Set(waits.map((l) => l.slice(-4))).size >= 2, 'the time waited moves');
       assert.ok(lines.some((l) => /: Succeeded, waiting 0:0\d$/.test(l)), JSON.stringify(lines));
     } finally {
-      await local.admin('PUT', 'config', { jobDelays: { Bulk: 0 } });
+      await admin('PUT', 'config', { jobDelays: { Bulk: 0 } });
     }
   });
 });
