@@ -10,6 +10,9 @@
 # dump give EXPECTED_SIZE (a generous guess is fine: 300G, 2T); glacier-put picks parts that fit it. (With
 # SPOOL, glacier-chunk also cuts 64 MiB parts: give a bigger PART_SIZE, e.g. 512M, for more than 625 GiB.)
 #
+# A failed pg_dump stores nothing: glacier-put runs it (glacier-put ... -- pg_dump DB) and completes the
+# archive only when it exits 0.
+#
 # Resumability: a stream cannot be replayed, so if the upload fails halfway the dump must be redone. With
 # SPOOL=DIR the dump is first cut and hashed into DIR by glacier-chunk -o (needs the dump's size in free
 # disk), then uploaded from there; if the upload fails, DIR is kept and glacier-put prints the command that
@@ -56,20 +59,6 @@ if [ -n "${SPOOL:-}" ]; then
   exit 0
 fi
 
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-set +e
-"${dump[@]}" | "${put[@]}" ${part[@]+"${part[@]}"} >"$out"
-status=("${PIPESTATUS[@]}")
-set -e
-if [ "${status[0]}" -ne 0 ]; then
-  # glacier-put cannot tell a finished dump from one that died: it stored what it got. Delete that.
-  id=$(sed -n 's/.*"archiveId":"\([^"]*\)".*/\1/p' "$out")
-  if [ -n "$id" ]; then
-    echo "$me: pg_dump failed (exit ${status[0]}); deleting the incomplete archive $id" >&2
-    glacier-rm -v "$VAULT" -- "$id" >&2 || true
-  fi
-  exit "${status[0]}"
-fi
-[ "${status[1]}" -eq 0 ] || exit "${status[1]}"   # glacier-put has said why on stderr
-cat "$out"
+# glacier-put runs pg_dump itself (after --) and completes the archive only if pg_dump exits 0: a dump that
+# dies halfway aborts the upload, nothing is stored, and glacier-put names pg_dump's exit status (exit 1).
+exec "${put[@]}" ${part[@]+"${part[@]}"} -- "${dump[@]}"

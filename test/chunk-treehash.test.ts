@@ -82,14 +82,14 @@ describe('glacier-treehash', () => {
     assert.equal(q.stdout.toString(), `${bad}: FAILED\n`);
   });
 
-  it('a missing FILE: exit 1 with one error line, the other files still hashed', async () => {
+  it('a missing FILE: exit 2 (as in every binary) with one error line, the other files still hashed', async () => {
     const missing = join(work, 'no-such-file');
     const r = await run('glacier-treehash', [files[1].path, missing], { env });
-    assert.equal(r.code, 1, show(r));
+    assert.equal(r.code, 2, show(r));
     assert.equal(r.stdout.toString(), `${th(files[1].data)}  ${files[1].path}\n`);
     assert.match(r.stderr, new RegExp(`^glacier-treehash: ${missing}: no such file$`, 'm'));
     const only = await run('glacier-treehash', [missing], { env });
-    assert.equal(only.code, 1, show(only));
+    assert.equal(only.code, 2, show(only));
     assert.equal(only.stdout.length, 0);
   });
 });

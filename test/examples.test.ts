@@ -377,9 +377,10 @@ describe('examples/pg-dump-to-glacier.sh (fake pg_dump)', () => {
     const vault = await createVault('ex-pg-fail');
     const r = await script('pg-dump-to-glacier.sh', ['shop'], { VAULT: vault, FAKE_PG_FAIL: '1' });
     assert.equal(r.code, 1, show(r));
-    assert.match(r.stderr, /pg_dump failed \(exit 1\); deleting the incomplete archive/, show(r));
+    assert.match(r.stderr, /glacier-put: pg_dump shop exited with status 1; nothing was stored/, show(r));
     assert.equal(r.stdout.length, 0, show(r));
-    assert.equal(await archives(vault), 0, 'the truncated dump was deleted');
+    assert.equal(await archives(vault), 0, 'the truncated dump was never stored');
+    assert.deepEqual(await uploads(vault), [], 'no upload left open');
 
     const spool = join(work, 'spool-fail');
     const before = await local.counters();

@@ -269,10 +269,10 @@ describe('hardening', { concurrency: 4 }, () => {
       { bin: 'glacier-chunk', args: ['-v', 'hv'], code: 2, msg: /unknown option -v/ },
       { bin: 'glacier-chunk', args: ['-p', '1M', '{BIG}'], head: ['-c', '10'], code: 0 },
       // glacier-treehash
-      { bin: 'glacier-treehash', args: ['{NOPE}'], code: 1, msg: /no such file/ },
+      { bin: 'glacier-treehash', args: ['{NOPE}'], code: 2, msg: /no such file/ },
       { bin: 'glacier-treehash', args: ['--frobnicate'], code: 2, msg: /unknown option --frobnicate/ },
       { bin: 'glacier-treehash', args: ['-c', '{SUMS}'], code: 2, msg: /not a "<tree hash>  <name>" line/ },
-      { bin: 'glacier-treehash', args: ['-c', '{NOPE}'], code: 1, msg: /no such file/ },
+      { bin: 'glacier-treehash', args: ['-c', '{NOPE}'], code: 2, msg: /no such file/ },
       { bin: 'glacier-treehash', args: ['{BIG}', '{BIG}'], head: ['-c', '10'], code: 0 },
       // glacier-pack
       { bin: 'glacier-pack', args: ['{NOPE}'], code: 2, msg: /no such file/ },

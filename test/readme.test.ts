@@ -119,6 +119,7 @@ const runners: Record<string, null | { why: string } | (() => Promise<Record<str
     return { UPLOAD_ID: older };
   },
   'pg_dump mydb | glacier-chunk | glacier-put': async () => ({}),
+  'glacier-put -v backups -d "mydb $(date +%F)" -- pg_dump mydb': async () => ({}),
   'glacier-treehash backup.tar.xz': async () => {
     spawnSync('bash', ['-c', 'tar -cJf backup.tar.xz projects && cp backup.tar.xz other.tar.xz'], { cwd: home });
     return {};

@@ -19,6 +19,9 @@ let g: GlacierClient;
 let work: string;
 let env: NodeJS.ProcessEnv;
 
+/** The admin calls used here are idempotent (PUT/DELETE): one retry covers a kept-alive socket closed under us. */
+const admin = <T = unknown>(method: string, path: string, body?: unknown): Promise<T> => local.admin<T>(method, path, body).catch(() => local.admin<T>(method, path, body));
+
 before(async () => {
   local = await startLocal(['--memory', '--job-delay', '0']);
   g = local.client();
@@ -66,7 +69,7 @@ describe('durations: a unit is required; w, d, h, m, s and combinations', () => 
   ];
   for (const [bin, args] of bare) {
     it(`${bin} ${args.filter((a) => /^--(older-than|interval|timeout)$/.test(a)).join(' ')} with a bare number: exit 2, the units named, no request`, async () => {
-      await local.admin('DELETE', 'counters');
+      await admin('DELETE', 'counters');
       const r = await run(bin, args, { env });
       assert.equal(r.code, 2, show(r));
       const lines = errorLines(r.stderr, bin);
@@ -118,14 +121,14 @@ async function readBack(vault: string, archiveId: string): Promise<Buffer> {
 describe('glacier-put -- CMD: the producer\'s exit status decides', () => {
   for (const p of ['64', '8']) {
     it(`sh -c 'head -c 50M /dev/urandom; exit 3' (-p ${p}: ${p === '64' ? 'one request' : 'multipart, parts sent'}): exit 1 naming the status, nothing stored, no upload left`, { timeout: 120_000 }, async () => {
-      await local.admin('DELETE', 'counters'); // and the request log
+      await admin('DELETE', 'counters'); // and the request log
       const r = await run('glacier-put', ['-v', 'prod', '-p', p, '--', 'sh', '-c', 'head -c 50M /dev/urandom; exit 3'], { env });
       assert.equal(r.code, 1, show(r));
       assert.equal(r.stdout.length, 0);
       const lines = errorLines(r.stderr);
       assert.equal(lines.length, 1, r.stderr);
       assert.match(lines[0], /^glacier-put: sh -c 'head -c 50M \/dev\/urandom; exit 3' exited with status 3; nothing was stored$/);
-      const log = (await local.admin<{ op: string; status: number }[]>('GET', 'requests'));
+      const log = (await admin<{ op: string; status: number }[]>('GET', 'requests'));
       assert.equal(log.filter((x) => (x.op === 'UploadArchive' || x.op === 'CompleteMultipartUpload') && x.status < 300).length, 0, 'nothing stored');
       if (p === '8') assert.ok(log.some((x) => x.op === 'UploadMultipartPart' && x.status < 300), 'parts had landed before the producer failed');
       assert.deepEqual(await openUploads(g, 'prod'), [], 'no upload left open');
@@ -171,7 +174,7 @@ describe('the printed resume command, pasted back through bash -c as printed', (
 
   /** Runs glacier-put with ARGS under a fault, returns the command its error line prints after "Resume with: ". */
   async function failing(args: string[], fault: string): Promise<string> {
-    await local.admin('PUT', 'faults', { spec: fault });
+    await admin('PUT', 'faults', { spec: fault });
     try {
       // From the folder the pasted command runs in: a relative FILE stays as typed.
       const r = spawnSync(process.execPath, [BIN('glacier-put'), '-v', 'paste', '--profile', 'work', '--endpoint', local.endpoint, '-p', '1M', ...args], { cwd: work, env: shellEnv, encoding: 'utf8' });
@@ -180,7 +183,7 @@ describe('the printed resume command, pasted back through bash -c as printed', (
       assert.ok(m, r.stderr);
       return m[1];
     } finally {
-      await local.admin('DELETE', 'faults');
+      await admin('DELETE', 'faults');
     }
   }
 
@@ -233,18 +236,42 @@ describe('the printed resume command, pasted back through bash -c as printed', (
   });
 });
 
+describe('a waiting job under a pseudo-terminal', () => {
+  it('glacier-job get: a line with the job\'s status and the time waited, redrawn while it waits', { timeout: 60_000 }, async () => {
+    const put = await run('glacier-put', ['-v', 'pty', '-q'], { env, input: 'waited for' });
+    const id = (JSON.parse(put.stdout.toString()) as { archiveId: string }).archiveId;
+    await admin('PUT', 'config', { jobDelays: { Bulk: 3000 } });
+    try {
+      const q = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+      const cmd = `${q(process.execPath)} ${q(BIN('glacier-job'))} get -v pty --tier Bulk --interval 1s -o ${q(join(work, 'waited.bin'))} -- ${q(id)}`;
+      const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...env, TERM: 'xterm' } });
+      assert.equal(r.status, 0, r.stdout);
+      assert.equal(readFileSync(join(work, 'waited.bin'), 'utf8'), 'waited for');
+      const lines = r.stdout.split(/\r|\n/).map((l) => l.replace(/\x1b\[K/g, '')).filter((l) => /^glacier-job: job /.test(l));
+      const waits = lines.filter((l) => /: InProgress, waiting 0:0\d$/.test(l));
+      assert.ok(waits.length >= 3, JSON.stringify(lines));
+      assert.ok(new Set(waits.map((l) => l.slice(-4))).size >= 2, 'the time waited moves');
+      assert.ok(lines.some((l) => /: Succeeded, waiting 0:0\d$/.test(l)), JSON.stringify(lines));
+    } finally {
+      await admin('PUT', 'config', { jobDelays: { Bulk: 0 } });
+    }
+  });
+});
+
 describe('progress of a pipe throttled to 4 MB/s, under a pseudo-terminal', () => {
-  it('glacier-put --expected-size: rate and ETA within 20% of the real ones, redrawn at least once a second', { timeout: 120_000 }, async () => {
+  it('glacier-put --expected-size: rate and ETA within 20% of the pipe\'s real ones, redrawn at least once a second', { timeout: 120_000 }, async () => {
     const RATE = 4_000_000;
     const TOTAL = 56_000_000; // 14 s
     const producer = join(work, 'throttled.mjs');
-    writeFileSync(producer, `const rate = ${RATE}, total = ${TOTAL}, t0 = Date.now(); let sent = 0;
-const tick = () => {
-  const due = Math.min(total, Math.floor(((Date.now() - t0) / 1000) * rate));
-  if (due > sent) { process.stdout.write(Buffer.alloc(due - sent, 1)); sent = due; }
-  if (sent < total) setTimeout(tick, 20);
-};
-tick();
+    // A steady 40,000 bytes every 10 ms, never catching up in bursts when a timer fires late (on a loaded machine
+    // the pipe is then a little slower, but as steady); it records when it started and ended, for the real rate.
+    const times = join(work, 'throttled.times');
+    writeFileSync(producer, `const fs = await import('node:fs'); const total = ${TOTAL}, step = ${RATE / 100}, t0 = Date.now(); let sent = 0;
+const timer = setInterval(() => {
+  process.stdout.write(Buffer.alloc(Math.min(step, total - sent), 1));
+  sent += step;
+  if (sent >= total) { clearInterval(timer); fs.writeFileSync(${JSON.stringify(times)}, JSON.stringify([t0, Date.now()])); }
+}, 10);
 `);
     const q = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
     const cmd = `${q(process.execPath)} ${q(producer)} | ${q(process.execPath)} ${q(BIN('glacier-put'))} -v pty --expected-size ${TOTAL}B > ${q(join(work, 'pty.json'))}`;
@@ -257,6 +284,9 @@ tick();
     });
     const wall = (Date.now() - t0) / 1000;
     assert.equal((JSON.parse(readFileSync(join(work, 'pty.json'), 'utf8')) as { size: number }).size, TOTAL);
+    const [p0, p1] = JSON.parse(readFileSync(times, 'utf8')) as [number, number];
+    const real = TOTAL / ((p1 - p0) / 1000); // bytes/s the pipe really carried
+    assert.ok(real > RATE / 2, `the producer managed only ${real} B/s`);
     const draws = out.split(/\r|\n/).map((l) => l.replace(/\x1b\[K/g, '')).filter((l) => l.startsWith('glacier-put: '));
     const parsed = draws.map((l) => {
       const m = /^glacier-put: ([\d.]+)% of [\d.]+ MiB, ([\d.]+) (B|KiB|MiB) read at ([\d.]+) (B|KiB|MiB)\/s, elapsed ([\d:]+), ETA ([\d:]+|--:--)$/.exec(l);
@@ -268,12 +298,175 @@ tick();
     // Redrawn at least once a second: about two draws per second of the run.
     assert.ok(parsed.length >= wall, `${parsed.length} draws in ${wall.toFixed(1)} s`);
     // Once the rate window is full (5 s) and while a few seconds remain, the figures match the pipe's.
-    const steady = parsed.filter((d) => d.elapsed >= 6 && d.done <= TOTAL - 5 * RATE);
+    const steady = parsed.filter((d) => d.elapsed >= 6 && d.done <= TOTAL - 5 * real);
     assert.ok(steady.length >= 2, JSON.stringify(parsed));
     for (const d of steady) {
-      assert.ok(Math.abs(d.rate - RATE) <= 0.2 * RATE, `rate ${d.rate} vs ${RATE}`);
-      const real = (TOTAL - d.done) / RATE;
-      assert.ok(Math.abs(d.eta - real) <= 0.2 * real, `ETA ${d.eta} s vs ${real.toFixed(1)} s`);
+      assert.ok(Math.abs(d.rate - real) <= 0.2 * real, `rate ${d.rate} vs ${real}`);
+      const left = (TOTAL - d.done) / real;
+      assert.ok(Math.abs(d.eta - left) <= 0.2 * left, `ETA ${d.eta} s vs ${left.toFixed(1)} s`);
     }
+  });
+});
+
+// Usage faults are checked against an endpoint that refuses connections: had a request gone out, the exit
+// status would be 1 (connection refused), so exit 2 also says nothing was sent.
+describe('one surface: each binary x each common option, the same behaviour and exit code', { concurrency: 3 }, () => {
+  const SECRET = SECRET_ACCESS_KEY;
+  let archiveId = '';
+  let file = '';
+  let tenv: NodeJS.ProcessEnv;
+  before(async () => {
+    await g.send(new CreateVaultCommand({ accountId: '-', vaultName: 'tv' }));
+    file = join(work, 'table.bin');
+    writeFileSync(file, 'table data\n');
+    // An archive id for glacier-rm that does not start with '-' (so it can sit among options).
+    while (!archiveId || archiveId.startsWith('-')) {
+      const r = await run('glacier-put', ['-v', 'tv', '-q', file], { env });
+      archiveId = (JSON.parse(r.stdout.toString()) as { archiveId: string }).archiveId;
+    }
+    const aws = join(work, 'aws-table');
+    mkdirSync(aws, { recursive: true });
+    writeFileSync(join(aws, 'config'), `[profile work]\nregion = ${REGION}\n`);
+    writeFileSync(join(aws, 'credentials'), `[work]\naws_access_key_id = ${ACCESS_KEY_ID}\naws_secret_access_key = ${SECRET_ACCESS_KEY}\n`);
+    tenv = { ...env, AWS_CONFIG_FILE: join(aws, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(aws, 'credentials') };
+  });
+
+  interface Row {
+    bin: string;
+    /** A command that succeeds; options are appended to it. */
+    ok: () => string[];
+    input?: string;
+    /** Prints JSON lines on stdout (so takes --json). */
+    json: boolean;
+    /** The same command with a FILE that does not exist (undefined: the binary takes no FILE). */
+    missing?: () => string[];
+    /** '-' where a FILE goes, and the stdin it reads, with a check of what it printed. */
+    dash?: { args: () => string[]; input: () => string; check: (stdout: Buffer) => void };
+  }
+  const nope = () => join(work, 'no-such-file');
+  const rows: Row[] = [
+    { bin: 'glacier-put', ok: () => ['-v', 'tv', '--dry-run'], input: 'abc', json: true, missing: () => ['-v', 'tv', nope()],
+      dash: { args: () => ['-v', 'tv', '--dry-run', '-'], input: () => 'from stdin', check: (o) => assert.equal((JSON.parse(o.toString()) as { size: number }).size, 10) } },
+    { bin: 'glacier-chunk', ok: () => ['-p', '1M'], input: 'abc', json: false, missing: () => [nope()],
+      dash: { args: () => ['-'], input: () => 'from stdin', check: (o) => assert.match(o.toString(), /"size":10/) } },
+    { bin: 'glacier-pack', ok: () => ['--no-compress', file], json: false, missing: () => [nope()],
+      dash: { args: () => ['--no-compress', '--files-from', '-'], input: () => `${file}\n`, check: (o) => assert.ok(o.includes(Buffer.from('table data'))) } },
+    { bin: 'glacier-treehash', ok: () => [file], json: false, missing: () => [nope()],
+      dash: { args: () => ['-'], input: () => 'table data\n', check: (o) => assert.match(o.toString(), /^[0-9a-f]{64}  -\n$/) } },
+    { bin: 'glacier-job', ok: () => ['list', '-v', 'tv'], json: true, missing: undefined },
+    { bin: 'glacier-ls', ok: () => ['-v', 'tv'], json: true },
+    { bin: 'glacier-vault', ok: () => ['describe', 'tv'], json: true },
+    { bin: 'glacier-abort', ok: () => ['-v', 'tv', '--all', '--dry-run'], json: true },
+    { bin: 'glacier-rm', ok: () => ['-v', 'tv', '--dry-run', archiveId], json: true,
+      dash: { args: () => ['-v', 'tv', '--dry-run', '-'], input: () => `${archiveId}\n`, check: (o) => assert.equal((JSON.parse(o.toString()) as { archiveId: string }).archiveId, archiveId) } },
+  ];
+
+  const go = (r: Row, extra: string[], e = tenv, input = r.input) => run(r.bin, [...r.ok(), ...extra], { env: e, input });
+  const dead = () => ({ ...tenv, AWS_ENDPOINT_URL_GLACIER: 'http://127.0.0.1:1', AWS_MAX_ATTEMPTS: '1' });
+
+  for (const r of rows) {
+    describe(r.bin, { concurrency: 3 }, () => {
+      it(r.json ? '--json: exit 0, JSON lines on stdout' : '--json: not a JSON printer, refused as an unknown option (exit 2)', async () => {
+        const x = await go(r, ['--json']);
+        if (!r.json) {
+          assert.equal(x.code, 2, show(x));
+          assert.match(x.stderr, /unknown option --json/);
+          return;
+        }
+        assert.equal(x.code, 0, show(x));
+        for (const line of x.stdout.toString().split('\n').filter(Boolean)) JSON.parse(line);
+      });
+
+      it('-q: exit 0, nothing on stderr', async () => {
+        const x = await go(r, ['-q']);
+        assert.equal(x.code, 0, show(x));
+        assert.equal(x.stderr, '');
+      });
+
+      it('--progress and --no-progress (the last one wins): accepted, exit 0', async () => {
+        const x = await go(r, ['--progress', '--no-progress']);
+        assert.equal(x.code, 0, show(x));
+        assert.doesNotMatch(x.stderr, /elapsed|waiting/, 'no progress after --no-progress');
+      });
+
+      it('--debug: exit 0, and the secret key appears nowhere', async () => {
+        const x = await go(r, ['--debug']);
+        assert.equal(x.code, 0, show(x));
+        assert.ok(!x.stderr.includes(SECRET) && !x.stdout.includes(Buffer.from(SECRET)), 'secret printed');
+      });
+
+      for (const opt of ['--region', '--profile', '--endpoint']) {
+        it(`${opt} without a value: exit 2, one line naming it, no request`, async () => {
+          const x = await go(r, [opt], dead());
+          assert.equal(x.code, 2, show(x));
+          const lines = errorLines(x.stderr, r.bin);
+          assert.equal(lines.length, 1, x.stderr);
+          assert.match(lines[0], new RegExp(`option ${opt} needs a value`));
+        });
+      }
+
+      it('--profile work (keys from the profile, none in the environment): exit 0', async () => {
+        const e = { ...tenv };
+        delete e.AWS_ACCESS_KEY_ID;
+        delete e.AWS_SECRET_ACCESS_KEY;
+        const x = await go(r, ['--profile', 'work'], e);
+        assert.equal(x.code, 0, show(x));
+      });
+
+      it('--profile nosuch: exit 2, the profile named, no request', async () => {
+        const x = await go(r, ['--profile', 'nosuch'], dead());
+        assert.equal(x.code, 2, show(x));
+        assert.match(errorLines(x.stderr, r.bin)[0], /The config profile \(nosuch\) could not be found/);
+      });
+
+      if (r.missing) {
+        const missing = r.missing;
+        it('a FILE that does not exist: exit 2, one line', async () => {
+          const x = await run(r.bin, missing(), { env: tenv, input: r.input });
+          assert.equal(x.code, 2, show(x));
+          assert.equal(errorLines(x.stderr, r.bin).length, 1, x.stderr);
+          assert.match(x.stderr, /no such file/);
+        });
+      }
+
+      if (r.dash) {
+        const dash = r.dash;
+        it(`'-' is stdin: ${dash.args().join(' ')}`, async () => {
+          const x = await run(r.bin, dash.args(), { env: tenv, input: dash.input() });
+          assert.equal(x.code, 0, show(x));
+          dash.check(x.stdout);
+        });
+      }
+    });
+  }
+
+  it("glacier-job output -o - writes to stdout; -o /nonexistent/x.bin is one line, exit 2, before any request", async () => {
+    const put = await run('glacier-put', ['-v', 'tv', '-q'], { env, input: 'job output bytes' });
+    const id = (JSON.parse(put.stdout.toString()) as { archiveId: string }).archiveId;
+    const { jobId } = await g.send(new InitiateJobCommand({ accountId: '-', vaultName: 'tv', jobParameters: { Type: 'archive-retrieval', ArchiveId: id } }));
+    const x = await run('glacier-job', ['output', '-v', 'tv', '-o', '-', '--', jobId!], { env });
+    assert.equal(x.code, 0, show(x));
+    assert.equal(x.stdout.toString(), 'job output bytes');
+    const bad = await run('glacier-job', ['output', '-v', 'tv', '-o', '/nonexistent/x.bin', '--', jobId!], { env: dead() });
+    assert.equal(bad.code, 2, show(bad));
+    assert.deepEqual(errorLines(bad.stderr, 'glacier-job'), ['glacier-job: cannot write -o /nonexistent/x.bin: no such folder /nonexistent']);
+  });
+
+  it('glacier-job get --interval 30s: the first poll at once (a job done at once takes seconds, not 30)', async () => {
+    const put = await run('glacier-put', ['-v', 'tv', '-q'], { env, input: 'polled' });
+    const id = (JSON.parse(put.stdout.toString()) as { archiveId: string }).archiveId;
+    const x = await run('glacier-job', ['get', '-v', 'tv', '--interval', '30s', '-q', '--', id], { env });
+    assert.equal(x.code, 0, show(x));
+    assert.equal(x.stdout.toString(), 'polled');
+    assert.ok(x.ms < 15_000, `${x.ms} ms`);
+  });
+
+  it('glacier-put -v V FOLDER (not a spool) points to glacier-pack: exit 2, one line', async () => {
+    const dir = join(work, 'docs-folder');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'a.txt'), 'a');
+    const x = await run('glacier-put', ['-v', 'tv', dir], { env });
+    assert.equal(x.code, 2, show(x));
+    assert.match(errorLines(x.stderr)[0], /is a folder: to upload a folder, pack it: glacier-pack .* \| glacier-put -v tv/);
   });
 });

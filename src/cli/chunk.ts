@@ -6,7 +6,9 @@ import { parseSize } from '../core/units.js';
 import { prepareSpool, writeChunks } from '../upload/chunks.js';
 import { openInput } from '../upload/input.js';
 import { choosePartSize } from '../upload/part-size.js';
-import { interruption, run, type CliSpec } from './runtime.js';
+import { checkSettings, LOCAL_HELP, progressWanted, withLocalCommon } from './common.js';
+import { Progress } from './progress.js';
+import { interruption, run } from './runtime.js';
 
 const usage = `Usage: glacier-chunk [-p SIZE] [-o DIR] [FILE|-]
 
@@ -22,16 +24,17 @@ Options:
   -p, --part-size SIZE   1 MiB x 2^n up to 4 GiB (default: 8M for a FILE, grown to fit 10,000 parts;
                          64M for stdin); a bare number is MiB (-p 64)
   -o, --out-dir DIR      write part files and manifest.json into DIR (created 0700; must be empty; files 0600)
-  -h, --help, --version
+${LOCAL_HELP}
 
 Examples:
   pg_dump mydb | glacier-chunk | ssh backup-host glacier-put -v backups -d "mydb nightly"
   pg_dump mydb | glacier-chunk -o /var/spool/mydb && glacier-put -v backups /var/spool/mydb
 `;
 
-const spec: CliSpec = { name: 'glacier-chunk', usage, string: ['part-size', 'out-dir'], alias: { p: 'part-size', o: 'out-dir' } };
+const spec = withLocalCommon({ name: 'glacier-chunk', usage, string: ['part-size', 'out-dir'], alias: { p: 'part-size', o: 'out-dir' } });
 
 run(spec, async (argv) => {
+  checkSettings(argv);
   if (argv._.length > 1) throw new UsageError('one input at most');
   const outDir = argv['out-dir'] === undefined ? undefined : String(argv['out-dir']);
   if (!outDir && process.stdout.isTTY) throw new UsageError('refusing to write binary frames to a terminal: pipe into glacier-put, or use -o DIR');
@@ -42,8 +45,17 @@ run(spec, async (argv) => {
   const { partSize } = choosePartSize({ requested, size: input.kind === 'file' ? input.size : undefined, exact: true });
   if (outDir) await prepareSpool(outDir);
   const pool = new HashPool();
+  // Bytes read of the input (of its size when it is a file), as they are cut into parts.
+  const progress = new Progress('glacier-chunk', !argv.quiet && progressWanted(), input.kind === 'file' ? input.size : undefined, 'read');
+  const inner = input.filler;
+  const filler = { fill: async (dst: Buffer, n: number) => {
+    const got = await inner.fill(dst, n);
+    progress.add(got);
+    return got;
+  } };
   try {
-    await writeChunks(input.filler, outDir ? { kind: 'spool', dir: outDir } : { kind: 'stream', out: process.stdout }, { partSize, pool, concurrency: pool.threads + 1, signal: interruption.signal });
+    await writeChunks(filler, outDir ? { kind: 'spool', dir: outDir } : { kind: 'stream', out: process.stdout }, { partSize, pool, concurrency: pool.threads + 1, signal: interruption.signal });
+    progress.finish();
   } finally {
     await pool.close();
     await input.close();

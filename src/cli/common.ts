@@ -3,12 +3,13 @@
 import type { GlacierClient } from '@aws-sdk/client-glacier';
 import { DEFAULT_TIMEOUT_MS } from '../core/client.js';
 import { UsageError } from '../core/errors.js';
+import { resolveConfig } from '../core/config.js';
 import { classify, openGlacier, type Glacier } from '../core/glacier.js';
 import { sizeArg } from '../core/units.js';
 import { interruption, redact, type Argv, type CliSpec } from './runtime.js';
 
 export const COMMON_STRINGS = ['vault', 'region', 'profile', 'endpoint', 'account-id', 'cli-connect-timeout', 'cli-read-timeout'];
-export const COMMON_BOOLEANS = ['quiet', 'progress'];
+export const COMMON_BOOLEANS = ['quiet', 'progress', 'json'];
 export const COMMON_ALIAS = { v: 'vault', q: 'quiet' };
 
 export const COMMON_HELP = `Common options:
@@ -23,7 +24,35 @@ export const COMMON_HELP = `Common options:
   -q, --quiet           no warnings or progress on stderr
   --progress, --no-progress   progress on stderr (default: when stderr is a terminal)
   --debug               requests and stack traces on stderr (secrets are never printed)
+  --json                JSON lines on stdout even on a terminal (a listing prints a table there otherwise)
+  -h, --help, --version
+  A SIZE is 8M, 64MiB, 2G (a bare number is MiB); a DURATION 30s, 15m, 4h, 1d12h, 1w (a unit is required).`;
+
+/**
+ * The common option set for the binaries that make no request (glacier-chunk, glacier-pack, glacier-treehash):
+ * -q, --progress/--no-progress, --debug as everywhere; --region, --profile and --endpoint accepted and checked
+ * as everywhere (checkSettings), so one command line's settings can be given to every binary of a pipe.
+ */
+export function withLocalCommon(spec: Omit<CliSpec, 'usage'> & { usage: string }): CliSpec {
+  return {
+    ...spec,
+    string: ['region', 'profile', 'endpoint', ...(spec.string ?? [])],
+    boolean: ['quiet', 'progress', ...(spec.boolean ?? [])],
+    alias: { q: 'quiet', ...spec.alias },
+  };
+}
+
+export const LOCAL_HELP = `  --progress, --no-progress   progress on stderr (default: when stderr is a terminal); -q: none
+  --debug            stack traces on errors
+  --region, --profile NAME, --endpoint URL   accepted and checked as by every glacier-* binary (a profile
+                     must exist), so one set of settings fits every command of a pipe; no effect here
   -h, --help, --version`;
+
+/** Checks --profile (it must exist, as the AWS CLI says) and --endpoint; UsageError (exit 2) otherwise. */
+export function checkSettings(argv: Argv): void {
+  if (argv.endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(String(argv.endpoint))) throw new UsageError(`invalid --endpoint "${argv.endpoint}": expected http(s)://host[:port]`);
+  if (argv.profile !== undefined) resolveConfig({ profile: String(argv.profile) });
+}
 
 export function withCommon(spec: Omit<CliSpec, 'usage'> & { usage: string }): CliSpec {
   return {

@@ -2,13 +2,16 @@
 import type { GlacierJobDescription, JobParameters } from '@aws-sdk/client-glacier';
 import { NotReadyError, ServiceError, UsageError } from '../core/errors.js';
 import { MiB } from '../core/tree-hash.js';
-import { durationArg } from '../core/units.js';
+import { durationArg, formatBytes } from '../core/units.js';
+import { formatTable, shortDate, type Column } from './table.js';
 import { GlacierError } from '../core/glacier.js';
 import { describe, initiate, listJobs, waitFor, type JobTarget } from '../retrieve/jobs.js';
 import { writeJobOutput } from '../retrieve/output.js';
 import { startRetrieval, type RetrievalRequest } from '../retrieve/retrieval.js';
 import { checkDescription, common, COMMON_HELP, explain, sizeOption, withCommon, type Common } from './common.js';
-import { Progress } from './progress.js';
+import { existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Progress, WaitLine } from './progress.js';
 import { run, type Argv } from './runtime.js';
 
 const usage = `Usage: glacier-job SUBCOMMAND -v VAULT [options]
@@ -41,7 +44,9 @@ Options:
                     warning, instead of refusing them (exit 3)
   -c, --concurrency N   ranged GETs in flight (default 4)
   --piece-size SIZE     bytes per ranged GET, 1 MiB x 2^n (default 16M)
-  --interval D, --timeout D   polling of wait/get/--wait (durations: 30s, 15m, 4h, 1h30m)
+  -o FILE               output/get: write FILE (via FILE.partial) instead of stdout; -o - is stdout
+  --interval D, --timeout D   polling of wait/get/--wait (durations: 30s, 15m, 4h, 1h30m); the first poll
+                        is at once; with progress on, a line shows the job's status and the time waited
 ${COMMON_HELP}
 
 Exit: 0 done, 1 failed (service, network, job failed), 2 bad usage, 3 integrity failure (data could not be
@@ -74,6 +79,16 @@ const spec = withCommon({
 });
 
 const TIERS = ['Expedited', 'Standard', 'Bulk'];
+
+const JOB_COLUMNS: Column<GlacierJobDescription>[] = [
+  { title: 'JOB ID', value: (j) => j.JobId },
+  { title: 'ACTION', value: (j) => j.Action },
+  { title: 'STATUS', value: (j) => j.StatusCode },
+  { title: 'TIER', value: (j) => j.Tier },
+  { title: 'SIZE', value: (j) => (j.ArchiveSizeInBytes ?? j.InventorySizeInBytes) === undefined ? undefined : formatBytes(Number(j.ArchiveSizeInBytes ?? j.InventorySizeInBytes)), right: true },
+  { title: 'CREATED', value: (j) => shortDate(j.CreationDate) },
+  { title: 'DESCRIPTION', value: (j) => j.JobDescription },
+];
 
 function jobLine(job: GlacierJobDescription): void {
   process.stdout.write(`${JSON.stringify(job)}\n`);
@@ -131,19 +146,41 @@ function downloadOptions(argv: Argv): { pieceSize: number; concurrency: number }
 /** Bad options of output and get are refused before any request: get must not start a retrieval it then drops. */
 function checkOutputOptions(argv: Argv): void {
   downloadOptions(argv);
+  outFile(argv);
   duration(argv, 'interval', '60s');
   duration(argv, 'timeout', '48h');
   if (argv.range !== undefined) parseRange(String(argv.range));
+}
+
+/** Polls until the job is done (the first poll at once), with a line giving its status and the time waited. */
+async function waitShown(c: Common, t: JobTarget, argv: Argv, jobId: string): Promise<GlacierJobDescription> {
+  const line = new WaitLine('glacier-job', c.progress, `job ${jobId.length > 16 ? `${jobId.slice(0, 12)}...` : jobId}`);
+  try {
+    return await waitFor(t, jobId, duration(argv, 'interval', '60s'), duration(argv, 'timeout', '48h'), (j) => line.update(j.StatusCode ?? 'unknown'));
+  } finally {
+    line.finish();
+  }
+}
+
+/** -o FILE: '-' is stdout; a FILE whose folder does not exist is refused before any request (exit 2). */
+function outFile(argv: Argv): string | undefined {
+  if (argv.out === undefined || argv.out === '-') return undefined;
+  const out = String(argv.out);
+  const dir = dirname(out);
+  if (!existsSync(dir)) throw new UsageError(`cannot write -o ${out}: no such folder ${dir}`);
+  if (!statSync(dir).isDirectory()) throw new UsageError(`cannot write -o ${out}: ${dir} is not a folder`);
+  if (statSync(out, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`cannot write -o ${out}: is a folder`);
+  return out;
 }
 
 async function output(c: Common, t: JobTarget, argv: Argv, job: GlacierJobDescription): Promise<void> {
   const jobId = job.JobId!;
   if (job.StatusCode === 'InProgress') {
     if (!argv.wait && argv._[0] === 'output') throw new NotReadyError(`job ${jobId} is still in progress; wait with: glacier-job wait -v ${c.vault} ${jobId} (or add --wait)`);
-    job = await waitFor(t, jobId, duration(argv, 'interval', '60s'), duration(argv, 'timeout', '48h'));
+    job = await waitShown(c, t, argv, jobId);
   }
   if (job.StatusCode === 'Failed') throw new ServiceError(`job ${jobId} failed: ${job.StatusMessage}`);
-  const out = argv.out === undefined ? undefined : String(argv.out);
+  const out = outFile(argv);
   if (!out && process.stdout.isTTY && !argv.archives && job.Action === 'ArchiveRetrieval') throw new UsageError('refusing to write an archive to a terminal: pipe it, or use -o FILE');
   // For get, --range is the retrieval's (recorded by startRetrieval); for output, a range of the job's output.
   const range = argv._[0] === 'output' && argv.range !== undefined ? parseRange(String(argv.range)) : undefined;
@@ -169,7 +206,7 @@ async function output(c: Common, t: JobTarget, argv: Argv, job: GlacierJobDescri
 run(spec, async (argv) => {
   const sub = String(argv._[0] ?? '');
   if (!(sub in SUBCOMMANDS)) throw new UsageError(sub ? `unknown subcommand "${sub}" (see --help)` : 'no subcommand: retrieve, inventory, describe, list, wait, output or get (see --help)');
-  const allowed = new Set([...SUBCOMMANDS[sub], ...spec.string!.filter((s) => ['vault', 'region', 'profile', 'endpoint', 'account-id'].includes(s)), 'quiet', 'progress', 'debug', 'help', 'version']);
+  const allowed = new Set([...SUBCOMMANDS[sub], ...spec.string!.filter((s) => ['vault', 'region', 'profile', 'endpoint', 'account-id', 'cli-connect-timeout', 'cli-read-timeout'].includes(s)), 'quiet', 'progress', 'json', 'debug', 'help', 'version']);
   for (const k of Object.keys(argv)) {
     if (k === '_' || k.length === 1 || argv[k] === undefined || argv[k] === false) continue;
     if (!allowed.has(k)) throw new UsageError(`--${k} does not apply to "${sub}"`);
@@ -212,12 +249,19 @@ run(spec, async (argv) => {
           if (!['InProgress', 'Succeeded', 'Failed'].includes(argv.status)) throw new UsageError(`invalid --status "${argv.status}": InProgress, Succeeded or Failed`);
           filter.statuscode = argv.status;
         }
-        for await (const j of listJobs(t, filter)) jobLine(j);
+        if (argv.json || !process.stdout.isTTY) {
+          for await (const j of listJobs(t, filter)) jobLine(j);
+          return;
+        }
+        // On a terminal, an aligned table (as glacier-ls prints); --json or a pipe gets JSON lines.
+        const jobs: GlacierJobDescription[] = [];
+        for await (const j of listJobs(t, filter)) jobs.push(j);
+        process.stdout.write(formatTable(jobs, JOB_COLUMNS));
         return;
       }
       case 'wait': {
         const jobId = one(argv, 'job id');
-        return jobLine(await waitFor(t, jobId, duration(argv, 'interval', '60s'), duration(argv, 'timeout', '48h')));
+        return jobLine(await waitShown(c, t, argv, jobId));
       }
       case 'output': {
         const jobId = one(argv, 'job id');

@@ -9,6 +9,7 @@ import { reason } from '../pack/fs.js';
 import type { Problem } from '../pack/walk.js';
 import { XZ_MODES, type XzMode } from '../pack/xz.js';
 import { Progress } from './progress.js';
+import { checkSettings } from './common.js';
 import { interruption, redact, run, type CliSpec } from './runtime.js';
 
 const cores = availableParallelism();
@@ -37,6 +38,8 @@ Options:
   -q, --quiet            no warnings and no progress on stderr
   --progress, --no-progress   bytes read of the total on stderr (default: when stderr is a terminal)
   --debug                stack traces on errors
+  --region, --profile NAME, --endpoint URL   accepted and checked as by every glacier-* binary (a profile
+                         must exist), so one set of settings fits every command of a pipe; no effect here
   -h, --help, --version
 
 Exit status:
@@ -60,7 +63,7 @@ const LEVELS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 const spec: CliSpec = {
   name: 'glacier-pack',
   usage,
-  string: ['threads', 'exclude', 'directory', 'xz', 'files-from'],
+  string: ['threads', 'exclude', 'directory', 'xz', 'files-from', 'region', 'profile', 'endpoint'],
   boolean: [...LEVELS, 'compress', 'quiet', 'progress', 'null'],
   alias: { T: 'threads', C: 'directory', q: 'quiet' },
   default: { compress: true },
@@ -91,6 +94,7 @@ function lastFlag(args: readonly string[], name: string): boolean | undefined {
 }
 
 run(spec, async (argv) => {
+  checkSettings(argv);
   const args = process.argv.slice(2);
   const level = levelOf(args);
   const t = argv.threads === undefined ? '0' : String(argv.threads);

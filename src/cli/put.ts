@@ -57,6 +57,7 @@ const spec = withCommon({
   usage,
   string: ['description', 'arc-desc', 'part-size', 'concurrency', 'num-threads', 'expected-size', 'resume'],
   boolean: ['dry-run', 'from-command'],
+  optionalValue: ['resume'],
   alias: { d: 'description', p: 'part-size', c: 'concurrency', t: 'num-threads' },
 });
 

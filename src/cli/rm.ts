@@ -6,7 +6,7 @@ import { common, COMMON_HELP, withCommon } from './common.js';
 import { itemError, run } from './runtime.js';
 
 const usage = `Usage: glacier-rm -v VAULT [--dry-run] [--] ARCHIVE_ID...
-       ... | glacier-rm -v VAULT [--dry-run]          (ids on stdin, one a line)
+       ... | glacier-rm -v VAULT [--dry-run] [-]      (ids on stdin, one a line)
 
 Deletes archives from a vault. With no ARCHIVE_ID, reads ids from stdin as they arrive (blank lines are
 skipped), so an inventory can be piped in. Prints one JSON line per archive:
@@ -37,7 +37,12 @@ async function* stdinLines(): AsyncGenerator<string> {
 }
 
 run(spec, async (argv) => {
-  const ids = argv._.map(String);
+  // '-' is stdin, as wherever a FILE is taken: `glacier-rm -v V -` reads the ids one a line.
+  let ids = argv._.map(String);
+  if (ids.includes('-')) {
+    if (ids.length > 1) throw new UsageError("'-' (ids from stdin) goes alone, not with ARCHIVE_IDs");
+    ids = [];
+  }
   if (!ids.length && process.stdin.isTTY) throw new UsageError('no ARCHIVE_ID given and stdin is a terminal: give ids, or pipe them in one a line (see --help)');
   const c = common('glacier-rm', argv);
   const dryRun = Boolean(argv['dry-run']);

@@ -14,6 +14,8 @@ export interface CliSpec {
   default?: Record<string, unknown>;
   /** Options that may be repeated (collected into arrays). */
   repeatable?: string[];
+  /** String options whose value may be left out (`--resume` alone); every other one needs a value. */
+  optionalValue?: string[];
 }
 
 export type Argv = minimist.ParsedArgs;
@@ -47,7 +49,11 @@ export function parseArgs(spec: CliSpec, args: string[]): Argv {
     }
     const name = /^--[^=]+$/.test(a) ? a.slice(2) : /^-[^-]$/.test(a) ? (spec.alias?.[a[1]] ?? a[1]) : undefined;
     if (name !== undefined && strings.has(name) && /^-\d/.test(args[i + 1] ?? '')) words.push(`--${name}=${args[++i]}`);
-    else words.push(a);
+    else if (name !== undefined && strings.has(name) && !(spec.optionalValue ?? []).includes(name) && (i + 1 >= args.length || (/^-./.test(args[i + 1]) && args[i + 1] !== '-'))) {
+      // As the AWS CLI says "argument --region: expected one argument": a value left out is a usage error (exit 2),
+      // never an empty setting that fails later as if the service had refused it.
+      throw new UsageError(`option ${a} needs a value (see --help)`);
+    } else words.push(a);
   }
   const argv = minimist(words, {
     string: spec.string,

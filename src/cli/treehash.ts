@@ -5,7 +5,8 @@ import { IntegrityError, ServiceError, UsageError } from '../core/errors.js';
 import { HashPool } from '../core/hash-pool.js';
 import { parallelTreeHash } from '../core/parallel-hash.js';
 import { fileFiller, streamFiller } from '../upload/sources.js';
-import { run, type CliSpec } from './runtime.js';
+import { checkSettings, LOCAL_HELP, withLocalCommon } from './common.js';
+import { run } from './runtime.js';
 
 const usage = `Usage: glacier-treehash [FILE|-]...
        glacier-treehash -c LIST
@@ -16,9 +17,10 @@ no FILE or -), using every core. With -c, reads such lines from LIST (- for stdi
 Options:
   -c, --check LIST   verify the hashes listed in LIST; prints "NAME: OK" or "NAME: FAILED"
   -q, --quiet        with -c, print only failures
-  -h, --help, --version
+${LOCAL_HELP}
 
-Exit: 0 all good, 1 a file could not be read, 2 bad usage, 3 a hash did not match.
+Exit: 0 all good, 1 a file could not be read, 2 bad usage or a FILE or LIST that does not exist, 3 a hash
+did not match.
 
 Examples:
   glacier-treehash backup.tar.xz
@@ -26,7 +28,10 @@ Examples:
   glacier-treehash *.tar.xz > SUMS && glacier-treehash -c SUMS
 `;
 
-const spec: CliSpec = { name: 'glacier-treehash', usage, string: ['check'], boolean: ['quiet'], alias: { c: 'check', q: 'quiet' } };
+const spec = withLocalCommon({ name: 'glacier-treehash', usage, string: ['check'], alias: { c: 'check' } });
+
+/** A FILE that does not exist: exit 2, as in every binary (a usage fault), where other read failures are 1. */
+class MissingFileError extends ServiceError {}
 
 async function hashOne(name: string, pool: HashPool): Promise<string> {
   if (name === '-') {
@@ -34,7 +39,8 @@ async function hashOne(name: string, pool: HashPool): Promise<string> {
     return (await parallelTreeHash(streamFiller(new ByteReader(process.stdin)), pool)).treeHash;
   }
   const fh = await fsp.open(name, 'r').catch((e: NodeJS.ErrnoException) => {
-    throw new ServiceError(`${name}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message}`);
+    if (e.code === 'ENOENT') throw new MissingFileError(`${name}: no such file`);
+    throw new ServiceError(`${name}: ${e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message}`);
   });
   try {
     const st = await fh.stat();
@@ -50,11 +56,14 @@ async function hashOne(name: string, pool: HashPool): Promise<string> {
 }
 
 run(spec, async (argv) => {
+  checkSettings(argv);
   const pool = new HashPool();
   let failedRead = 0;
+  let missing = 0;
   let mismatched = 0;
   const report = (e: unknown) => {
     failedRead++;
+    if (e instanceof MissingFileError) missing++;
     process.stderr.write(`glacier-treehash: ${(e as Error).message}\n`);
   };
   try {
@@ -65,7 +74,8 @@ run(spec, async (argv) => {
       try {
         text = list === '-' ? readFileSync(0, 'utf8') : readFileSync(list, 'utf8');
       } catch (e) {
-        throw new ServiceError(`${list}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`${list}: no such file`);
+        throw new ServiceError(`${list}: ${(e as Error).message}`);
       }
       const lines = text.split('\n').filter((l) => l.trim());
       if (lines.length === 0) throw new UsageError(`${list}: no "<tree hash>  <name>" lines`);
@@ -99,7 +109,9 @@ run(spec, async (argv) => {
       }
     }
     // One file that could not be read was already told in its own line (as sha256sum does): no summary line.
-    if (failedRead === 1 && argv.check === undefined && Math.max(argv._.length, 1) === 1) return 1;
+    const onlyMissing = failedRead > 0 && missing === failedRead;
+    if (failedRead === 1 && argv.check === undefined && Math.max(argv._.length, 1) === 1) return onlyMissing ? 2 : 1;
+    if (onlyMissing) throw new UsageError(`${failedRead} file(s) do not exist`);
     if (failedRead) throw new ServiceError(`${failedRead} file(s) could not be read`);
   } finally {
     await pool.close();
