@@ -54,7 +54,7 @@ export class PendingJournal {
 
   /** Creates `dir` (0700) and probes it. Throws ServiceError (exit 1) naming the folder when it cannot be written. */
   static prepare(dir: string, header: Omit<JournalHeader, 'uploadId'>): PendingJournal {
-    const probe = join(dir, `.probe-${randomBytes(8).toString('hex')}.journal`);
+    const probe = join(dir, `.probe-${randomBytes(8).toString('hex')}`); // not a *.journal: never taken for one
     let created: string | undefined;
     try {
       created = mkdirSync(dir, { recursive: true, mode: 0o700 });
