@@ -10,15 +10,6 @@ export function isArchiveName(path: string): boolean {
   return ARCHIVE.test(path);
 }
 
-/** How to unpack what passed through, for --help and warnings: `tar -xJf -` only fits .tar.xz. */
-export function tarFlagFor(path: string): string {
-  if (/\.(tar\.xz|txz)$/i.test(path)) return '-xJf -';
-  if (/\.(tgz|tar\.gz)$/i.test(path)) return '-xzf -';
-  if (/\.(tar\.bz2|tbz2?)$/i.test(path)) return '-xjf -';
-  if (/\.(tar\.zst|tzst)$/i.test(path)) return '--zstd -xf -';
-  return '-xf -';
-}
-
 export async function copyArchive(path: string, output: Writable, o: { onRead?(bytes: number): void; signal?: AbortSignal } = {}): Promise<void> {
   await pipeline(
     createReadStream(path, { highWaterMark: 1 << 20 }),
