@@ -195,7 +195,16 @@ describe('glacier-chunk', () => {
     assert.ok(!existsSync(join(out, 'manifest.json')));
   });
 
-  for (const p of ['3M', 'abc', '0', '8G', '512K']) {
+  for (const [p, want] of [['3M', 4], ['512K', 1]] as const) {
+    it(`-p ${p} is rounded up to ${want} MiB with a warning, as glacier-put does`, async () => {
+      const r = await run('glacier-chunk', ['-p', p], { env, input: randomBytes(1000) });
+      assert.equal(r.code, 0, show(r));
+      assert.equal(JSON.parse(r.stdout.toString().split('\n')[0]).partSize, want * 2 ** 20);
+      assert.match(r.stderr, new RegExp(`glacier-chunk: part size ${p} rounded up to ${want} MiB`));
+    });
+  }
+
+  for (const p of ['abc', '0', '8G']) {
     it(`-p ${p}: exit 2 with one error line`, async () => {
       const r = await run('glacier-chunk', ['-p', p], { env, input: randomBytes(1000) });
       assert.equal(r.code, 2, show(r));

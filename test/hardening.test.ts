@@ -263,7 +263,7 @@ describe('hardening', { concurrency: 4 }, () => {
       { bin: 'glacier-vault', args: ['describe', 'hv', '--region', 'bad region!'], code: 2, msg: /invalid region/ },
       // glacier-chunk
       { bin: 'glacier-chunk', args: ['-p', 'abc'], input: 'x', code: 2, msg: /invalid --part-size "abc"/ },
-      { bin: 'glacier-chunk', args: ['-p', '3M', '{SMALL}'], code: 2, msg: /invalid --part-size "3M"/ },
+      { bin: 'glacier-chunk', args: ['-p', '8G', '{SMALL}'], code: 2, msg: /invalid --part-size "8G"/ },
       { bin: 'glacier-chunk', args: ['{NOPE}'], code: 2, msg: /cannot read .*no such file/ },
       { bin: 'glacier-chunk', args: [], code: 2, msg: /empty input/, stdout: true },
       { bin: 'glacier-chunk', args: ['-v', 'hv'], code: 2, msg: /unknown option -v/ },
@@ -424,7 +424,7 @@ describe('hardening', { concurrency: 4 }, () => {
         () => bin('glacier-vault', ['describe', 'sv', '--endpoint', 'http://127.0.0.1:1'], 1, { env: { ...env, AWS_MAX_ATTEMPTS: '2' } }),
         () => bin('glacier-abort', ['-v', 'sv', '--', 'NoSuchUpload0123'], 1),
         () => bin('glacier-chunk', ['-p', '1M', three], 0),
-        () => bin('glacier-chunk', ['-p', '3M', three], 2),
+        () => bin('glacier-chunk', ['-p', '8G', three], 2),
         () => bin('glacier-treehash', [three], 0),
         () => bin('glacier-treehash', [nope], 1),
         () => bin('glacier-pack', ['-C', dir, 'tree'], 0),

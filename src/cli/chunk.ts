@@ -1,7 +1,6 @@
 // glacier-chunk: cuts stdin (or FILE) into hashed parts, as a frame stream on stdout or a spool folder.
 import { UsageError } from '../core/errors.js';
 import { HashPool } from '../core/hash-pool.js';
-import { isValidPartSize } from '../core/tree-hash.js';
 import { parseSize } from '../core/units.js';
 import { prepareSpool, writeChunks } from '../upload/chunks.js';
 import { openInput } from '../upload/input.js';
@@ -21,8 +20,8 @@ With -o DIR it writes the parts as files plus manifest.json instead: a spool tha
 or resume, when the producer (pg_dump) cannot be replayed.
 
 Options:
-  -p, --part-size SIZE   1 MiB x 2^n up to 4 GiB (default: 8M for a FILE, grown to fit 10,000 parts;
-                         64M for stdin); a bare number is MiB (-p 64)
+  -p, --part-size SIZE   1 MiB x 2^n up to 4 GiB, other sizes rounded up as glacier-put does (default:
+                         8M for a FILE, grown to fit 10,000 parts; 64M for stdin); a bare number is MiB
   -o, --out-dir DIR      write part files and manifest.json into DIR (created 0700; must be empty; files 0600)
 ${LOCAL_HELP}
 
@@ -39,10 +38,12 @@ run(spec, async (argv) => {
   const outDir = argv['out-dir'] === undefined ? undefined : String(argv['out-dir']);
   if (!outDir && process.stdout.isTTY) throw new UsageError('refusing to write binary frames to a terminal: pipe into glacier-put, or use -o DIR');
   const requested = argv['part-size'] === undefined ? undefined : parseSize(String(argv['part-size']));
-  if (requested !== undefined && !isValidPartSize(requested)) throw new UsageError(`invalid --part-size "${argv['part-size']}": 1 MiB x 2^n (1M, 2M, 4M ... 4G)`);
+  // As glacier-put: a size between the allowed ones is rounded up (with a warning); beyond 4 GiB or zero is refused.
+  if (requested !== undefined && !(requested > 0 && requested <= 4 * 1024 ** 3)) throw new UsageError(`invalid --part-size "${argv['part-size']}": 1 MiB x 2^n (1M, 2M, 4M ... 4G)`);
   const input = await openInput(argv._.length ? String(argv._[0]) : '-', { stdin: process.stdin });
   if (input.kind === 'spool') throw new UsageError('a folder is not an input'); // (openInput refuses folders here)
-  const { partSize } = choosePartSize({ requested, size: input.kind === 'file' ? input.size : undefined, exact: true });
+  const { partSize, roundedFrom } = choosePartSize({ requested, size: input.kind === 'file' ? input.size : undefined });
+  if (roundedFrom !== undefined && !argv.quiet) process.stderr.write(`glacier-chunk: part size ${argv['part-size']} rounded up to ${partSize / 2 ** 20} MiB (parts are 1 MiB x 2^n)\n`);
   if (outDir) await prepareSpool(outDir);
   const pool = new HashPool();
   // Bytes read of the input (of its size when it is a file), as they are cut into parts.
