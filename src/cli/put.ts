@@ -1,9 +1,11 @@
 // glacier-put: stdin, a file, a chunk stream or a spool folder into a vault, as one JSON result line.
 import { promises as fsp } from 'node:fs';
 import { basename, resolve } from 'node:path';
+import { isatty } from 'node:tty';
 import { BufferPool } from '../core/buffer-pool.js';
 import { ByteReader } from '../core/byte-reader.js';
 import { InterruptedError, UsageError } from '../core/errors.js';
+import { fdFiller } from '../core/fd-reader.js';
 import { HashPool } from '../core/hash-pool.js';
 import { isValidPartSize, MiB } from '../core/tree-hash.js';
 import { checkDescription, common, COMMON_HELP, explain, sizeOption, withCommon } from './common.js';
@@ -115,9 +117,9 @@ run(spec, async (argv) => {
     }
     if (description === null && !spoolDir) description = escapeDescription(basename(input));
   } else {
-    if (process.stdin.isTTY) throw new UsageError('stdin is a terminal: pipe data in, or give a FILE (see --help)');
-    // process.stdin reads a pipe through the event loop; read(2) through the thread pool is far slower on pipes.
-    filler = streamFiller(new ByteReader(process.stdin));
+    if (isatty(0)) throw new UsageError('stdin is a terminal: pipe data in, or give a FILE (see --help)');
+    // Pipes and files are read straight into the part buffers; anything else (a device) as a stream.
+    filler = fdFiller(0) ?? streamFiller(new ByteReader(process.stdin));
   }
   let isChunks = false;
   if (filler) {

@@ -2,6 +2,8 @@
 // no SDK retries (the callers retry per part, with their own backoff), and no second hashing of bodies:
 // upload bodies registered in `knownHashes` have their SHA-256 and tree hash taken from there.
 import { GlacierClient, type GlacierClientConfig } from '@aws-sdk/client-glacier';
+import { DataPlaneHandler } from './http-data.js';
+import { loadCaBundle } from './transport.js';
 import { hashBoth } from './tree-hash.js';
 
 const knownHashes = new WeakMap<object, [sha256: string, treeHash: string]>();
@@ -33,6 +35,8 @@ export function makeClient(o: ClientOptions = {}): GlacierClient {
     region: o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
     endpoint,
     maxAttempts: 1,
+    // Parts and pieces over our own connections; everything through the CA bundle and proxy settings.
+    requestHandler: new DataPlaneHandler({ endpoint, transport: async () => ({ ca: await loadCaBundle(o.profile) }) }),
     bodyChecksumGenerator: async (request: { body?: unknown }) => {
       const body = request.body as object | undefined;
       const known = body && knownHashes.get(body);

@@ -4,6 +4,7 @@
 import { GetJobOutputCommand, type GlacierClient } from '@aws-sdk/client-glacier';
 import { BufferPool } from '../core/buffer-pool.js';
 import { IntegrityError, InterruptedError } from '../core/errors.js';
+import { BodyOverflow, readBodyInto } from '../core/http-data.js';
 import type { HashPool } from '../core/hash-pool.js';
 import { withRetry } from '../core/retry.js';
 import { TreeCombiner } from '../core/tree-hash.js';
@@ -55,12 +56,10 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
     return withRetry(
       async () => {
         const r = await o.client.send(new GetJobOutputCommand({ accountId: o.accountId, vaultName: o.vault, jobId: o.jobId, range: `bytes=${p.start}-${p.end}` }), { abortSignal: o.signal });
-        let got = 0;
-        for await (const chunk of r.body as AsyncIterable<Buffer>) {
-          if (got + chunk.length > length) throw new PieceMismatch(`piece ${p.start}-${p.end}: more bytes than asked for`);
-          chunk.copy(buf, got);
-          got += chunk.length;
-        }
+        // Our connections read the body straight into the piece buffer.
+        const got = await readBodyInto(r.body, buf.subarray(0, length)).catch((e) => {
+          throw e instanceof BodyOverflow ? new PieceMismatch(`piece ${p.start}-${p.end}: more bytes than asked for`) : e;
+        });
         if (got !== length) throw Object.assign(new Error(`piece ${p.start}-${p.end}: connection ended after ${got} of ${length} bytes`), { code: 'ECONNRESET' });
         if (!r.checksum) throw new IntegrityError(`Glacier sent no tree hash for bytes ${p.start}-${p.end}, so they cannot be verified`);
         const data = buf.subarray(0, length);
