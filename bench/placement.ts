@@ -14,6 +14,7 @@ import { CompleteMultipartUploadCommand, CreateVaultCommand, DeleteArchiveComman
 import { Piscina } from 'piscina';
 import { BufferPool } from '../src/core/buffer-pool.js';
 import { makeClient } from '../src/core/client.js';
+import { openGlacier } from '../src/core/glacier.js';
 import { HashPool } from '../src/core/hash-pool.js';
 import { combineTreeHashesHex, MiB } from '../src/core/tree-hash.js';
 import { fileFiller, rawParts, type SourcePart } from '../src/upload/sources.js';
@@ -54,11 +55,12 @@ const selfCpu = () => {
 /** (a) the library path: upload() with a HashPool, PUTs from the main thread. */
 async function mainThreadPuts(ctx: Ctx) {
   const pool = new HashPool();
-  const client = makeClient({ endpoint: ctx.endpoint, region: REGION });
+  const glacier = openGlacier({ endpoint: ctx.endpoint, region: REGION });
+  const client = glacier.client;
   const fh = await open(ctx.input, 'r');
   try {
     const r = await upload(rawParts(fileFiller(fh), PART, new BufferPool(PART, CONCURRENCY + 2)), {
-      client, pool, vault: VAULT, accountId: '-', description: null, partSize: PART, concurrency: CONCURRENCY,
+      glacier, pool, vault: VAULT, description: null, partSize: PART, concurrency: CONCURRENCY,
     });
     return { checksum: r.checksum, archiveId: r.archiveId! };
   } finally {

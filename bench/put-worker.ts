@@ -1,9 +1,8 @@
 // Piscina worker for bench/placement.ts, variant (b): hashes one part held in shared memory and sends it to
 // Glacier itself, with a client of its own (one per worker thread, made on the first task). Returns the
 // part's tree hash once the service has confirmed it.
-import { UploadMultipartPartCommand, type GlacierClient } from '@aws-sdk/client-glacier';
-import { makeClient, registerBodyHashes } from '../src/core/client.js';
-import { withRetry } from '../src/core/retry.js';
+import { UploadMultipartPartCommand } from '@aws-sdk/client-glacier';
+import { openGlacier, sameHash, send, type Glacier } from '../src/core/glacier.js';
 import { TreeHasher } from '../src/core/tree-hash.js';
 
 export interface PutTask {
@@ -18,24 +17,15 @@ export interface PutTask {
   creds: { accessKeyId: string; secretAccessKey: string };
 }
 
-let client: GlacierClient | null = null;
+let glacier: Glacier | null = null;
 
 export default async function putPart(t: PutTask): Promise<string> {
-  if (!client) {
-    // A worker's process.env is its own copy: the default credential chain reads these.
-    process.env.AWS_ACCESS_KEY_ID = t.creds.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = t.creds.secretAccessKey;
-    client = makeClient({ endpoint: t.endpoint, region: t.region });
-  }
+  glacier ??= openGlacier({ endpoint: t.endpoint, region: t.region }, { AWS_ACCESS_KEY_ID: t.creds.accessKeyId, AWS_SECRET_ACCESS_KEY: t.creds.secretAccessKey });
   const body = Buffer.from(t.sab, t.offset, t.length);
   const h = new TreeHasher({ linear: true }).update(body).digest();
   const treeHash = h.treeHash;
-  const c = client;
-  const r = await withRetry(() => {
-    registerBodyHashes(body, h.sha256!, treeHash);
-    return c.send(new UploadMultipartPartCommand({ accountId: '-', vaultName: t.vault, uploadId: t.uploadId, body, range: t.range, checksum: treeHash }));
-  });
-  if (r.checksum !== treeHash) throw new Error(`service computed tree hash ${r.checksum} for ${t.range}, ours is ${treeHash}`);
+  const r = await send(glacier, new UploadMultipartPartCommand({ accountId: '-', vaultName: t.vault, uploadId: t.uploadId, body, range: t.range, checksum: treeHash }), { hashes: { sha256: h.sha256!, treeHash } });
+  if (!sameHash(r.checksum, treeHash)) throw new Error(`service computed tree hash ${r.checksum} for ${t.range}, ours is ${treeHash}`);
   return treeHash;
 }
 

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin');
 const KEY = 'AKIAGLACIERLOCAL0001';
-const SECRET = 'glacier-local/test/secret/key/not/secret/0001';
+const SECRET = 'glacierLocal/test/secret/not+secret/0001';
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;

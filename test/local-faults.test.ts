@@ -5,11 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
-  CreateVaultCommand, DescribeVaultCommand, GetJobOutputCommand, InitiateJobCommand, ListVaultsCommand, UploadArchiveCommand,
-  type GlacierClient,
+  CreateVaultCommand, DescribeVaultCommand, GetJobOutputCommand, InitiateJobCommand, InitiateMultipartUploadCommand, ListJobsCommand,
+  ListMultipartUploadsCommand, ListPartsCommand, ListVaultsCommand, UploadArchiveCommand, type GlacierClient,
 } from '@aws-sdk/client-glacier';
 import { MiB, treeHash } from '../src/core/tree-hash.js';
-import { startLocal, type Local } from './helpers/local.js';
+import { spawnSync } from 'node:child_process';
+import { BIN, startLocal, type Local } from './helpers/local.js';
 import { openSignedUpload } from './helpers/signed-request.js';
 
 const A = { accountId: '-' };
@@ -157,6 +158,49 @@ for (const k of cases) {
     });
   }
 }
+
+// repeat-marker: a listing that answers the same non-null Marker on every page, for clients that must notice.
+const listings: { op: string; page(c: GlacierClient, marker: string | undefined, ctx: { uploadId: string }): Promise<string | null | undefined> }[] = [
+  { op: 'ListVaults', page: async (c, marker) => (await c.send(new ListVaultsCommand({ ...A, marker, limit: 1 }))).Marker },
+  { op: 'ListMultipartUploads', page: async (c, marker) => (await c.send(new ListMultipartUploadsCommand({ ...A, vaultName: VAULT, marker, limit: 1 }))).Marker },
+  { op: 'ListParts', page: async (c, marker, ctx) => (await c.send(new ListPartsCommand({ ...A, vaultName: VAULT, uploadId: ctx.uploadId, marker, limit: 1 }))).Marker },
+  { op: 'ListJobs', page: async (c, marker) => (await c.send(new ListJobsCommand({ ...A, vaultName: VAULT, marker, limit: 1 }))).Marker },
+];
+
+for (const l of listings) {
+  for (const how of ['flag', 'admin'] as const) {
+    test(`repeat-marker on ${l.op}, set by ${how === 'flag' ? '--faults' : 'POST /_local/faults'}: every page answers the same Marker`, async () => {
+      const spec = `${l.op}:repeat-marker`;
+      await withLocal(how === 'flag' ? ['--faults', spec] : [], async (local, c) => {
+        await createVault(c);
+        const { uploadId } = await c.send(new InitiateMultipartUploadCommand({ ...A, vaultName: VAULT, partSize: String(MiB) }));
+        if (how === 'admin') await local.admin('POST', 'faults', { spec });
+        // A vault with one item (one vault, one upload, no part, no job): without the fault the first page ends the listing.
+        const first = await l.page(c, undefined, { uploadId: uploadId! });
+        assert.equal(typeof first, 'string');
+        assert.ok(first, 'a non-null marker');
+        for (let i = 0; i < 5; i++) assert.equal(await l.page(c, first!, { uploadId: uploadId! }), first);
+        assert.equal(await firedCount(local, l.op, 'repeat-marker'), 6);
+        await local.admin('DELETE', 'faults');
+        assert.equal(await l.page(c, undefined, { uploadId: uploadId! }), undefined, 'without the fault, one page and no marker');
+      });
+    });
+  }
+}
+
+test('repeat-marker is refused on an operation that is not a listing, and spares other operations under *', async () => {
+  const r = spawnSync(process.execPath, [BIN('glacier-local'), '--faults', 'DescribeVault:repeat-marker'], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^glacier-local: .*repeat-marker applies to ListVaults, ListMultipartUploads, ListParts, ListJobs or \*\n$/);
+  await withLocal(['--faults', '*:repeat-marker'], async (local, c) => {
+    await createVault(c);
+    assert.equal((await c.send(new DescribeVaultCommand({ ...A, vaultName: VAULT }))).VaultName, VAULT);
+    assert.equal(await l0(c), 'glacier-local-repeated-marker');
+    const { faults } = await local.admin<{ faults: Record<string, unknown> }>('GET', 'counters');
+    assert.deepEqual(Object.keys(faults), ['ListVaults']);
+  });
+});
+const l0 = (c: GlacierClient) => listings[0].page(c, undefined, { uploadId: '' });
 
 /** Outcome of `n` ListVaults calls: true where the call failed with the injected 500. */
 async function listVaultsOutcomes(c: GlacierClient, n: number): Promise<boolean[]> {

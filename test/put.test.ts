@@ -14,7 +14,7 @@ import {
   ListMultipartUploadsCommand, ListPartsCommand, ListVaultsCommand, type GlacierClient,
 } from '@aws-sdk/client-glacier';
 import { BufferPool } from '../src/core/buffer-pool.js';
-import { makeClient } from '../src/core/client.js';
+import { openGlacier } from '../src/core/glacier.js';
 import { ByteReader } from '../src/core/byte-reader.js';
 import { UsageError } from '../src/core/errors.js';
 import { HashPool } from '../src/core/hash-pool.js';
@@ -332,16 +332,14 @@ describe('glacier-put', { concurrency: 2 }, () => {
         const concurrency = 2;
         const source = rawParts(streamFiller(new ByteReader(pieces())), MiB, new BufferPool(MiB, concurrency + 2));
         const pool = new HashPool(2);
-        // The project's client (src/core/client.ts): a stock SDK client cannot send parts held in the
-        // SharedArrayBuffers of a BufferPool (its own body checksum rejects them); makeClient takes the hashes
-        // upload() registers. It reads credentials from the standard chain, so from this process's environment.
-        const saved = { ...process.env };
-        Object.assign(process.env, { AWS_ACCESS_KEY_ID: local.env.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: local.env.AWS_SECRET_ACCESS_KEY, AWS_REGION: local.env.AWS_REGION });
-        const client = makeClient({ endpoint: local.endpoint });
+        // The project's request layer (src/core/glacier.ts): a stock SDK client cannot send parts held in the
+        // SharedArrayBuffers of a BufferPool (its own body checksum rejects them); the parts' hashes travel with
+        // their requests. Credentials and region come from the environment given, not this process's.
+        const glacier = openGlacier({ endpoint: local.endpoint }, local.env);
         const c0 = await local.counters();
         try {
           await assert.rejects(
-            upload(source, { client, pool, vault: 'overflow', accountId: '-', description: null, partSize: MiB, concurrency, maxParts: 3 }),
+            upload(source, { glacier, pool, vault: 'overflow', description: null, partSize: MiB, concurrency, maxParts: 3 }),
             (e: Error) => {
               assert.ok(e instanceof UsageError, `${e.name}: ${e.message}`);
               const m = /-p (\d+)M\b/.exec(e.message);
@@ -352,10 +350,6 @@ describe('glacier-put', { concurrency: 2 }, () => {
           );
         } finally {
           await pool.close();
-          for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION']) {
-            if (saved[k] === undefined) delete process.env[k];
-            else process.env[k] = saved[k];
-          }
         }
         const c1 = await local.counters();
         assert.equal(diff(c0, c1, 'InitiateMultipartUpload'), 1);

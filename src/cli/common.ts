@@ -1,12 +1,13 @@
-// Options every binary shares (vault, region, profile, endpoint, account id, quiet, progress, debug), and how
-// service errors become one clear line.
+// Options every binary shares (vault, region, profile, endpoint, account id, timeouts, quiet, progress, debug),
+// turned into the request layer's Glacier target.
 import type { GlacierClient } from '@aws-sdk/client-glacier';
-import { makeClient } from '../core/client.js';
-import { GlacierPipesError, ServiceError, UsageError } from '../core/errors.js';
+import { DEFAULT_TIMEOUT_MS } from '../core/client.js';
+import { UsageError } from '../core/errors.js';
+import { classify, openGlacier, type Glacier } from '../core/glacier.js';
 import { parseSize } from '../core/units.js';
-import { redact, type Argv, type CliSpec } from './runtime.js';
+import { interruption, redact, type Argv, type CliSpec } from './runtime.js';
 
-export const COMMON_STRINGS = ['vault', 'region', 'profile', 'endpoint', 'account-id'];
+export const COMMON_STRINGS = ['vault', 'region', 'profile', 'endpoint', 'account-id', 'cli-connect-timeout', 'cli-read-timeout'];
 export const COMMON_BOOLEANS = ['quiet', 'progress'];
 export const COMMON_ALIAS = { v: 'vault', q: 'quiet' };
 
@@ -16,6 +17,9 @@ export const COMMON_HELP = `Common options:
   --profile NAME        AWS profile for credentials and region
   --endpoint URL        service endpoint (else AWS_ENDPOINT_URL_GLACIER / AWS_ENDPOINT_URL), e.g. glacier-local's
   --account-id ID       account id (default -, the credentials' own)
+  --cli-connect-timeout SECONDS, --cli-read-timeout SECONDS
+                        give up on a connection not made / a socket idle that long (default 60; 0 = never);
+                        retried like any network failure (AWS_MAX_ATTEMPTS, default 10 attempts)
   -q, --quiet           no warnings or progress on stderr
   --progress, --no-progress   progress on stderr (default: when stderr is a terminal)
   --debug               requests and stack traces on stderr (secrets are never printed)
@@ -34,6 +38,8 @@ export function withCommon(spec: Omit<CliSpec, 'usage'> & { usage: string }): Cl
 export interface Common {
   vault: string;
   accountId: string;
+  /** The request layer's target: every request goes through send/paginate with it. */
+  glacier: Glacier;
   client: GlacierClient;
   quiet: boolean;
   progress: boolean;
@@ -67,16 +73,22 @@ export function common(name: string, argv: Argv, opts: { vaultRequired?: boolean
   const quiet = Boolean(argv.quiet);
   const debug = Boolean(argv.debug);
   const stderr = (line: string) => process.stderr.write(`${name}: ${redact(line)}\n`);
-  const client = makeClient({
+  const glacier = openGlacier({
     region: argv.region,
     profile: argv.profile,
     endpoint: argv.endpoint,
+    accountId,
+    connectTimeoutMs: secondsOption(argv, 'cli-connect-timeout'),
+    readTimeoutMs: secondsOption(argv, 'cli-read-timeout'),
+    signal: interruption.signal,
     debug: debug ? (l) => stderr(`debug: ${l}`) : undefined,
+    onRetry: debug ? (l) => stderr(`debug: retry ${l}`) : undefined,
   });
   return {
     vault,
     accountId,
-    client,
+    glacier,
+    client: glacier.client,
     quiet,
     debug,
     progress: !quiet && progressWanted(),
@@ -86,13 +98,7 @@ export function common(name: string, argv: Argv, opts: { vaultRequired?: boolean
   };
 }
 
-/** An archive or job description: printable ASCII, at most 1024 characters, checked before any request. */
-export function checkDescription(d: string): string {
-  if (d.length > 1024) throw new UsageError(`description is ${d.length} characters; at most 1024 are allowed`);
-  const bad = [...d].find((c) => !/^[\x20-\x7e]$/.test(c));
-  if (bad !== undefined) throw new UsageError(`description must be printable ASCII; it contains ${JSON.stringify(bad)} (U+${bad.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`);
-  return d;
-}
+export { checkDescription } from '../core/description.js';
 
 export function sizeOption(argv: Argv, name: string): number | undefined {
   const v = argv[name];
@@ -102,28 +108,16 @@ export function sizeOption(argv: Argv, name: string): number | undefined {
   return n;
 }
 
-/** Turns an SDK or network failure into an error whose message is one useful line. */
+/** --cli-connect-timeout / --cli-read-timeout: seconds as the AWS CLI takes them (0 = no limit), in ms. */
+export function secondsOption(argv: Argv, name: string): number {
+  const v = argv[name];
+  if (v === undefined) return DEFAULT_TIMEOUT_MS;
+  const n = Number(v);
+  if (String(v).trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`invalid --${name} "${v}": seconds, 0 for no limit`);
+  return Math.round(n * 1000);
+}
+
+/** The request layer's classification, for code that still holds a raw SDK error. */
 export function explain(e: unknown, what: { vault?: string; endpoint?: string } = {}): Error {
-  if (e instanceof GlacierPipesError) return e;
-  const err = e as Error & { name: string; code?: string; $metadata?: { httpStatusCode?: number } };
-  const msg = (err?.message ?? String(e)).split('\n')[0];
-  switch (err?.name) {
-    case 'ResourceNotFoundException':
-      return new ServiceError(/Vault not found/.test(msg) && what.vault ? `vault "${what.vault}" not found (${msg}); create it with: glacier-vault create ${what.vault}` : msg);
-    case 'CredentialsProviderError':
-      return new UsageError(`no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile (${msg})`);
-    case 'UnrecognizedClientException':
-    case 'InvalidSignatureException':
-    case 'AccessDeniedException':
-    case 'ExpiredTokenException':
-      return new ServiceError(`the service refused the credentials: ${err.name}: ${msg}`);
-    case 'InvalidParameterValueException':
-      // Glacier's answer to an archive id issued by another vault names the vault's ARN, not the id.
-      if (/^Invalid vault name: arn:/.test(msg) && what.vault) return new ServiceError(`not an archive of vault "${what.vault}": the id was issued by another vault (${err.name}: ${msg})`);
-      break;
-  }
-  if (err?.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(msg)) return new ServiceError(`cannot connect to ${what.endpoint ?? 'the Glacier endpoint'}: connection refused`);
-  if (/Region is missing/i.test(msg)) return new UsageError('no AWS region: give --region or set AWS_REGION');
-  if (/Region not accepted/i.test(msg)) return new UsageError(`invalid region: ${msg}`);
-  return new ServiceError(err?.name && err.name !== 'Error' ? `${err.name}: ${msg}` : msg);
+  return classify(e, { input: what.vault ? { vaultName: what.vault } : undefined, endpoint: what.endpoint });
 }

@@ -3,6 +3,7 @@
 import minimist from 'minimist';
 import { readFileSync } from 'node:fs';
 import { GlacierPipesError, InterruptedError, UsageError } from '../core/errors.js';
+import { classify } from '../core/glacier.js';
 
 export interface CliSpec {
   name: string;
@@ -38,6 +39,11 @@ export function parseArgs(spec: CliSpec, args: string[]): Argv {
     if (a === '--') {
       words.push(...args.slice(i));
       break;
+    }
+    // minimist keeps options in a plain object: a name such as __proto__ or toString would reach Object.prototype.
+    const optName = /^--?(?:no-)?([^=]+)/.exec(a)?.[1];
+    if (optName !== undefined && a !== '-' && !known.has(optName) && (optName in Object.prototype || optName === '__proto__')) {
+      throw new UsageError(`unknown option ${a.split('=')[0]} (see --help)`);
     }
     const name = /^--[^=]+$/.test(a) ? a.slice(2) : /^-[^-]$/.test(a) ? (spec.alias?.[a[1]] ?? a[1]) : undefined;
     if (name !== undefined && strings.has(name) && /^-\d/.test(args[i + 1] ?? '')) words.push(`--${name}=${args[++i]}`);
@@ -82,8 +88,10 @@ export function run(spec: CliSpec, main: (argv: Argv) => Promise<number | void>)
     exiting = true;
     const err = e as Error & { exitCode?: number; code?: string };
     if (err?.code === 'EPIPE') process.exit(0); // the reader went away (`| head`): stop quietly
-    const code = e instanceof GlacierPipesError ? e.exitCode : 1;
-    const text = debug && err?.stack && !(e instanceof UsageError) ? redact(err.stack) : redact(String(err?.message ?? e));
+    // An interruption wins over whatever error the cut request produced.
+    const typed = interruption.signal.aborted && !(e instanceof InterruptedError) ? (interruption.signal.reason as GlacierPipesError) : classify(e);
+    const code = typed.exitCode;
+    const text = debug && err?.stack && !(e instanceof UsageError) ? redact(err.stack) : redact(oneLine(typed.message));
     process.stderr.write(`${spec.name}: ${text}\n`);
     process.exit(code);
   };
@@ -114,6 +122,10 @@ export function run(spec: CliSpec, main: (argv: Argv) => Promise<number | void>)
     },
     (e) => fail(e),
   );
+}
+
+function oneLine(text: string): string {
+  return text.split('\n')[0];
 }
 
 const SECRET_PATTERNS: RegExp[] = [

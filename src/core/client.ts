@@ -1,46 +1,60 @@
-// The Glacier client every binary uses: endpoint, region and profile from options or the standard AWS chain,
-// no SDK retries (the callers retry per part, with their own backoff), and no second hashing of bodies:
-// upload bodies registered in `knownHashes` have their SHA-256 and tree hash taken from there.
+// The SDK client under the request layer (src/core/glacier.ts): endpoint, region and credentials resolved as the
+// AWS CLI resolves them (src/core/config.ts), connect and idle timeouts on every request, no SDK retries (the
+// request layer retries every operation with one policy), and no second hashing of upload bodies: a part's
+// hashes travel with its request as headers (see `send`'s `hashes`), and only bodies without them are hashed here.
 import { GlacierClient, type GlacierClientConfig } from '@aws-sdk/client-glacier';
 import { DataPlaneHandler } from './http-data.js';
 import { loadCaBundle } from './transport.js';
 import { hashBoth } from './tree-hash.js';
 
-const knownHashes = new WeakMap<object, [sha256: string, treeHash: string]>();
-
-/** Tells the client the hashes of a body it will send, so it does not hash it again. */
-export function registerBodyHashes(body: object, sha256: string, treeHash: string): void {
-  knownHashes.set(body, [sha256, treeHash]);
-}
-
 export interface ClientOptions {
   region?: string;
   profile?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   endpoint?: string;
+  /** Milliseconds to wait for a connection; 0 = no limit. Default 60 s (the AWS CLI's). */
+  connectTimeoutMs?: number;
+  /** Milliseconds a socket may sit idle (waiting for an answer or mid-body); 0 = no limit. Default 60 s (the AWS CLI's). */
+  readTimeoutMs?: number;
   debug?: (line: string) => void;
 }
 
-export function endpointFromEnv(env = process.env): string | undefined {
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+export function endpointFromEnv(env: Record<string, string | undefined> = process.env): string | undefined {
   return env.AWS_ENDPOINT_URL_GLACIER || env.AWS_ENDPOINT_URL || undefined;
 }
 
+// The SDK's credential chain warns on stderr (console.warn) when it meets AWS_PROFILE and keys together; which of
+// the two wins is decided in config.ts, so its warnings have nothing to tell.
+const quietLogger = { debug() {}, info() {}, warn() {}, error() {}, trace() {} };
+
+/** A Glacier client; never reads or edits process.env beyond what the SDK's own chain reads. */
 export function makeClient(o: ClientOptions = {}): GlacierClient {
-  if (o.profile) {
-    process.env.AWS_PROFILE = o.profile; // read by the default credential chain
-    // The chain then skips keys in the environment anyway, but first prints an 8-line warning about them.
-    for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) delete process.env[k];
-  }
   const endpoint = o.endpoint ?? endpointFromEnv();
+  const connectionTimeout = o.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const socketTimeout = o.readTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const client = new GlacierClient({
-    region: o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
+    region: o.region,
+    profile: o.profile,
+    credentials: o.credentials,
     endpoint,
     maxAttempts: 1,
-    // Parts and pieces over our own connections; everything through the CA bundle and proxy settings.
-    requestHandler: new DataPlaneHandler({ endpoint, transport: async () => ({ ca: await loadCaBundle(o.profile) }) }),
-    bodyChecksumGenerator: async (request: { body?: unknown }) => {
-      const body = request.body as object | undefined;
-      const known = body && knownHashes.get(body);
-      if (known) return known;
+    logger: quietLogger,
+    // 0 turns a limit off, as --cli-connect-timeout 0 / --cli-read-timeout 0 do in the AWS CLI.
+    // Parts and pieces go over our own connections (http-data.ts); every request honours AWS_CA_BUNDLE / ca_bundle
+    // and HTTPS_PROXY / HTTP_PROXY / NO_PROXY (transport.ts).
+    requestHandler: new DataPlaneHandler({
+      endpoint,
+      connectionTimeout: connectionTimeout || undefined,
+      socketTimeout: socketTimeout || undefined,
+      transport: async () => ({ ca: await loadCaBundle(o.profile) }),
+    }),
+    bodyChecksumGenerator: async (request: { body?: unknown; headers?: Record<string, string> }) => {
+      const sha256 = request.headers?.['x-amz-content-sha256'];
+      const treeHash = request.headers?.['x-amz-sha256-tree-hash'];
+      if (sha256 && treeHash) return [sha256, treeHash];
+      const body = request.body;
       if (typeof body === 'string' || body instanceof Uint8Array) {
         const h = hashBoth(typeof body === 'string' ? Buffer.from(body) : body);
         return [h.sha256, h.treeHash];
@@ -52,7 +66,7 @@ export function makeClient(o: ClientOptions = {}): GlacierClient {
     const debug = o.debug;
     client.middlewareStack.add(
       (next, context) => async (args) => {
-        const req = args.request as { method?: string; path?: string; headers?: Record<string, string> };
+        const req = args.request as { method?: string; path?: string };
         const t0 = Date.now();
         debug(`${context.commandName} ${req.method} ${req.path}`);
         try {

@@ -42,3 +42,6 @@ export class InterruptedError extends GlacierPipesError {
     return this.signal === 'SIGINT' ? 130 : 143;
   }
 }
+
+/** A file changed while it was read (GNU tar's "file changed as we read it"): exit 1, nothing stored. */
+export class InputChangedError extends ServiceError {}

@@ -144,8 +144,8 @@ class Connection {
     return this.state === 'idle';
   }
 
-  async open(origin: URL, t: TransportOptions): Promise<void> {
-    const c = await rawConnect(origin, t, this.onread);
+  async open(origin: URL, t: TransportOptions, timeoutMs?: number): Promise<void> {
+    const c = await rawConnect(origin, t, this.onread, timeoutMs);
     this.socket = c.socket;
     this.absoluteForm = c.absoluteForm;
     this.direct = c.direct;
@@ -415,6 +415,10 @@ class Connection {
 export interface DataPlaneConfig {
   transport: () => Promise<TransportOptions>;
   endpoint?: string;
+  /** Milliseconds to wait for a connection (proxy and TLS handshakes included); undefined: 30 s. */
+  connectionTimeout?: number;
+  /** Milliseconds a connection may sit idle waiting for bytes; undefined: no limit. */
+  socketTimeout?: number;
 }
 
 /**
@@ -431,7 +435,7 @@ export class DataPlaneHandler {
   constructor(private readonly config: DataPlaneConfig) {
     this.sdk = new NodeHttpHandler(async () => {
       const t = await this.options();
-      return { ...sdkAgents(config.endpoint, t) };
+      return { ...sdkAgents(config.endpoint, t), connectionTimeout: config.connectionTimeout, socketTimeout: config.socketTimeout };
     });
   }
 
@@ -469,7 +473,7 @@ export class DataPlaneHandler {
     // The signal stays tied to the connection until the body is read: an abort cuts a fill in progress too.
     signal?.addEventListener?.('abort', onAbort, { once: true });
     conn.detach = () => signal?.removeEventListener?.('abort', onAbort);
-    const r = await conn.request(head, body, options.requestTimeout ?? 0);
+    const r = await conn.request(head, body, options.requestTimeout || this.config.socketTimeout || 0);
     return { response: { statusCode: r.status, reason: r.reason, headers: r.headers, body: r.body } };
   }
 
@@ -480,7 +484,7 @@ export class DataPlaneHandler {
       if (!c.dead && !c.socket.destroyed) return c;
     }
     const c = new Connection(key, (x) => this.release(x));
-    await c.open(origin, await this.options());
+    await c.open(origin, await this.options(), this.config.connectionTimeout);
     return c;
   }
 

@@ -1,4 +1,5 @@
-// Retries with exponential backoff and full jitter, for the errors a later attempt can cure.
+// Which failures a later attempt can cure, and a sleep that an interruption ends. The retry loop itself is
+// `send` in glacier.ts; `withRetry` remains for code not yet on the request layer.
 export interface RetryOptions {
   attempts?: number; // total tries, first included
   baseMs?: number;
@@ -17,7 +18,7 @@ export function isRetryable(e: unknown): boolean {
   if (err.name === 'AbortError') return false;
   if (err.retryable) return true;
   if (err.$retryable) return true;
-  if (RETRYABLE_CODES.has(err.name ?? '')) return true;
+  if (RETRYABLE_CODES.has(err.name ?? '') || err.name === 'TimeoutError') return true;
   const status = err.$metadata?.httpStatusCode;
   if (status !== undefined && (status === 408 || status === 429 || status >= 500)) return true;
   if (NETWORK_CODES.has(err.code ?? '')) return true;

@@ -4,12 +4,27 @@
 //         408       RequestTimeoutException (408)           drop      the connection is cut mid-body
 //         slow      the answer waits `ms` (default 2000) and a job output trickles out
 //         corrupt   one byte of a GetJobOutput body is flipped (its tree-hash header stays right)
+//         repeat-marker  a listing (ListVaults, ListMultipartUploads, ListParts, ListJobs) answers its first page
+//                   with the same non-null Marker whatever marker was sent, so a client paging on never ends
 //   keys  rate=0.1  fire on that fraction of matching requests (default 1)
 //         count=N   fire at most N times, then the rule is spent
 //         skip=N    let the first N matching requests through
 //         ms=N      delay for `slow`
-export type FaultKind = '500' | 'throttle' | '408' | 'drop' | 'slow' | 'corrupt';
-const KINDS: FaultKind[] = ['500', 'throttle', '408', 'drop', 'slow', 'corrupt'];
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GlacierError } from './glacier-error.js';
+
+export type FaultKind = '500' | 'throttle' | '408' | 'drop' | 'slow' | 'corrupt' | 'repeat-marker';
+const KINDS: FaultKind[] = ['500', 'throttle', '408', 'drop', 'slow', 'corrupt', 'repeat-marker'];
+
+/** The operations answering a Marker, the only ones a `repeat-marker` rule applies to. */
+export const LISTING_OPS: ReadonlySet<string> = new Set(['ListVaults', 'ListMultipartUploads', 'ListParts', 'ListJobs']);
+
+function checkRule(rule: FaultRule, text: string): FaultRule {
+  if (rule.kind === 'repeat-marker' && rule.op !== '*' && !LISTING_OPS.has(rule.op)) {
+    throw new Error(`invalid fault rule "${text}": repeat-marker applies to ${[...LISTING_OPS].join(', ')} or *`);
+  }
+  return rule;
+}
 
 export interface FaultRule {
   op: string;
@@ -34,7 +49,7 @@ export function parseFaultSpec(spec: string): FaultRule[] {
         if (!['rate', 'count', 'skip', 'ms'].includes(k) || !Number.isFinite(n) || n < 0) throw new Error(`invalid fault option "${kv}" in "${text}"`);
         (rule as unknown as Record<string, number>)[k] = n;
       }
-      return rule;
+      return checkRule(rule, text);
     });
 }
 
@@ -43,7 +58,7 @@ export function validateRules(rules: unknown): FaultRule[] {
   return rules.map((r) => {
     const rule = r as FaultRule;
     if (typeof rule?.op !== 'string' || !KINDS.includes(rule.kind)) throw new Error(`invalid fault rule ${JSON.stringify(r)}`);
-    return { ...rule };
+    return checkRule({ ...rule }, JSON.stringify(r));
   });
 }
 
@@ -77,6 +92,7 @@ export class Faults {
     for (const r of this.rules) {
       if (r.op !== op && r.op !== '*') continue;
       if (out.has(r.kind)) continue;
+      if (r.kind === 'repeat-marker' && !LISTING_OPS.has(op)) continue;
       r.seen++;
       if (r.seen <= (r.skip ?? 0)) continue;
       if (r.count !== undefined && r.fired >= r.count) continue;
@@ -87,4 +103,62 @@ export class Faults {
     }
     return out;
   }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Applies the faults that act before an operation runs: `slow` waits, `drop` cuts the connection (except for
+ * GetJobOutput, whose handler cuts its body midway), `500`/`throttle`/`408` throw the service's error after the
+ * body is drained. Resolves true when the connection was dropped (the request is then logged here).
+ * `corrupt`, `repeat-marker` and GetJobOutput's `drop`/`slow` are applied by the handlers.
+ */
+export async function injectFaults(
+  faults: Map<FaultKind, FaultRule>, op: string, req: IncomingMessage, res: ServerResponse, log: Record<string, unknown>, requestLog: Record<string, unknown>[],
+): Promise<boolean> {
+  if (faults.has('slow')) await sleep(faults.get('slow')!.ms ?? 2000);
+  if (faults.has('drop') && op !== 'GetJobOutput') {
+    await dropConnection(req, res, log, requestLog);
+    return true;
+  }
+  for (const [kind, f] of [
+    ['500', () => new GlacierError(500, 'ServiceUnavailableException', 'Service is temporarily unavailable. Please try again later.')],
+    ['throttle', () => new GlacierError(400, 'ThrottlingException', 'Rate exceeded')],
+    ['408', () => new GlacierError(408, 'RequestTimeoutException', 'Request timed out.')],
+  ] as const) {
+    if (faults.has(kind)) {
+      log.fault = kind;
+      await drain(req);
+      throw f();
+    }
+  }
+  return false;
+}
+
+async function drain(req: IncomingMessage): Promise<void> {
+  if (req.readableEnded) return;
+  for await (const _ of req) void _;
+}
+
+async function dropConnection(req: IncomingMessage, res: ServerResponse, log: Record<string, unknown>, requestLog: Record<string, unknown>[]): Promise<void> {
+  log.fault = 'drop';
+  log.status = 0;
+  log.logged = true;
+  requestLog.push(log);
+  // Take some of the body first, so the client sees the connection cut mid-request.
+  await new Promise<void>((resolve) => {
+    let n = 0;
+    const onData = (c: Buffer) => {
+      n += c.length;
+      if (n >= 65536) finish();
+    };
+    const finish = () => {
+      req.off('data', onData);
+      resolve();
+    };
+    req.on('data', onData);
+    req.once('end', finish);
+    setTimeout(finish, 200);
+  });
+  res.socket?.destroy();
 }

@@ -5,6 +5,7 @@
 import { isMegabyteAligned, isTreeHashAligned } from '../core/tree-hash.js';
 import { invalidParam, missingParam, notFound } from './glacier-error.js';
 import { newJobId } from './ids.js';
+import { inventoryText, writeInventory, type Inventories } from './inventory.js';
 import { isoNow, rangeTreeHash, type Archive, type Segment, type Store, type Vault } from './store.js';
 
 export type Tier = 'Expedited' | 'Standard' | 'Bulk';
@@ -48,17 +49,53 @@ export interface JobParams {
   InventoryRetrievalParameters?: { StartDate?: string; EndDate?: string; Limit?: string | number; Marker?: string };
 }
 
+/** How long each tier's jobs take by default, in ms (the service takes hours; tests want seconds). */
+export const DEFAULT_DELAYS: Record<Tier, number> = { Expedited: 1000, Standard: 3000, Bulk: 5000 };
+
+/**
+ * Parses --job-delay: one duration for every tier, or TIER=DURATION,... (other tiers keep their default).
+ * `parse` turns a duration text into ms. Throws Error naming the bad item.
+ */
+export function parseTierDelays(text: string, parse: (s: string) => number): Record<Tier, number> {
+  const out = { ...DEFAULT_DELAYS };
+  for (const item of text.split(',')) {
+    const [k, v] = item.includes('=') ? item.split('=') : [null, item];
+    const ms = parse(v);
+    if (!Number.isFinite(ms) || ms < 0) throw new Error(`invalid job delay "${item}"`);
+    if (k === null) for (const t of TIERS) out[t] = ms;
+    else if (TIERS.includes(k as Tier)) out[k as Tier] = ms;
+    else throw new Error(`invalid tier "${k}" in job delay; use Expedited, Standard or Bulk`);
+  }
+  return out;
+}
+
 export const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 export function validDescription(d: string): boolean {
   return d.length <= 1024 && PRINTABLE_ASCII.test(d);
 }
 
+/** How long a finished job stays describable and downloadable by default (the service promises at least 24 h). */
+export const DEFAULT_JOB_EXPIRY_MS = 24 * 3600 * 1000;
+
+export interface JobsOptions {
+  /** Each tier's delay in ms, read when a job starts. */
+  delays: () => Record<Tier, number>;
+  /** How long after its CompletionDate a job is forgotten (then 404), in ms. */
+  expiryMs: number;
+  /** Where inventories come from (live or the last snapshot). */
+  inventories: Inventories;
+}
+
 export class Jobs {
   constructor(
     private readonly store: Store,
-    private readonly delays: () => Record<Tier, number>,
+    private readonly opts: JobsOptions,
   ) {}
+
+  private delays() {
+    return this.opts.delays();
+  }
 
   async initiate(v: Vault, p: JobParams, now = Date.now()): Promise<Job> {
     if (!p || typeof p !== 'object' || !p.Type) throw missingParam('Required parameter missing: Job Parameters');
@@ -130,18 +167,35 @@ export class Jobs {
     else await this.store.vfs.remove(dir);
   }
 
-  /** The job, completed first if its time has come. */
+  /**
+   * The job, completed first if its delay has ended (its CompletionDate is then the moment the delay ended, not
+   * now). Errors: 404 ResourceNotFoundException for an unknown job or one whose expiry has passed (it is then
+   * removed).
+   */
   async get(v: Vault, jobId: string, now = Date.now()): Promise<Job> {
     const job = v.jobs.get(jobId);
     if (!job) throw notFound(`The job ID was not found: ${jobId}`);
-    if (job.status === 'InProgress' && now >= job.completeAt) await this.finish(v, job, true, undefined, now);
+    if (job.status === 'InProgress' && now >= job.completeAt) await this.finish(v, job, true, undefined, job.completeAt);
+    if (job.completionDate !== null && now >= Date.parse(job.completionDate) + this.opts.expiryMs) {
+      v.jobs.delete(job.id);
+      await this.store.vfs.remove(this.dir(v, job));
+      throw notFound(`The job ID was not found: ${jobId}`);
+    }
     return job;
   }
 
+  /** The vault's jobs not yet expired, oldest first, each completed if its time has come. */
   async list(v: Vault, now = Date.now()): Promise<Job[]> {
     const jobs = [...v.jobs.values()].sort((a, b) => a.creationDate.localeCompare(b.creationDate) || a.id.localeCompare(b.id));
-    for (const j of jobs) await this.get(v, j.id, now);
-    return jobs;
+    const out: Job[] = [];
+    for (const j of jobs) {
+      try {
+        out.push(await this.get(v, j.id, now));
+      } catch (e) {
+        if ((e as { status?: number }).status !== 404) throw e;
+      }
+    }
+    return out;
   }
 
   async finish(v: Vault, job: Job, succeed: boolean, message?: string, now = Date.now()): Promise<void> {
@@ -156,14 +210,22 @@ export class Jobs {
         job.outputSize = job.rangeEnd - job.rangeStart + 1;
       }
     } else if (succeed) {
-      const text = this.inventory(v, job, now);
-      const w = await this.store.vfs.writer(this.dir(v, job));
-      await w.write(Buffer.from(text));
-      await w.commit(`${this.dir(v, job)}/inventory`);
-      job.segments = [{ file: 'inventory', size: Buffer.byteLength(text) }];
-      job.outputSize = Buffer.byteLength(text);
-      v.lastInventoryDate = isoNow(now);
-      await this.store.saveVault(v);
+      const inv = this.opts.inventories;
+      const ip = job.inventoryParams!;
+      const result = { nextMarker: null as string | null };
+      const text = inventoryText(
+        inv.view(v),
+        { format: job.format!, startDate: ip.StartDate, endDate: ip.EndDate, limit: ip.Limit ? Number(ip.Limit) : null, marker: ip.Marker },
+        v.arn, inv.inventoryDate(v, now), result,
+      );
+      const { size, nextMarker } = await writeInventory(this.store.vfs, this.dir(v, job), `${this.dir(v, job)}/inventory`, text, result);
+      job.segments = [{ file: 'inventory', size }];
+      job.outputSize = size;
+      job.nextMarker = nextMarker;
+      if (inv.mode === 'live') {
+        v.lastInventoryDate = isoNow(now);
+        await this.store.saveVault(v);
+      }
     }
     job.status = succeed ? 'Succeeded' : 'Failed';
     job.statusMessage = succeed ? 'Succeeded' : (message ?? 'The job failed.');
@@ -226,35 +288,5 @@ export class Jobs {
       Tier: archive ? job.tier : null,
       VaultARN: v.arn,
     };
-  }
-
-  private inventory(v: Vault, job: Job, now: number): string {
-    const ip = job.inventoryParams!;
-    const from = ip.StartDate ? Date.parse(ip.StartDate) : -Infinity;
-    const to = ip.EndDate ? Date.parse(ip.EndDate) : Infinity;
-    let list = [...v.archives.values()]
-      .filter((a) => {
-        const t = Date.parse(a.creationDate);
-        return t >= from && t < to;
-      })
-      .sort((a, b) => a.creationDate.localeCompare(b.creationDate) || a.id.localeCompare(b.id));
-    if (ip.Marker) {
-      const i = list.findIndex((a) => a.id === ip.Marker);
-      list = i < 0 ? [] : list.slice(i);
-    }
-    const limit = ip.Limit ? Number(ip.Limit) : Infinity;
-    job.nextMarker = list.length > limit ? list[limit].id : null;
-    list = list.slice(0, limit);
-    if (job.format === 'CSV') {
-      // Amazon's CSV: fields quoted when needed, an embedded quote escaped with a backslash (not doubled).
-      const q = (s: string) => `"${s.replace(/"/g, '\\"')}"`;
-      const rows = list.map((a) => [a.id, q(a.description ?? ''), a.creationDate, String(a.size), a.treeHash].join(','));
-      return ['ArchiveId,ArchiveDescription,CreationDate,Size,SHA256TreeHash', ...rows].join('\n') + '\n';
-    }
-    return JSON.stringify({
-      VaultARN: v.arn,
-      InventoryDate: isoNow(now).replace(/\.\d{3}Z$/, 'Z'),
-      ArchiveList: list.map((a) => ({ ArchiveId: a.id, ArchiveDescription: a.description ?? '', CreationDate: a.creationDate, Size: a.size, SHA256TreeHash: a.treeHash })),
-    });
   }
 }

@@ -3,30 +3,46 @@ import { UsageError } from '../core/errors.js';
 import { parseDuration } from '../core/units.js';
 import { asList, run, type CliSpec } from '../cli/runtime.js';
 import { parseFaultSpec, type FaultRule } from './faults.js';
-import { GlacierLocal, parseTierDelays } from './server.js';
+import { parseTierDelays } from './jobs.js';
+import { GlacierLocal } from './server.js';
+import { certificateFiles, selfSignedCertificate, type TlsMaterial } from './tls.js';
 import { DiskVfs, MemoryVfs } from './vfs.js';
 
 export const TEST_ACCESS_KEY_ID = 'AKIAGLACIERLOCAL0001';
-export const TEST_SECRET_ACCESS_KEY = 'glacier-local/test/secret/key/not/secret/0001';
+/** 40 characters, as real secret access keys are (some clients check the length before sending anything). */
+export const TEST_SECRET_ACCESS_KEY = 'glacierLocal/test/secret/not+secret/0001';
 
 const usage = `Usage: glacier-local [--host 127.0.0.1] [--port 0] [--data DIR | --memory] [--job-delay DURATION]
-                     [--faults SPEC]... [--page-size N] [--access-key-id ID --secret-access-key KEY]
+                     [--faults SPEC]... [--page-size N] [--inventory live|snapshot] [--job-expiry DURATION]
+                     [--tls | --tls-cert FILE --tls-key FILE] [--access-key-id ID --secret-access-key KEY]
 
 A Glacier-compatible server (vault API 2012-06-01) on this machine. Prints its endpoint URL as the first line
-of stdout, then serves until SIGINT or SIGTERM. Unmodified AWS SDKs and the AWS CLI talk to it.
+of stdout, then serves until SIGINT or SIGTERM; on stderr it says where it serves and the access key id it
+accepts. Unmodified AWS SDKs and the AWS CLI talk to it.
 
 Options:
   --host HOST              address to bind (default 127.0.0.1)
   --port N                 port; 0 picks a free one (default 0)
   --data DIR               keep vaults in DIR; survives restarts, writes are crash-safe
-  --memory                 keep vaults in memory (the default when --data is not given)
+  --memory                 keep vaults in memory (the default when --data is not given); inventories too,
+                           so use --data for vaults of millions of archives
   --job-delay SPEC         how long jobs take: one duration for every tier (0, 500ms, 30s) or per tier,
                            e.g. Expedited=1s,Standard=3s,Bulk=5s (the default)
+  --job-expiry DURATION    how long a finished job stays; after it DescribeJob and GetJobOutput answer 404
+                           (default 24h)
+  --inventory MODE         live (default): inventories and vault counts are current; snapshot: they come from
+                           the last snapshot (taken at start, by POST /_local/snapshot and every
+                           --snapshot-interval), and DeleteVault waits for a snapshot without archives
+  --snapshot-interval DURATION  with --inventory snapshot, take a snapshot this often (default: never)
   --faults SPEC            inject faults, repeatable: OP:KIND[:rate=R,count=N,skip=N,ms=N]; OP is an operation
                            name (UploadMultipartPart, GetJobOutput, ...) or *; KIND is 500, throttle, 408, drop,
-                           slow or corrupt. Example: --faults UploadMultipartPart:500:rate=0.1
+                           slow, corrupt or repeat-marker (a listing answers the same Marker on every
+                           page). Example: --faults UploadMultipartPart:500:rate=0.1
   --page-size N            default and largest page of every list operation (default: the service's)
   --checksum-rule RULE     when job output carries a tree hash: tree (developer guide, default) or megabyte
+  --tls                    serve HTTPS with a self-signed certificate made at start (needs openssl); its path
+                           is printed on stderr: give it to clients as AWS_CA_BUNDLE
+  --tls-cert FILE, --tls-key FILE   serve HTTPS with this PEM certificate and key
   --account-id ID          12-digit account id (default 123456789012)
   --access-key-id ID       the access key it accepts; else AWS_ACCESS_KEY_ID, else the test pair below
   --secret-access-key KEY  its secret; else AWS_SECRET_ACCESS_KEY, else the test pair below
@@ -39,21 +55,37 @@ Test key pair (used when neither options nor environment give one):
 
 Admin API for tests (unauthenticated, under /_local/): GET counters, DELETE counters, GET requests,
 GET|PUT|POST|DELETE faults ({"spec":"..."}), PUT config ({"pageSize","jobDelays","checksumRule"}),
-POST jobs/ID/complete, POST jobs/ID/fail, POST uploads/ID/age ({"seconds":N}).
+POST jobs/ID/complete, POST jobs/ID/fail, POST uploads/ID/age ({"seconds":N}),
+POST fill ({"vault","count","size","description"}: COUNT synthetic archives sharing one body; "{i}" in the
+description is the archive's index), POST snapshot (with --inventory snapshot).
 
-Example:
-  glacier-local --data /tmp/vaults --job-delay 0 | head -1     # prints http://127.0.0.1:PORT
-  aws glacier create-vault --account-id - --vault-name demo --endpoint-url http://127.0.0.1:PORT
+Example (the server runs in the background; its URL is the first line of the file):
+  glacier-local --data /tmp/vaults --job-delay 0 > /tmp/glacier-local.url &
+  until [ -s /tmp/glacier-local.url ]; do sleep 0.1; done; URL=$(head -1 /tmp/glacier-local.url)
+  export AWS_ACCESS_KEY_ID=${TEST_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY=${TEST_SECRET_ACCESS_KEY}
+  export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL_GLACIER="$URL"
+  glacier-vault create demo                 # or: aws glacier create-vault --account-id - --vault-name demo
+  kill %1
 `;
 
 const spec: CliSpec = {
   name: 'glacier-local',
   usage,
-  string: ['host', 'port', 'data', 'job-delay', 'faults', 'page-size', 'checksum-rule', 'account-id', 'access-key-id', 'secret-access-key', 'body-timeout'],
-  boolean: ['memory'],
+  string: [
+    'host', 'port', 'data', 'job-delay', 'job-expiry', 'inventory', 'snapshot-interval', 'faults', 'page-size', 'checksum-rule', 'account-id',
+    'access-key-id', 'secret-access-key', 'body-timeout', 'tls-cert', 'tls-key',
+  ],
+  boolean: ['memory', 'tls'],
   repeatable: ['faults'],
   default: { host: '127.0.0.1', port: '0' },
 };
+
+function duration(argv: Record<string, unknown>, name: string, dflt: string, allowZero = false): number {
+  const text = String(argv[name] ?? dflt);
+  const ms = parseDuration(text);
+  if (!Number.isFinite(ms) || ms < 0 || (ms === 0 && !allowZero)) throw new UsageError(`invalid --${name} "${text}": a duration such as 500ms, 30s, 5m, 24h`);
+  return ms;
+}
 
 run(spec, async (argv) => {
   if (argv._.length) throw new UsageError(`unexpected argument "${argv._[0]}" (see --help)`);
@@ -72,8 +104,14 @@ run(spec, async (argv) => {
   }
   const rule = argv['checksum-rule'] ?? 'tree';
   if (rule !== 'tree' && rule !== 'megabyte') throw new UsageError(`invalid --checksum-rule "${rule}": tree or megabyte`);
-  const bodyTimeoutMs = parseDuration(argv['body-timeout'] ?? '60s');
-  if (!Number.isFinite(bodyTimeoutMs) || bodyTimeoutMs <= 0) throw new UsageError(`invalid --body-timeout "${argv['body-timeout']}"`);
+  const inventory = argv.inventory ?? 'live';
+  if (inventory !== 'live' && inventory !== 'snapshot') throw new UsageError(`invalid --inventory "${inventory}": live or snapshot`);
+  if (argv['snapshot-interval'] !== undefined && inventory !== 'snapshot') throw new UsageError('--snapshot-interval needs --inventory snapshot');
+  const snapshotIntervalMs = argv['snapshot-interval'] === undefined ? undefined : duration(argv, 'snapshot-interval', '');
+  const bodyTimeoutMs = duration(argv, 'body-timeout', '60s');
+  const jobExpiryMs = duration(argv, 'job-expiry', '24h');
+  if ((argv['tls-cert'] === undefined) !== (argv['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  if (argv.tls && argv['tls-cert'] !== undefined) throw new UsageError('--tls makes its own certificate: give it or --tls-cert/--tls-key, not both');
   let faults: FaultRule[] = [];
   let jobDelays;
   try {
@@ -82,11 +120,24 @@ run(spec, async (argv) => {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  let tls: TlsMaterial | undefined;
+  try {
+    if (argv.tls) tls = await selfSignedCertificate(String(argv.host));
+    else if (argv['tls-cert'] !== undefined) tls = await certificateFiles(String(argv['tls-cert']), String(argv['tls-key']));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const vfs = argv.data ? new DiskVfs(String(argv.data)) : new MemoryVfs();
-  const local = new GlacierLocal({ vfs, accessKeyId, secretAccessKey, accountId, pageSize, jobDelays, checksumRule: rule, bodyTimeoutMs, faults });
+  const local = new GlacierLocal({
+    vfs, accessKeyId, secretAccessKey, accountId, pageSize, jobDelays, checksumRule: rule, bodyTimeoutMs, faults, inventory, snapshotIntervalMs, jobExpiryMs, tls,
+  });
   const endpoint = await local.listen(port, String(argv.host));
+  // The certificate's path goes out before the URL, so whoever waits for the URL finds it already written.
+  if (argv.tls) process.stderr.write(`glacier-local: TLS certificate (self-signed, use as AWS_CA_BUNDLE): ${tls!.certPath}\n`);
   process.stdout.write(`${endpoint}\n`);
-  if (process.env.GLACIER_LOCAL_QUIET !== '1') process.stderr.write(`glacier-local: serving on ${endpoint} (${argv.data ? `data in ${argv.data}` : 'in memory'})\n`);
+  if (process.env.GLACIER_LOCAL_QUIET !== '1') {
+    process.stderr.write(`glacier-local: serving on ${endpoint} (${argv.data ? `data in ${argv.data}` : 'in memory'}); accepts access key id ${accessKeyId}\n`);
+  }
   await new Promise<void>((resolve) => {
     const stop = (sig: NodeJS.Signals) => {
       void local.close().finally(() => {
@@ -98,4 +149,3 @@ run(spec, async (argv) => {
     process.once('SIGTERM', stop);
   });
 });
-

@@ -1,16 +1,20 @@
-// glacier-local's HTTP front: authentication, fault injection, the vault API's operations and an admin API
-// under /_local/ for tests (counters, request log, faults, forcing jobs, ageing uploads, settings).
+// glacier-local's HTTP front: request ids, path checks, SigV4 authentication, fault injection, error bodies and
+// the request log and counters. Each request's route (routes.ts) names the handler that serves it; the admin
+// API under /_local/ is admin.ts.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { isValidPartSize, TreeHasher, MiB } from '../core/tree-hash.js';
-import { GlacierError, invalidParam, missingParam, notFound } from './glacier-error.js';
-import { ID_RE, newRequestId, REGION_RE, VAULT_NAME_RE } from './ids.js';
-import { Faults, parseFaultSpec, validateRules, type FaultKind, type FaultRule } from './faults.js';
-import { Jobs, validDescription, TIERS, type Tier } from './jobs.js';
-import { route, IMPLEMENTED, type Route } from './routes.js';
+import { admin } from './admin.js';
+import { contentHashMismatch, header, readSmallBody, type LocalState } from './context.js';
+import { GlacierError, missingParam } from './glacier-error.js';
+import { newRequestId, REGION_RE } from './ids.js';
+import { Faults, injectFaults, type FaultRule } from './faults.js';
+import { Inventories, type InventoryMode } from './inventory.js';
+import { DEFAULT_DELAYS, DEFAULT_JOB_EXPIRY_MS, Jobs, type Tier } from './jobs.js';
+import { route } from './routes.js';
 import { verifySigV4 } from './sigv4.js';
-import { Store, type Vault } from './store.js';
+import { Store } from './store.js';
 import type { Vfs } from './vfs.js';
 
 export interface LocalOptions {
@@ -26,62 +30,74 @@ export interface LocalOptions {
   /** A request body that stalls this long is answered 408. */
   bodyTimeoutMs?: number;
   faults?: FaultRule[];
+  /** 'live' (default): inventories and counts are current; 'snapshot': they come from the last snapshot. */
+  inventory?: InventoryMode;
+  /** Snapshot mode: take a snapshot of every vault this often (ms); none when 0 or absent (admin call only). */
+  snapshotIntervalMs?: number;
+  /** Serve HTTPS with this key and certificate (PEM) instead of HTTP. */
+  tls?: { key: Buffer; cert: Buffer };
+  /** How long a finished job stays (ms, default 24 h); then DescribeJob and GetJobOutput answer 404. */
+  jobExpiryMs?: number;
   random?: () => number;
   now?: () => number;
 }
 
-export const DEFAULT_DELAYS: Record<Tier, number> = { Expedited: 1000, Standard: 3000, Bulk: 5000 };
-const UPLOAD_OPS = new Set(['UploadArchive', 'UploadMultipartPart']);
-
-interface Ctx {
-  req: IncomingMessage;
-  res: ServerResponse;
-  route: Route;
-  region: string;
-  url: URL;
-  body: Buffer | null; // buffered body of non-upload operations
-  faults: Map<FaultKind, FaultRule>;
-  log: Record<string, unknown>;
-}
-
-export class GlacierLocal {
+export class GlacierLocal implements LocalState {
   readonly store: Store;
   readonly jobs: Jobs;
+  readonly inventories: Inventories;
   readonly faults: Faults;
+  /** Requests per operation since start (or the last reset), for tests to assert retries. */
   readonly counters: Record<string, number> = {};
+  /** One entry per request: op, method, path, status, fault, error code and the ids it touched. */
   readonly requestLog: Record<string, unknown>[] = [];
-  readonly server: http.Server;
+  readonly server: http.Server | https.Server;
   readonly accountId: string;
+  readonly bodyTimeoutMs: number;
   pageSize: number | undefined;
   delays: Record<Tier, number>;
   checksumRule: 'tree' | 'megabyte';
-  private readonly now: () => number;
+  readonly now: () => number;
+  private snapshotTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: LocalOptions) {
     this.accountId = opts.accountId ?? '123456789012';
     this.store = new Store(opts.vfs, this.accountId);
     this.delays = { ...DEFAULT_DELAYS, ...opts.jobDelays };
-    this.jobs = new Jobs(this.store, () => this.delays);
+    this.inventories = new Inventories(opts.inventory ?? 'live');
+    this.jobs = new Jobs(this.store, { delays: () => this.delays, expiryMs: opts.jobExpiryMs ?? DEFAULT_JOB_EXPIRY_MS, inventories: this.inventories });
     this.faults = new Faults(opts.random);
     if (opts.faults) this.faults.set(opts.faults);
     this.pageSize = opts.pageSize;
     this.checksumRule = opts.checksumRule ?? 'tree';
+    this.bodyTimeoutMs = opts.bodyTimeoutMs ?? 60_000;
     this.now = opts.now ?? Date.now;
-    this.server = http.createServer((req, res) => void this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    this.server = opts.tls ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, handler) : http.createServer(handler);
     this.server.keepAliveTimeout = 30_000;
   }
 
+  /** Loads the store, then listens; resolves to the endpoint URL (http://HOST:PORT, or https:// with TLS). */
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
     await this.store.load((v, dir) => this.jobs.load(v, dir));
+    if (this.inventories.mode === 'snapshot') {
+      // Snapshots are not kept across restarts: a start counts as a snapshot run.
+      this.inventories.snapshot(this.store.listAllVaults(), this.now());
+      if (this.opts.snapshotIntervalMs) {
+        this.snapshotTimer = setInterval(() => this.inventories.snapshot(this.store.listAllVaults(), this.now()), this.opts.snapshotIntervalMs);
+        this.snapshotTimer.unref();
+      }
+    }
     await new Promise<void>((res, rej) => {
       this.server.once('error', rej);
       this.server.listen(port, host, () => res());
     });
     const a = this.server.address() as AddressInfo;
-    return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+    return `${this.opts.tls ? 'https' : 'http'}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   }
 
   async close(): Promise<void> {
+    clearInterval(this.snapshotTimer);
     this.server.closeAllConnections();
     await new Promise<void>((res) => this.server.close(() => res()));
   }
@@ -91,7 +107,7 @@ export class GlacierLocal {
     res.setHeader('x-amzn-RequestId', requestId);
     res.setHeader('Date', new Date(this.now()).toUTCString());
     const url = new URL(req.url ?? '/', 'http://local');
-    if (url.pathname.startsWith('/_local/')) return this.admin(req, res, url);
+    if (url.pathname.startsWith('/_local/')) return admin(this, req, res, url);
     // URL parsing resolves '..' and '%2e%2e' segments, while the signature covers the raw path with '%2e%2e' kept
     // as it is: '/vaults/v/archives/%2e%2e/%2e%2e/w' signed as an archive delete would delete vault w. Refused.
     // (A backslash is read as '/' too.)
@@ -104,10 +120,10 @@ export class GlacierLocal {
     try {
       if (dotted) throw new GlacierError(400, 'InvalidParameterValueException', `Invalid request path: ${rawPath}: '.' and '..' segments (also percent-encoded) are not allowed`);
       if (!r) throw new GlacierError(400, 'UnknownOperationException', `No operation matches ${req.method} ${url.pathname}`);
-      const body = UPLOAD_OPS.has(op) ? null : await readSmallBody(req);
+      const body = r.streamsBody ? null : await readSmallBody(req);
       // An upload's body is streamed, so its payload hash can only come from this (required) header; without it
       // the signature would be checked against the empty body's hash and fail with a misleading mismatch.
-      if (UPLOAD_OPS.has(op) && !header(req, 'x-amz-content-sha256')) throw missingParam('Required parameter missing: x-amz-content-sha256');
+      if (r.streamsBody && !header(req, 'x-amz-content-sha256')) throw missingParam('Required parameter missing: x-amz-content-sha256');
       const payloadHash = header(req, 'x-amz-content-sha256') ?? createHash('sha256').update(body ?? Buffer.alloc(0)).digest('hex');
       const auth = verifySigV4(
         { method: req.method ?? 'GET', rawUrl: req.url ?? '/', headers: req.headers },
@@ -125,21 +141,9 @@ export class GlacierLocal {
         throw new GlacierError(403, 'AccessDeniedException', `Access denied: the account ID ${r.account} in the request URI does not match the credentials`);
       }
       const faults = this.faults.pick(op);
-      if (faults.has('slow')) await sleep(faults.get('slow')!.ms ?? 2000);
-      if (faults.has('drop') && op !== 'GetJobOutput') return await dropConnection(req, res, log, this.requestLog);
-      for (const [kind, f] of [
-        ['500', () => new GlacierError(500, 'ServiceUnavailableException', 'Service is temporarily unavailable. Please try again later.')],
-        ['throttle', () => new GlacierError(400, 'ThrottlingException', 'Rate exceeded')],
-        ['408', () => new GlacierError(408, 'RequestTimeoutException', 'Request timed out.')],
-      ] as const) {
-        if (faults.has(kind)) {
-          log.fault = kind;
-          await drain(req);
-          throw f();
-        }
-      }
-      if (!IMPLEMENTED.has(op)) throw new GlacierError(400, 'UnsupportedOperationException', `${op} is not supported by glacier-local`);
-      await this.dispatch({ req, res, route: r, region: auth.region, url, body, faults, log });
+      if (await injectFaults(faults, op, req, res, log, this.requestLog)) return;
+      if (!r.handler) throw new GlacierError(400, 'UnsupportedOperationException', `${op} is not supported by glacier-local`);
+      await r.handler({ local: this, req, res, route: r, region: auth.region, url, body, faults, log, now: this.now() });
     } catch (e) {
       const err = e instanceof GlacierError ? e : new GlacierError(500, 'ServiceUnavailableException', `Internal error: ${(e as Error).message}`);
       log.error = err.code;
@@ -156,464 +160,4 @@ export class GlacierLocal {
       if (this.requestLog.length > 100_000) this.requestLog.splice(0, 50_000);
     }
   }
-
-  private vault(c: Ctx): Vault {
-    const name = c.route.vault!;
-    if (!VAULT_NAME_RE.test(name)) throw notFound(`Vault not found for ARN: ${this.store.arn(c.region, name)}`);
-    return this.store.vault(c.region, name);
-  }
-
-  private limit(c: Ctx, dflt: number): number {
-    const text = c.url.searchParams.get('limit');
-    const max = this.pageSize ?? Infinity;
-    if (text === null) return Math.min(dflt, max);
-    if (!/^[1-9]\d*$/.test(text)) throw invalidParam(`Invalid limit: ${text}. The limit must be a positive integer.`);
-    return Math.min(Number(text), max, 1000);
-  }
-
-  private page<T>(c: Ctx, items: T[], key: (t: T) => string, dflt: number): { page: T[]; marker: string | null } {
-    const limit = this.limit(c, this.pageSize ?? dflt);
-    const marker = c.url.searchParams.get('marker');
-    let start = 0;
-    if (marker) {
-      start = items.findIndex((t) => key(t) === marker);
-      if (start < 0) throw invalidParam(`Invalid marker: ${marker}`);
-    }
-    const page = items.slice(start, start + limit);
-    return { page, marker: start + limit < items.length ? key(items[start + limit]) : null };
-  }
-
-  private json(c: Ctx, status: number, value: unknown): void {
-    const payload = JSON.stringify(value);
-    c.res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) });
-    c.res.end(payload);
-  }
-
-  private empty(c: Ctx, status: number, headers: Record<string, string> = {}): void {
-    c.res.writeHead(status, headers);
-    c.res.end();
-  }
-
-  private location(...parts: string[]): string {
-    return `/${this.accountId}/vaults/${parts.join('/')}`;
-  }
-
-  private description(c: Ctx): string | null {
-    const d = header(c.req, 'x-amz-archive-description');
-    if (d === undefined) return null;
-    if (!validDescription(d)) throw invalidParam('Invalid archive description. The description must be at most 1024 printable ASCII characters.');
-    return d.replace(/^ +/, '');
-  }
-
-  private describeVault(v: Vault) {
-    let size = 0;
-    for (const a of v.archives.values()) size += a.size;
-    return { CreationDate: v.creationDate, LastInventoryDate: v.lastInventoryDate, NumberOfArchives: v.archives.size, SizeInBytes: size, VaultARN: v.arn, VaultName: v.name };
-  }
-
-  private async dispatch(c: Ctx): Promise<void> {
-    const { store, jobs } = this;
-    const now = this.now();
-    switch (c.route.op) {
-      case 'ListVaults': {
-        const { page, marker } = this.page(c, store.listVaults(c.region), (v) => v.arn, 10);
-        return this.json(c, 200, { Marker: marker, VaultList: page.map((v) => this.describeVault(v)) });
-      }
-      case 'CreateVault': {
-        const name = c.route.vault!;
-        if (!VAULT_NAME_RE.test(name)) throw invalidParam(`Invalid vault name: ${name}. Names are 1 to 255 characters of a-z, A-Z, 0-9, '_', '-' and '.'.`);
-        if (c.body && c.body.length > 0) throw invalidParam('The request body must be empty');
-        await store.createVault(c.region, name, now);
-        return this.empty(c, 201, { Location: this.location(name) });
-      }
-      case 'DescribeVault':
-        return this.json(c, 200, this.describeVault(this.vault(c)));
-      case 'DeleteVault':
-        await store.deleteVault(this.vault(c));
-        return this.empty(c, 204);
-      case 'UploadArchive':
-        return this.uploadArchive(c);
-      case 'DeleteArchive': {
-        const v = this.vault(c);
-        if (!ID_RE.test(c.route.id!)) throw invalidParam(`Invalid vault name: ${v.arn}`);
-        await store.deleteArchive(v, c.route.id!);
-        return this.empty(c, 204);
-      }
-      case 'InitiateMultipartUpload': {
-        const v = this.vault(c);
-        const ps = header(c.req, 'x-amz-part-size') ?? '0';
-        if (!/^\d+$/.test(ps) || !isValidPartSize(Number(ps))) {
-          throw invalidParam(`Invalid part size: ${ps}. Part size must not be null, must be a power of two and be between 1048576 and 4294967296 bytes.`);
-        }
-        const u = await store.initiateUpload(v, Number(ps), this.description(c), now);
-        c.log.uploadId = u.id;
-        return this.empty(c, 201, { Location: this.location(v.name, 'multipart-uploads', u.id), 'x-amz-multipart-upload-id': u.id });
-      }
-      case 'ListMultipartUploads': {
-        const v = this.vault(c);
-        const all = [...v.uploads.values()].sort((a, b) => a.creationDate.localeCompare(b.creationDate) || a.id.localeCompare(b.id));
-        const { page, marker } = this.page(c, all, (u) => u.id, 50);
-        return this.json(c, 200, {
-          Marker: marker,
-          UploadsList: page.map((u) => ({ ArchiveDescription: u.description, CreationDate: u.creationDate, MultipartUploadId: u.id, PartSizeInBytes: u.partSize, VaultARN: v.arn })),
-        });
-      }
-      case 'UploadMultipartPart':
-        return this.uploadPart(c);
-      case 'CompleteMultipartUpload': {
-        const v = this.vault(c);
-        const id = c.route.id!;
-        const size = header(c.req, 'x-amz-archive-size');
-        const hash = header(c.req, 'x-amz-sha256-tree-hash');
-        const closed = v.recentlyClosed.get(id);
-        if (closed?.archiveId && v.archives.has(closed.archiveId)) {
-          const a = v.archives.get(closed.archiveId)!;
-          return this.empty(c, 201, { Location: this.location(v.name, 'archives', a.id), 'x-amz-archive-id': a.id, 'x-amz-sha256-tree-hash': a.treeHash });
-        }
-        const u = store.upload(v, id);
-        if (size === undefined || !/^\d+$/.test(size)) throw missingParam('Required parameter missing: x-amz-archive-size');
-        if (!hash) throw missingParam('Required parameter missing: x-amz-sha256-tree-hash');
-        const a = await store.completeUpload(v, u, Number(size), hash.toLowerCase(), now);
-        c.log.uploadId = id;
-        return this.empty(c, 201, { Location: this.location(v.name, 'archives', a.id), 'x-amz-archive-id': a.id, 'x-amz-sha256-tree-hash': a.treeHash });
-      }
-      case 'AbortMultipartUpload':
-        await store.abortUpload(this.vault(c), c.route.id!);
-        return this.empty(c, 204);
-      case 'ListParts': {
-        const v = this.vault(c);
-        const u = store.upload(v, c.route.id!);
-        const parts = [...u.parts.values()].sort((a, b) => a.index - b.index);
-        const { page, marker } = this.page(c, parts, (p) => String(p.index), 50);
-        return this.json(c, 200, {
-          ArchiveDescription: u.description, CreationDate: u.creationDate, Marker: marker, MultipartUploadId: u.id, PartSizeInBytes: u.partSize,
-          Parts: page.map((p) => ({ RangeInBytes: `${p.start}-${p.end}`, SHA256TreeHash: p.treeHash })),
-          VaultARN: v.arn,
-        });
-      }
-      case 'InitiateJob': {
-        const v = this.vault(c);
-        let params: unknown;
-        try {
-          params = JSON.parse(c.body?.length ? c.body.toString('utf8') : '{}');
-        } catch {
-          throw new GlacierError(400, 'SerializationException', 'The request body is not valid JSON');
-        }
-        if (!params || typeof params !== 'object' || Object.keys(params).length === 0) throw missingParam('Required parameter missing: Job Parameters');
-        const job = await jobs.initiate(v, params as never, now);
-        c.log.jobId = job.id;
-        return this.empty(c, 202, { Location: this.location(v.name, 'jobs', job.id), 'x-amz-job-id': job.id });
-      }
-      case 'ListJobs': {
-        const v = this.vault(c);
-        const status = c.url.searchParams.get('statuscode');
-        const completed = c.url.searchParams.get('completed');
-        if (status !== null && !['InProgress', 'Succeeded', 'Failed'].includes(status)) throw invalidParam(`The job status code is not valid: ${status}`);
-        if (completed !== null && completed !== 'true' && completed !== 'false') throw invalidParam(`The completed value is not valid: ${completed}`);
-        const all = (await jobs.list(v, now)).filter(
-          (j) => (status === null || j.status === status) && (completed === null || String(j.status !== 'InProgress') === completed),
-        );
-        const { page, marker } = this.page(c, all, (j) => j.id, 50);
-        return this.json(c, 200, { JobList: page.map((j) => jobs.describe(v, j)), Marker: marker });
-      }
-      case 'DescribeJob': {
-        const v = this.vault(c);
-        return this.json(c, 200, jobs.describe(v, await jobs.get(v, c.route.id!, now)));
-      }
-      case 'GetJobOutput':
-        return this.jobOutput(c);
-    }
-  }
-
-  /** Streams an upload body to a temporary blob while hashing it, then checks it before anything is visible. */
-  private async receive(c: Ctx, dir: string, expectLength: number) {
-    const declaredSha = header(c.req, 'x-amz-content-sha256');
-    const declaredTree = header(c.req, 'x-amz-sha256-tree-hash');
-    if (!declaredSha) throw missingParam('Required parameter missing: x-amz-content-sha256');
-    if (!declaredTree) throw missingParam('Required parameter missing: x-amz-sha256-tree-hash');
-    const writer = await this.store.vfs.writer(dir);
-    const hasher = new TreeHasher({ linear: true, leaves: true });
-    const timeout = this.opts.bodyTimeoutMs ?? 60_000;
-    let timedOut = false;
-    // A stalled body: answer 408 as the service does, then drop the connection (the body will never finish).
-    const onStall = () => {
-      timedOut = true;
-      const payload = JSON.stringify({ code: 'RequestTimeoutException', message: 'Request timed out.', type: 'Client' });
-      c.res.writeHead(408, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload), 'x-amzn-ErrorType': 'RequestTimeoutException', Connection: 'close' });
-      c.res.end(payload, () => c.req.destroy());
-    };
-    let timer = setTimeout(onStall, timeout);
-    try {
-      for await (const chunk of c.req as AsyncIterable<Buffer>) {
-        clearTimeout(timer);
-        timer = setTimeout(onStall, timeout);
-        if (hasher.size + chunk.length > expectLength) throw invalidParam(`The request body is longer than its Content-Length: ${expectLength}`);
-        hasher.update(chunk);
-        await writer.write(chunk);
-      }
-    } catch (e) {
-      await writer.discard();
-      if (timedOut) throw new GlacierError(408, 'RequestTimeoutException', 'Request timed out.');
-      throw e instanceof GlacierError ? e : new GlacierError(400, 'IncompleteBody', `The request body ended early: ${(e as Error).message}`);
-    } finally {
-      clearTimeout(timer);
-    }
-    if (c.req.readableAborted || hasher.size !== expectLength) {
-      await writer.discard();
-      if (c.req.readableAborted) throw new GlacierError(400, 'IncompleteBody', 'The connection closed before the whole body arrived');
-      throw new GlacierError(400, 'IncompleteBody', `The request body has ${hasher.size} bytes but Content-Length says ${expectLength}`);
-    }
-    const d = hasher.digest();
-    const leaves = Buffer.concat(hasher.leaves!).toString('base64');
-    if (d.treeHash !== declaredTree.toLowerCase()) {
-      await writer.discard();
-      throw invalidParam(`Checksum mismatch: expected ${declaredTree}, computed ${d.treeHash}`);
-    }
-    if (d.sha256 !== declaredSha.toLowerCase()) {
-      await writer.discard();
-      throw contentHashMismatch(d.sha256!, declaredSha);
-    }
-    return { writer, treeHash: d.treeHash, size: d.size, leaves };
-  }
-
-  private contentLength(c: Ctx): number {
-    const cl = header(c.req, 'content-length');
-    if (cl === undefined || !/^\d+$/.test(cl)) throw missingParam('Required parameter missing: Content-Length');
-    return Number(cl);
-  }
-
-  private async uploadArchive(c: Ctx): Promise<void> {
-    const v = this.vault(c);
-    const description = this.description(c);
-    const length = this.contentLength(c);
-    if (length === 0) throw invalidParam('Invalid Content-Length: 0. An archive must be at least 1 byte.');
-    if (length > 4 * 1024 * MiB) throw invalidParam(`Invalid Content-Length: ${length}. An archive uploaded in one request must be at most 4 GiB.`);
-    const got = await this.receive(c, `${v.dir}/staging`, length);
-    const a = await this.store.addArchive(v, (p) => got.writer.commit(p), { description, size: got.size, treeHash: got.treeHash, leaves: got.leaves }, this.now());
-    c.log.archiveId = a.id;
-    this.empty(c, 201, { Location: this.location(v.name, 'archives', a.id), 'x-amz-archive-id': a.id, 'x-amz-sha256-tree-hash': a.treeHash });
-  }
-
-  private async uploadPart(c: Ctx): Promise<void> {
-    const v = this.vault(c);
-    const u = this.store.upload(v, c.route.id!);
-    const cr = header(c.req, 'content-range') ?? '';
-    c.log.uploadId = u.id;
-    c.log.range = cr;
-    const m = /^bytes (\d+)-(\d+)\/\*$/.exec(cr);
-    if (!m || Number(m[2]) < Number(m[1])) throw invalidParam(`Invalid Content-Range: ${cr}`);
-    const [first, last] = [Number(m[1]), Number(m[2])];
-    const length = this.contentLength(c);
-    if (length !== last - first + 1) throw invalidParam(`Content-Range: ${cr} is incompatible with Content-Length: ${length}`);
-    if (first % u.partSize !== 0) throw invalidParam(`Content-Range: ${cr} does not start at a multiple of the part size ${u.partSize}`);
-    if (length > u.partSize) throw invalidParam(`Content-Range: ${cr} is larger than the part size ${u.partSize}`);
-    const index = first / u.partSize;
-    if (index >= 10_000) throw invalidParam(`This is part number ${index + 1} for the current multipart upload. It exceeds the limit of 10000 parts.`);
-    const got = await this.receive(c, u.dir, length);
-    if (!v.uploads.has(u.id)) {
-      await got.writer.discard();
-      throw notFound(`The upload ID was not found: ${u.id}`);
-    }
-    await this.store.putPart(u, { index, start: first, end: last, treeHash: got.treeHash, leaves: got.leaves }, (p) => got.writer.commit(p));
-    this.empty(c, 204, { 'x-amz-sha256-tree-hash': got.treeHash });
-  }
-
-  private async jobOutput(c: Ctx): Promise<void> {
-    const v = this.vault(c);
-    const job = await this.jobs.get(v, c.route.id!, this.now());
-    c.log.jobId = job.id;
-    if (job.status !== 'Succeeded') throw invalidParam(`The job is not currently available for download: ${job.id}`);
-    const total = job.outputSize!;
-    const rangeHeader = header(c.req, 'range');
-    let [start, end] = [0, total - 1];
-    if (rangeHeader !== undefined) {
-      const m = /^bytes=(\d*)-(\d*)$/.exec(rangeHeader.trim());
-      if (!m || (m[1] === '' && m[2] === '')) throw invalidParam(`Invalid range: ${rangeHeader}`);
-      if (m[1] === '') [start, end] = [Math.max(0, total - Number(m[2])), total - 1];
-      else [start, end] = [Number(m[1]), m[2] === '' ? total - 1 : Math.min(Number(m[2]), total - 1)];
-      if (start > end || start >= total) {
-        throw new GlacierError(416, 'InvalidParameterValueException', `The requested range is not satisfiable: ${rangeHeader} (output size ${total})`);
-      }
-      c.log.range = `${start}-${end}`;
-    }
-    const headers: Record<string, string | number> = {
-      'Content-Type': job.action === 'InventoryRetrieval' ? (job.format === 'CSV' ? 'text/csv' : 'application/json') : 'application/octet-stream',
-      'Content-Length': end - start + 1,
-      'Accept-Ranges': 'bytes',
-    };
-    if (rangeHeader !== undefined) headers['Content-Range'] = `bytes ${start}-${end}/${total}`;
-    const archive = job.archiveId ? v.archives.get(job.archiveId) : undefined;
-    if (job.action === 'ArchiveRetrieval' && archive?.description) headers['x-amz-archive-description'] = archive.description;
-    const th = this.jobs.outputTreeHash(job, start, end, this.checksumRule);
-    if (th) headers['x-amz-sha256-tree-hash'] = th;
-    c.res.writeHead(rangeHeader !== undefined ? 206 : 200, headers);
-    const body = this.jobs.read(v, job, start, end);
-    const length = end - start + 1;
-    const corruptAt = c.faults.has('corrupt') ? Math.floor(length / 2) : -1;
-    const dropAt = c.faults.has('drop') ? Math.floor(length / 2) : -1;
-    const slowMs = c.faults.has('slow') ? Math.max(1, Math.floor((c.faults.get('slow')!.ms ?? 2000) / 50)) : 0;
-    if (corruptAt >= 0) c.log.fault = 'corrupt';
-    if (dropAt >= 0) c.log.fault = 'drop';
-    let sent = 0;
-    try {
-      for await (let chunk of body as AsyncIterable<Buffer>) {
-        if (corruptAt >= sent && corruptAt < sent + chunk.length) {
-          chunk = Buffer.from(chunk);
-          chunk[corruptAt - sent] ^= 0xff;
-        }
-        if (dropAt >= 0 && sent + chunk.length > dropAt) {
-          c.res.write(chunk.subarray(0, dropAt - sent));
-          await sleep(20);
-          c.res.destroy();
-          return;
-        }
-        sent += chunk.length;
-        if (slowMs) await sleep(slowMs);
-        if (!c.res.write(chunk)) {
-          await new Promise<void>((res) => {
-            const done = () => (c.res.off('drain', done), c.res.off('close', done), res());
-            c.res.on('drain', done);
-            c.res.on('close', done);
-          });
-        }
-        if (c.res.destroyed) {
-          body.destroy();
-          return;
-        }
-      }
-      c.res.end();
-    } catch {
-      c.res.destroy();
-    }
-  }
-
-  // ---- admin API, for tests and demos (unauthenticated; glacier-local binds loopback unless told otherwise)
-  private async admin(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const send = (status: number, value: unknown) => {
-      const payload = JSON.stringify(value);
-      res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) });
-      res.end(payload);
-    };
-    try {
-      const body = await readSmallBody(req);
-      const input = body.length ? JSON.parse(body.toString('utf8')) : {};
-      const p = url.pathname.slice('/_local/'.length).split('/');
-      const m = req.method;
-      if (p[0] === 'health') return send(200, { ok: true });
-      if (p[0] === 'counters' && m === 'GET') return send(200, { requests: this.counters, faults: this.faults.fired });
-      if (p[0] === 'counters' && m === 'DELETE') {
-        for (const k of Object.keys(this.counters)) delete this.counters[k];
-        for (const k of Object.keys(this.faults.fired)) delete this.faults.fired[k];
-        this.requestLog.length = 0;
-        return send(200, { ok: true });
-      }
-      if (p[0] === 'requests' && m === 'GET') return send(200, this.requestLog);
-      if (p[0] === 'faults') {
-        if (m === 'GET') return send(200, this.faults.list());
-        if (m === 'DELETE') return this.faults.set([]), send(200, []);
-        const rules = typeof input.spec === 'string' ? parseFaultSpec(input.spec) : validateRules(input.rules ?? input);
-        if (m === 'PUT') this.faults.set(rules);
-        else this.faults.add(rules);
-        return send(200, this.faults.list());
-      }
-      if (p[0] === 'config' && m === 'PUT') {
-        if (input.pageSize !== undefined) this.pageSize = input.pageSize === null ? undefined : Number(input.pageSize);
-        if (input.jobDelays) this.delays = { ...this.delays, ...input.jobDelays };
-        if (input.checksumRule) this.checksumRule = input.checksumRule;
-        return send(200, { pageSize: this.pageSize ?? null, jobDelays: this.delays, checksumRule: this.checksumRule });
-      }
-      if (p[0] === 'jobs' && p[1] && (p[2] === 'complete' || p[2] === 'fail') && m === 'POST') {
-        for (const v of this.store.listAllVaults()) {
-          const job = v.jobs.get(p[1]);
-          if (job) {
-            await this.jobs.finish(v, job, p[2] === 'complete', input.message, this.now());
-            return send(200, this.jobs.describe(v, job));
-          }
-        }
-        return send(404, { code: 'ResourceNotFoundException', message: `The job ID was not found: ${p[1]}` });
-      }
-      if (p[0] === 'uploads' && p[1] && p[2] === 'age' && m === 'POST') {
-        for (const v of this.store.listAllVaults()) {
-          const u = v.uploads.get(p[1]);
-          if (u) {
-            u.creationDate = new Date(this.now() - Number(input.seconds ?? 0) * 1000).toISOString();
-            await this.store.saveUpload(u);
-            return send(200, { MultipartUploadId: u.id, CreationDate: u.creationDate });
-          }
-        }
-        return send(404, { code: 'ResourceNotFoundException', message: `The upload ID was not found: ${p[1]}` });
-      }
-      return send(404, { code: 'NotFound', message: `no admin route ${m} ${url.pathname}` });
-    } catch (e) {
-      return send(400, { code: 'BadRequest', message: (e as Error).message });
-    }
-  }
 }
-
-export function parseTierDelays(text: string, parse: (s: string) => number): Record<Tier, number> {
-  const out = { ...DEFAULT_DELAYS };
-  for (const item of text.split(',')) {
-    const [k, v] = item.includes('=') ? item.split('=') : [null, item];
-    const ms = parse(v);
-    if (!Number.isFinite(ms) || ms < 0) throw new Error(`invalid job delay "${item}"`);
-    if (k === null) for (const t of TIERS) out[t] = ms;
-    else if (TIERS.includes(k as Tier)) out[k as Tier] = ms;
-    else throw new Error(`invalid tier "${k}" in job delay; use Expedited, Standard or Bulk`);
-  }
-  return out;
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
-}
-
-function contentHashMismatch(computed: string, declared: string): GlacierError {
-  return new GlacierError(
-    403,
-    'InvalidSignatureException',
-    `The value passed in as x-amz-content-sha256 does not match the computed payload hash. Computed digest: ${computed} expected hash: ${declared}`,
-  );
-}
-
-async function readSmallBody(req: IncomingMessage, max = MiB): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    n += chunk.length;
-    if (n > max) throw invalidParam(`The request body is too large for this operation (over ${max} bytes)`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
-
-async function drain(req: IncomingMessage): Promise<void> {
-  if (req.readableEnded) return;
-  for await (const _ of req) void _;
-}
-
-async function dropConnection(req: IncomingMessage, res: ServerResponse, log: Record<string, unknown>, requestLog: Record<string, unknown>[]): Promise<void> {
-  log.fault = 'drop';
-  log.status = 0;
-  log.logged = true;
-  requestLog.push(log);
-  // Take some of the body first, so the client sees the connection cut mid-request.
-  await new Promise<void>((resolve) => {
-    let n = 0;
-    const onData = (c: Buffer) => {
-      n += c.length;
-      if (n >= 65536) finish();
-    };
-    const finish = () => {
-      req.off('data', onData);
-      resolve();
-    };
-    req.on('data', onData);
-    req.once('end', finish);
-    setTimeout(finish, 200);
-  });
-  res.socket?.destroy();
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-

@@ -9,7 +9,8 @@ import { Readable } from 'node:stream';
 import { combineTreeHashes, MiB } from '../core/tree-hash.js';
 import { isTempName, type Vfs } from './vfs.js';
 import { invalidParam, notFound } from './glacier-error.js';
-import { archiveIdMatchesVault, newArchiveId, newUploadId } from './ids.js';
+import { archiveIdMatchesVault, newArchiveId, newUploadId, vaultTag } from './ids.js';
+import { ArchiveIndex } from './archive-index.js';
 import type { Job } from './jobs.js';
 
 export interface Segment {
@@ -51,7 +52,7 @@ export interface Vault {
   arn: string;
   creationDate: string;
   lastInventoryDate: string | null;
-  archives: Map<string, Archive>;
+  archives: ArchiveIndex;
   uploads: Map<string, Upload>;
   jobs: Map<string, Job>;
   /** Completed or aborted upload ids, remembered so a repeated Complete/Abort answers as the service does. */
@@ -97,7 +98,7 @@ export class Store {
     const dir = `r/${region}/v/${name}`;
     const v: Vault = {
       name, region, arn: this.arn(region, name), creationDate: isoNow(now), lastInventoryDate: null,
-      archives: new Map(), uploads: new Map(), jobs: new Map(), recentlyClosed: new Map(), dir,
+      archives: new ArchiveIndex(vaultTag(this.arn(region, name))), uploads: new Map(), jobs: new Map(), recentlyClosed: new Map(), dir,
     };
     await this.vfs.writeJson(`${dir}/vault.json`, { name, region, creationDate: v.creationDate });
     this.vaults.set(this.key(region, name), v);
@@ -133,7 +134,8 @@ export class Store {
   }
 
   archiveFile(v: Vault, a: Archive, seg: Segment): string {
-    return `${v.dir}/a/${a.id}/${seg.file}`;
+    // A segment path with a '/' is relative to the vault (the shared body of synthetic archives, archive-index.ts).
+    return seg.file.includes('/') ? `${v.dir}/${seg.file}` : `${v.dir}/a/${a.id}/${seg.file}`;
   }
 
   async initiateUpload(v: Vault, partSize: number, description: string | null, now = Date.now()): Promise<Upload> {
@@ -239,7 +241,7 @@ export class Store {
         if (!meta) continue;
         const v: Vault = {
           name, region, arn: this.arn(region, name), creationDate: meta.creationDate, lastInventoryDate: meta.lastInventoryDate ?? null,
-          archives: new Map(), uploads: new Map(), jobs: new Map(), recentlyClosed: new Map(), dir,
+          archives: new ArchiveIndex(vaultTag(this.arn(region, name))), uploads: new Map(), jobs: new Map(), recentlyClosed: new Map(), dir,
         };
         // Staging only ever holds UploadArchive bodies not yet committed: whatever a crash left there is garbage.
         await vfs.remove(`${dir}/staging`);
@@ -250,6 +252,7 @@ export class Store {
           await this.dropTemps(`${dir}/u/${uid}`); // a part body cut off mid-upload must not move into the archive
           await vfs.rename(`${dir}/u/${uid}`, `${dir}/a/${done.id}`);
         }
+        await v.archives.load(vfs, dir);
         for (const aid of await vfs.list(`${dir}/a`)) {
           const a = await vfs.readJson<Archive>(`${dir}/a/${aid}/archive.json`);
           if (a) v.archives.set(aid, a);

@@ -15,7 +15,6 @@ export interface BlobWriter {
 }
 
 export interface Vfs {
-  readonly persistent: boolean;
   writer(dir: string): Promise<BlobWriter>;
   writeJson(path: string, value: unknown): Promise<void>;
   readJson<T>(path: string): Promise<T | undefined>;
@@ -34,7 +33,6 @@ const tmpName = () => `${TMP_PREFIX}${randomBytes(8).toString('hex')}`;
 export const isTempName = (name: string) => name.startsWith(TMP_PREFIX);
 
 export class DiskVfs implements Vfs {
-  readonly persistent = true;
   constructor(private readonly root: string) {}
 
   private p(path: string): string {
@@ -128,7 +126,6 @@ export class DiskVfs implements Vfs {
 
 /** Files as lists of buffers; directories implied by paths. */
 export class MemoryVfs implements Vfs {
-  readonly persistent = false;
   private readonly files = new Map<string, Buffer[]>();
   private readonly json = new Map<string, string>();
 

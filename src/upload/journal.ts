@@ -1,9 +1,11 @@
-// The journal of a multipart upload: enough to resume it after a failure, a SIGINT or a kill -9.
-// JSON lines in $XDG_STATE_HOME/glacier-pipes/<uploadId>.journal (mode 0600): a header, then one line per part
-// that Glacier accepted. Glacier's own ListParts stays the truth on resume; the journal says where to look.
-import { appendFileSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync, fsyncSync } from 'node:fs';
+// The journal of a multipart upload: enough to resume it after a failure, a SIGINT or a kill -9, and to name it
+// when it cannot be aborted. One JSON line in $XDG_STATE_HOME/glacier-pipes/<uploadId>.journal (mode 0600).
+// Glacier's own ListParts is the truth on resume, so the journal holds no per-part lines.
+import { closeSync, constants, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { ServiceError } from '../core/errors.js';
 
 export interface JournalHeader {
   type: 'glacier-put';
@@ -19,15 +21,64 @@ export interface JournalHeader {
   created: string;
 }
 
-export interface JournalPart {
-  part: number;
-  size: number;
-  treeHash: string;
-}
-
-export function journalDir(env = process.env): string {
+export function journalDir(env: Record<string, string | undefined> = process.env): string {
   const base = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
   return join(base, 'glacier-pipes');
+}
+
+// Created exclusively, never through a planted symlink.
+const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+
+function writeWhole(path: string, text: string, flags: number): void {
+  const fd = openSync(path, flags, 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A journal file made before the upload exists, so that a folder we cannot write fails before any request. */
+export class PendingJournal {
+  private constructor(
+    readonly dir: string,
+    readonly tmp: string,
+  ) {}
+
+  /**
+   * Creates `dir` (0700) and a placeholder file in it the size of a real journal. Throws ServiceError (exit 1)
+   * naming the folder when it is read-only, full or otherwise unwritable.
+   */
+  static prepare(dir: string, header: Omit<JournalHeader, 'uploadId'>): PendingJournal {
+    const tmp = join(dir, `.pending-${randomBytes(8).toString('hex')}.journal`);
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      // As long as the real line will be (an upload id is 92-138 characters), so a nearly full disk fails here.
+      writeWhole(tmp, `${JSON.stringify({ ...header, uploadId: 'x'.repeat(138) })}\n`, CREATE);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw new ServiceError(`cannot write the upload journal in ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; nothing was sent (set XDG_STATE_HOME to a writable folder)`);
+    }
+    return new PendingJournal(dir, tmp);
+  }
+
+  /** Writes the real header and moves it to <uploadId>.journal. Throws ServiceError when the disk refuses. */
+  commit(header: JournalHeader): Journal {
+    const path = join(this.dir, `${header.uploadId}.journal`);
+    try {
+      writeWhole(this.tmp, `${JSON.stringify(header)}\n`, constants.O_WRONLY | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0));
+      renameSync(this.tmp, path);
+    } catch (e) {
+      this.discard();
+      throw new ServiceError(`cannot write the upload journal ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    return new Journal(path, header);
+  }
+
+  discard(): void {
+    rmSync(this.tmp, { force: true });
+  }
 }
 
 export class Journal {
@@ -36,38 +87,20 @@ export class Journal {
     readonly header: JournalHeader,
   ) {}
 
+  /** Writes a journal at once (for an upload that already exists). */
   static create(dir: string, header: JournalHeader): Journal {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const path = join(dir, `${header.uploadId}.journal`);
-    const fd = openSync(path, 'w', 0o600);
-    try {
-      writeSync(fd, `${JSON.stringify(header)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    return new Journal(path, header);
+    return PendingJournal.prepare(dir, header).commit(header);
   }
 
-  static read(path: string): { journal: Journal; parts: JournalPart[] } {
-    const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean);
-    const header = JSON.parse(lines[0]) as JournalHeader;
-    const parts: JournalPart[] = [];
-    for (const l of lines.slice(1)) {
-      try {
-        parts.push(JSON.parse(l));
-      } catch {
-        break; // a line cut short by a crash: ListParts will tell the rest
-      }
-    }
-    return { journal: new Journal(path, header), parts };
+  static read(path: string): Journal {
+    return new Journal(path, JSON.parse(readFileSync(path, 'utf8').split('\n')[0]) as JournalHeader);
   }
 
   /** Journals of a vault, newest first. */
   static find(dir: string, filter: (h: JournalHeader) => boolean = () => true): { path: string; header: JournalHeader }[] {
     let names: string[] = [];
     try {
-      names = readdirSync(dir).filter((n) => n.endsWith('.journal'));
+      names = readdirSync(dir).filter((n) => n.endsWith('.journal') && !n.startsWith('.'));
     } catch {
       return [];
     }
@@ -82,10 +115,6 @@ export class Journal {
       }
     }
     return out.sort((a, b) => b.mtime - a.mtime);
-  }
-
-  addPart(p: JournalPart): void {
-    appendFileSync(this.path, `${JSON.stringify(p)}\n`, { mode: 0o600 });
   }
 
   remove(): void {

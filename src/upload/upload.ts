@@ -5,38 +5,34 @@
 // dangling) or its journal stays with the command that resumes it.
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, InitiateMultipartUploadCommand, ListPartsCommand,
-  UploadArchiveCommand, UploadMultipartPartCommand, type GlacierClient,
+  UploadArchiveCommand, UploadMultipartPartCommand,
 } from '@aws-sdk/client-glacier';
-import { registerBodyHashes } from '../core/client.js';
-import { IntegrityError, InterruptedError, UsageError } from '../core/errors.js';
+import { GlacierPipesError, IntegrityError, InputChangedError, ServiceError, UsageError } from '../core/errors.js';
+import { classify, paginate, sameHash, send, type Glacier } from '../core/glacier.js';
 import type { HashPool, PartHashes } from '../core/hash-pool.js';
-import { withRetry } from '../core/retry.js';
 import { combineTreeHashesHex, MiB } from '../core/tree-hash.js';
-import { Journal, type JournalHeader } from './journal.js';
+import { Journal, PendingJournal, type JournalHeader } from './journal.js';
+import { fitPartSize, MAX_PARTS } from './part-size.js';
 import type { SourcePart } from './sources.js';
 
-export const MAX_PARTS = 10_000;
+export { fitPartSize, MAX_PARTS } from './part-size.js';
 
 export interface UploadOptions {
-  client: GlacierClient;
+  glacier: Glacier;
   pool: HashPool;
   vault: string;
-  accountId: string;
   description: string | null;
   partSize: number;
   concurrency: number;
   maxParts?: number;
   dryRun?: boolean;
-  /** An open upload to continue: the parts Glacier already holds are checked, not sent. */
-  resume?: { uploadId: string; journal?: Journal };
+  /** An open upload to continue (its parts listed once, by listUpload): those parts are checked, not sent. */
+  resume?: { uploadId: string; journal?: Journal; listed: ListedUpload };
   /** Where to keep the journal; none is kept when undefined. */
   journal?: { dir: string; header: Omit<JournalHeader, 'uploadId' | 'partSize' | 'created' | 'type' | 'version' | 'description' | 'vault' | 'accountId'> };
-  retry?: { attempts?: number; baseMs?: number; capMs?: number };
-  signal?: AbortSignal;
   onPart?: (bytes: number, sent: boolean) => void;
   /** Called once when the input turns out to need a multipart upload. */
   onMultipart?: () => void;
-  warn?: (message: string) => void;
 }
 
 export interface UploadResult {
@@ -60,33 +56,39 @@ export class ResumableError extends Error {
   ) {
     super((cause as Error)?.message ?? String(cause));
   }
+
+  /** The cause, classified (one line, its exit code). */
+  get typed(): GlacierPipesError {
+    return classify(this.cause);
+  }
 }
 
-/** The smallest part size (1 MiB × 2^n, at least `min`) that holds `size` bytes in maxParts parts. */
-export function fitPartSize(size: number, min = 8 * MiB, maxParts = MAX_PARTS): number {
-  let ps = MiB;
-  while (ps < min) ps *= 2;
-  while (ps * maxParts < size) ps *= 2;
-  if (ps > 4096 * MiB) throw new UsageError(`${size} bytes do not fit in ${maxParts} parts of at most 4 GiB`);
-  return ps;
+export interface ListedUpload {
+  /** Parts by index (first byte / part size). */
+  parts: Map<number, { treeHash: string; start: number; end: number }>;
+  partSize: number;
+  description: string | null;
 }
 
-export async function listAllParts(client: GlacierClient, accountId: string, vault: string, uploadId: string, signal?: AbortSignal) {
-  const parts = new Map<number, { treeHash: string; start: number; end: number }>();
-  let marker: string | undefined;
+/** Every part of an open upload (ListParts, every page). Throws GlacierError for an unknown upload. */
+export async function listUpload(g: Glacier, vault: string, uploadId: string): Promise<ListedUpload> {
+  const parts: ListedUpload['parts'] = new Map();
   let partSize = 0;
   let description: string | null = null;
-  do {
-    const r = await withRetry(() => client.send(new ListPartsCommand({ accountId, vaultName: vault, uploadId, marker }), { abortSignal: signal }), { signal });
+  for await (const r of paginate(g, (marker) => new ListPartsCommand({ accountId: g.accountId, vaultName: vault, uploadId, marker }))) {
     partSize = Number(r.PartSizeInBytes);
     description = r.ArchiveDescription ?? null;
     for (const p of r.Parts ?? []) {
       const [start, end] = (p.RangeInBytes ?? '').split('-').map(Number);
-      parts.set(start / partSize, { treeHash: p.SHA256TreeHash!, start, end });
+      parts.set(start / partSize, { treeHash: p.SHA256TreeHash ?? '', start, end });
     }
-    marker = r.Marker ?? undefined;
-  } while (marker);
+  }
   return { parts, partSize, description };
+}
+
+/** The command that removes an upload left open, for messages. An id that starts with '-' goes after --. */
+export function abortCommand(vault: string, uploadId: string, where: { endpoint?: string; region?: string } = {}): string {
+  return ['glacier-abort', '-v', vault, ...(where.endpoint ? ['--endpoint', where.endpoint] : []), ...(where.region ? ['--region', where.region] : []), '--', uploadId].join(' ');
 }
 
 export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions): Promise<UploadResult> {
@@ -106,14 +108,9 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
       const h = await hashOf(p);
       o.onPart?.(p.data.length, false);
       if (o.dryRun) return result({ archiveId: null, checksum: h.treeHash, size: p.data.length, parts: 1, uploadId: null, location: null });
-      const r = await sendWithRetry(o, () => {
-        registerBodyHashes(p.data, h.sha256, h.treeHash);
-        return o.client.send(
-          new UploadArchiveCommand({ accountId: o.accountId, vaultName: o.vault, body: p.data, checksum: h.treeHash, archiveDescription: o.description ?? undefined }),
-          { abortSignal: o.signal },
-        );
-      });
-      if (r.checksum !== h.treeHash) throw new IntegrityError(`Glacier computed tree hash ${r.checksum} for the archive, ours is ${h.treeHash}`);
+      const r = await send(o.glacier, new UploadArchiveCommand({ accountId: o.glacier.accountId, vaultName: o.vault, body: p.data, checksum: h.treeHash, archiveDescription: o.description ?? undefined }), { hashes: h });
+      if (!sameHash(r.checksum, h.treeHash)) throw new IntegrityError(`Glacier computed tree hash ${r.checksum ?? '(none)'} for the archive, ours is ${h.treeHash}`);
+      if (!r.archiveId) throw new IntegrityError(`Glacier stored the archive (tree hash ${h.treeHash}) but its reply carries no archive id`);
       o.onPart?.(p.data.length, true);
       return result({ archiveId: r.archiveId!, checksum: h.treeHash, size: p.data.length, parts: 1, uploadId: null, location: r.location ?? null });
     } finally {
@@ -126,22 +123,33 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
   let uploadId: string | null = o.resume?.uploadId ?? null;
   let landed = new Map<number, { treeHash: string; start: number; end: number }>();
   let journal = o.resume?.journal;
+  const g = o.glacier;
+  const where = { endpoint: o.journal?.header.endpoint, region: o.journal?.header.region };
   if (o.resume) {
-    const listed = await listAllParts(o.client, o.accountId, o.vault, o.resume.uploadId, o.signal);
-    if (listed.partSize !== o.partSize) throw new UsageError(`upload ${o.resume.uploadId} uses ${listed.partSize}-byte parts, not ${o.partSize}`);
-    landed = listed.parts;
+    landed = o.resume.listed.parts;
   } else if (!o.dryRun) {
+    const header = {
+      ...o.journal?.header, source: o.journal?.header.source ?? { kind: 'stdin' as const }, type: 'glacier-put' as const, version: 1 as const, vault: o.vault,
+      accountId: g.accountId, partSize: o.partSize, description: o.description, created: new Date().toISOString(),
+    };
+    // The journal's folder is found writable before the upload exists: a failure here leaves nothing anywhere.
+    const pending = o.journal ? PendingJournal.prepare(o.journal.dir, header) : undefined;
     // Not cut short by a signal: an upload the service opened but whose id never reached us would dangle unseen.
     // Once the id is known, an interruption before any part lands aborts it (below).
-    const r = await sendWithRetry(o, () =>
-      o.client.send(new InitiateMultipartUploadCommand({ accountId: o.accountId, vaultName: o.vault, partSize: String(o.partSize), archiveDescription: o.description ?? undefined })),
-    );
-    uploadId = r.uploadId!;
-    if (o.journal) {
-      journal = Journal.create(o.journal.dir, {
-        ...o.journal.header, type: 'glacier-put', version: 1, vault: o.vault, accountId: o.accountId, uploadId, partSize: o.partSize,
-        description: o.description, created: new Date().toISOString(),
+    const r = await send(g, new InitiateMultipartUploadCommand({ accountId: g.accountId, vaultName: o.vault, partSize: String(o.partSize), archiveDescription: o.description ?? undefined }), { mustFinish: true })
+      .catch((e) => {
+        pending?.discard();
+        throw e;
       });
+    if (!r.uploadId) {
+      pending?.discard();
+      throw new ServiceError('InitiateMultipartUpload: the reply carries no upload id');
+    }
+    uploadId = r.uploadId;
+    try {
+      journal = pending?.commit({ ...header, uploadId });
+    } catch (e) {
+      await abandon(g, o.vault, uploadId, undefined, e as GlacierPipesError, where);
     }
   }
 
@@ -191,7 +199,7 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
         partCount = Math.max(partCount, p.index + 1);
         const have = landed.get(p.index);
         if (have) {
-          if (have.treeHash !== h.treeHash || have.end - have.start + 1 !== p.data.length) {
+          if (!sameHash(have.treeHash, h.treeHash) || have.end - have.start + 1 !== p.data.length) {
             mismatches.push(p.index);
             throw new IntegrityError(`part ${p.index} (bytes ${p.offset}-${p.offset + p.data.length - 1}) differs from the part already uploaded`);
           }
@@ -207,16 +215,9 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
           if (failure) continue;
         }
         const range = `bytes ${p.offset}-${p.offset + p.data.length - 1}/*`;
-        const r = await sendWithRetry(o, () => {
-          registerBodyHashes(p.data, h.sha256, h.treeHash);
-          return o.client.send(
-            new UploadMultipartPartCommand({ accountId: o.accountId, vaultName: o.vault, uploadId: uploadId!, body: p.data, range, checksum: h.treeHash }),
-            { abortSignal: o.signal },
-          );
-        });
-        if (r.checksum !== h.treeHash) throw new IntegrityError(`Glacier computed tree hash ${r.checksum} for part ${p.index}, ours is ${h.treeHash}`);
+        const r = await send(g, new UploadMultipartPartCommand({ accountId: g.accountId, vaultName: o.vault, uploadId: uploadId!, body: p.data, range, checksum: h.treeHash }), { hashes: h });
         sentThisRun++;
-        journal?.addPart({ part: p.index, size: p.data.length, treeHash: h.treeHash });
+        if (!sameHash(r.checksum, h.treeHash)) throw new IntegrityError(`Glacier computed tree hash ${r.checksum ?? '(none)'} for part ${p.index}, ours is ${h.treeHash}`);
         o.onPart?.(p.data.length, true);
       } catch (e) {
         failure ??= e;
@@ -235,12 +236,9 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
       const i = Math.min(...mismatches);
       failure = new IntegrityError(`part ${i} (bytes ${i * o.partSize}-${i * o.partSize + landed.get(i)!.end - landed.get(i)!.start}) of the input differs from the part already uploaded; this is not the input of upload ${uploadId}`);
     }
-    if (failure instanceof UsageError || (!o.resume && sentThisRun === 0 && uploadId)) {
-      // Nothing worth keeping (or input that can never fit): leave nothing behind in the vault.
-      if (uploadId && !o.dryRun) {
-        await o.client.send(new AbortMultipartUploadCommand({ accountId: o.accountId, vaultName: o.vault, uploadId })).catch(() => {});
-        journal?.remove();
-      }
+    if (failure instanceof UsageError || failure instanceof InputChangedError || (!o.resume && sentThisRun === 0 && uploadId)) {
+      // Nothing worth keeping (or input that can never fit, or a file torn while read): leave nothing in the vault.
+      if (uploadId && !o.dryRun) await abandon(g, o.vault, uploadId, journal, failure, where);
       throw failure;
     }
     if (uploadId && !o.dryRun && !(failure instanceof IntegrityError && mismatches.length)) throw new ResumableError(failure, uploadId, journal?.path);
@@ -256,24 +254,33 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
   }
   // Not cut short by a signal either: a completion the service performed but we never heard of would leave a
   // journal that can no longer resume anything, and an archive whose id nobody printed.
-  const r = await sendWithRetry(o, () =>
-    o.client.send(new CompleteMultipartUploadCommand({ accountId: o.accountId, vaultName: o.vault, uploadId: uploadId!, archiveSize: String(size), checksum })),
-  ).catch((e) => {
-    throw new ResumableError(e, uploadId!, journal?.path);
-  });
+  const r = await send(g, new CompleteMultipartUploadCommand({ accountId: g.accountId, vaultName: o.vault, uploadId: uploadId!, archiveSize: String(size), checksum }), { mustFinish: true })
+    .catch((e) => {
+      throw new ResumableError(e, uploadId!, journal?.path);
+    });
+  // A reply that does not confirm our bytes leaves the journal: it names the upload for whoever looks into it.
+  const kept = journal ? `; the journal ${journal.path} is kept` : '';
+  if (!sameHash(r.checksum, checksum)) throw new IntegrityError(`Glacier completed upload ${uploadId} with tree hash ${r.checksum ?? '(none)'}, ours is ${checksum}: the archive does not hold this input${kept}`);
+  if (!r.archiveId) throw new IntegrityError(`Glacier's reply to completing upload ${uploadId} carries no archive id (tree hash ${checksum})${kept}`);
   journal?.remove();
   return result({ archiveId: r.archiveId!, checksum, size, parts: partCount, uploadId, location: r.location ?? null });
 }
 
-function sendWithRetry<T>(o: UploadOptions, fn: () => Promise<T>): Promise<T> {
-  return withRetry(fn, {
-    attempts: o.retry?.attempts ?? 10,
-    baseMs: o.retry?.baseMs ?? 250,
-    capMs: o.retry?.capMs ?? 20_000,
-    signal: o.signal,
-    onRetry: (e, n, ms) => o.warn?.(`retrying after ${(e as Error).name ?? 'error'} (attempt ${n + 1} in ${ms} ms)`),
-  }).catch((e) => {
-    if (o.signal?.aborted) throw o.signal.reason instanceof InterruptedError ? o.signal.reason : new InterruptedError('SIGINT');
-    throw e;
-  });
+/**
+ * Aborts an upload that holds nothing worth keeping, under the retry policy and past a signal. When the abort
+ * still fails, the journal stays and the error names the upload and the command that removes it. Always throws:
+ * `failure` (the reason for abandoning) once the upload is gone.
+ */
+async function abandon(g: Glacier, vault: string, uploadId: string, journal: Journal | undefined, failure: unknown, where: { endpoint?: string; region?: string }): Promise<never> {
+  try {
+    await send(g, new AbortMultipartUploadCommand({ accountId: g.accountId, vaultName: vault, uploadId }), { mustFinish: true });
+  } catch (e) {
+    const why = classify(failure).message;
+    throw new ServiceError(
+      `${why}; upload ${uploadId} could not be aborted (${classify(e).message}) and stays open in vault "${vault}"` +
+        `${journal ? ` (journal ${journal.path} kept)` : ''}; remove it with: ${abortCommand(vault, uploadId, where)}`,
+    );
+  }
+  journal?.remove();
+  throw failure;
 }

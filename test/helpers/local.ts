@@ -7,7 +7,7 @@ import { GlacierClient, ListMultipartUploadsCommand } from '@aws-sdk/client-glac
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const BIN = (name: string) => `${ROOT}bin/${name}`;
 export const ACCESS_KEY_ID = 'AKIAGLACIERLOCAL0001';
-export const SECRET_ACCESS_KEY = 'glacier-local/test/secret/key/not/secret/0001';
+export const SECRET_ACCESS_KEY = 'glacierLocal/test/secret/not+secret/0001';
 export const REGION = 'us-east-1';
 
 export interface Local {
