@@ -1,4 +1,6 @@
 // glacier-local: a Glacier-compatible server on this machine, for tests, demos and offline scripts.
+import { rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { parseDuration } from '../core/units.js';
 import { asList, run, type CliSpec } from '../cli/runtime.js';
@@ -140,7 +142,8 @@ run(spec, async (argv) => {
   }
   await new Promise<void>((resolve) => {
     const stop = (sig: NodeJS.Signals) => {
-      void local.close().finally(() => {
+      void local.close().finally(async () => {
+        if (argv.tls) await rm(dirname(tls!.certPath), { recursive: true, force: true }).catch(() => {});
         process.exitCode = sig === 'SIGINT' ? 130 : 143;
         resolve();
       });

@@ -1,5 +1,8 @@
 // Starts a real glacier-local process for a test and gives the test what it needs to drive it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { GlacierClient, ListMultipartUploadsCommand } from '@aws-sdk/client-glacier';
@@ -21,9 +24,16 @@ export interface Local {
   stop(): Promise<number | null>;
   kill9(): Promise<void>;
   stderr(): string;
+  /** With `tls`: the self-signed certificate glacier-local made, to trust as a CA (also AWS_CA_BUNDLE in env). */
+  ca?: string;
 }
 
-export async function startLocal(args: string[] = ['--memory', '--job-delay', '0']): Promise<Local> {
+/**
+ * Starts glacier-local with `args`; with `opts.tls` it serves HTTPS (--tls) and the returned env, client() and
+ * admin() trust its certificate.
+ */
+export async function startLocal(args: string[] = ['--memory', '--job-delay', '0'], opts: { tls?: boolean } = {}): Promise<Local> {
+  if (opts.tls) args = [...args, '--tls'];
   const proc = spawn(process.execPath, [BIN('glacier-local'), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, GLACIER_LOCAL_QUIET: '1', AWS_ACCESS_KEY_ID: ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY },
@@ -36,10 +46,31 @@ export async function startLocal(args: string[] = ['--memory', '--job-delay', '0
     proc.once('exit', (code) => reject(new Error(`glacier-local exited ${code}: ${err}`)));
   });
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  // glacier-local prints the certificate's path on stderr before the URL on stdout; the pipes may deliver them
+  // in either order.
+  let ca: string | undefined;
+  if (opts.tls) {
+    for (let i = 0; i < 200 && !/TLS certificate.*: (\S+)\n/.test(err); i++) await new Promise((r) => setTimeout(r, 10));
+    ca = /TLS certificate.*: (\S+)\n/.exec(err)?.[1];
+    if (!ca) throw new Error(`glacier-local --tls printed no certificate path: ${err}`);
+  }
+  const caPem = ca ? readFileSync(ca) : undefined;
+  const agent = caPem ? new https.Agent({ ca: caPem, keepAlive: true }) : undefined;
   const admin = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${endpoint}/_local/${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
-    const json = (await res.json()) as T;
-    if (!res.ok) throw new Error(`admin ${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = (agent ? https : http).request(`${endpoint}/_local/${path}`, { method, agent, headers: payload ? { 'Content-Type': 'application/json' } : {} }, (res) => {
+        let t = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (t += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: t }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+    const json = JSON.parse(text) as T;
+    if (status < 200 || status > 299) throw new Error(`admin ${method} ${path}: ${status} ${text}`);
     return json;
   };
   return {
@@ -55,17 +86,21 @@ export async function startLocal(args: string[] = ['--memory', '--job-delay', '0
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       XDG_STATE_HOME: process.env.XDG_STATE_HOME,
+      ...(ca ? { AWS_CA_BUNDLE: ca } : {}),
     },
+    ca,
     client: (o = {}) =>
       new GlacierClient({
         endpoint,
         region: o.region ?? REGION,
         maxAttempts: o.maxAttempts ?? 1,
         credentials: { accessKeyId: o.accessKeyId ?? ACCESS_KEY_ID, secretAccessKey: o.secret ?? SECRET_ACCESS_KEY },
+        ...(caPem ? { requestHandler: { httpsAgent: new https.Agent({ ca: caPem }) } } : {}),
       }),
     admin,
     counters: async () => (await admin<{ requests: Record<string, number> }>('GET', 'counters')).requests,
     stop: async () => {
+      agent?.destroy();
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       return exited;
     },
