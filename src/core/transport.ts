@@ -6,10 +6,10 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
-import { loadConfig } from '@smithy/core/config';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
+import { profileSettings } from './config.js';
 import { UsageError } from './errors.js';
 
 export interface TransportOptions {
@@ -19,15 +19,13 @@ export interface TransportOptions {
 }
 
 /**
- * The CA bundle the AWS CLI would use: AWS_CA_BUNDLE, else `ca_bundle` in the profile's config section
- * (https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-envvars.html). Returns Node's roots plus that
- * bundle, or undefined when none is set. Throws UsageError when the file cannot be read.
+ * The CA bundle the AWS CLI would use: AWS_CA_BUNDLE, else `ca_bundle` in the profile's settings (--profile, else
+ * AWS_PROFILE, else default; https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-envvars.html).
+ * Returns Node's roots plus that bundle, or undefined when none is set. Throws UsageError when it cannot be read.
  */
-export async function loadCaBundle(profile?: string): Promise<string[] | undefined> {
-  const path = await loadConfig<string | undefined>(
-    { environmentVariableSelector: (env) => env.AWS_CA_BUNDLE || undefined, configFileSelector: (p) => p.ca_bundle || undefined, default: undefined },
-    { profile },
-  )();
+export function loadCaBundle(profile: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] | undefined {
+  const name = profile ?? (env.AWS_PROFILE || env.AWS_DEFAULT_PROFILE || 'default');
+  const path = env.AWS_CA_BUNDLE || profileSettings(name, env)?.ca_bundle || undefined;
   if (!path) return undefined;
   let pem: string;
   try {
@@ -59,10 +57,11 @@ export function sdkAgents(endpoint: string | undefined, o: TransportOptions): { 
   const tlsOpts = o.ca ? { ca: o.ca } : {};
   const keepAlive = { keepAlive: true, maxSockets: 50 };
   if (proxy) {
-    return {
-      httpAgent: new HttpProxyAgent(proxy, keepAlive) as unknown as http.Agent,
-      httpsAgent: new HttpsProxyAgent(proxy, { ...keepAlive, ...tlsOpts }) as unknown as https.Agent,
-    };
+    const httpsAgent = new HttpsProxyAgent(proxy, { ...keepAlive, ...tlsOpts });
+    // The agent's own options reach only the proxy connection; the TLS session inside the tunnel takes the
+    // request's options, into which node:http merges `agent.options`.
+    Object.assign((httpsAgent as unknown as { options: object }).options, tlsOpts);
+    return { httpAgent: new HttpProxyAgent(proxy, keepAlive) as unknown as http.Agent, httpsAgent: httpsAgent as unknown as https.Agent };
   }
   return { httpAgent: new http.Agent(keepAlive), httpsAgent: new https.Agent({ ...keepAlive, ...tlsOpts }) };
 }

@@ -32,7 +32,12 @@ export interface Local {
  * Starts glacier-local with `args`; with `opts.tls` it serves HTTPS (--tls) and the returned env, client() and
  * admin() trust its certificate.
  */
+/** Set by a TLS twin before it imports the suite it repeats over HTTPS. */
+export const TLS_TWIN = process.env.GLACIER_TEST_TLS === '1';
+
 export async function startLocal(args: string[] = ['--memory', '--job-delay', '0'], opts: { tls?: boolean } = {}): Promise<Local> {
+  // A suite imported by its TLS twin (test/*-tls.test.ts) runs every server over HTTPS.
+  opts = { tls: TLS_TWIN, ...opts };
   if (opts.tls) args = [...args, '--tls'];
   const proc = spawn(process.execPath, [BIN('glacier-local'), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
