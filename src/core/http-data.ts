@@ -34,6 +34,7 @@ const DATA_OPS: [string, RegExp][] = [
 
 const HEAD_SIZE = 64 * 1024;
 const MAX_HEAD = 1024 * 1024;
+const TLS_SLICE = 256 * 1024;
 
 function netError(message: string, code = 'ECONNRESET'): Error {
   return Object.assign(new Error(message), { code });
@@ -173,10 +174,22 @@ class Connection {
     return new Promise((resolve, reject) => {
       this.onHead = resolve;
       this.onFail = reject;
-      this.socket.cork();
-      this.socket.write(head, 'latin1');
-      if (body && body.length) this.socket.write(body);
-      this.socket.uncork();
+      if (!(this.socket as { encrypted?: boolean }).encrypted || !body || body.length <= TLS_SLICE) {
+        // Plain TCP: the kernel takes the part straight from its buffer (no copy on our side).
+        this.socket.cork();
+        this.socket.write(head, 'latin1');
+        if (body && body.length) this.socket.write(body);
+        this.socket.uncork();
+      } else {
+        // TLS encrypts a whole write at once into a buffer of its own: slices keep that to one slice per part.
+        this.socket.write(head, 'latin1');
+        const socket = this.socket;
+        const next = (off: number) => {
+          if (off >= body.length || socket.destroyed) return;
+          socket.write(body.subarray(off, off + TLS_SLICE), () => next(off + TLS_SLICE));
+        };
+        next(0);
+      }
       this.socket.resume();
     });
   }
