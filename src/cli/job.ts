@@ -1,23 +1,20 @@
 // glacier-job: retrieval and inventory jobs, and their output streamed to stdout, verified.
-import { GetJobOutputCommand, type GlacierJobDescription, type JobParameters } from '@aws-sdk/client-glacier';
-import { writeFile } from 'node:fs/promises';
-import { IntegrityError, NotReadyError, ServiceError, UsageError } from '../core/errors.js';
-import { HashPool } from '../core/hash-pool.js';
-import { withRetry } from '../core/retry.js';
+import type { GlacierJobDescription, JobParameters } from '@aws-sdk/client-glacier';
+import { NotReadyError, ServiceError, UsageError } from '../core/errors.js';
 import { MiB } from '../core/tree-hash.js';
 import { parseDuration } from '../core/units.js';
-import { download } from '../retrieve/download.js';
-import { FileSink, stdoutSink } from '../retrieve/file-sink.js';
-import { parseInventory } from '../retrieve/inventory.js';
+import { GlacierError } from '../core/glacier.js';
 import { describe, initiate, listJobs, waitFor, type JobTarget } from '../retrieve/jobs.js';
-import { jobIsVerifiable, planPieces } from '../retrieve/pieces.js';
+import { writeJobOutput } from '../retrieve/output.js';
+import { alignedCover } from '../retrieve/pieces.js';
+import { saveRequestedRange } from '../retrieve/requested.js';
 import { checkDescription, common, COMMON_HELP, explain, sizeOption, withCommon, type Common } from './common.js';
 import { Progress } from './progress.js';
-import { interruption, run, type Argv } from './runtime.js';
+import { run, type Argv } from './runtime.js';
 
 const usage = `Usage: glacier-job SUBCOMMAND -v VAULT [options]
 
-  retrieve ARCHIVE_ID [--tier Expedited|Standard|Bulk] [--range FIRST-LAST] [-d DESC] [--sns TOPIC]
+  retrieve ARCHIVE_ID [--tier Expedited|Standard|Bulk] [--range FIRST-LAST [--archive-size N]] [-d DESC] [--sns TOPIC]
   inventory [--format JSON|CSV] [--start-date DATE] [--end-date DATE] [--limit N]
             start a job; print it as one JSON line
   describe JOB_ID                  the job as one JSON line
@@ -25,18 +22,24 @@ const usage = `Usage: glacier-job SUBCOMMAND -v VAULT [options]
                                    every job of the vault, one JSON line each (all pages)
   wait JOB_ID [--interval 60s] [--timeout 48h]
                                    poll until the job ends: exit 0 succeeded, 1 failed, 4 still running
-  output JOB_ID [--wait] [--range FIRST-LAST] [-o FILE] [-c N] [--archives]
+  output JOB_ID [--wait] [--range FIRST-LAST] [-o FILE] [-c N] [--archives] [--unverified]
                                    the job's output to stdout (or FILE): parallel ranged GETs written in
                                    order, each piece checked against Glacier's tree hash before it is written
                                    and fetched again if it fails; the whole is checked too. With -o, an
-                                   interrupted download resumes (FILE.partial) and FILE appears only when
-                                   complete. --archives: an inventory as one JSON line per archive.
-  get ARCHIVE_ID [--tier ...] [-o FILE] [--interval 60s] [-d DESC] [--sns TOPIC]
+                                   interrupted download resumes (FILE.partial, 0600, locked) and FILE appears
+                                   only when complete. --archives: an inventory (streamed, any size) as one
+                                   JSON line per archive.
+  get ARCHIVE_ID [--tier ...] [--range FIRST-LAST] [-o FILE] [--interval 60s] [-d DESC] [--sns TOPIC]
                                    retrieve, wait and output in one command
 
 Options:
   --tier T          retrieval tier (default Standard; Expedited minutes, Bulk hours)
-  --range A-B       retrieve: a megabyte-aligned byte range of the archive; output: a byte range of the output
+  --range A-B       retrieve: a megabyte-aligned byte range of the archive; one that is not tree-hash aligned
+                    is retrieved as the smallest aligned range covering it (said on stderr) and output gives
+                    exactly A-B (recorded in $XDG_STATE_HOME/glacier-pipes/jobs/). output: a byte range of the output
+  --archive-size N  retrieve --range: the archive's size, when the aligned range could pass its end
+  --unverified      output: take bytes Glacier sends no tree hash for (a job not tree-hash aligned), with a
+                    warning, instead of refusing them (exit 3)
   -c, --concurrency N   ranged GETs in flight (default 4)
   --piece-size SIZE     bytes per ranged GET, 1 MiB x 2^n (default 16M)
   --interval D, --timeout D   polling of wait/get/--wait (durations: 30s, 15m, 4h)
@@ -54,20 +57,20 @@ Examples:
 `;
 
 const SUBCOMMANDS: Record<string, string[]> = {
-  retrieve: ['tier', 'range', 'description', 'sns'],
+  retrieve: ['tier', 'range', 'archive-size', 'description', 'sns'],
   inventory: ['format', 'start-date', 'end-date', 'limit', 'description', 'sns'],
   describe: [],
   list: ['completed', 'status'],
   wait: ['interval', 'timeout'],
-  output: ['wait', 'range', 'out', 'concurrency', 'archives', 'piece-size', 'interval', 'timeout'],
-  get: ['tier', 'out', 'concurrency', 'interval', 'timeout', 'piece-size', 'description', 'sns'],
+  output: ['wait', 'range', 'out', 'concurrency', 'archives', 'piece-size', 'interval', 'timeout', 'unverified'],
+  get: ['tier', 'range', 'archive-size', 'out', 'concurrency', 'interval', 'timeout', 'piece-size', 'description', 'sns', 'unverified'],
 };
 
 const spec = withCommon({
   name: 'glacier-job',
   usage,
-  string: ['tier', 'range', 'description', 'sns', 'format', 'start-date', 'end-date', 'limit', 'completed', 'status', 'interval', 'timeout', 'out', 'concurrency', 'piece-size'],
-  boolean: ['wait', 'archives'],
+  string: ['tier', 'range', 'archive-size', 'description', 'sns', 'format', 'start-date', 'end-date', 'limit', 'completed', 'status', 'interval', 'timeout', 'out', 'concurrency', 'piece-size'],
+  boolean: ['wait', 'archives', 'unverified'],
   alias: { d: 'description', o: 'out', c: 'concurrency' },
 });
 
@@ -96,19 +99,58 @@ function one(argv: Argv, what: string): string {
   return rest[0];
 }
 
-function retrievalParams(argv: Argv, archiveId: string): JobParameters {
+interface Retrieval {
+  params: JobParameters;
+  /** What the user asked for when the job retrieves more (archive offsets, inclusive). */
+  asked?: { first: number; last: number; unknownSize: boolean };
+}
+
+function retrievalParams(argv: Argv, archiveId: string): Retrieval {
   const tier = String(argv.tier ?? 'Standard');
   if (!TIERS.includes(tier)) throw new UsageError(`unknown --tier "${tier}": Expedited, Standard or Bulk`);
   const p: JobParameters = { Type: 'archive-retrieval', ArchiveId: archiveId, Tier: tier };
+  let asked: Retrieval['asked'];
+  let size = argv['archive-size'] === undefined ? undefined : sizeOption(argv, 'archive-size');
+  if (size !== undefined && size < 1) throw new UsageError(`invalid --archive-size "${argv['archive-size']}"`);
   if (argv.range !== undefined) {
     const [a, b] = parseRange(String(argv.range));
     if (a % MiB) throw new UsageError(`--range must start on a megabyte boundary (a multiple of 1048576): ${a}`);
-    if ((b + 1) % MiB) process.stderr.write(`glacier-job: warning: --range ends off a megabyte boundary; Glacier accepts that only at the end of the archive\n`);
-    p.RetrievalByteRange = `${a}-${b}`;
-  }
+    if (size !== undefined && b >= size) throw new UsageError(`--range ${a}-${b} goes past the end of the archive (--archive-size ${size})`);
+    // Glacier accepts a range ending off a megabyte boundary only at the archive's end: that end is its size.
+    if ((b + 1) % MiB) size ??= b + 1;
+    const cover = alignedCover(a, b, size);
+    p.RetrievalByteRange = `${cover.start}-${cover.end}`;
+    if (cover.start !== a || cover.end !== b) asked = { first: a, last: b, unknownSize: cover.fitsOnlyIfLonger };
+  } else if (argv['archive-size'] !== undefined) throw new UsageError('--archive-size goes with --range');
   if (argv.description !== undefined) p.Description = checkDescription(String(argv.description));
   if (argv.sns !== undefined) p.SNSTopic = String(argv.sns);
-  return p;
+  return { params: p, asked };
+}
+
+/** Starts a retrieval; a range widened to a tree-hash-aligned one is said on stderr and recorded for output. */
+async function startRetrieval(c: Common, t: JobTarget, argv: Argv, archiveId: string): Promise<GlacierJobDescription> {
+  const { params, asked } = retrievalParams(argv, archiveId);
+  let job: GlacierJobDescription;
+  try {
+    job = await initiate(t, params);
+  } catch (e) {
+    if (asked?.unknownSize && e instanceof GlacierError && e.code === 'InvalidParameterValueException') {
+      throw new UsageError(`--range ${asked.first}-${asked.last} is not tree-hash aligned, and the smallest aligned range covering it, ${params.RetrievalByteRange}, goes past the end of the archive; give the archive's size with --archive-size N (its Size in an inventory) so the range can end at the archive's end`);
+    }
+    throw e;
+  }
+  if (asked) {
+    const [s, e] = params.RetrievalByteRange!.split('-').map(Number);
+    const extra = e - s + 1 - (asked.last - asked.first + 1);
+    const where = await saveRequestedRange({ jobId: job.JobId!, vault: c.vault, archiveId, first: asked.first, last: asked.last, retrievedFirst: s, retrievedLast: e });
+    if (!c.quiet) {
+      process.stderr.write(
+        `glacier-job: --range ${asked.first}-${asked.last} is not tree-hash aligned, so Glacier could not verify it; retrieving ${s}-${e} instead, ${extra} bytes more (${(extra / MiB).toFixed(1)} MiB). ` +
+          `output gives exactly ${asked.first}-${asked.last} (recorded in ${where}; elsewhere use: output --range ${asked.first - s}-${asked.last - s})\n`,
+      );
+    }
+  }
+  return job;
 }
 
 function downloadOptions(argv: Argv): { pieceSize: number; concurrency: number } {
@@ -136,75 +178,25 @@ async function output(c: Common, t: JobTarget, argv: Argv, job: GlacierJobDescri
   if (job.StatusCode === 'Failed') throw new ServiceError(`job ${jobId} failed: ${job.StatusMessage}`);
   const out = argv.out === undefined ? undefined : String(argv.out);
   if (!out && process.stdout.isTTY && !argv.archives && job.Action === 'ArchiveRetrieval') throw new UsageError('refusing to write an archive to a terminal: pipe it, or use -o FILE');
-
-  if (job.Action !== 'ArchiveRetrieval') {
-    // Inventories carry no tree hash (Glacier sends none for them).
-    const { text, contentType } = await withRetry(
-      async () => {
-        const r = await c.client.send(new GetJobOutputCommand({ accountId: c.accountId, vaultName: c.vault, jobId }), { abortSignal: interruption.signal });
-        const chunks: Buffer[] = [];
-        for await (const chunk of r.body as AsyncIterable<Buffer>) chunks.push(chunk);
-        return { text: Buffer.concat(chunks).toString('utf8'), contentType: r.contentType };
-      },
-      { attempts: 6, signal: interruption.signal, onRetry: (e) => c.warn(`fetching the inventory again (${(e as Error).message})`) },
-    );
-    if (argv.archives) {
-      const lines = parseInventory(text, contentType).map((a) => JSON.stringify(a)).join('\n');
-      process.stdout.write(lines ? `${lines}\n` : '');
-    } else if (out) {
-      await writeFile(out, text);
-    } else process.stdout.write(text);
-    return;
-  }
-  if (argv.archives) throw new UsageError(`--archives needs an inventory job; ${jobId} is an archive retrieval`);
-
-  const [rs, re] = (job.RetrievalByteRange ?? `0-${job.ArchiveSizeInBytes! - 1}`).split('-').map(Number);
-  const geo = { rangeStart: rs, rangeEnd: re, archiveSize: Number(job.ArchiveSizeInBytes) };
-  const total = re - rs + 1;
-  if (!jobIsVerifiable(geo)) {
-    throw new IntegrityError(`job ${jobId} retrieved bytes ${rs}-${re}, which is not a tree-hash-aligned range, so Glacier gives no hash to verify it; retrieve the whole archive or an aligned range`);
-  }
-  let [from, to] = [0, total - 1];
-  if (argv.range !== undefined) {
-    [from, to] = parseRange(String(argv.range));
-    if (to >= total) throw new UsageError(`--range ${argv.range} goes past the end of the output (${total} bytes)`);
-    if ((rs + from) % MiB) throw new UsageError(`--range must start on a megabyte boundary of the archive`);
-  }
-  const { pieceSize, concurrency } = downloadOptions(argv);
-  let pieces;
-  try {
-    pieces = planPieces(geo, from, to, pieceSize);
-  } catch (e) {
-    throw new IntegrityError(`${(e as Error).message}: Glacier gives no hash for it; choose a range on tree-hash boundaries`);
-  }
-  const pool = new HashPool();
-  const progress = new Progress('glacier-job', c.progress, to - from + 1, 'received');
-  let file: FileSink | undefined;
-  try {
-    let combiner;
-    if (out) {
-      const opened = await FileSink.open(out, { jobId, vault: c.vault, from, to });
-      file = opened.sink;
-      if (opened.resumed > 0) {
-        combiner = await file.rehashPrefix(pool);
-        pieces = planPieces(geo, from + opened.resumed, to, pieceSize); // none when it was all verified already
-        if (!c.quiet) process.stderr.write(`glacier-job: resuming ${out} after ${opened.resumed} verified bytes\n`);
-        progress.add(opened.resumed);
-      }
-    }
-    const done = await download({
-      client: c.client, pool, vault: c.vault, accountId: c.accountId, jobId, pieces, pieceSize, concurrency, combiner,
-      sink: file ?? stdoutSink(), signal: interruption.signal, onBytes: (n) => progress.add(n), warn: c.quiet ? undefined : c.warn,
-    });
-    progress.finish();
-    // The whole is checked too: every piece matched already, so a mismatch here means Glacier disagrees with itself.
-    const whole = from === 0 && to === total - 1 ? job.SHA256TreeHash : null;
-    if (whole && done.treeHash !== whole) throw new IntegrityError(`the output's tree hash ${done.treeHash} does not match the job's ${whole}`);
-    await file?.finish();
-  } finally {
-    await file?.close();
-    await pool.close();
-  }
+  // For get, --range is the retrieval's (recorded by startRetrieval); for output, a range of the job's output.
+  const range = argv._[0] === 'output' && argv.range !== undefined ? parseRange(String(argv.range)) : undefined;
+  const progress = new Progress('glacier-job', c.progress, 0, 'received');
+  await writeJobOutput({
+    target: t, job,
+    to: out ? { file: out } : { stream: process.stdout },
+    archives: Boolean(argv.archives),
+    range: range && { from: range[0], to: range[1] },
+    ...downloadOptions(argv),
+    unverified: Boolean(argv.unverified),
+    onTotal: (bytes, resumed) => {
+      progress.setTotal(bytes);
+      progress.add(resumed);
+    },
+    onBytes: (n) => progress.add(n),
+    warn: c.warn,
+    info: c.quiet ? undefined : (m) => process.stderr.write(`glacier-job: ${m}\n`),
+  });
+  progress.finish();
 }
 
 run(spec, async (argv) => {
@@ -216,11 +208,11 @@ run(spec, async (argv) => {
     if (!allowed.has(k)) throw new UsageError(`--${k} does not apply to "${sub}"`);
   }
   const c = common('glacier-job', argv);
-  const t: JobTarget = { client: c.client, vault: c.vault, accountId: c.accountId, signal: interruption.signal };
+  const t: JobTarget = { glacier: c.glacier, vault: c.vault };
   try {
     switch (sub) {
       case 'retrieve':
-        return jobLine(await initiate(t, retrievalParams(argv, one(argv, 'archive id'))));
+        return jobLine(await startRetrieval(c, t, argv, one(argv, 'archive id')));
       case 'inventory': {
         if (argv._.length > 1) throw new UsageError('inventory takes no arguments');
         const format = String(argv.format ?? 'JSON').toUpperCase();
@@ -268,14 +260,14 @@ run(spec, async (argv) => {
       case 'get': {
         const archiveId = one(argv, 'archive id');
         checkOutputOptions(argv);
-        const job = await initiate(t, retrievalParams(argv, archiveId));
+        const job = await startRetrieval(c, t, argv, archiveId);
         if (!c.quiet) process.stderr.write(`glacier-job: job ${job.JobId} started (${job.Tier}); waiting for it\n`);
         return await output(c, t, argv, job);
       }
     }
   } catch (e) {
     const err = explain(e, { vault: c.vault, endpoint: c.endpoint });
-    const name = (e as Error)?.name;
+    const name = e instanceof GlacierError ? e.code : (e as Error)?.name;
     if (name === 'InvalidParameterValueException' || name === 'MissingParameterValueException') throw new UsageError(err.message);
     if (name === 'ResourceNotFoundException' && /job ID/i.test((e as Error).message)) throw new ServiceError(`${(e as Error).message} (in vault "${c.vault}": a job belongs to the vault it was started in)`);
     throw err;

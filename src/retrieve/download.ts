@@ -1,12 +1,13 @@
 // Fetches pieces of a job's output with parallel ranged GETs, verifies each against the tree hash Glacier
 // sends for it, and hands them to the sink strictly in order. A piece that fails verification or drops is
 // fetched again with backoff; nothing unverified reaches the sink. Memory: `concurrency` pieces.
-import { GetJobOutputCommand, type GlacierClient } from '@aws-sdk/client-glacier';
 import { BufferPool } from '../core/buffer-pool.js';
 import { IntegrityError, InterruptedError } from '../core/errors.js';
 import { BodyOverflow, readBodyInto } from '../core/http-data.js';
 import type { HashPool } from '../core/hash-pool.js';
+import { GlacierError } from '../core/glacier.js';
 import { withRetry } from '../core/retry.js';
+import { getOutput, type JobTarget } from './jobs.js';
 import { TreeCombiner } from '../core/tree-hash.js';
 import type { Piece } from './pieces.js';
 
@@ -16,10 +17,8 @@ export interface Sink {
 }
 
 export interface DownloadOptions {
-  client: GlacierClient;
+  target: JobTarget;
   pool: HashPool;
-  vault: string;
-  accountId: string;
   jobId: string;
   pieces: Piece[];
   pieceSize: number;
@@ -31,13 +30,26 @@ export interface DownloadOptions {
   retry?: { attempts?: number; baseMs?: number; capMs?: number };
   onBytes?: (n: number) => void;
   warn?: (m: string) => void;
+  /** Take pieces Glacier sends no tree hash for (warned once) instead of refusing them (IntegrityError). */
+  unverified?: boolean;
+}
+
+/** The request layer's last word on a request: carried past the piece loop's retries unchanged. */
+class Final {
+  constructor(readonly error: unknown) {}
 }
 
 class PieceMismatch extends Error {
   readonly retryable = true;
 }
 
-export async function download(o: DownloadOptions): Promise<{ treeHash: string; bytes: number }> {
+/**
+ * Fetches `pieces` of a job's output and hands them to `o.sink` in order, each verified against the tree hash
+ * Glacier sends for it. Returns the output's running tree hash (hex, over what was written, after any resumed
+ * prefix in `o.combiner`), the bytes written and how many of them no hash covered (only with `unverified`).
+ * Throws IntegrityError (exit 3) when a piece never matches or has no hash, InterruptedError on a signal.
+ */
+export async function download(o: DownloadOptions): Promise<{ treeHash: string; bytes: number; unverifiedBytes: number }> {
   const buffers = new BufferPool(o.pieceSize, Math.max(1, o.concurrency));
   const combiner = o.combiner ?? new TreeCombiner();
   const ready = new Map<number, { data: Buffer; buf: Buffer; leaves: Buffer[] }>();
@@ -45,6 +57,8 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
   let nextToWrite = 0;
   let failure: unknown = null;
   let bytes = 0;
+  let unverifiedBytes = 0;
+  let warnedUnverified = false;
   let wake: (() => void) | null = null;
   const notify = () => {
     wake?.();
@@ -55,16 +69,27 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
     const length = p.end - p.start + 1;
     return withRetry(
       async () => {
-        const r = await o.client.send(new GetJobOutputCommand({ accountId: o.accountId, vaultName: o.vault, jobId: o.jobId, range: `bytes=${p.start}-${p.end}` }), { abortSignal: o.signal });
+        // The request itself is retried by the request layer; a GlacierError here is its final answer, so this
+        // loop retries only what the layer cannot see: a body cut short, a piece that does not match its hash.
+        const r = await getOutput(o.target, o.jobId, p.start, p.end).catch((e) => {
+          throw e instanceof GlacierError ? new Final(e) : e;
+        });
         // Our connections read the body straight into the piece buffer.
         const got = await readBodyInto(r.body, buf.subarray(0, length)).catch((e) => {
           throw e instanceof BodyOverflow ? new PieceMismatch(`piece ${p.start}-${p.end}: more bytes than asked for`) : e;
         });
         if (got !== length) throw Object.assign(new Error(`piece ${p.start}-${p.end}: connection ended after ${got} of ${length} bytes`), { code: 'ECONNRESET' });
-        if (!r.checksum) throw new IntegrityError(`Glacier sent no tree hash for bytes ${p.start}-${p.end}, so they cannot be verified`);
         const data = buf.subarray(0, length);
+        if (!r.checksum) {
+          if (!o.unverified) throw new IntegrityError(`Glacier sent no tree hash for output bytes ${p.start}-${p.end} (it sends one only for tree-hash-aligned ranges), so they cannot be verified; nothing unverified was written (--unverified takes such bytes anyway)`);
+          if (!warnedUnverified) o.warn?.(`Glacier sends no tree hash for output bytes ${p.start}-${p.end} (and maybe others): taking them UNVERIFIED, as --unverified asks`);
+          warnedUnverified = true;
+          unverifiedBytes += length;
+          return { data, leaves: (await o.pool.hashWithLeaves(data)).leaves };
+        }
         const h = await o.pool.hashWithLeaves(data);
-        if (h.treeHash !== r.checksum) throw new PieceMismatch(`bytes ${p.start}-${p.end} do not match their tree hash (got ${h.treeHash}, Glacier says ${r.checksum})`);
+        // Hex digests compare case-insensitively: a service may send uppercase.
+        if (h.treeHash !== r.checksum.toLowerCase()) throw new PieceMismatch(`bytes ${p.start}-${p.end} do not match their tree hash (got ${h.treeHash}, Glacier says ${r.checksum})`);
         return { data, leaves: h.leaves };
       },
       {
@@ -76,6 +101,7 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
       },
     ).catch((e) => {
       if (o.signal?.aborted) throw o.signal.reason instanceof InterruptedError ? o.signal.reason : new InterruptedError('SIGINT');
+      if (e instanceof Final) throw e.error;
       if (e instanceof PieceMismatch) throw new IntegrityError(`${e.message}, on every attempt; nothing unverified was written`);
       throw e;
     });
@@ -131,5 +157,5 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
   notify();
   await w;
   if (failure) throw failure;
-  return { treeHash: combiner.digest().toString('hex'), bytes };
+  return { treeHash: combiner.digest().toString('hex'), bytes, unverifiedBytes };
 }

@@ -6,6 +6,7 @@ import type { HashPool } from '../core/hash-pool.js';
 import { TreeCombiner, MiB } from '../core/tree-hash.js';
 import { BufferPool } from '../core/buffer-pool.js';
 import type { Sink } from './download.js';
+import { createPrivate, lockFile, refuseLink, reopenPrivate, replacePrivate } from './private-file.js';
 
 export interface PartialState {
   jobId: string;
@@ -17,8 +18,7 @@ export interface PartialState {
 
 /** Replaces the record in one rename, so a kill mid-write leaves the old record, never a truncated one. */
 async function saveState(path: string, state: PartialState): Promise<void> {
-  await fsp.writeFile(`${path}.tmp`, JSON.stringify(state));
-  await fsp.rename(`${path}.tmp`, path);
+  await replacePrivate(path, JSON.stringify(state));
 }
 
 export class FileSink implements Sink {
@@ -26,26 +26,39 @@ export class FileSink implements Sink {
     readonly path: string,
     private readonly fh: fsp.FileHandle,
     private readonly state: PartialState,
+    private readonly unlock: () => Promise<void>,
   ) {}
 
   static partialPath(path: string) {
     return `${path}.partial`;
   }
 
-  /** Opens FILE.partial, keeping a verified prefix from an earlier run of the same job and range. */
-  static async open(path: string, want: Omit<PartialState, 'verified'>): Promise<{ sink: FileSink; resumed: number }> {
+  /**
+   * Opens FILE.partial (locked against a second download to FILE, 0600, never through a planted link), keeping
+   * a verified prefix from an earlier run of the same job and range when `canResumeAt(verified)` allows
+   * continuing there. Throws ServiceError when FILE.partial is locked or is a link.
+   */
+  static async open(path: string, want: Omit<PartialState, 'verified'>, canResumeAt: (verified: number) => boolean = (v) => v % MiB === 0): Promise<{ sink: FileSink; resumed: number }> {
     const partial = FileSink.partialPath(path);
-    let state: PartialState = { ...want, verified: 0 };
+    const unlock = await lockFile(partial);
     try {
-      const old = JSON.parse(await fsp.readFile(`${partial}.json`, 'utf8')) as PartialState;
-      const size = (await fsp.stat(partial)).size;
-      if (old.jobId === want.jobId && old.vault === want.vault && old.from === want.from && old.to === want.to && old.verified <= size && old.verified % MiB === 0) state = old;
-    } catch {
-      // nothing to resume
+      await refuseLink(partial);
+      await refuseLink(`${partial}.json`);
+      let state: PartialState = { ...want, verified: 0 };
+      try {
+        const old = JSON.parse(await fsp.readFile(`${partial}.json`, 'utf8')) as PartialState;
+        const size = (await fsp.lstat(partial)).size;
+        if (old.jobId === want.jobId && old.vault === want.vault && old.from === want.from && old.to === want.to && old.verified <= size && canResumeAt(old.verified)) state = old;
+      } catch {
+        // nothing to resume
+      }
+      const fh = state.verified > 0 ? await reopenPrivate(partial) : await createPrivate(partial);
+      if (state.verified === 0) await saveState(`${partial}.json`, state);
+      return { sink: new FileSink(path, fh, state, unlock), resumed: state.verified };
+    } catch (e) {
+      await unlock();
+      throw e;
     }
-    const fh = await fsp.open(partial, state.verified > 0 ? 'r+' : 'w');
-    if (state.verified === 0) await saveState(`${partial}.json`, state);
-    return { sink: new FileSink(path, fh, state), resumed: state.verified };
   }
 
   /** Re-reads the verified prefix to rebuild the running tree hash of the output. */
@@ -83,8 +96,10 @@ export class FileSink implements Sink {
     await fsp.rm(`${FileSink.partialPath(this.path)}.json`, { force: true });
   }
 
+  /** Closes FILE.partial (kept for a later run unless finished) and releases the lock. */
   async close(): Promise<void> {
     await this.fh.close().catch(() => {});
+    await this.unlock().catch(() => {});
   }
 }
 
@@ -96,4 +111,32 @@ export function stdoutSink(): Sink {
         process.stdout.write(data, (e) => (e ? reject(e) : resolve()));
       }),
   };
+}
+
+/**
+ * Copies `source` to FILE through FILE.partial (locked, 0600, never through a link), which becomes FILE in one
+ * rename once every byte is on disk. For output no hash covers (inventories): nothing to resume from.
+ * Returns the byte count.
+ */
+export async function copyToFile(path: string, source: AsyncIterable<Buffer>): Promise<number> {
+  const partial = FileSink.partialPath(path);
+  const unlock = await lockFile(partial);
+  try {
+    const fh = await createPrivate(partial);
+    let bytes = 0;
+    try {
+      for await (const chunk of source) {
+        let off = 0;
+        while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off, bytes + off)).bytesWritten;
+        bytes += chunk.length;
+      }
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(partial, path);
+    return bytes;
+  } finally {
+    await unlock();
+  }
 }

@@ -1,46 +1,71 @@
-// Job calls shared by the glacier-job subcommands: initiate, describe, list (all pages), wait.
-import { DescribeJobCommand, InitiateJobCommand, ListJobsCommand, type GlacierClient, type GlacierJobDescription, type JobParameters } from '@aws-sdk/client-glacier';
+// Job calls shared by the glacier-job subcommands: initiate, describe, list (all pages), wait, and the output's
+// bytes; every one through the request layer (src/core/glacier.ts: one retry policy, timeouts, signals).
+import { DescribeJobCommand, GetJobOutputCommand, InitiateJobCommand, ListJobsCommand, type GlacierJobDescription, type JobParameters } from '@aws-sdk/client-glacier';
+import type { Readable } from 'node:stream';
 import { NotReadyError, ServiceError } from '../core/errors.js';
-import { sleep, withRetry } from '../core/retry.js';
+import { paginate, send, type Glacier } from '../core/glacier.js';
+import { sleep } from '../core/retry.js';
 
 export interface JobTarget {
-  client: GlacierClient;
+  glacier: Glacier;
   vault: string;
-  accountId: string;
-  signal?: AbortSignal;
 }
 
-const retrying = <T>(t: JobTarget, fn: () => Promise<T>) => withRetry(fn, { attempts: 5, signal: t.signal });
-
+/** Starts a job and describes it. Throws the request layer's classified errors. */
 export async function initiate(t: JobTarget, params: JobParameters): Promise<GlacierJobDescription> {
-  const r = await retrying(t, () => t.client.send(new InitiateJobCommand({ accountId: t.accountId, vaultName: t.vault, jobParameters: params }), { abortSignal: t.signal }));
+  const r = await send(t.glacier, new InitiateJobCommand({ accountId: t.glacier.accountId, vaultName: t.vault, jobParameters: params }));
   return describe(t, r.jobId!);
 }
 
 export async function describe(t: JobTarget, jobId: string): Promise<GlacierJobDescription> {
-  const r = await retrying(t, () => t.client.send(new DescribeJobCommand({ accountId: t.accountId, vaultName: t.vault, jobId }), { abortSignal: t.signal }));
+  const r = await send(t.glacier, new DescribeJobCommand({ accountId: t.glacier.accountId, vaultName: t.vault, jobId }));
   const { $metadata: _, ...job } = r;
   return job;
 }
 
+/** Every job of the vault, all pages (a page marker repeated by the service is an error). */
 export async function* listJobs(t: JobTarget, filter: { completed?: string; statuscode?: string }): AsyncGenerator<GlacierJobDescription> {
-  let marker: string | undefined;
-  do {
-    const r = await retrying(t, () => t.client.send(new ListJobsCommand({ accountId: t.accountId, vaultName: t.vault, marker, ...filter }), { abortSignal: t.signal }));
-    yield* r.JobList ?? [];
-    marker = r.Marker ?? undefined;
-  } while (marker);
+  for await (const page of paginate(t.glacier, (marker) => new ListJobsCommand({ accountId: t.glacier.accountId, vaultName: t.vault, marker, ...filter }))) yield* page.JobList ?? [];
 }
 
-/** Polls until the job ends; a failed job is an error, a timeout is "not ready" (exit 4). */
+/**
+ * One GET of a job's output, bytes [first, last] of it (offsets in the output, inclusive; `last` undefined: to
+ * the end), with the tree hash Glacier sends for them, if any (hex).
+ */
+export async function getOutput(t: JobTarget, jobId: string, first = 0, last?: number): Promise<{ body: Readable; checksum?: string }> {
+  const range = first === 0 && last === undefined ? undefined : `bytes=${first}-${last ?? ''}`;
+  const r = await send(t.glacier, new GetJobOutputCommand({ accountId: t.glacier.accountId, vaultName: t.vault, jobId, range }));
+  return { body: r.body as Readable, checksum: r.checksum };
+}
+
+/**
+ * Polls until the job ends; a failed job is ServiceError, and `timeoutMs` is kept whatever the server does: a
+ * poll still unanswered at the deadline is dropped and the result is NotReadyError (exit 4).
+ */
 export async function waitFor(t: JobTarget, jobId: string, intervalMs: number, timeoutMs: number, onPoll?: (j: GlacierJobDescription) => void): Promise<GlacierJobDescription> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const job = await describe(t, jobId);
-    onPoll?.(job);
-    if (job.StatusCode === 'Succeeded') return job;
-    if (job.StatusCode === 'Failed') throw new ServiceError(`job ${jobId} failed: ${job.StatusMessage ?? 'no reason given'}`);
-    if (Date.now() + intervalMs > until) throw new NotReadyError(`job ${jobId} is still ${job.StatusCode} after ${Math.round(timeoutMs / 1000)} s`);
-    await sleep(intervalMs, t.signal);
+  const deadline = new AbortController();
+  let last: string | undefined;
+  const notReady = () => new NotReadyError(`job ${jobId} is still ${last ?? 'InProgress (the service gave no answer in time)'} after ${Math.round(timeoutMs / 1000)} s`);
+  const timer = setTimeout(() => deadline.abort(notReady()), timeoutMs);
+  const outer = t.glacier.signal;
+  const signal = outer ? AbortSignal.any([outer, deadline.signal]) : deadline.signal;
+  const bounded: JobTarget = { ...t, glacier: { ...t.glacier, signal } };
+  try {
+    for (;;) {
+      const job = await describe(bounded, jobId);
+      onPoll?.(job);
+      last = job.StatusCode;
+      if (job.StatusCode === 'Succeeded') return job;
+      if (job.StatusCode === 'Failed') throw new ServiceError(`job ${jobId} failed: ${job.StatusMessage ?? 'no reason given'}`);
+      await sleep(intervalMs, signal).catch(() => {
+        throw signal.reason;
+      });
+    }
+  } catch (e) {
+    if (outer?.aborted) throw outer.reason;
+    if (deadline.signal.aborted) throw notReady();
+    throw e;
+  } finally {
+    clearTimeout(timer);
   }
 }
