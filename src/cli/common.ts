@@ -23,7 +23,9 @@ export const COMMON_HELP = `Common options:
   -q, --quiet           no warnings or progress on stderr
   --progress, --no-progress   progress on stderr (default: when stderr is a terminal)
   --debug               requests and stack traces on stderr (secrets are never printed)
-  -h, --help, --version`;
+  -h, --help, --version
+Environment: AWS_CA_BUNDLE (or ca_bundle in the profile) adds a trusted CA; HTTPS_PROXY, HTTP_PROXY and NO_PROXY
+  are honoured by every request, part uploads and downloads included (CONNECT for https endpoints).`;
 
 export function withCommon(spec: Omit<CliSpec, 'usage'> & { usage: string }): CliSpec {
   return {

@@ -31,9 +31,11 @@ export function endpointFromEnv(env: Record<string, string | undefined> = proces
 // the two wins is decided in config.ts, so its warnings have nothing to tell.
 const quietLogger = { debug() {}, info() {}, warn() {}, error() {}, trace() {} };
 
-/** A Glacier client; never reads or edits process.env beyond what the SDK's own chain reads. */
+/** A Glacier client; never reads or edits process.env beyond what the SDK's own chain reads. Throws UsageError when the CA bundle (AWS_CA_BUNDLE / ca_bundle) cannot be read. */
 export function makeClient(o: ClientOptions = {}): GlacierClient {
   const endpoint = o.endpoint ?? endpointFromEnv();
+  // Read here, so that a bundle that cannot be read is a usage error before any request (UsageError).
+  const ca = loadCaBundle(o.profile, o.env);
   const connectionTimeout = o.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const socketTimeout = o.readTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const client = new GlacierClient({
@@ -50,7 +52,7 @@ export function makeClient(o: ClientOptions = {}): GlacierClient {
       endpoint,
       connectionTimeout: connectionTimeout || undefined,
       socketTimeout: socketTimeout || undefined,
-      transport: async () => ({ ca: loadCaBundle(o.profile, o.env), env: o.env }),
+      transport: async () => ({ ca, env: o.env }),
     }),
     bodyChecksumGenerator: async (request: { body?: unknown; headers?: Record<string, string> }) => {
       const sha256 = request.headers?.['x-amz-content-sha256'];
