@@ -462,7 +462,7 @@ describe('hardening', { concurrency: 4 }, () => {
         s.proc.kill('SIGINT');
         const r = record('glacier-put (SIGINT)', await s.done);
         assert.equal(r.code, 130, show(r));
-        assert.match(r.stderr, /^glacier-put: (Error: )?interrupted; the parts sent so far are kept\. Resume with: glacier-put -v sv --resume \S+ .*twenty\.bin$/m);
+        assert.match(r.stderr, /^glacier-put: (Error: )?interrupted; the parts sent so far are kept\. Resume with: glacier-put -v sv --resume[= ]\S+ .*twenty\.bin$/m);
         const js = journals(state);
         assert.equal(js.length, 1, 'one journal');
         assert.equal(statSync(js[0]).mode & 0o777, 0o600, 'the journal is mode 0600');
@@ -542,7 +542,7 @@ describe('hardening', { concurrency: 4 }, () => {
           assert.equal(js.length, 1, 'the open upload has its journal');
           assert.ok(js[0].endsWith(`${h.uploads[0]}.journal`), 'the journal is the open upload\'s');
           assert.equal(statSync(js[0]).mode & 0o777, 0o600);
-          assert.match(r.stderr, new RegExp(`Resume with: glacier-put -v ${vault} --resume ${h.uploads[0].replace(/[-]/g, '\\-')} `));
+          assert.match(r.stderr, new RegExp(`Resume with: glacier-put -v ${vault} --resume[= ]${h.uploads[0].replace(/[-]/g, '\\-')} `));
           const again = await run('glacier-put', ['-v', vault, '--resume', file], { env });
           assert.equal(again.code, 0, show(again));
           const res = JSON.parse(again.stdout.toString('utf8')) as { archiveId: string; uploadId: string };

@@ -221,6 +221,58 @@ describe('glacier-pack tree | tar -xJf - reproduces the tree', () => {
   });
 });
 
+describe('--files-from FILE|- and --null, as GNU tar takes them (-T stays the thread count)', () => {
+  /** `SHELL_PIPE | glacier-pack ARGS`, through bash with pipefail, in the work folder; stdout collected. */
+  function piped(producer: string, args: string[]): { code: number | null; stdout: Buffer; stderr: string } {
+    const q = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+    const cmd = `${producer} | ${q(process.execPath)} ${q(BIN('glacier-pack'))} ${args.map(q).join(' ')}`;
+    const r = spawnSync('bash', ['-o', 'pipefail', '-c', cmd], { cwd: work, env: env(), maxBuffer: 1 << 26 });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
+  }
+
+  it('find -print0 | glacier-pack --null --files-from -: exactly the files found, a name with a newline included', () => {
+    const dir = fresh('ff');
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'two\nlines.txt'), 'newline in the name\n');
+    writeFileSync(join(dir, 'sub/a.txt'), 'a\n');
+    writeFileSync(join(dir, 'only.tgz'), 'not really gzip');
+    const r = piped('find ff -type f -print0', ['-T', '2', '-1', '--null', '--files-from', '-']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    const names = tarList(r.stdout, '-tJf').trim().split('\n').sort();
+    assert.deepEqual(names, ['ff/only.tgz', 'ff/sub/a.txt', 'ff/two\\nlines.txt']); // GNU tar prints the newline as \n
+  });
+
+  it('a newline list (blank lines skipped) plus PATH arguments; one archive listed is packed, not passed through', () => {
+    const dir = fresh('ff2');
+    writeFileSync(join(dir, 'x.tgz'), 'not really gzip');
+    writeFileSync(join(work, 'list.txt'), 'ff2/x.tgz\n\n');
+    const r = piped('true', ['--no-compress', '--files-from', 'list.txt']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(tarList(r.stdout, '-tf').trim().split('\n'), ['ff2/x.tgz']);
+    writeFileSync(join(work, 'notes.txt'), 'notes\n');
+    const both = piped('printf "ff2/x.tgz"', ['--no-compress', '--files-from=-', 'notes.txt']);
+    assert.equal(both.code, 0, both.stderr);
+    assert.deepEqual(tarList(both.stdout, '-tf').trim().split('\n'), ['notes.txt', 'ff2/x.tgz']);
+  });
+
+  const bad: [string, string, string[], RegExp][] = [
+    ['a missing list FILE', 'true', ['--files-from', 'no-such-list'], /^glacier-pack: cannot read --files-from no-such-list: no such file or directory$/],
+    ['--null without --files-from', 'true', ['--null', 'tree'], /^glacier-pack: --null goes with --files-from FILE$/],
+    ['an empty list', 'true', ['--files-from', '-'], /^glacier-pack: no PATH in --files-from -: nothing to pack$/],
+    ['a listed PATH that is missing (nothing written)', 'printf "tree\\nno-such\\n"', ['--files-from', '-'], /^glacier-pack: cannot stat no-such: no such file or directory$/],
+  ];
+  for (const [what, producer, args, re] of bad) {
+    it(`${what}: exit 2, one line, nothing on stdout`, () => {
+      const r = piped(producer, args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stdout.length, 0);
+      assert.match(r.stderr.trim(), re);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    });
+  }
+});
+
 describe('an existing archive passes through unchanged', () => {
   for (const [name, flags] of [['t.tar.xz', '-cJf'], ['t.tar', '-cf'], ['t.tgz', '-czf']] as const) {
     it(`a single ${name} comes out byte-identical`, async () => {

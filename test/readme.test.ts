@@ -12,6 +12,8 @@ import { MiB, treeHash } from '../src/core/tree-hash.js';
 import { BIN, ROOT, startLocal, type Local } from './helpers/local.js';
 
 const A = { accountId: '-' };
+/** The first line of the README's walkthrough: run in a shell that has none of the test's AWS settings. */
+const WALKTHROUGH = '# A Glacier on this machine.';
 
 function blocks(): string[] {
   const text = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -35,13 +37,19 @@ function bash(script: string, e: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise
     p.stdout.on('data', (d) => (stdout += d));
     p.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => process.kill(-p.pid!, 'SIGKILL'), timeoutMs);
-    p.on('close', (code) => {
-      clearTimeout(timer);
+    let code: number | null = null;
+    // bash's exit, then whatever the block left running in the background (it holds the pipes open): stopped,
+    // so that 'close' comes now rather than at the timeout.
+    p.on('exit', (c) => {
+      code = c;
       try {
-        process.kill(-p.pid!, 'SIGTERM'); // whatever the block left running in the background
+        process.kill(-p.pid!, 'SIGTERM');
       } catch {
-        // none
+        // none left
       }
+    });
+    p.on('close', () => {
+      clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
   });
@@ -89,7 +97,13 @@ const runners: Record<string, null | { why: string } | (() => Promise<Record<str
     const { jobId } = await g.send(new InitiateJobCommand({ ...A, vaultName: 'backups', jobParameters: { Type: 'archive-retrieval', ArchiveId: archiveId } }));
     return { JOB_ID: jobId! };
   },
-  'npm ci && npm run demo': { why: 'run by CI itself (.ci/run) and by test/demo.test.ts' },
+  'npm ci        # installs and builds': { why: 'run by CI itself (.ci/run: npm ci, npm test) and by test/demo.test.ts; npm link writes to the global prefix' },
+  [WALKTHROUGH]: async () => ({}),
+  'find ~/docs -type f -mtime -7 -print0': async () => {
+    mkdirSync(join(home, 'docs'), { recursive: true });
+    writeFileSync(join(home, 'docs/letter.txt'), 'Dear vault,\n');
+    return {};
+  },
   'tar -cf - ~/projects': async () => {
     mkdirSync(join(home, 'projects/app'), { recursive: true });
     writeFileSync(join(home, 'projects/app/main.c'), 'int main(void) { return 0; }\n');
@@ -136,7 +150,7 @@ const runners: Record<string, null | { why: string } | (() => Promise<Record<str
 };
 
 function runnerFor(block: string) {
-  const first = block.split('\n')[0];
+  const first = block.split('\n')[0].trim();
   const key = Object.keys(runners).find((k) => first.startsWith(k));
   return key === undefined ? undefined : runners[key];
 }
@@ -166,7 +180,7 @@ test('every shell block of the README has a runner here', () => {
 });
 
 for (const [i, block] of blocks().entries()) {
-  const first = block.split('\n')[0];
+  const first = block.split('\n')[0].trim();
   const r = runnerFor(block);
   if (r === undefined) continue;
   if (r === null || !(r instanceof Function)) {
@@ -179,8 +193,18 @@ for (const [i, block] of blocks().entries()) {
     const extra = await r();
     rmSync('/tmp/vaults', { recursive: true, force: true });
     rmSync('/tmp/glacier-local.url', { force: true });
-    const res = await bash(block, env(extra));
+    // The walkthrough starts from a fresh shell: no AWS variable of the test's, a HOME of its own, and the
+    // binaries on PATH as npm link puts them.
+    const walk = first.startsWith(WALKTHROUGH);
+    const walkHome = join(home, 'walkthrough-home');
+    if (walk) mkdirSync(walkHome, { recursive: true });
+    const e = walk ? { HOME: walkHome, PATH: `${BIN('').replace(/\/$/, '')}:${process.env.PATH}`, LANG: 'C.UTF-8' } : env(extra);
+    const res = await bash(block, e);
     assert.equal(res.code, 0, `exit ${res.code}\n--- stderr:\n${res.stderr}\n--- stdout:\n${res.stdout.slice(0, 2000)}`);
+    if (walk) {
+      assert.match(res.stdout, /^restored the same bytes$/m);
+      assert.match(res.stdout, /"deleted":true/);
+    }
     if (first.startsWith('glacier-job get')) assert.ok(existsSync(join(home, 'restore-src/file.txt')), 'the archive was unpacked');
     if (first.startsWith('glacier-job output -v backups -- "$JOB_ID" | tar')) {
       const member = join(home.slice(1), 'docs/letter.txt');

@@ -1,10 +1,10 @@
 // glacier-abort: aborts multipart uploads of a vault and removes their local journals; one JSON line per upload.
 import { ServiceError, UsageError } from '../core/errors.js';
-import { parseDuration } from '../core/units.js';
+import { durationArg } from '../core/units.js';
 import { abortUploads, type Selection } from '../manage/abort.js';
 import { journalDir } from '../upload/journal.js';
-import { common, COMMON_HELP, explain, withCommon } from './common.js';
-import { interruption, run } from './runtime.js';
+import { common, COMMON_HELP, withCommon } from './common.js';
+import { itemError, run } from './runtime.js';
 
 const usage = `Usage: glacier-abort -v VAULT [--dry-run] [--] UPLOAD_ID...
        glacier-abort -v VAULT --all [--older-than DURATION] [--dry-run]
@@ -16,7 +16,7 @@ Upload ids can start with '-': put them after --, as in: glacier-abort -v VAULT 
 
 Options:
   --all                  every in-progress upload of the vault (see glacier-ls -v VAULT)
-  --older-than DURATION  with --all: only uploads created more than DURATION ago (30m, 4h, 2d)
+  --older-than DURATION  with --all: only uploads created more than DURATION ago (30m, 4h, 1d12h, 1w)
   --dry-run              abort nothing, remove nothing: print what would be aborted (ids given by hand are
                          checked to exist)
 ${COMMON_HELP}
@@ -41,8 +41,7 @@ run(spec, async (argv) => {
     if (ids.length) throw new UsageError('give UPLOAD_IDs or --all, not both');
     let olderThanMs: number | undefined;
     if (argv['older-than'] !== undefined) {
-      olderThanMs = parseDuration(String(argv['older-than']));
-      if (!Number.isFinite(olderThanMs)) throw new UsageError(`invalid --older-than "${argv['older-than']}": use a duration like 30m, 4h, 2d`);
+      olderThanMs = durationArg('--older-than', argv['older-than']);
     }
     sel = { all: true, olderThanMs };
   } else {
@@ -53,25 +52,17 @@ run(spec, async (argv) => {
     sel = { ids };
   }
   const c = common('glacier-abort', argv);
-  const what = { vault: c.vault, endpoint: c.endpoint };
   let failed = 0;
   let total = 0;
-  try {
-    const outcomes = abortUploads({ client: c.client, accountId: c.accountId, signal: interruption.signal, vault: c.vault, journalDir: journalDir(), dryRun: Boolean(argv['dry-run']) }, sel);
-    for await (const { error, ...line } of outcomes) {
-      total++;
-      if (error !== undefined) {
-        failed++;
-        const msg = explain(error, what).message;
-        process.stderr.write(`glacier-abort: ${msg.includes(line.uploadId) ? msg : `upload ${line.uploadId}: ${msg}`}\n`);
-        process.stdout.write(`${JSON.stringify({ ...line, error: msg })}\n`);
-        continue;
-      }
-      if (line.journalError) c.warn(line.journalError);
-      process.stdout.write(`${JSON.stringify(line)}\n`);
+  for await (const { error, ...line } of abortUploads({ glacier: c.glacier, vault: c.vault, journalDir: journalDir(), dryRun: Boolean(argv['dry-run']) }, sel)) {
+    total++;
+    if (error !== undefined) {
+      failed++;
+      process.stdout.write(`${JSON.stringify({ ...line, error: itemError('glacier-abort', error, { what: 'upload', id: line.uploadId }) })}\n`);
+      continue;
     }
-  } catch (e) {
-    throw explain(e, what);
+    if (line.journalError) c.warn(line.journalError);
+    process.stdout.write(`${JSON.stringify(line)}\n`);
   }
   // One upload that failed was already told in its own line: a summary would be a second line for one error.
   if (failed) {

@@ -20,7 +20,7 @@ or resume, when the producer (pg_dump) cannot be replayed.
 
 Options:
   -p, --part-size SIZE   1 MiB x 2^n up to 4 GiB (default: 8M for a FILE, grown to fit 10,000 parts;
-                         64M for stdin)
+                         64M for stdin); a bare number is MiB (-p 64)
   -o, --out-dir DIR      write part files and manifest.json into DIR (created 0700; must be empty; files 0600)
   -h, --help, --version
 

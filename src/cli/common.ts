@@ -4,7 +4,7 @@ import type { GlacierClient } from '@aws-sdk/client-glacier';
 import { DEFAULT_TIMEOUT_MS } from '../core/client.js';
 import { UsageError } from '../core/errors.js';
 import { classify, openGlacier, type Glacier } from '../core/glacier.js';
-import { parseSize } from '../core/units.js';
+import { sizeArg } from '../core/units.js';
 import { interruption, redact, type Argv, type CliSpec } from './runtime.js';
 
 export const COMMON_STRINGS = ['vault', 'region', 'profile', 'endpoint', 'account-id', 'cli-connect-timeout', 'cli-read-timeout'];
@@ -105,9 +105,7 @@ export { checkDescription } from '../core/description.js';
 export function sizeOption(argv: Argv, name: string): number | undefined {
   const v = argv[name];
   if (v === undefined) return undefined;
-  const n = parseSize(String(v));
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`invalid --${name} "${v}": use a size like 8M, 64MiB, 2G`);
-  return n;
+  return sizeArg(`--${name}`, v);
 }
 
 /** --cli-connect-timeout / --cli-read-timeout: seconds as the AWS CLI takes them (0 = no limit), in ms. */

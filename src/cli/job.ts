@@ -2,7 +2,7 @@
 import type { GlacierJobDescription, JobParameters } from '@aws-sdk/client-glacier';
 import { NotReadyError, ServiceError, UsageError } from '../core/errors.js';
 import { MiB } from '../core/tree-hash.js';
-import { parseDuration } from '../core/units.js';
+import { durationArg } from '../core/units.js';
 import { GlacierError } from '../core/glacier.js';
 import { describe, initiate, listJobs, waitFor, type JobTarget } from '../retrieve/jobs.js';
 import { writeJobOutput } from '../retrieve/output.js';
@@ -42,7 +42,7 @@ Options:
                     warning, instead of refusing them (exit 3)
   -c, --concurrency N   ranged GETs in flight (default 4)
   --piece-size SIZE     bytes per ranged GET, 1 MiB x 2^n (default 16M)
-  --interval D, --timeout D   polling of wait/get/--wait (durations: 30s, 15m, 4h)
+  --interval D, --timeout D   polling of wait/get/--wait (durations: 30s, 15m, 4h, 1h30m)
 ${COMMON_HELP}
 
 Exit: 0 done, 1 failed (service, network, job failed), 2 bad usage, 3 integrity failure (data could not be
@@ -81,9 +81,7 @@ function jobLine(job: GlacierJobDescription): void {
 }
 
 function duration(argv: Argv, name: string, dflt: string): number {
-  const ms = parseDuration(String(argv[name] ?? dflt));
-  if (!Number.isFinite(ms) || ms <= 0) throw new UsageError(`invalid --${name} "${argv[name]}": use a duration like 30s, 15m, 4h`);
-  return ms;
+  return durationArg(`--${name}`, argv[name] ?? dflt, { positive: true });
 }
 
 function parseRange(text: string): [number, number] {

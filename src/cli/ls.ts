@@ -2,8 +2,8 @@
 import { UsageError } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
 import { listParts, listUploads, listVaults } from '../manage/listing.js';
-import { common, COMMON_HELP, explain, withCommon } from './common.js';
-import { interruption, run } from './runtime.js';
+import { common, COMMON_HELP, withCommon } from './common.js';
+import { run } from './runtime.js';
 import { formatTable, shortDate, type Column } from './table.js';
 
 const usage = `Usage: glacier-ls [--json]                         the vaults
@@ -69,12 +69,7 @@ run(spec, async (argv) => {
   if (uploadId !== undefined && !argv.vault && !process.env.GLACIER_VAULT) throw new UsageError(`an UPLOAD_ID needs its vault: glacier-ls -v VAULT -- ${uploadId}`);
   const c = common('glacier-ls', argv, { vaultRequired: false });
   const table = !argv.json && Boolean(process.stdout.isTTY);
-  const t = { client: c.client, accountId: c.accountId, signal: interruption.signal };
-  try {
-    if (!c.vault) await print(listVaults(t), VAULT_COLUMNS, table);
-    else if (uploadId === undefined) await print(listUploads(t, c.vault), UPLOAD_COLUMNS, table);
-    else await print(listParts(t, c.vault, uploadId), PART_COLUMNS, table);
-  } catch (e) {
-    throw explain(e, { vault: c.vault || undefined, endpoint: c.endpoint });
-  }
+  if (!c.vault) await print(listVaults(c.glacier), VAULT_COLUMNS, table);
+  else if (uploadId === undefined) await print(listUploads(c.glacier, c.vault), UPLOAD_COLUMNS, table);
+  else await print(listParts(c.glacier, c.vault, uploadId), PART_COLUMNS, table);
 });

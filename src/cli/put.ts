@@ -1,14 +1,19 @@
 // glacier-put: stdin, a file, a chunk stream or a spool folder into a vault, as one JSON result line.
 import { checkDescription } from '../core/description.js';
 import { UsageError } from '../core/errors.js';
-import { openInput } from '../upload/input.js';
+import { readdirSync } from 'node:fs';
+import { pipeline, Transform, type Readable } from 'node:stream';
+import { openInput, type Input } from '../upload/input.js';
+import type { Filler } from '../upload/sources.js';
 import { journalDir } from '../upload/journal.js';
 import { putArchive } from '../upload/put.js';
 import { common, COMMON_HELP, sizeOption, withCommon } from './common.js';
 import { Progress } from './progress.js';
+import { startProducer, type Producer } from './producer.js';
 import { run } from './runtime.js';
 
-const usage = `Usage: glacier-put -v VAULT [-d DESC] [-p SIZE] [-c N] [--expected-size SIZE] [--resume [UPLOAD_ID]] [--dry-run] [FILE|DIR|-]
+const usage = `Usage: glacier-put -v VAULT [-d DESC] [-p SIZE] [-c N] [--expected-size SIZE] [--resume[=UPLOAD_ID]] [--dry-run] [FILE|DIR|-]
+       glacier-put -v VAULT [OPTIONS] [--from-command] -- CMD [ARGS...]
 
 Uploads stdin (or FILE) to a vault and prints one JSON line: vault, archiveId, checksum (the tree hash),
 size, parts, partSize, uploadId, location, description. Input may be raw bytes, a glacier-chunk stream
@@ -19,12 +24,15 @@ Options:
   -d, --description DESC   archive description: printable ASCII, at most 1024 characters
                            (default for a FILE: its base name; for stdin: none). --arc-desc is the same.
   -p, --part-size SIZE     part size, rounded up to 1 MiB x 2^n (default 8M; for input of unknown size 64M,
-                           which holds archives up to 625 GiB)
+                           which holds archives up to 625 GiB); a bare number is MiB (-p 64)
   --expected-size SIZE     size of a piped input, to choose a part size that fits it in 10,000 parts
   -c, --concurrency N      parts in flight (default 5; -t/--num-threads is the same)
   --resume [UPLOAD_ID]     continue an interrupted upload from the same input: parts already in Glacier
                            are checked against the input, only the missing ones are sent
   --dry-run                read and hash the input, print the result it would give, send nothing
+  -- CMD [ARGS...]         run CMD (no shell) and upload its stdout; the archive is completed only if CMD
+                           exits 0, else the upload is aborted, nothing is stored, and the exit status is 1.
+                           --from-command says the same explicitly. A FILE that starts with '-': ./FILE
 ${COMMON_HELP}
 
 Journal: each multipart upload keeps a journal (mode 0600) in \${XDG_STATE_HOME:-~/.local/state}/glacier-pipes/
@@ -37,6 +45,7 @@ Exit: 0 done, 1 service/network/IO failure, 2 bad usage or input, 3 input differ
 Glacier's reply does not confirm it; the journal is kept), 130/143 interrupted.
 
 Examples:
+  glacier-put -v backups -d "mydb nightly" -- pg_dump mydb
   pg_dump mydb | glacier-put -v backups -d "mydb nightly"
   tar -cf - /srv | glacier-put -v backups --expected-size 200G
   glacier-put -v backups photos-2026.tar.xz
@@ -47,7 +56,7 @@ const spec = withCommon({
   name: 'glacier-put',
   usage,
   string: ['description', 'arc-desc', 'part-size', 'concurrency', 'num-threads', 'expected-size', 'resume'],
-  boolean: ['dry-run'],
+  boolean: ['dry-run', 'from-command'],
   alias: { d: 'description', p: 'part-size', c: 'concurrency', t: 'num-threads' },
 });
 
@@ -59,14 +68,53 @@ function intOption(v: unknown, name: string, min: number, max: number): number {
   return n;
 }
 
+/** Counts the bytes a filler hands out: progress follows the input as it is read, not as parts complete. */
+function counted(filler: Filler, onRead: (n: number) => void): Filler {
+  return {
+    fill: async (dst, n) => {
+      const got = await filler.fill(dst, n);
+      onRead(got);
+      return got;
+    },
+  };
+}
+
+/**
+ * The pipe as it arrives, chunk by chunk (64 KiB), through a counter: the progress of a pipe then moves with the
+ * producer rather than by whole parts. Errors of `src` (a failed producer) reach the reader.
+ */
+function tapped(src: Readable, onData: (n: number) => void): Readable {
+  const t = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      onData(chunk.length);
+      done(null, chunk);
+    },
+  });
+  pipeline(src, t, () => {});
+  return t;
+}
+
+/** A folder that is neither a spool nor an interrupted one: the user meant to upload a folder. */
+function notASpool(dir: string): boolean {
+  const names = readdirSync(dir);
+  return !names.includes('manifest.json') && !names.some((n) => /^part-\d{6}$/.test(n));
+}
+
 run(spec, async (argv) => {
+  // Everything after -- is the producer to run: `glacier-put -v V -- pg_dump mydb`.
+  const raw = process.argv.slice(2);
+  const dashes = raw.indexOf('--');
+  const command = dashes < 0 ? undefined : raw.slice(dashes + 1);
+  if (command && command.length === 0) throw new UsageError('no command after --: glacier-put -v VAULT -- CMD [ARGS...] (a FILE that starts with - goes as ./FILE)');
+  if (argv['from-command'] && !command) throw new UsageError('--from-command needs the command after --: glacier-put -v VAULT --from-command -- CMD [ARGS...]');
   // `--resume FILE` would otherwise swallow FILE as the upload id.
-  const positional = argv._.map(String);
+  const positional = argv._.map(String).slice(0, argv._.length - (command?.length ?? 0));
   let resume: true | string | undefined = argv.resume !== undefined ? true : undefined;
   if (resume && argv.resume !== '') {
     if (ID_LIKE.test(String(argv.resume))) resume = String(argv.resume);
     else positional.unshift(String(argv.resume));
   }
+  if (command && positional.length) throw new UsageError(`give a FILE or a command after --, not both (${positional[0]})`);
   if (positional.length > 1) throw new UsageError(`one input at most (got ${positional.length}); to upload several files, pack them: glacier-pack ${positional.join(' ')} | glacier-put -v VAULT`);
   const rawDesc = argv.description ?? argv['arc-desc'];
   const description = rawDesc !== undefined ? checkDescription(String(rawDesc)) : undefined;
@@ -75,18 +123,39 @@ run(spec, async (argv) => {
   const partSize = sizeOption(argv, 'part-size');
   const expectedSize = sizeOption(argv, 'expected-size');
   const dryRun = Boolean(argv['dry-run']);
-  const input = await openInput(positional[0] ?? '-', { stdin: process.stdin, folders: true });
-  let progress: Progress | undefined;
+  let producer: Producer | undefined;
+  let input: Input;
+  let onRead: (n: number) => void = () => {}; // set once the progress line exists, below
+  const tap = (src: Readable) => tapped(src, (n) => onRead(n));
+  if (command) {
+    producer = startProducer(command);
+    input = await openInput('-', { stdin: tap(producer.stdout) });
+  } else {
+    const stdin = process.stdin.isTTY ? process.stdin : tap(process.stdin);
+    input = await openInput(positional[0] ?? '-', { stdin, folders: true });
+    if (input.kind === 'spool' && notASpool(input.dir)) {
+      throw new UsageError(`${input.dir} is a folder: to upload a folder, pack it: glacier-pack ${input.dir} | glacier-put -v ${c.vault} (glacier-put takes a FILE, stdin, or a glacier-chunk -o folder)`);
+    }
+  }
+  // Progress counts bytes as they are read (a spool's parts as they go out); the total is the input's size, or
+  // --expected-size for a pipe.
+  const progress = new Progress('glacier-put', c.progress, input.kind === 'file' ? input.size : expectedSize, 'read');
+  if (input.kind === 'stdin') onRead = (n) => progress.add(n);
+  else if (input.kind !== 'spool') input = { ...input, filler: counted(input.filler, (n) => progress.add(n)) };
   try {
     const result = await putArchive(input, {
       glacier: c.glacier, vault: c.vault, description, partSize, expectedSize, concurrency, dryRun, resume,
-      journalDir: journalDir(), where: { endpoint: c.endpoint, region: c.region }, warn: c.warn,
-      onStart: (size) => (progress = new Progress('glacier-put', c.progress, size, dryRun ? 'hashed' : 'sent')),
-      onProgress: (bytes) => progress?.add(bytes),
+      journalDir: journalDir(), where: { endpoint: c.endpoint, region: c.region, profile: argv.profile, accountId: c.accountId }, command, warn: c.warn,
+      onStart: (size) => progress.setTotal(size ?? expectedSize),
+      onProgress: input.kind === 'spool' ? (bytes) => progress.add(bytes) : undefined,
     });
-    progress?.finish();
+    progress.finish();
     process.stdout.write(`${JSON.stringify(result)}\n`);
+  } catch (e) {
+    progress.finish(); // the error line then starts on a line of its own
+    throw e;
   } finally {
+    producer?.stop();
     await input.close();
   }
 });

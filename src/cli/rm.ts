@@ -1,10 +1,9 @@
 // glacier-rm: deletes archives by id, from arguments or stdin one a line; one JSON line per archive.
 import { createInterface } from 'node:readline';
-import { DescribeVaultCommand } from '@aws-sdk/client-glacier';
 import { ServiceError, UsageError } from '../core/errors.js';
 import { deleteArchives } from '../manage/delete.js';
-import { common, COMMON_HELP, explain, withCommon } from './common.js';
-import { interruption, run } from './runtime.js';
+import { common, COMMON_HELP, withCommon } from './common.js';
+import { itemError, run } from './runtime.js';
 
 const usage = `Usage: glacier-rm -v VAULT [--dry-run] [--] ARCHIVE_ID...
        ... | glacier-rm -v VAULT [--dry-run]          (ids on stdin, one a line)
@@ -32,35 +31,29 @@ Examples:
 
 const spec = withCommon({ name: 'glacier-rm', usage, boolean: ['dry-run'] });
 
+// Read from the first pull on: readline drops lines that arrive before anyone iterates.
+async function* stdinLines(): AsyncGenerator<string> {
+  yield* createInterface({ input: process.stdin, crlfDelay: Infinity });
+}
+
 run(spec, async (argv) => {
   const ids = argv._.map(String);
   if (!ids.length && process.stdin.isTTY) throw new UsageError('no ARCHIVE_ID given and stdin is a terminal: give ids, or pipe them in one a line (see --help)');
   const c = common('glacier-rm', argv);
-  const what = { vault: c.vault, endpoint: c.endpoint };
   const dryRun = Boolean(argv['dry-run']);
-  const t = { client: c.client, accountId: c.accountId, signal: interruption.signal, vault: c.vault, dryRun };
   let failed = 0;
   let malformed = 0;
   let total = 0;
-  try {
-    // A dry run sends no delete, so it asks once whether the vault is there at all.
-    if (dryRun) await c.client.send(new DescribeVaultCommand({ accountId: c.accountId, vaultName: c.vault }), { abortSignal: interruption.signal });
-    const lines = ids.length ? ids : createInterface({ input: process.stdin, crlfDelay: Infinity });
-    for await (const { error, ...line } of deleteArchives(lines, t)) {
-      total++;
-      if (error !== undefined) {
-        if (error instanceof UsageError) malformed++;
-        else failed++;
-        const msg = explain(error, what).message;
-        const about = error instanceof UsageError || msg.includes(line.archiveId) ? '' : `archive ${line.archiveId}: `;
-        process.stderr.write(`glacier-rm: ${about}${msg}\n`);
-        process.stdout.write(`${JSON.stringify({ ...line, error: msg })}\n`);
-        continue;
-      }
-      process.stdout.write(`${JSON.stringify(line)}\n`);
+  const lines = ids.length ? ids : stdinLines();
+  for await (const { error, ...line } of deleteArchives(lines, { glacier: c.glacier, vault: c.vault, dryRun })) {
+    total++;
+    if (error !== undefined) {
+      if (error instanceof UsageError) malformed++;
+      else failed++;
+      process.stdout.write(`${JSON.stringify({ ...line, error: itemError('glacier-rm', error, error instanceof UsageError ? undefined : { what: 'archive', id: line.archiveId }) })}\n`);
+      continue;
     }
-  } catch (e) {
-    throw explain(interruption.signal.aborted ? interruption.signal.reason : e, what);
+    process.stdout.write(`${JSON.stringify(line)}\n`);
   }
   // One id that failed was already told in its own line: a summary would be a second line for one error.
   if (total === 1 && failed + malformed === 1) return failed ? 1 : 2;

@@ -124,6 +124,16 @@ export function run(spec: CliSpec, main: (argv: Argv) => Promise<number | void>)
   );
 }
 
+/**
+ * The one line told about a failed item of a run that goes on (an upload not aborted, an archive not deleted):
+ * classified like any failure, redacted, and printed on stderr; returned for the item's JSON line.
+ */
+export function itemError(name: string, e: unknown, about?: { what: string; id: string }): string {
+  const msg = redact(oneLine(classify(e).message));
+  process.stderr.write(`${name}: ${about && !msg.includes(about.id) ? `${about.what} ${about.id}: ` : ''}${msg}\n`);
+  return msg;
+}
+
 function oneLine(text: string): string {
   return text.split('\n')[0];
 }

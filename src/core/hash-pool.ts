@@ -11,20 +11,24 @@ export interface PartHashes {
 }
 
 export class HashPool {
-  private readonly pool: Piscina;
+  private piscina: Piscina | undefined;
+  readonly threads: number;
 
   constructor(threads = availableParallelism()) {
-    this.pool = new Piscina({
+    this.threads = Math.max(1, threads);
+  }
+
+  // Started at the first hash, every worker at once: a run that fails before hashing anything (a refused
+  // Initiate) then never tears down workers still loading their module, which can abort Node itself.
+  private get pool(): Piscina {
+    this.piscina ??= new Piscina({
       filename: new URL('./hash-worker.js', import.meta.url).href,
-      minThreads: Math.max(1, threads),
-      maxThreads: Math.max(1, threads),
+      minThreads: this.threads,
+      maxThreads: this.threads,
       // Callers bound how many parts exist at once (the buffer pool); the queue only ever holds those.
       idleTimeout: 5_000,
     });
-  }
-
-  get threads(): number {
-    return this.pool.options.maxThreads;
+    return this.piscina;
   }
 
   hash(data: Uint8Array): Promise<PartHashes>;
@@ -55,6 +59,6 @@ export class HashPool {
   }
 
   async close(): Promise<void> {
-    await this.pool.destroy();
+    await this.piscina?.destroy();
   }
 }

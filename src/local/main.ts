@@ -2,7 +2,7 @@
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { UsageError } from '../core/errors.js';
-import { parseDuration } from '../core/units.js';
+import { durationArg, parseDuration } from '../core/units.js';
 import { asList, run, type CliSpec } from '../cli/runtime.js';
 import { parseFaultSpec, type FaultRule } from './faults.js';
 import { parseTierDelays } from './jobs.js';
@@ -83,10 +83,7 @@ const spec: CliSpec = {
 };
 
 function duration(argv: Record<string, unknown>, name: string, dflt: string, allowZero = false): number {
-  const text = String(argv[name] ?? dflt);
-  const ms = parseDuration(text);
-  if (!Number.isFinite(ms) || ms < 0 || (ms === 0 && !allowZero)) throw new UsageError(`invalid --${name} "${text}": a duration such as 500ms, 30s, 5m, 24h`);
-  return ms;
+  return durationArg(`--${name}`, argv[name] ?? dflt, { positive: !allowZero });
 }
 
 run(spec, async (argv) => {

@@ -1,11 +1,13 @@
 // Aborting multipart uploads: the ids given, or every upload of a vault (optionally only the old ones), and the
 // local journals glacier-put kept for them, which could only ever point at a dead upload afterwards.
-import { AbortMultipartUploadCommand, ListPartsCommand } from '@aws-sdk/client-glacier';
+import type { Glacier } from '../core/glacier.js';
+import { abortUpload, firstPart } from '../core/operations.js';
 import { Journal, type JournalHeader } from '../upload/journal.js';
 import { listUploads } from './listing.js';
-import { call, isItemError, throwIfInterrupted, type Target } from './request.js';
+import { isItemError, throwIfInterrupted } from './request.js';
 
-export interface AbortOptions extends Target {
+export interface AbortOptions {
+  glacier: Glacier;
   vault: string;
   journalDir: string;
   dryRun?: boolean;
@@ -44,7 +46,7 @@ async function* candidates(o: AbortOptions, sel: Selection): AsyncGenerator<Cand
   const cutoff = sel.olderThanMs === undefined ? Infinity : (o.now ?? Date.now)() - sel.olderThanMs;
   // Collected before the first abort, so that aborting cannot shift the pages still to be read.
   const all: Candidate[] = [];
-  for await (const u of listUploads(o, o.vault)) {
+  for await (const u of listUploads(o.glacier, o.vault)) {
     if (cutoff !== Infinity && !(Date.parse(u.CreationDate ?? '') < cutoff)) continue;
     all.push({ uploadId: u.MultipartUploadId!, creationDate: u.CreationDate, description: u.ArchiveDescription ?? null });
   }
@@ -55,7 +57,7 @@ export async function* abortUploads(o: AbortOptions, sel: Selection): AsyncGener
   const journalsOf = new Map<string, { path: string; header: JournalHeader }[]>();
   for (const j of Journal.find(o.journalDir, (h) => h.vault === o.vault)) journalsOf.set(j.header.uploadId, [...(journalsOf.get(j.header.uploadId) ?? []), j]);
   for await (const c of candidates(o, sel)) {
-    throwIfInterrupted(o.signal);
+    throwIfInterrupted(o.glacier.signal);
     const journals = journalsOf.get(c.uploadId) ?? [];
     const id = { uploadId: c.uploadId, vault: o.vault };
     const info = c.creationDate ? { creationDate: c.creationDate, description: c.description } : {};
@@ -63,8 +65,8 @@ export async function* abortUploads(o: AbortOptions, sel: Selection): AsyncGener
     let error: unknown;
     try {
       // An id given by hand is checked without touching it: the smallest request that fails for an unknown upload.
-      if (o.dryRun && 'ids' in sel) await call(o, (abortSignal) => o.client.send(new ListPartsCommand({ accountId: o.accountId, vaultName: o.vault, uploadId: c.uploadId, limit: 1 }), { abortSignal }));
-      if (!o.dryRun) await call(o, (abortSignal) => o.client.send(new AbortMultipartUploadCommand({ accountId: o.accountId, vaultName: o.vault, uploadId: c.uploadId }), { abortSignal }));
+      if (o.dryRun && 'ids' in sel) await firstPart(o.glacier, o.vault, c.uploadId);
+      if (!o.dryRun) await abortUpload(o.glacier, o.vault, c.uploadId);
     } catch (e) {
       if (!isItemError(e)) throw e;
       error = e;

@@ -1,10 +1,12 @@
 // Deleting archives by id, from arguments or from lines on stdin (`jq -r .ArchiveId | glacier-rm`), one at a
 // time as they arrive, so a long list streams and an interruption leaves a clear boundary.
-import { DeleteArchiveCommand } from '@aws-sdk/client-glacier';
 import { UsageError } from '../core/errors.js';
-import { call, isItemError, throwIfInterrupted, type Target } from './request.js';
+import type { Glacier } from '../core/glacier.js';
+import { deleteArchive, describeVault } from '../core/operations.js';
+import { isItemError, throwIfInterrupted } from './request.js';
 
-export interface DeleteOptions extends Target {
+export interface DeleteOptions {
+  glacier: Glacier;
   vault: string;
   dryRun?: boolean;
 }
@@ -28,9 +30,16 @@ function malformed(id: string): UsageError {
   return new UsageError(`malformed archive id ${shown}: expected the characters A-Z a-z 0-9 _ -${hint}`);
 }
 
+/**
+ * Deletes each archive id of `lines` as it arrives (blank lines skipped) and yields one outcome per id; with
+ * dryRun, checks once that the vault exists and deletes nothing. Throws what would fail every id alike
+ * (vault missing, credentials, network: classified GlacierError) and the signal's reason when interrupted.
+ */
 export async function* deleteArchives(lines: AsyncIterable<string> | Iterable<string>, o: DeleteOptions): AsyncGenerator<DeleteOutcome> {
+  // A dry run sends no delete, so it asks once whether the vault is there at all.
+  if (o.dryRun) await describeVault(o.glacier, o.vault);
   for await (const line of lines) {
-    throwIfInterrupted(o.signal);
+    throwIfInterrupted(o.glacier.signal);
     const archiveId = line.trim(); // also drops the \r of CRLF input
     if (archiveId === '') continue;
     if (!ARCHIVE_ID.test(archiveId)) {
@@ -42,7 +51,7 @@ export async function* deleteArchives(lines: AsyncIterable<string> | Iterable<st
       continue;
     }
     try {
-      await call(o, (abortSignal) => o.client.send(new DeleteArchiveCommand({ accountId: o.accountId, vaultName: o.vault, archiveId }), { abortSignal }));
+      await deleteArchive(o.glacier, o.vault, archiveId);
       yield { archiveId, deleted: true };
     } catch (e) {
       if (!isItemError(e)) throw e;

@@ -33,6 +33,11 @@ export interface PackOptions {
   skip?: { dev: number; ino: number };
   /** `output`'s file descriptor, when it has one (stdout): the xz program then writes to it directly. */
   outputFd?: number;
+  /**
+   * false: always make a tar, even of one PATH that is an archive (for names from --files-from, where a list that
+   * happens to hold one .tar.gz must still give a tar.xz). Default true.
+   */
+  passthrough?: boolean;
 }
 
 export interface PackResult {
@@ -51,7 +56,7 @@ export async function pack(inputs: readonly string[], output: Writable, o: PackO
   };
   const signal = o.signal;
   try {
-    if (inputs.length === 1 && isArchiveName(inputs[0])) {
+    if (o.passthrough !== false && inputs.length === 1 && isArchiveName(inputs[0])) {
       const path = resolve(o.cwd ?? '.', inputs[0]);
       const st = await fsp.stat(path).catch(() => undefined);
       if (st?.isFile()) {

@@ -104,6 +104,10 @@ export async function readManifest(dir: string): Promise<Manifest> {
   if (m.format !== 'glacier-chunks' || !isValidPartSize(m.partSize) || !Array.isArray(m.parts) || m.parts.length === 0) {
     throw new UsageError(`${dir}/manifest.json is not a valid glacier-chunks manifest`);
   }
+  // The manifest's totals vouch for its parts, as a stream's end record does.
+  const size = m.parts.reduce((n, p) => n + p.size, 0);
+  const whole = combineTreeHashesHex(m.parts.map((p) => String(p.treeHash).toLowerCase()));
+  if (m.size !== size || String(m.treeHash).toLowerCase() !== whole) throw new IntegrityError(`${dir}/manifest.json: its size/tree hash (${m.size}, ${m.treeHash}) are not those of its parts (${size}, ${whole})`);
   return m;
 }
 

@@ -1,10 +1,10 @@
 // The journal of a multipart upload: enough to resume it after a failure, a SIGINT or a kill -9, and to name it
 // when it cannot be aborted. One JSON line in $XDG_STATE_HOME/glacier-pipes/<uploadId>.journal (mode 0600).
 // Glacier's own ListParts is the truth on resume, so the journal holds no per-part lines.
-import { closeSync, constants, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ServiceError } from '../core/errors.js';
 
 export interface JournalHeader {
@@ -14,6 +14,8 @@ export interface JournalHeader {
   accountId: string;
   region?: string;
   endpoint?: string;
+  /** --profile as given, for the commands printed in messages. */
+  profile?: string;
   uploadId: string;
   partSize: number;
   description: string | null;
@@ -39,45 +41,57 @@ function writeWhole(path: string, text: string, flags: number): void {
   }
 }
 
-/** A journal file made before the upload exists, so that a folder we cannot write fails before any request. */
+/**
+ * The journal's folder, found writable before the upload exists: a probe as long as the real journal is written,
+ * synced and removed, so that a read-only or full folder fails before any request and nothing is left behind.
+ */
 export class PendingJournal {
   private constructor(
     readonly dir: string,
-    readonly tmp: string,
+    /** The first folder prepare() created, if any: removed again (when empty) by discard(). */
+    private readonly created?: string,
   ) {}
 
-  /**
-   * Creates `dir` (0700) and a placeholder file in it the size of a real journal. Throws ServiceError (exit 1)
-   * naming the folder when it is read-only, full or otherwise unwritable.
-   */
+  /** Creates `dir` (0700) and probes it. Throws ServiceError (exit 1) naming the folder when it cannot be written. */
   static prepare(dir: string, header: Omit<JournalHeader, 'uploadId'>): PendingJournal {
-    const tmp = join(dir, `.pending-${randomBytes(8).toString('hex')}.journal`);
+    const probe = join(dir, `.probe-${randomBytes(8).toString('hex')}.journal`);
+    let created: string | undefined;
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      created = mkdirSync(dir, { recursive: true, mode: 0o700 });
       // As long as the real line will be (an upload id is 92-138 characters), so a nearly full disk fails here.
-      writeWhole(tmp, `${JSON.stringify({ ...header, uploadId: 'x'.repeat(138) })}\n`, CREATE);
+      writeWhole(probe, `${JSON.stringify({ ...header, uploadId: 'x'.repeat(138) })}\n`, CREATE);
+      rmSync(probe, { force: true });
     } catch (e) {
-      rmSync(tmp, { force: true });
+      rmSync(probe, { force: true });
+      new PendingJournal(dir, created).discard();
       throw new ServiceError(`cannot write the upload journal in ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; nothing was sent (set XDG_STATE_HOME to a writable folder)`);
     }
-    return new PendingJournal(dir, tmp);
+    return new PendingJournal(dir, created);
   }
 
-  /** Writes the real header and moves it to <uploadId>.journal. Throws ServiceError when the disk refuses. */
+  /** Writes <uploadId>.journal (new, 0600, synced). Throws ServiceError when the disk refuses. */
   commit(header: JournalHeader): Journal {
     const path = join(this.dir, `${header.uploadId}.journal`);
     try {
-      writeWhole(this.tmp, `${JSON.stringify(header)}\n`, constants.O_WRONLY | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0));
-      renameSync(this.tmp, path);
+      writeWhole(path, `${JSON.stringify(header)}\n`, CREATE);
     } catch (e) {
+      rmSync(path, { force: true });
       this.discard();
       throw new ServiceError(`cannot write the upload journal ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
     return new Journal(path, header);
   }
 
+  /** Removes the folders prepare() created if nothing is in them. */
   discard(): void {
-    rmSync(this.tmp, { force: true });
+    if (!this.created) return;
+    for (let d = this.dir; d.length >= this.created.length; d = dirname(d)) {
+      try {
+        rmdirSync(d);
+      } catch {
+        return; // not empty: someone else's
+      }
+    }
   }
 }
 
@@ -90,10 +104,6 @@ export class Journal {
   /** Writes a journal at once (for an upload that already exists). */
   static create(dir: string, header: JournalHeader): Journal {
     return PendingJournal.prepare(dir, header).commit(header);
-  }
-
-  static read(path: string): Journal {
-    return new Journal(path, JSON.parse(readFileSync(path, 'utf8').split('\n')[0]) as JournalHeader);
   }
 
   /** Journals of a vault, newest first. */

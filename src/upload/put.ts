@@ -9,6 +9,7 @@ import { escapeDescription } from '../core/description.js';
 import { InterruptedError, UsageError } from '../core/errors.js';
 import type { Glacier } from '../core/glacier.js';
 import { HashPool } from '../core/hash-pool.js';
+import { shellCommand, whereArgs, type Where } from '../core/shell.js';
 import { MiB } from '../core/tree-hash.js';
 import { chunkStreamParts, CHUNK_MAGIC, readChunkHeader, readManifest, spoolParts } from './chunks.js';
 import type { Input } from './input.js';
@@ -30,8 +31,10 @@ export interface PutOptions {
   /** Continue an interrupted upload: true finds it by its journal, a string is its upload id. */
   resume?: true | string;
   journalDir: string;
-  /** --endpoint and --region as given, for the journal and for the commands printed in messages. */
-  where: { endpoint?: string; region?: string };
+  /** --profile, --region, --endpoint and --account-id as given, for the journal and for the commands printed in messages. */
+  where: Where;
+  /** The producer glacier-put runs (`glacier-put -- CMD ARGS...`), for the resume command printed on failure. */
+  command?: readonly string[];
   /** Bytes hashed (dry run, resumed parts) or sent, as they go. */
   onProgress?: (bytes: number) => void;
   /** Called once the input's size (when known) and the part size are settled. */
@@ -104,7 +107,7 @@ export async function putArchive(input: Input, o: PutOptions): Promise<UploadRes
   try {
     return await upload(source, {
       glacier: o.glacier, pool, vault: o.vault, description, partSize, concurrency, dryRun: o.dryRun, resume,
-      journal: { dir: o.journalDir, header: { source: { kind, path: path === undefined ? undefined : resolve(path) }, endpoint: o.where.endpoint, region: o.where.region } },
+      journal: { dir: o.journalDir, header: { source: { kind, path: path === undefined ? undefined : resolve(path) }, endpoint: o.where.endpoint, region: o.where.region, profile: o.where.profile } },
       onPart: (bytes, sent) => (sent || o.dryRun || resume ? o.onProgress?.(bytes) : undefined),
       onMultipart: () => {
         if (unknownSize) o.warn?.(`input size unknown: ${partSize / MiB} MiB parts hold archives up to ${((partSize * MAX_PARTS) / 2 ** 30).toFixed(0)} GiB; for larger input give --expected-size SIZE or a larger -p`);
@@ -112,10 +115,12 @@ export async function putArchive(input: Input, o: PutOptions): Promise<UploadRes
     });
   } catch (e) {
     if (!(e instanceof ResumableError)) throw e;
-    // An id that starts with '-' would be read as options: pass it as --resume=ID.
-    const cmd = ['glacier-put', '-v', o.vault, ...(e.uploadId.startsWith('-') ? [`--resume=${e.uploadId}`] : ['--resume', e.uploadId]),
-      ...(o.where.endpoint ? ['--endpoint', o.where.endpoint] : []), ...(o.where.region ? ['--region', o.where.region] : []), ...(path === undefined ? [] : [path])].join(' ');
-    const how = path === undefined ? `feed the same input again: ... | ${cmd}` : cmd;
+    // Pasted back as printed, it must reach the same upload: every option that says where it went, each word
+    // shell-quoted, the id as --resume=ID (one that starts with '-' is then never read as options), a FILE that
+    // starts with '-' as ./FILE, and the producer after --.
+    const input = o.command ? ['--', ...o.command] : path === undefined ? [] : [path.startsWith('-') ? `./${path}` : path];
+    const cmd = shellCommand(['glacier-put', '-v', o.vault, `--resume=${e.uploadId}`, ...whereArgs(o.where), ...input]);
+    const how = path === undefined && !o.command ? `feed the same input again: ... | ${cmd}` : cmd;
     const err = e.cause instanceof InterruptedError ? e.cause : e.typed;
     err.message = `${e.cause instanceof InterruptedError ? 'interrupted' : e.typed.message}; the parts sent so far are kept. Resume with: ${how}`;
     throw err;

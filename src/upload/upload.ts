@@ -3,13 +3,11 @@
 // A failed part fails the upload, never a silently incomplete archive: the first error stops the pulling,
 // every request in flight settles, and then either the upload is aborted (nothing landed: nothing left
 // dangling) or its journal stays with the command that resumes it.
-import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, InitiateMultipartUploadCommand, ListPartsCommand,
-  UploadArchiveCommand, UploadMultipartPartCommand,
-} from '@aws-sdk/client-glacier';
 import { GlacierPipesError, IntegrityError, InputChangedError, ServiceError, UsageError } from '../core/errors.js';
-import { classify, paginate, sameHash, send, type Glacier } from '../core/glacier.js';
+import { classify, sameHash, type Glacier } from '../core/glacier.js';
+import { abortUpload, completeUpload, initiateUpload, listPartsPages, uploadArchive, uploadPart } from '../core/operations.js';
 import type { HashPool, PartHashes } from '../core/hash-pool.js';
+import { shellCommand, whereArgs, type Where } from '../core/shell.js';
 import { combineTreeHashesHex, MiB } from '../core/tree-hash.js';
 import { Journal, PendingJournal, type JournalHeader } from './journal.js';
 import { fitPartSize, MAX_PARTS } from './part-size.js';
@@ -75,7 +73,7 @@ export async function listUpload(g: Glacier, vault: string, uploadId: string): P
   const parts: ListedUpload['parts'] = new Map();
   let partSize = 0;
   let description: string | null = null;
-  for await (const r of paginate(g, (marker) => new ListPartsCommand({ accountId: g.accountId, vaultName: vault, uploadId, marker }))) {
+  for await (const r of listPartsPages(g, vault, uploadId)) {
     partSize = Number(r.PartSizeInBytes);
     description = r.ArchiveDescription ?? null;
     for (const p of r.Parts ?? []) {
@@ -86,9 +84,12 @@ export async function listUpload(g: Glacier, vault: string, uploadId: string): P
   return { parts, partSize, description };
 }
 
-/** The command that removes an upload left open, for messages. An id that starts with '-' goes after --. */
-export function abortCommand(vault: string, uploadId: string, where: { endpoint?: string; region?: string } = {}): string {
-  return ['glacier-abort', '-v', vault, ...(where.endpoint ? ['--endpoint', where.endpoint] : []), ...(where.region ? ['--region', where.region] : []), '--', uploadId].join(' ');
+/**
+ * The command that removes an upload left open, for messages: shell-quoted, with every option that says where the
+ * upload is (profile, region, endpoint, account id). The id goes after --, so one that starts with '-' works.
+ */
+export function abortCommand(vault: string, uploadId: string, where: Where = {}): string {
+  return shellCommand(['glacier-abort', '-v', vault, ...whereArgs(where), '--', uploadId]);
 }
 
 export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions): Promise<UploadResult> {
@@ -96,7 +97,16 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
   const it = source[Symbol.asyncIterator]();
   const first = await it.next();
   if (first.done) throw new UsageError('empty input: an archive must be at least 1 byte');
-  const hashOf = async (p: SourcePart): Promise<PartHashes> => p.hashes ?? (await o.pool.hash(p.data));
+  // Hashes a chunk stream or spool carries are the producer's word: Glacier checks them against the bytes it
+  // receives, and a dry run, which sends nothing, checks them here.
+  const hashOf = async (p: SourcePart): Promise<PartHashes> => {
+    if (p.hashes && !o.dryRun) return p.hashes;
+    const h = await o.pool.hash(p.data);
+    if (p.hashes && (!sameHash(p.hashes.treeHash, h.treeHash) || !sameHash(p.hashes.sha256, h.sha256))) {
+      throw new IntegrityError(`part ${p.index} (bytes ${p.offset}-${p.offset + p.data.length - 1}): its bytes hash to ${h.treeHash}, the input says ${p.hashes.treeHash}`);
+    }
+    return h;
+  };
   const result = (r: { archiveId: string | null; checksum: string; size: number; parts: number; uploadId: string | null; location: string | null }): UploadResult => ({
     vault: o.vault, archiveId: r.archiveId, checksum: r.checksum, size: r.size, parts: r.parts, partSize: o.partSize,
     uploadId: r.uploadId, location: r.location, description: o.description,
@@ -108,7 +118,7 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
       const h = await hashOf(p);
       o.onPart?.(p.data.length, false);
       if (o.dryRun) return result({ archiveId: null, checksum: h.treeHash, size: p.data.length, parts: 1, uploadId: null, location: null });
-      const r = await send(o.glacier, new UploadArchiveCommand({ accountId: o.glacier.accountId, vaultName: o.vault, body: p.data, checksum: h.treeHash, archiveDescription: o.description ?? undefined }), { hashes: h });
+      const r = await uploadArchive(o.glacier, o.vault, p.data, h, o.description);
       if (!sameHash(r.checksum, h.treeHash)) throw new IntegrityError(`Glacier computed tree hash ${r.checksum ?? '(none)'} for the archive, ours is ${h.treeHash}`);
       if (!r.archiveId) throw new IntegrityError(`Glacier stored the archive (tree hash ${h.treeHash}) but its reply carries no archive id`);
       o.onPart?.(p.data.length, true);
@@ -124,7 +134,7 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
   let landed = new Map<number, { treeHash: string; start: number; end: number }>();
   let journal = o.resume?.journal;
   const g = o.glacier;
-  const where = { endpoint: o.journal?.header.endpoint, region: o.journal?.header.region };
+  const where: Where = { endpoint: o.journal?.header.endpoint, region: o.journal?.header.region, profile: o.journal?.header.profile, accountId: g.accountId };
   if (o.resume) {
     landed = o.resume.listed.parts;
   } else if (!o.dryRun) {
@@ -136,7 +146,7 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
     const pending = o.journal ? PendingJournal.prepare(o.journal.dir, header) : undefined;
     // Not cut short by a signal: an upload the service opened but whose id never reached us would dangle unseen.
     // Once the id is known, an interruption before any part lands aborts it (below).
-    const r = await send(g, new InitiateMultipartUploadCommand({ accountId: g.accountId, vaultName: o.vault, partSize: String(o.partSize), archiveDescription: o.description ?? undefined }), { mustFinish: true })
+    const r = await initiateUpload(g, o.vault, o.partSize, o.description)
       .catch((e) => {
         pending?.discard();
         throw e;
@@ -182,8 +192,14 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
     checked.set(i, { done: new Promise<void>((r) => (resolve = r)), resolve });
   }
 
+  // A source that fails (input that lies about itself, a file torn while read) fails the upload like a part.
+  const pullOrFail = () =>
+    pull().catch((e) => {
+      failure ??= e;
+      return null;
+    });
   const worker = async () => {
-    for (let part = await pull(); part; part = await pull()) {
+    for (let part = await pullOrFail(); part; part = await pullOrFail()) {
       const p = part;
       try {
         if (p.index >= maxParts) {
@@ -214,8 +230,7 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
           await Promise.all([...checked].filter(([i]) => i < p.index).map(([, c]) => c.done));
           if (failure) continue;
         }
-        const range = `bytes ${p.offset}-${p.offset + p.data.length - 1}/*`;
-        const r = await send(g, new UploadMultipartPartCommand({ accountId: g.accountId, vaultName: o.vault, uploadId: uploadId!, body: p.data, range, checksum: h.treeHash }), { hashes: h });
+        const r = await uploadPart(g, o.vault, uploadId!, p.offset, p.data, h);
         sentThisRun++;
         if (!sameHash(r.checksum, h.treeHash)) throw new IntegrityError(`Glacier computed tree hash ${r.checksum ?? '(none)'} for part ${p.index}, ours is ${h.treeHash}`);
         o.onPart?.(p.data.length, true);
@@ -236,8 +251,10 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
       const i = Math.min(...mismatches);
       failure = new IntegrityError(`part ${i} (bytes ${i * o.partSize}-${i * o.partSize + landed.get(i)!.end - landed.get(i)!.start}) of the input differs from the part already uploaded; this is not the input of upload ${uploadId}`);
     }
-    if (failure instanceof UsageError || failure instanceof InputChangedError || (!o.resume && sentThisRun === 0 && uploadId)) {
-      // Nothing worth keeping (or input that can never fit, or a file torn while read): leave nothing in the vault.
+    const inputFailed = failure instanceof UsageError || failure instanceof InputChangedError || (failure instanceof IntegrityError && !o.resume && !mismatches.length);
+    if (inputFailed || (!o.resume && sentThisRun === 0 && uploadId)) {
+      // Nothing worth keeping (input that can never fit, that lied about itself or was torn while read): leave
+      // nothing in the vault.
       if (uploadId && !o.dryRun) await abandon(g, o.vault, uploadId, journal, failure, where);
       throw failure;
     }
@@ -254,7 +271,7 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
   }
   // Not cut short by a signal either: a completion the service performed but we never heard of would leave a
   // journal that can no longer resume anything, and an archive whose id nobody printed.
-  const r = await send(g, new CompleteMultipartUploadCommand({ accountId: g.accountId, vaultName: o.vault, uploadId: uploadId!, archiveSize: String(size), checksum }), { mustFinish: true })
+  const r = await completeUpload(g, o.vault, uploadId!, size, checksum)
     .catch((e) => {
       throw new ResumableError(e, uploadId!, journal?.path);
     });
@@ -271,9 +288,9 @@ export async function upload(source: AsyncIterable<SourcePart>, o: UploadOptions
  * still fails, the journal stays and the error names the upload and the command that removes it. Always throws:
  * `failure` (the reason for abandoning) once the upload is gone.
  */
-async function abandon(g: Glacier, vault: string, uploadId: string, journal: Journal | undefined, failure: unknown, where: { endpoint?: string; region?: string }): Promise<never> {
+async function abandon(g: Glacier, vault: string, uploadId: string, journal: Journal | undefined, failure: unknown, where: Where): Promise<never> {
   try {
-    await send(g, new AbortMultipartUploadCommand({ accountId: g.accountId, vaultName: vault, uploadId }), { mustFinish: true });
+    await abortUpload(g, vault, uploadId, { mustFinish: true });
   } catch (e) {
     const why = classify(failure).message;
     throw new ServiceError(
