@@ -6,8 +6,7 @@ import { durationArg } from '../core/units.js';
 import { GlacierError } from '../core/glacier.js';
 import { describe, initiate, listJobs, waitFor, type JobTarget } from '../retrieve/jobs.js';
 import { writeJobOutput } from '../retrieve/output.js';
-import { alignedCover } from '../retrieve/pieces.js';
-import { saveRequestedRange } from '../retrieve/requested.js';
+import { startRetrieval, type RetrievalRequest } from '../retrieve/retrieval.js';
 import { checkDescription, common, COMMON_HELP, explain, sizeOption, withCommon, type Common } from './common.js';
 import { Progress } from './progress.js';
 import { run, type Argv } from './runtime.js';
@@ -97,56 +96,24 @@ function one(argv: Argv, what: string): string {
   return rest[0];
 }
 
-interface Retrieval {
-  params: JobParameters;
-  /** What the user asked for when the job retrieves more (archive offsets, inclusive). */
-  asked?: { first: number; last: number; unknownSize: boolean };
-}
-
-function retrievalParams(argv: Argv, archiveId: string): Retrieval {
+/** Starts a retrieval from argv; a range widened to a tree-hash-aligned one is said on stderr. */
+async function retrieve(c: Common, t: JobTarget, argv: Argv, archiveId: string): Promise<GlacierJobDescription> {
   const tier = String(argv.tier ?? 'Standard');
   if (!TIERS.includes(tier)) throw new UsageError(`unknown --tier "${tier}": Expedited, Standard or Bulk`);
-  const p: JobParameters = { Type: 'archive-retrieval', ArchiveId: archiveId, Tier: tier };
-  let asked: Retrieval['asked'];
-  let size = argv['archive-size'] === undefined ? undefined : sizeOption(argv, 'archive-size');
+  const size = sizeOption(argv, 'archive-size');
   if (size !== undefined && size < 1) throw new UsageError(`invalid --archive-size "${argv['archive-size']}"`);
-  if (argv.range !== undefined) {
-    const [a, b] = parseRange(String(argv.range));
-    if (a % MiB) throw new UsageError(`--range must start on a megabyte boundary (a multiple of 1048576): ${a}`);
-    if (size !== undefined && b >= size) throw new UsageError(`--range ${a}-${b} goes past the end of the archive (--archive-size ${size})`);
-    // Glacier accepts a range ending off a megabyte boundary only at the archive's end: that end is its size.
-    if ((b + 1) % MiB) size ??= b + 1;
-    const cover = alignedCover(a, b, size);
-    p.RetrievalByteRange = `${cover.start}-${cover.end}`;
-    if (cover.start !== a || cover.end !== b) asked = { first: a, last: b, unknownSize: cover.fitsOnlyIfLonger };
-  } else if (argv['archive-size'] !== undefined) throw new UsageError('--archive-size goes with --range');
-  if (argv.description !== undefined) p.Description = checkDescription(String(argv.description));
-  if (argv.sns !== undefined) p.SNSTopic = String(argv.sns);
-  return { params: p, asked };
-}
-
-/** Starts a retrieval; a range widened to a tree-hash-aligned one is said on stderr and recorded for output. */
-async function startRetrieval(c: Common, t: JobTarget, argv: Argv, archiveId: string): Promise<GlacierJobDescription> {
-  const { params, asked } = retrievalParams(argv, archiveId);
-  let job: GlacierJobDescription;
-  try {
-    job = await initiate(t, params);
-  } catch (e) {
-    if (asked?.unknownSize && e instanceof GlacierError && e.code === 'InvalidParameterValueException') {
-      throw new UsageError(`--range ${asked.first}-${asked.last} is not tree-hash aligned, and the smallest aligned range covering it, ${params.RetrievalByteRange}, goes past the end of the archive; give the archive's size with --archive-size N (its Size in an inventory) so the range can end at the archive's end`);
-    }
-    throw e;
-  }
-  if (asked) {
-    const [s, e] = params.RetrievalByteRange!.split('-').map(Number);
-    const extra = e - s + 1 - (asked.last - asked.first + 1);
-    const where = await saveRequestedRange({ jobId: job.JobId!, vault: c.vault, archiveId, first: asked.first, last: asked.last, retrievedFirst: s, retrievedLast: e });
-    if (!c.quiet) {
-      process.stderr.write(
-        `glacier-job: --range ${asked.first}-${asked.last} is not tree-hash aligned, so Glacier could not verify it; retrieving ${s}-${e} instead, ${extra} bytes more (${(extra / MiB).toFixed(1)} MiB). ` +
-          `output gives exactly ${asked.first}-${asked.last} (recorded in ${where}; elsewhere use: output --range ${asked.first - s}-${asked.last - s})\n`,
-      );
-    }
+  const range = argv.range === undefined ? undefined : parseRange(String(argv.range));
+  const { job, widened: w } = await startRetrieval(t, {
+    archiveId, tier: tier as RetrievalRequest['tier'], range: range && { first: range[0], last: range[1] }, archiveSize: size,
+    description: argv.description === undefined ? undefined : checkDescription(String(argv.description)),
+    snsTopic: argv.sns === undefined ? undefined : String(argv.sns),
+  });
+  if (w && !c.quiet) {
+    const { asked: a, retrieved: r } = w;
+    process.stderr.write(
+      `glacier-job: --range ${a.first}-${a.last} is not tree-hash aligned, so Glacier could not verify it; retrieving ${r.first}-${r.last} instead, ${w.extraBytes} bytes more (${(w.extraBytes / MiB).toFixed(1)} MiB). ` +
+        `output gives exactly ${a.first}-${a.last} (recorded in ${w.recordedIn}; elsewhere use: output --range ${a.first - r.first}-${a.last - r.first})\n`,
+    );
   }
   return job;
 }
@@ -210,7 +177,7 @@ run(spec, async (argv) => {
   try {
     switch (sub) {
       case 'retrieve':
-        return jobLine(await startRetrieval(c, t, argv, one(argv, 'archive id')));
+        return jobLine(await retrieve(c, t, argv, one(argv, 'archive id')));
       case 'inventory': {
         if (argv._.length > 1) throw new UsageError('inventory takes no arguments');
         const format = String(argv.format ?? 'JSON').toUpperCase();
@@ -258,7 +225,7 @@ run(spec, async (argv) => {
       case 'get': {
         const archiveId = one(argv, 'archive id');
         checkOutputOptions(argv);
-        const job = await startRetrieval(c, t, argv, archiveId);
+        const job = await retrieve(c, t, argv, archiveId);
         if (!c.quiet) process.stderr.write(`glacier-job: job ${job.JobId} started (${job.Tier}); waiting for it\n`);
         return await output(c, t, argv, job);
       }

@@ -4,7 +4,8 @@
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateVaultCommand, DeleteArchiveCommand, DeleteVaultCommand,
   DescribeVaultCommand, InitiateMultipartUploadCommand, ListMultipartUploadsCommand, ListPartsCommand, ListVaultsCommand,
-  UploadArchiveCommand, UploadMultipartPartCommand,
+  UploadArchiveCommand, UploadMultipartPartCommand, InitiateJobCommand, DescribeJobCommand, ListJobsCommand, GetJobOutputCommand,
+  type JobParameters,
 } from '@aws-sdk/client-glacier';
 import { paginate, send, type Glacier } from './glacier.js';
 
@@ -42,3 +43,11 @@ export const deleteArchive = (g: Glacier, vaultName: string, archiveId: string) 
 export const createVault = (g: Glacier, vaultName: string) => send(g, new CreateVaultCommand({ accountId: g.accountId, vaultName }));
 export const describeVault = (g: Glacier, vaultName: string) => send(g, new DescribeVaultCommand({ accountId: g.accountId, vaultName }));
 export const deleteVault = (g: Glacier, vaultName: string) => send(g, new DeleteVaultCommand({ accountId: g.accountId, vaultName }));
+
+/** InitiateJob: starts a retrieval or inventory job; the answer carries its jobId. */
+export const initiateJob = (g: Glacier, vaultName: string, jobParameters: JobParameters) => send(g, new InitiateJobCommand({ accountId: g.accountId, vaultName, jobParameters }));
+export const describeJob = (g: Glacier, vaultName: string, jobId: string) => send(g, new DescribeJobCommand({ accountId: g.accountId, vaultName, jobId }));
+export const listJobsPages = (g: Glacier, vaultName: string, filter: { completed?: string; statuscode?: string }) =>
+  paginate(g, (marker) => new ListJobsCommand({ accountId: g.accountId, vaultName, marker, ...filter }));
+/** GetJobOutput: `range` as the Range header wants it ("bytes=A-B" or "bytes=A-"), undefined for all of it. */
+export const getJobOutput = (g: Glacier, vaultName: string, jobId: string, range?: string) => send(g, new GetJobOutputCommand({ accountId: g.accountId, vaultName, jobId, range }));

@@ -103,16 +103,6 @@ export class FileSink implements Sink {
   }
 }
 
-/** Writes to stdout in order, waiting for the reader (backpressure). */
-export function stdoutSink(): Sink {
-  return {
-    write: (data) =>
-      new Promise<void>((resolve, reject) => {
-        process.stdout.write(data, (e) => (e ? reject(e) : resolve()));
-      }),
-  };
-}
-
 /**
  * Copies `source` to FILE through FILE.partial (locked, 0600, never through a link), which becomes FILE in one
  * rename once every byte is on disk. For output no hash covers (inventories): nothing to resume from.

@@ -60,7 +60,7 @@ export function decodeCsvDescription(field: string): string | null {
  * header being line 1) when the row does not have the five fields in their fixed forms: a field never silently
  * becomes 0 or "".
  */
-export function parseCsvRow(line: string, lineNo: number): ArchiveRecord {
+function parseCsvRow(line: string, lineNo: number): ArchiveRecord {
   const m = ROW.exec(line);
   const description = m ? decodeCsvDescription(m[3]) : null;
   if (!m || description === null) {
@@ -141,9 +141,7 @@ export function readInventory(body: Readable, format: InventoryFormat): AsyncIte
   return format === 'CSV' ? readCsv(body) : readJson(body);
 }
 
-/** The inventory format of a job output from its Content-Type (text/csv or application/json). */
-export function formatOf(contentType: string | undefined, jobFormat?: string | null): InventoryFormat {
-  if (jobFormat && /^csv$/i.test(jobFormat)) return 'CSV';
-  if (jobFormat && /^json$/i.test(jobFormat)) return 'JSON';
-  return /csv/i.test(contentType ?? '') ? 'CSV' : 'JSON';
+/** The inventory format of a job from its InventoryRetrievalParameters.Format (JSON when not given, as Glacier does). */
+export function formatOf(jobFormat?: string | null): InventoryFormat {
+  return jobFormat && /^csv$/i.test(jobFormat) ? 'CSV' : 'JSON';
 }

@@ -1,9 +1,10 @@
 // Job calls shared by the glacier-job subcommands: initiate, describe, list (all pages), wait, and the output's
 // bytes; every one through the request layer (src/core/glacier.ts: one retry policy, timeouts, signals).
-import { DescribeJobCommand, GetJobOutputCommand, InitiateJobCommand, ListJobsCommand, type GlacierJobDescription, type JobParameters } from '@aws-sdk/client-glacier';
+import type { GlacierJobDescription, JobParameters } from '@aws-sdk/client-glacier';
 import type { Readable } from 'node:stream';
 import { NotReadyError, ServiceError } from '../core/errors.js';
-import { paginate, send, type Glacier } from '../core/glacier.js';
+import type { Glacier } from '../core/glacier.js';
+import { describeJob, getJobOutput, initiateJob, listJobsPages } from '../core/operations.js';
 import { sleep } from '../core/retry.js';
 
 export interface JobTarget {
@@ -13,19 +14,19 @@ export interface JobTarget {
 
 /** Starts a job and describes it. Throws the request layer's classified errors. */
 export async function initiate(t: JobTarget, params: JobParameters): Promise<GlacierJobDescription> {
-  const r = await send(t.glacier, new InitiateJobCommand({ accountId: t.glacier.accountId, vaultName: t.vault, jobParameters: params }));
+  const r = await initiateJob(t.glacier, t.vault, params);
   return describe(t, r.jobId!);
 }
 
 export async function describe(t: JobTarget, jobId: string): Promise<GlacierJobDescription> {
-  const r = await send(t.glacier, new DescribeJobCommand({ accountId: t.glacier.accountId, vaultName: t.vault, jobId }));
+  const r = await describeJob(t.glacier, t.vault, jobId);
   const { $metadata: _, ...job } = r;
   return job;
 }
 
 /** Every job of the vault, all pages (a page marker repeated by the service is an error). */
 export async function* listJobs(t: JobTarget, filter: { completed?: string; statuscode?: string }): AsyncGenerator<GlacierJobDescription> {
-  for await (const page of paginate(t.glacier, (marker) => new ListJobsCommand({ accountId: t.glacier.accountId, vaultName: t.vault, marker, ...filter }))) yield* page.JobList ?? [];
+  for await (const page of listJobsPages(t.glacier, t.vault, filter)) yield* page.JobList ?? [];
 }
 
 /**
@@ -34,7 +35,7 @@ export async function* listJobs(t: JobTarget, filter: { completed?: string; stat
  */
 export async function getOutput(t: JobTarget, jobId: string, first = 0, last?: number): Promise<{ body: Readable; checksum?: string }> {
   const range = first === 0 && last === undefined ? undefined : `bytes=${first}-${last ?? ''}`;
-  const r = await send(t.glacier, new GetJobOutputCommand({ accountId: t.glacier.accountId, vaultName: t.vault, jobId, range }));
+  const r = await getJobOutput(t.glacier, t.vault, jobId, range);
   return { body: r.body as Readable, checksum: r.checksum };
 }
 

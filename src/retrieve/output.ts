@@ -169,7 +169,7 @@ async function inventoryOutput(o: JobOutputOptions, jobId: string): Promise<JobO
   try {
     let source: AsyncIterable<Buffer> = bytes;
     if (o.archives) {
-      const format = formatOf(undefined, o.job.InventoryRetrievalParameters?.Format);
+      const format = formatOf(o.job.InventoryRetrievalParameters?.Format);
       source = (async function* () {
         let batch = '';
         try {
