@@ -48,6 +48,9 @@ test('--inventory snapshot: inventories, counts and DeleteVault follow the last 
     assert.deepEqual(taken.map((t) => [t.vault, t.archives]), [['snap', 2]]);
     d = await c.send(new DescribeVaultCommand({ ...A, vaultName: 'snap' }));
     assert.deepEqual([d.NumberOfArchives, d.SizeInBytes, d.LastInventoryDate], [2, 3000, taken[0].date]);
+    const { jobId } = await c.send(new InitiateJobCommand({ ...A, vaultName: 'snap', jobParameters: { Type: 'inventory-retrieval' } }));
+    const inv = JSON.parse((await bodyBytes(await c.send(new GetJobOutputCommand({ ...A, vaultName: 'snap', jobId })))).toString());
+    assert.equal(inv.InventoryDate, taken[0].date.replace(/\.\d{3}Z$/, 'Z'), 'the inventory is dated by its snapshot');
 
     // Deleted archives stay in inventories and counts until the next snapshot, and the vault cannot go yet.
     await c.send(new DeleteArchiveCommand({ ...A, vaultName: 'snap', archiveId: a }));
@@ -60,6 +63,37 @@ test('--inventory snapshot: inventories, counts and DeleteVault follow the last 
     assert.deepEqual(await inventoryIds(c, 'snap'), []);
     assert.equal((await c.send(new DescribeVaultCommand({ ...A, vaultName: 'snap' }))).NumberOfArchives, 0);
     await c.send(new DeleteVaultCommand({ ...A, vaultName: 'snap' }));
+  });
+});
+
+test('CSV inventories are quoted as Amazon quotes them: only fields with , or ", a quote written \\"', async () => {
+  await withLocal(['--memory', '--job-delay', '0'], async (_local, c) => {
+    await c.send(new CreateVaultCommand({ ...A, vaultName: 'csv' }));
+    const cases: [string, string][] = [
+      ['plain  two spaces', 'plain  two spaces'],
+      ['a,b', '"a,b"'],
+      ['say "hi"', '"say \\"hi\\""'],
+      ['back\\slash', 'back\\slash'],
+      ['trailing\\', 'trailing\\'],
+      ['q\\"', '"q\\\\""'],
+      ['', ''],
+    ];
+    const ids = new Map<string, string>();
+    for (const [description, field] of cases) {
+      const { archiveId } = await c.send(new UploadArchiveCommand({ ...A, vaultName: 'csv', body: payload(10), archiveDescription: description }));
+      ids.set(archiveId!, field);
+    }
+    const { jobId } = await c.send(new InitiateJobCommand({ ...A, vaultName: 'csv', jobParameters: { Type: 'inventory-retrieval', Format: 'CSV' } }));
+    const lines = (await bodyBytes(await c.send(new GetJobOutputCommand({ ...A, vaultName: 'csv', jobId })))).toString().split('\n');
+    assert.equal(lines.shift(), 'ArchiveId,ArchiveDescription,CreationDate,Size,SHA256TreeHash');
+    assert.equal(lines.pop(), '');
+    assert.equal(lines.length, cases.length);
+    for (const line of lines) {
+      const id = line.slice(0, 138);
+      const tail = /,(\d{4}-\d\d-\d\dT[\d:.]+Z),10,([0-9a-f]{64})$/.exec(line);
+      assert.ok(tail, line);
+      assert.equal(line.slice(139, tail.index), ids.get(id), line);
+    }
   });
 });
 

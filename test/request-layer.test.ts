@@ -339,7 +339,7 @@ describe('servers that never answer, stall mid-body or repeat a page marker', { 
     { bin: 'glacier-ls', op: 'ListParts', args: async (v) => ['-v', v, '--', await openUpload(v, true)] },
     { bin: 'glacier-abort', op: 'ListMultipartUploads', args: async (v) => (await openUpload(v), ['-v', v, '--all']) },
     { bin: 'glacier-put', op: 'ListParts', args: async (v) => ['-v', v, '-p', '1M', `--resume=${await openUpload(v, true)}`, big] },
-    { bin: 'glacier-job', op: 'ListJobs', args: async (v) => (await retrievalJob(v), ['list', '-v', v]) },
+    { bin: 'glacier-job', op: 'ListJobs', args: async (v) => (await retrieval(v), ['list', '-v', v]) },
   ];
   for (const [i, l] of listings.entries()) {
     it(`${l.bin} ${l.op}: a page marker repeated by the server is exit 1`, { timeout: 20_000 }, async () => {

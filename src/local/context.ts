@@ -128,18 +128,3 @@ export function contentHashMismatch(computed: string, declared: string): Glacier
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * A request body read whole, for operations whose body is small JSON (or empty).
- * Errors: 400 InvalidParameterValueException beyond `max` bytes.
- */
-export async function readSmallBody(req: IncomingMessage, max = 1024 * 1024): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    n += chunk.length;
-    if (n > max) throw invalidParam(`The request body is too large for this operation (over ${max} bytes)`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}

@@ -148,8 +148,14 @@ export class Jobs {
     } else {
       throw invalidParam(`Invalid job type: ${p.Type}. Valid values are: archive-retrieval, inventory-retrieval`);
     }
+    // Saved before it is listed: a job whose save failed (full disk) was never created, as its 5xx says.
+    try {
+      await this.save(v, job);
+    } catch (e) {
+      await this.store.vfs.removeTree(this.dir(v, job)).catch(() => {});
+      throw e;
+    }
     v.jobs.set(job.id, job);
-    await this.save(v, job);
     return job;
   }
 

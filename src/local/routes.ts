@@ -68,6 +68,9 @@ const table: Row[] = [
   row('POST', `^/${A}/provisioned-capacity`, 'PurchaseProvisionedCapacity'),
 ];
 
+/** The route table's rows (method, path pattern, operation, whether served), for tests. */
+export const ROUTES: readonly { method: string; path: RegExp; op: string; served: boolean }[] = table.map((r) => ({ method: r.method, path: r.path, op: r.op, served: !!r.handler }));
+
 /** The operations glacier-local serves. */
 export const SERVED_OPS: ReadonlySet<string> = new Set(table.filter((r) => r.handler).map((r) => r.op));
 

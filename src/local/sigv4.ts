@@ -7,9 +7,8 @@ export interface SigV4Request {
   rawUrl: string;
   headers: IncomingHttpHeaders;
 }
-export type SigV4Result =
-  | { ok: true; accessKeyId: string; region: string; service: string; signedHeaders: string[] }
-  | { ok: false; status: number; code: string; message: string };
+export type SigV4Failure = { ok: false; status: number; code: string; message: string };
+export type SigV4Result = { ok: true; accessKeyId: string; region: string; service: string; signedHeaders: string[] } | SigV4Failure;
 
 export const SERVICE = 'glacier';
 const ALGORITHM = 'AWS4-HMAC-SHA256';
@@ -18,7 +17,7 @@ const MISMATCH =
   'The request signature we calculated does not match the signature you provided. ' +
   'Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
 
-const fail = (status: number, code: string, message: string): SigV4Result => ({ ok: false, status, code, message });
+const fail = (status: number, code: string, message: string): SigV4Failure => ({ ok: false, status, code, message });
 const incomplete = (message: string) => fail(400, 'IncompleteSignatureException', message);
 const invalid = (message: string) => fail(403, 'InvalidSignatureException', message);
 
@@ -99,12 +98,26 @@ const basicToMs = (b: string) =>
 
 const headerString = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
+/** Verifies a request's signature given the SHA-256 (hex) of its payload; see checkSigV4 for a two-step form. */
 export function verifySigV4(
   req: SigV4Request,
   payloadHash: string,
   lookupSecret: (accessKeyId: string) => string | undefined,
   now: Date = new Date(),
 ): SigV4Result {
+  const pre = checkSigV4(req, lookupSecret, now);
+  return pre.ok ? pre.verify(payloadHash) : pre;
+}
+
+export type SigV4Check = { ok: true; verify(payloadHash: string): SigV4Result } | SigV4Failure;
+
+/**
+ * Everything of SigV4 that does not need the payload: the Authorization header (or presigned query) is well
+ * formed, scoped to `glacier`, dated within 15 minutes, signs `host`, and names a known access key. A server can
+ * refuse a request on this alone before reading a byte of its body; `verify` then checks the signature itself
+ * once the payload hash is known (from x-amz-content-sha256 or the read body).
+ */
+export function checkSigV4(req: SigV4Request, lookupSecret: (accessKeyId: string) => string | undefined, now: Date = new Date()): SigV4Check {
   const q = req.rawUrl.indexOf('?');
   const rawPath = q < 0 ? req.rawUrl : req.rawUrl.slice(0, q);
   let query = parseQuery(q < 0 ? '' : req.rawUrl.slice(q + 1));
@@ -184,19 +197,22 @@ export function verifySigV4(
     return fail(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
   }
 
-  const canonicalRequest = [
-    req.method.toUpperCase(),
-    canonicalUri(rawPath),
-    canonicalQuery(query),
-    signedHeaders.map((h) => `${h}:${canonicalHeaderValue(req.headers[h.toLowerCase()])}\n`).join(''),
-    signedList,
-    payloadHash,
-  ].join('\n');
-  const stringToSign = [ALGORITHM, amzDate, scope.slice(1).join('/'), sha256Hex(canonicalRequest)].join('\n');
-  const expected = Buffer.from(
-    createHmac('sha256', signingKey(secret, scopeDate, region, service)).update(stringToSign, 'utf8').digest('hex'),
-  );
-  const given = Buffer.from(signature!);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return invalid(MISMATCH);
-  return { ok: true, accessKeyId, region, service, signedHeaders };
+  const verify = (payloadHash: string): SigV4Result => {
+    const canonicalRequest = [
+      req.method.toUpperCase(),
+      canonicalUri(rawPath),
+      canonicalQuery(query),
+      signedHeaders.map((h) => `${h}:${canonicalHeaderValue(req.headers[h.toLowerCase()])}\n`).join(''),
+      signedList,
+      payloadHash,
+    ].join('\n');
+    const stringToSign = [ALGORITHM, amzDate, scope.slice(1).join('/'), sha256Hex(canonicalRequest)].join('\n');
+    const expected = Buffer.from(
+      createHmac('sha256', signingKey(secret, scopeDate, region, service)).update(stringToSign, 'utf8').digest('hex'),
+    );
+    const given = Buffer.from(signature!);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return invalid(MISMATCH);
+    return { ok: true, accessKeyId, region, service, signedHeaders };
+  };
+  return { ok: true, verify };
 }

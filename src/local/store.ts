@@ -5,9 +5,12 @@
 //   j/<jobId>/job.json + output files
 // Completing an upload writes u/<id>/archive.json and then renames the upload's folder into a/<archiveId>, so
 // a crash leaves either the open upload or the whole archive; load() rolls a half-done rename forward.
+// Operations on one upload (a part's commit, Complete, Abort, ListParts) run one at a time (`serial`), so a
+// Complete sees a fixed set of parts and a part re-sent meanwhile can neither change nor delete them. Every
+// operation that fails puts back what it had changed, on disk and in memory.
 import { Readable } from 'node:stream';
 import { combineTreeHashes, MiB } from '../core/tree-hash.js';
-import { isTempName, type Vfs } from './vfs.js';
+import { isTempName, TRASH, type BlobWriter, type Vfs } from './vfs.js';
 import { invalidParam, notFound } from './glacier-error.js';
 import { archiveIdMatchesVault, newArchiveId, newUploadId, vaultTag } from './ids.js';
 import { ArchiveIndex } from './archive-index.js';
@@ -26,6 +29,8 @@ export interface Archive {
   treeHash: string;
   leaves: string; // base64 of the concatenated 1 MiB leaf digests, to answer hashes of aligned ranges
   segments: Segment[];
+  /** The multipart upload it was completed from: a Complete repeated after a restart still gets this archive. */
+  uploadId?: string;
 }
 
 export interface Part {
@@ -44,6 +49,8 @@ export interface Upload {
   creationDate: string;
   parts: Map<number, Part>;
   dir: string;
+  /** Set once completed or aborted: a part body still arriving must not be committed into it. */
+  closed?: boolean;
 }
 
 export interface Vault {
@@ -58,12 +65,15 @@ export interface Vault {
   /** Completed or aborted upload ids, remembered so a repeated Complete/Abort answers as the service does. */
   recentlyClosed: Map<string, { archiveId?: string }>;
   dir: string;
+  /** UploadArchive bodies being received: while any is, the vault is "recently written to" and cannot be deleted. */
+  writing: number;
 }
 
 export const isoNow = (now = Date.now()) => new Date(now).toISOString();
 
 export class Store {
   private readonly vaults = new Map<string, Vault>();
+  private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(
     readonly vfs: Vfs,
@@ -76,6 +86,32 @@ export class Store {
 
   private key(region: string, name: string) {
     return `${region}/${name}`;
+  }
+
+  /** Runs `fn` after every earlier call with the same key has settled (a per-key FIFO mutex). */
+  async serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.queues.get(key) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => {});
+    this.queues.set(key, tail);
+    void tail.then(() => {
+      if (this.queues.get(key) === tail) this.queues.delete(key);
+    });
+    return run;
+  }
+
+  /** Holds off DeleteVault while `fn` writes into the vault; call it in the same tick as the vault's look-up. */
+  async writing<T>(v: Vault, fn: () => Promise<T>): Promise<T> {
+    v.writing++;
+    try {
+      return await fn();
+    } finally {
+      v.writing--;
+    }
+  }
+
+  private current(v: Vault): boolean {
+    return this.vaults.get(this.key(v.region, v.name)) === v;
   }
 
   listVaults(region: string): Vault[] {
@@ -93,44 +129,79 @@ export class Store {
   }
 
   async createVault(region: string, name: string, now = Date.now()): Promise<Vault> {
-    const existing = this.vaults.get(this.key(region, name));
-    if (existing) return existing;
-    const dir = `r/${region}/v/${name}`;
-    const v: Vault = {
-      name, region, arn: this.arn(region, name), creationDate: isoNow(now), lastInventoryDate: null,
-      archives: new ArchiveIndex(vaultTag(this.arn(region, name))), uploads: new Map(), jobs: new Map(), recentlyClosed: new Map(), dir,
-    };
-    await this.vfs.writeJson(`${dir}/vault.json`, { name, region, creationDate: v.creationDate });
-    this.vaults.set(this.key(region, name), v);
-    return v;
+    // Serialised with DeleteVault of the same name, so a delete's folder removal never takes a new vault's files.
+    return this.serial(`vault:${this.key(region, name)}`, async () => {
+      const existing = this.vaults.get(this.key(region, name));
+      if (existing) return existing;
+      const dir = `r/${region}/v/${name}`;
+      const v: Vault = {
+        name, region, arn: this.arn(region, name), creationDate: isoNow(now), lastInventoryDate: null,
+        archives: new ArchiveIndex(vaultTag(this.arn(region, name))), uploads: new Map(), jobs: new Map(), recentlyClosed: new Map(), dir, writing: 0,
+      };
+      try {
+        await this.vfs.writeJson(`${dir}/vault.json`, { name, region, creationDate: v.creationDate });
+      } catch (e) {
+        await this.vfs.removeTree(dir).catch(() => {});
+        throw e;
+      }
+      this.vaults.set(this.key(region, name), v);
+      return v;
+    });
   }
 
   async deleteVault(v: Vault): Promise<void> {
-    if (v.archives.size > 0 || v.uploads.size > 0) throw invalidParam(`Vault not empty or recently written to: ${v.arn}`);
-    this.vaults.delete(this.key(v.region, v.name));
-    await this.vfs.remove(v.dir);
+    const key = this.key(v.region, v.name);
+    // Checked and unlisted in one tick: an UploadArchive that found the vault holds `writing` up by now, and one
+    // that comes later no longer finds it.
+    if (v.archives.size > 0 || v.uploads.size > 0 || v.writing > 0) throw invalidParam(`Vault not empty or recently written to: ${v.arn}`);
+    if (!this.current(v)) return;
+    this.vaults.delete(key);
+    await this.serial(`vault:${key}`, async () => {
+      try {
+        await this.vfs.removeTree(v.dir);
+      } catch (e) {
+        if (!this.vaults.has(key)) this.vaults.set(key, v);
+        throw e;
+      }
+    });
   }
 
   async saveVault(v: Vault): Promise<void> {
     await this.vfs.writeJson(`${v.dir}/vault.json`, { name: v.name, region: v.region, creationDate: v.creationDate, lastInventoryDate: v.lastInventoryDate });
   }
 
-  /** Commits a blob already written under the vault's staging folder as a new single-segment archive. */
-  async addArchive(v: Vault, commit: (path: string) => Promise<void>, meta: Omit<Archive, 'id' | 'segments' | 'creationDate'>, now = Date.now()): Promise<Archive> {
+  /** Commits a blob already written under the vault's staging folder as a new single-segment archive; on any
+   *  failure the blob is discarded and nothing is left in the vault. */
+  async addArchive(v: Vault, blob: Pick<BlobWriter, 'commit' | 'discard'>, meta: Omit<Archive, 'id' | 'segments' | 'creationDate'>, now = Date.now()): Promise<Archive> {
+    if (!this.current(v)) {
+      await blob.discard();
+      throw notFound(`Vault not found for ARN: ${v.arn}`);
+    }
     const id = newArchiveId(v.arn);
     const dir = `${v.dir}/a/${id}`;
-    const file = `${dir}/data`;
-    await commit(file);
     const a: Archive = { ...meta, id, creationDate: isoNow(now), segments: [{ file: 'data', size: meta.size }] };
-    await this.vfs.writeJson(`${dir}/archive.json`, a);
+    try {
+      await blob.commit(`${dir}/data`);
+      await this.vfs.writeJson(`${dir}/archive.json`, a);
+    } catch (e) {
+      await blob.discard().catch(() => {});
+      await this.vfs.removeTree(dir).catch(() => {});
+      throw e;
+    }
     v.archives.set(id, a);
     return a;
   }
 
   async deleteArchive(v: Vault, archiveId: string): Promise<void> {
     if (!archiveIdMatchesVault(archiveId, v.arn)) throw invalidParam(`Invalid vault name: ${v.arn}`);
-    if (!v.archives.delete(archiveId)) return; // deleting twice is not an error
-    await this.vfs.remove(`${v.dir}/a/${archiveId}`);
+    const a = v.archives.get(archiveId);
+    if (!a || !v.archives.delete(archiveId)) return; // deleting twice is not an error
+    try {
+      await this.vfs.removeTree(`${v.dir}/a/${archiveId}`);
+    } catch (e) {
+      v.archives.set(archiveId, a);
+      throw e;
+    }
   }
 
   archiveFile(v: Vault, a: Archive, seg: Segment): string {
@@ -141,7 +212,12 @@ export class Store {
   async initiateUpload(v: Vault, partSize: number, description: string | null, now = Date.now()): Promise<Upload> {
     const id = newUploadId();
     const u: Upload = { id, description, partSize, creationDate: isoNow(now), parts: new Map(), dir: `${v.dir}/u/${id}` };
-    await this.vfs.writeJson(`${u.dir}/upload.json`, { id, description, partSize, creationDate: u.creationDate });
+    try {
+      await this.vfs.writeJson(`${u.dir}/upload.json`, { id, description, partSize, creationDate: u.creationDate });
+    } catch (e) {
+      await this.vfs.removeTree(u.dir).catch(() => {});
+      throw e;
+    }
     v.uploads.set(id, u);
     return u;
   }
@@ -156,17 +232,69 @@ export class Store {
     return u;
   }
 
-  async putPart(u: Upload, part: Omit<Part, 'file'>, commit: (path: string) => Promise<void>): Promise<void> {
-    const file = `p${part.index}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-    await commit(`${u.dir}/${file}`);
-    const old = u.parts.get(part.index);
-    const p: Part = { ...part, file };
-    await this.vfs.writeJson(`${u.dir}/p${part.index}.json`, p);
-    u.parts.set(part.index, p);
-    if (old) await this.vfs.remove(`${u.dir}/${old.file}`);
+  /** A writer for a part body of `u`, in the upload's folder (so a crash mid-body leaves it there, to be dropped
+   *  at start). Throws ResourceNotFoundException once the upload is closed. */
+  async partWriter(u: Upload): Promise<BlobWriter> {
+    if (u.closed) throw notFound(`The upload ID was not found: ${u.id}`);
+    try {
+      return await this.vfs.writer(u.dir, { create: false });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`The upload ID was not found: ${u.id}`);
+      throw e;
+    }
   }
 
+  /**
+   * Makes a received part body part `part.index` of `u`, replacing an earlier one. Serialised with the upload's
+   * other operations; throws ResourceNotFoundException (and discards the body) when the upload was completed or
+   * aborted meanwhile. On any failure the body is discarded and the previous part stays.
+   */
+  async putPart(u: Upload, part: Omit<Part, 'file'>, blob: Pick<BlobWriter, 'commit' | 'discard'>): Promise<void> {
+    await this.serial(`upload:${u.id}`, async () => {
+      if (u.closed) {
+        await blob.discard();
+        throw notFound(`The upload ID was not found: ${u.id}`);
+      }
+      const file = `p${part.index}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+      const p: Part = { ...part, file };
+      try {
+        await blob.commit(`${u.dir}/${file}`);
+        await this.vfs.writeJson(`${u.dir}/p${part.index}.json`, p);
+      } catch (e) {
+        await blob.discard().catch(() => {});
+        await this.vfs.remove(`${u.dir}/${file}`).catch(() => {});
+        throw e;
+      }
+      const old = u.parts.get(part.index);
+      u.parts.set(part.index, p);
+      if (old) await this.vfs.remove(`${u.dir}/${old.file}`).catch(() => {}); // else left for the next start-up
+    });
+  }
+
+  /** The upload's parts in order, read between the upload's other operations. */
+  async listParts(u: Upload): Promise<Part[]> {
+    return this.serial(`upload:${u.id}`, async () => {
+      if (u.closed) throw notFound(`The upload ID was not found: ${u.id}`);
+      return [...u.parts.values()].sort((a, b) => a.index - b.index);
+    });
+  }
+
+  /**
+   * Completes `u` into an archive, serialised with the upload's other operations. A Complete repeated after one
+   * that succeeded answers that same archive (the service is idempotent here for a while, protocol §6.3); after
+   * an Abort it is ResourceNotFoundException. Throws InvalidParameterValueException for missing content, a short
+   * middle part or a tree hash mismatch, leaving the upload open and unchanged.
+   */
   async completeUpload(v: Vault, u: Upload, archiveSize: number, treeHash: string, now = Date.now()): Promise<Archive> {
+    return this.serial(`upload:${u.id}`, async () => {
+      const closed = v.recentlyClosed.get(u.id);
+      if (closed?.archiveId && v.archives.has(closed.archiveId)) return v.archives.get(closed.archiveId)!;
+      if (u.closed || v.uploads.get(u.id) !== u) throw notFound(`The upload ID was not found: ${u.id}`);
+      return this.completeLocked(v, u, archiveSize, treeHash, now);
+    });
+  }
+
+  private async completeLocked(v: Vault, u: Upload, archiveSize: number, treeHash: string, now: number): Promise<Archive> {
     const parts = [...u.parts.values()].sort((a, b) => a.index - b.index);
     let expect = 0;
     for (const p of parts) {
@@ -187,25 +315,44 @@ export class Store {
       id, description: u.description, creationDate: isoNow(now), size: archiveSize, treeHash: computed,
       leaves: Buffer.concat(parts.map((p) => Buffer.from(p.leaves, 'base64'))).toString('base64'),
       segments: parts.map((p) => ({ file: p.file, size: p.end - p.start + 1 })),
+      uploadId: u.id,
     };
+    const adir = `${v.dir}/a/${id}`;
     await this.vfs.writeJson(`${u.dir}/archive.json`, a);
-    await this.vfs.rename(u.dir, `${v.dir}/a/${id}`);
+    try {
+      await this.vfs.rename(u.dir, adir);
+    } catch (e) {
+      // The file system refused the rename (answered 5xx): the upload stays open as it was. A crash here, which
+      // answers nothing, is rolled forward by load() instead; so is anything but an fs error.
+      if ((e as NodeJS.ErrnoException).code) await this.vfs.remove(`${u.dir}/archive.json`).catch(() => {});
+      throw e;
+    }
+    u.closed = true;
     v.uploads.delete(u.id);
     v.archives.set(id, a);
     v.recentlyClosed.set(u.id, { archiveId: id });
+    // Part bodies still arriving were writing temporary files in the upload's folder, which is now the archive's:
+    // drop them (their writers find the upload closed and answer 404).
+    await this.dropTemps(adir).catch(() => {});
     return a;
   }
 
+  /** Aborts an upload, serialised with its other operations; aborting twice succeeds, aborting a completed one
+   *  is ResourceNotFoundException (protocol §6.4). */
   async abortUpload(v: Vault, uploadId: string): Promise<void> {
-    const u = v.uploads.get(uploadId);
-    if (!u) {
-      const closed = v.recentlyClosed.get(uploadId);
-      if (closed && !closed.archiveId) return; // aborting twice succeeds
-      throw notFound(`The upload ID was not found: ${uploadId}`);
-    }
-    v.uploads.delete(uploadId);
-    v.recentlyClosed.set(uploadId, {});
-    await this.vfs.remove(u.dir);
+    return this.serial(`upload:${uploadId}`, async () => {
+      const u = v.uploads.get(uploadId);
+      if (!u) {
+        const closed = v.recentlyClosed.get(uploadId);
+        if (closed && !closed.archiveId) return; // aborting twice succeeds
+        throw notFound(`The upload ID was not found: ${uploadId}`);
+      }
+      // Moved aside in one step: a part body still arriving can no longer commit into it.
+      await this.vfs.removeTree(u.dir);
+      u.closed = true;
+      v.uploads.delete(uploadId);
+      v.recentlyClosed.set(uploadId, {});
+    });
   }
 
   /** Bytes [start, endIncl] of a list of segments, streamed. */
@@ -234,6 +381,8 @@ export class Store {
   /** Loads what a previous run left on disk, finishing interrupted completes and dropping half-written files. */
   async load(loadJob: (v: Vault, dir: string) => Promise<void>): Promise<void> {
     const vfs = this.vfs;
+    await vfs.remove(TRASH); // trees whose removal a stop cut short
+    await this.dropTemps('');
     for (const region of await vfs.list('r')) {
       for (const name of await vfs.list(`r/${region}/v`)) {
         const dir = `r/${region}/v/${name}`;
@@ -241,7 +390,7 @@ export class Store {
         if (!meta) continue;
         const v: Vault = {
           name, region, arn: this.arn(region, name), creationDate: meta.creationDate, lastInventoryDate: meta.lastInventoryDate ?? null,
-          archives: new ArchiveIndex(vaultTag(this.arn(region, name))), uploads: new Map(), jobs: new Map(), recentlyClosed: new Map(), dir,
+          archives: new ArchiveIndex(vaultTag(this.arn(region, name))), uploads: new Map(), jobs: new Map(), recentlyClosed: new Map(), dir, writing: 0,
         };
         // Staging only ever holds UploadArchive bodies not yet committed: whatever a crash left there is garbage.
         await vfs.remove(`${dir}/staging`);
@@ -255,8 +404,14 @@ export class Store {
         await v.archives.load(vfs, dir);
         for (const aid of await vfs.list(`${dir}/a`)) {
           const a = await vfs.readJson<Archive>(`${dir}/a/${aid}/archive.json`);
-          if (a) v.archives.set(aid, a);
-          else await vfs.remove(`${dir}/a/${aid}`); // a blob whose metadata never landed
+          if (a && a.id === aid) {
+            // Part bodies that were arriving when their upload completed, then a crash before they were dropped.
+            await this.dropTemps(`${dir}/a/${aid}`);
+            v.archives.set(aid, a);
+            if (a.uploadId) v.recentlyClosed.set(a.uploadId, { archiveId: aid });
+          } else {
+            await vfs.remove(`${dir}/a/${aid}`); // a blob whose metadata never landed
+          }
         }
         for (const uid of await vfs.list(`${dir}/u`)) {
           const udir = `${dir}/u/${uid}`;

@@ -5,6 +5,7 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
+import { lockDataDir, type DataLock } from './data-lock.js';
 
 export interface BlobWriter {
   /** Resolves once the bytes are accepted (respects backpressure). */
@@ -14,8 +15,14 @@ export interface BlobWriter {
   discard(): Promise<void>;
 }
 
+export interface WriterOptions {
+  /** Create `dir` when missing (default). When false, a missing `dir` rejects with ENOENT: a part body must not
+   *  recreate the folder of an upload that a Complete or Abort has just moved away. */
+  create?: boolean;
+}
+
 export interface Vfs {
-  writer(dir: string): Promise<BlobWriter>;
+  writer(dir: string, opts?: WriterOptions): Promise<BlobWriter>;
   writeJson(path: string, value: unknown): Promise<void>;
   readJson<T>(path: string): Promise<T | undefined>;
   list(dir: string): Promise<string[]>;
@@ -23,26 +30,41 @@ export interface Vfs {
   /** Makes `to` share `from`'s bytes (a hard link on disk) so deleting one leaves the other readable. */
   link(from: string, to: string): Promise<void>;
   remove(path: string): Promise<void>;
-  size(path: string): Promise<number>;
+  /** Removes a folder tree so that it is gone at once (moved aside first, then deleted): a writer opening a
+   *  file in it afterwards gets ENOENT instead of a half-deleted folder. */
+  removeTree(path: string): Promise<void>;
   read(path: string, start: number, endIncl: number): Readable;
+  /** Takes the store's exclusive lock (a --data folder serves one process); throws DataDirBusyError. */
+  lock?(): Promise<DataLock>;
 }
 
 const TMP_PREFIX = '.tmp-';
 const tmpName = () => `${TMP_PREFIX}${randomBytes(8).toString('hex')}`;
 /** A file a writer had not renamed into place yet: after a crash, garbage. */
 export const isTempName = (name: string) => name.startsWith(TMP_PREFIX);
+/** Folder of trees being deleted (see removeTree); emptied at start. */
+export const TRASH = 'trash';
+
+// Data files are private to the server's user: 0600 files in 0700 folders (umask can only narrow these).
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+const mkdirp = (dir: string) => fsp.mkdir(dir, { recursive: true, mode: DIR_MODE });
 
 export class DiskVfs implements Vfs {
   constructor(private readonly root: string) {}
+
+  lock(): Promise<DataLock> {
+    return lockDataDir(this.root);
+  }
 
   private p(path: string): string {
     return join(this.root, path);
   }
 
-  async writer(dir: string): Promise<BlobWriter> {
-    await fsp.mkdir(this.p(dir), { recursive: true });
+  async writer(dir: string, opts: WriterOptions = {}): Promise<BlobWriter> {
+    if (opts.create !== false) await mkdirp(this.p(dir));
     const tmp = this.p(join(dir, tmpName()));
-    const fh = await fsp.open(tmp, 'wx');
+    const fh = await fsp.open(tmp, 'wx', FILE_MODE);
     let open = true;
     const close = async () => {
       if (open) {
@@ -58,7 +80,7 @@ export class DiskVfs implements Vfs {
         // fsync before the rename: otherwise a crash could expose a renamed file whose bytes never reached disk.
         await fh.sync();
         await close();
-        await fsp.mkdir(dirname(this.p(path)), { recursive: true });
+        await mkdirp(dirname(this.p(path)));
         await fsp.rename(tmp, this.p(path));
       },
       discard: async () => {
@@ -70,16 +92,22 @@ export class DiskVfs implements Vfs {
 
   async writeJson(path: string, value: unknown): Promise<void> {
     const full = this.p(path);
-    await fsp.mkdir(dirname(full), { recursive: true });
+    await mkdirp(dirname(full));
     const tmp = join(dirname(full), tmpName());
-    const fh = await fsp.open(tmp, 'wx');
+    const fh = await fsp.open(tmp, 'wx', FILE_MODE);
     try {
-      await fh.writeFile(JSON.stringify(value));
-      await fh.sync();
-    } finally {
-      await fh.close();
+      try {
+        await fh.writeFile(JSON.stringify(value));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fsp.rename(tmp, full);
+    } catch (e) {
+      // A full disk (ENOSPC) must not leave a half-written temporary file behind.
+      await fsp.rm(tmp, { force: true }).catch(() => {});
+      throw e;
     }
-    await fsp.rename(tmp, full);
   }
 
   async readJson<T>(path: string): Promise<T | undefined> {
@@ -101,12 +129,12 @@ export class DiskVfs implements Vfs {
   }
 
   async rename(from: string, to: string): Promise<void> {
-    await fsp.mkdir(dirname(this.p(to)), { recursive: true });
+    await mkdirp(dirname(this.p(to)));
     await fsp.rename(this.p(from), this.p(to));
   }
 
   async link(from: string, to: string): Promise<void> {
-    await fsp.mkdir(dirname(this.p(to)), { recursive: true });
+    await mkdirp(dirname(this.p(to)));
     await fsp.rm(this.p(to), { force: true });
     await fsp.link(this.p(from), this.p(to));
   }
@@ -115,8 +143,16 @@ export class DiskVfs implements Vfs {
     await fsp.rm(this.p(path), { recursive: true, force: true });
   }
 
-  async size(path: string): Promise<number> {
-    return (await fsp.stat(this.p(path))).size;
+  async removeTree(path: string): Promise<void> {
+    const aside = join(TRASH, randomBytes(8).toString('hex'));
+    try {
+      await this.rename(path, aside);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    // The trash folder itself stays: removing it could race another removal's rename into it.
+    await this.remove(aside).catch(() => {}); // what is left is emptied at the next start
   }
 
   read(path: string, start: number, endIncl: number): Readable {
@@ -129,9 +165,9 @@ export class MemoryVfs implements Vfs {
   private readonly files = new Map<string, Buffer[]>();
   private readonly json = new Map<string, string>();
 
-  async writer(dir: string): Promise<BlobWriter> {
+  async writer(dir: string, opts: WriterOptions = {}): Promise<BlobWriter> {
     const chunks: Buffer[] = [];
-    void dir;
+    if (opts.create === false && (await this.list(dir)).length === 0) throw Object.assign(new Error(`no such folder: ${dir}`), { code: 'ENOENT' });
     return {
       write: async (chunk) => {
         chunks.push(Buffer.from(chunk));
@@ -186,10 +222,8 @@ export class MemoryVfs implements Vfs {
     }
   }
 
-  async size(path: string): Promise<number> {
-    const f = this.files.get(path);
-    if (!f) throw Object.assign(new Error(`no such file: ${path}`), { code: 'ENOENT' });
-    return f.reduce((n, b) => n + b.length, 0);
+  async removeTree(path: string): Promise<void> {
+    await this.remove(path);
   }
 
   read(path: string, start: number, endIncl: number): Readable {

@@ -6,6 +6,9 @@ import https from 'node:https';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { GlacierClient, ListMultipartUploadsCommand } from '@aws-sdk/client-glacier';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { HttpRequest } from '@smithy/core/protocols';
+import { Sha256 } from '@aws-crypto/sha256-js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const BIN = (name: string) => `${ROOT}bin/${name}`;
@@ -19,7 +22,10 @@ export interface Local {
   /** Environment for spawning the project's binaries or the AWS CLI against this server. */
   env: NodeJS.ProcessEnv;
   client(opts?: { region?: string; secret?: string; accessKeyId?: string; maxAttempts?: number }): GlacierClient;
+  /** An admin API call (/_local/PATH), signed with the test key pair; throws unless it answers 2xx. */
   admin<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  /** The same call, answered whatever its status. */
+  adminResponse(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }>;
   counters(): Promise<Record<string, number>>;
   stop(): Promise<number | null>;
   kill9(): Promise<void>;
@@ -28,20 +34,38 @@ export interface Local {
   ca?: string;
 }
 
+/** Signed headers for an admin API request (SigV4, service glacier, the test key pair or `creds`). */
+export async function signAdmin(
+  endpoint: string, method: string, path: string, body: string | undefined,
+  creds: { accessKeyId: string; secretAccessKey: string } = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
+): Promise<Record<string, string>> {
+  const url = new URL(endpoint);
+  const signer = new SignatureV4({ service: 'glacier', region: REGION, sha256: Sha256, credentials: creds });
+  const headers: Record<string, string> = { host: url.host };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const signed = await signer.sign(new HttpRequest({ method, protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: `/_local/${path}`, headers, body }));
+  return signed.headers;
+}
+
 /**
- * Starts glacier-local with `args`; with `opts.tls` it serves HTTPS (--tls) and the returned env, client() and
- * admin() trust its certificate.
+ * Starts glacier-local with `args` and --admin (so tests can drive /_local/). With `opts.tls` it serves HTTPS
+ * (--tls) and the returned env, client() and admin() trust its certificate. It accepts `opts.keys` (given in its
+ * environment; default the test pair), which admin() signs with.
  */
 /** Set by a TLS twin before it imports the suite it repeats over HTTPS. */
 export const TLS_TWIN = process.env.GLACIER_TEST_TLS === '1';
 
-export async function startLocal(args: string[] = ['--memory', '--job-delay', '0'], opts: { tls?: boolean } = {}): Promise<Local> {
+export async function startLocal(
+  args: string[] = ['--memory', '--job-delay', '0'],
+  opts: { tls?: boolean; keys?: { accessKeyId: string; secretAccessKey: string } } = {},
+): Promise<Local> {
   // A suite imported by its TLS twin (test/*-tls.test.ts) runs every server over HTTPS.
   opts = { tls: TLS_TWIN, ...opts };
+  const keys = opts.keys ?? { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY };
   if (opts.tls) args = [...args, '--tls'];
-  const proc = spawn(process.execPath, [BIN('glacier-local'), ...args], {
+  const proc = spawn(process.execPath, [BIN('glacier-local'), ...args, ...(args.includes('--admin') ? [] : ['--admin'])], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, GLACIER_LOCAL_QUIET: '1', AWS_ACCESS_KEY_ID: ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY },
+    env: { ...process.env, GLACIER_LOCAL_QUIET: '1', AWS_ACCESS_KEY_ID: keys.accessKeyId, AWS_SECRET_ACCESS_KEY: keys.secretAccessKey },
   });
   let err = '';
   proc.stderr!.on('data', (d) => (err += d));
@@ -61,22 +85,34 @@ export async function startLocal(args: string[] = ['--memory', '--job-delay', '0
   }
   const caPem = ca ? readFileSync(ca) : undefined;
   const agent = caPem ? new https.Agent({ ca: caPem, keepAlive: true }) : undefined;
-  const admin = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = (agent ? https : http).request(`${endpoint}/_local/${path}`, { method, agent, headers: payload ? { 'Content-Type': 'application/json' } : {} }, (res) => {
+  const adminResponse = async (method: string, path: string, body?: unknown) => {
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    const headers = await signAdmin(endpoint, method, path, text, keys);
+    // node:http rather than fetch: fetch would resolve '%2e%2e' segments, and the signed path must go as it is.
+    const url = new URL(endpoint);
+    return new Promise<{ status: number; json: unknown }>((resolve, reject) => {
+      const o = { host: url.hostname, port: Number(url.port), method, path: `/_local/${path}`, headers, agent: agent ?? false };
+      const req = (agent ? https : http).request(o, (res) => {
         let t = '';
         res.setEncoding('utf8');
-        res.on('data', (d) => (t += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: t }));
+        res.on('data', (d: string) => (t += d));
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode!, json: JSON.parse(t) as unknown });
+          } catch {
+            reject(new Error(`admin ${method} ${path}: ${res.statusCode} answered no JSON: ${t.slice(0, 200)}`));
+          }
+        });
         res.on('error', reject);
       });
       req.on('error', reject);
-      req.end(payload);
+      req.end(text);
     });
-    const json = JSON.parse(text) as T;
-    if (status < 200 || status > 299) throw new Error(`admin ${method} ${path}: ${status} ${text}`);
-    return json;
+  };
+  const admin = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const { status, json } = await adminResponse(method, path, body);
+    if (status < 200 || status > 299) throw new Error(`admin ${method} ${path}: ${status} ${JSON.stringify(json)}`);
+    return json as T;
   };
   return {
     endpoint,
@@ -103,6 +139,7 @@ export async function startLocal(args: string[] = ['--memory', '--job-delay', '0
         ...(caPem ? { requestHandler: { httpsAgent: new https.Agent({ ca: caPem }) } } : {}),
       }),
     admin,
+    adminResponse,
     counters: async () => (await admin<{ requests: Record<string, number> }>('GET', 'counters')).requests,
     stop: async () => {
       agent?.destroy();

@@ -15,21 +15,23 @@ export interface Received {
 }
 
 /**
- * Streams an upload body into a temporary blob under `dir` while hashing it, then checks its length, tree hash
- * and SHA-256 before anything is visible; the caller commits or discards the blob.
+ * Streams an upload body into a temporary blob made by `open` while hashing it, then checks its length, tree
+ * hash and SHA-256 before anything is visible; the caller commits or discards the blob.
  * Errors: 408 RequestTimeoutException after the body stalls for bodyTimeoutMs (the answer is sent and the
  * connection closed here); 400 IncompleteBody; 400 InvalidParameterValueException on a tree-hash mismatch;
- * 403 InvalidSignatureException on a payload-hash mismatch.
+ * 403 InvalidSignatureException on a payload-hash mismatch; a failing write of the server's disk (ENOSPC) as it
+ * came, for the front to answer 503.
  */
-export async function receive(c: Ctx, dir: string, expectLength: number): Promise<Received> {
+export async function receive(c: Ctx, open: () => Promise<BlobWriter>, expectLength: number): Promise<Received> {
   const declaredSha = header(c.req, 'x-amz-content-sha256');
   const declaredTree = header(c.req, 'x-amz-sha256-tree-hash');
   if (!declaredSha) throw missingParam('Required parameter missing: x-amz-content-sha256');
   if (!declaredTree) throw missingParam('Required parameter missing: x-amz-sha256-tree-hash');
-  const writer = await c.local.store.vfs.writer(dir);
+  const writer = await open();
   const hasher = new TreeHasher({ linear: true, leaves: true });
   const timeout = c.local.bodyTimeoutMs;
   let timedOut = false;
+  let storage: unknown;
   // A stalled body: answer 408 as the service does, then drop the connection (the body will never finish).
   const onStall = () => {
     timedOut = true;
@@ -44,12 +46,18 @@ export async function receive(c: Ctx, dir: string, expectLength: number): Promis
       timer = setTimeout(onStall, timeout);
       if (hasher.size + chunk.length > expectLength) throw invalidParam(`The request body is longer than its Content-Length: ${expectLength}`);
       hasher.update(chunk);
-      await writer.write(chunk);
+      try {
+        await writer.write(chunk);
+      } catch (e) {
+        storage = e; // the server's disk (ENOSPC...), not the client's body
+        throw e;
+      }
     }
   } catch (e) {
-    await writer.discard();
+    await writer.discard().catch(() => {});
     if (timedOut) throw new GlacierError(408, 'RequestTimeoutException', 'Request timed out.');
-    throw e instanceof GlacierError ? e : new GlacierError(400, 'IncompleteBody', `The request body ended early: ${(e as Error).message}`);
+    if (storage !== undefined) throw storage;
+    throw e instanceof GlacierError ? e : new GlacierError(400, 'IncompleteBody', 'The request body ended early: the connection closed before the whole body arrived');
   } finally {
     clearTimeout(timer);
   }
@@ -77,10 +85,14 @@ export async function uploadArchive(c: Ctx): Promise<void> {
   const length = contentLength(c);
   if (length === 0) throw invalidParam('Invalid Content-Length: 0. An archive must be at least 1 byte.');
   if (length > 4 * 1024 * MiB) throw invalidParam(`Invalid Content-Length: ${length}. An archive uploaded in one request must be at most 4 GiB.`);
-  const got = await receive(c, `${v.dir}/staging`, length);
-  const a = await c.local.store.addArchive(v, (p) => got.writer.commit(p), { description: desc, size: got.size, treeHash: got.treeHash, leaves: got.leaves }, c.now);
-  c.log.archiveId = a.id;
-  empty(c, 201, { Location: location(c, v.name, 'archives', a.id), 'x-amz-archive-id': a.id, 'x-amz-sha256-tree-hash': a.treeHash });
+  const store = c.local.store;
+  // "Being written to" from the vault's look-up on (same tick): a DeleteVault meanwhile is refused.
+  await store.writing(v, async () => {
+    const got = await receive(c, () => store.vfs.writer(`${v.dir}/staging`), length);
+    const a = await store.addArchive(v, got.writer, { description: desc, size: got.size, treeHash: got.treeHash, leaves: got.leaves }, c.now);
+    c.log.archiveId = a.id;
+    empty(c, 201, { Location: location(c, v.name, 'archives', a.id), 'x-amz-archive-id': a.id, 'x-amz-sha256-tree-hash': a.treeHash });
+  });
 }
 
 export async function deleteArchive(c: Ctx): Promise<void> {

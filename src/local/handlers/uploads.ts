@@ -1,7 +1,7 @@
 // Multipart upload operations of glacier-local: InitiateMultipartUpload, ListMultipartUploads,
 // UploadMultipartPart (body streamed), CompleteMultipartUpload, AbortMultipartUpload, ListParts (protocol §8).
 import { isValidPartSize } from '../../core/tree-hash.js';
-import { invalidParam, missingParam, notFound } from '../glacier-error.js';
+import { invalidParam, missingParam } from '../glacier-error.js';
 import { contentLength, description, empty, header, json, location, page, vaultOf, type Ctx } from '../context.js';
 import { receive } from './archives.js';
 
@@ -57,12 +57,10 @@ export async function uploadMultipartPart(c: Ctx): Promise<void> {
   if (length > u.partSize) throw invalidParam(`Content-Range: ${cr} is larger than the part size ${u.partSize}`);
   const index = first / u.partSize;
   if (index >= 10_000) throw invalidParam(`This is part number ${index + 1} for the current multipart upload. It exceeds the limit of 10000 parts.`);
-  const got = await receive(c, u.dir, length);
-  if (!v.uploads.has(u.id)) {
-    await got.writer.discard();
-    throw notFound(`The upload ID was not found: ${u.id}`);
-  }
-  await store.putPart(u, { index, start: first, end: last, treeHash: got.treeHash, leaves: got.leaves }, (p) => got.writer.commit(p));
+  // The body goes to the upload's folder without recreating it, and is committed under the upload's lock, which
+  // refuses it (404) if a Complete or Abort closed the upload meanwhile.
+  const got = await receive(c, () => store.partWriter(u), length);
+  await store.putPart(u, { index, start: first, end: last, treeHash: got.treeHash, leaves: got.leaves }, got.writer);
   empty(c, 204, { 'x-amz-sha256-tree-hash': got.treeHash });
 }
 
@@ -92,7 +90,7 @@ export async function abortMultipartUpload(c: Ctx): Promise<void> {
 export async function listParts(c: Ctx): Promise<void> {
   const v = vaultOf(c);
   const u = c.local.store.upload(v, c.route.id!);
-  const parts = [...u.parts.values()].sort((a, b) => a.index - b.index);
+  const parts = await c.local.store.listParts(u);
   const { page: got, marker } = page(c, parts, (p) => String(p.index), 50);
   json(c, 200, {
     ArchiveDescription: u.description, CreationDate: u.creationDate, Marker: marker, MultipartUploadId: u.id, PartSizeInBytes: u.partSize,
