@@ -11,15 +11,29 @@ export interface FdFiller {
   close(): void;
 }
 
+/** Whether fdFiller reads `fd` itself: a pipe, a socket or a regular file. */
+export function directlyReadable(fd = 0): boolean {
+  const st = fstatSync(fd);
+  return st.isFile() || st.isFIFO() || st.isSocket();
+}
+
 /**
  * A filler for descriptor `fd` (default 0), or null when it is neither a pipe, a socket nor a regular file
- * (a terminal, a character device: read those as a stream). Read errors reject `fill` with Node's error.
+ * (a terminal, a character device: read those as a stream). `onRead(n)` hears of every read as it lands (progress).
+ * Read errors reject `fill` with Node's error.
  */
-export function fdFiller(fd = 0): FdFiller | null {
-  const st = fstatSync(fd);
-  if (st.isFile()) return fileFdFiller(fd);
-  if (st.isFIFO() || st.isSocket()) return socketFdFiller(fd);
-  return null;
+export function fdFiller(fd = 0, onRead?: (n: number) => void): FdFiller | null {
+  if (!directlyReadable(fd)) return null;
+  const f = fstatSync(fd).isFile() ? fileFdFiller(fd) : socketFdFiller(fd, onRead);
+  if (!onRead || !fstatSync(fd).isFile()) return f;
+  return {
+    fill: async (dst, n) => {
+      const got = await f.fill(dst, n);
+      onRead(got);
+      return got;
+    },
+    close: () => f.close(),
+  };
 }
 
 function fileFdFiller(fd: number): FdFiller {
@@ -38,7 +52,7 @@ function fileFdFiller(fd: number): FdFiller {
   };
 }
 
-function socketFdFiller(fd: number): FdFiller {
+function socketFdFiller(fd: number, onRead?: (n: number) => void): FdFiller {
   let target: Buffer | null = null;
   let want = 0;
   let got = 0;
@@ -57,6 +71,7 @@ function socketFdFiller(fd: number): FdFiller {
     onread: {
       buffer: () => (given = target && got < want ? target.subarray(got, want) : spare),
       callback: (n: number, buf: Uint8Array) => {
+        onRead?.(n);
         if (target && buf === given && buf !== spare) got += n;
         else if (target) {
           const k = Math.min(n, want - got);
