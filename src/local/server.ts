@@ -81,12 +81,13 @@ export class GlacierLocal implements LocalState {
     const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
     this.server = opts.tls ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, handler) : http.createServer(handler);
     // One client must not starve the rest: a cap on connections (more are closed as they come), a deadline for a
-    // request's headers, idle keep-alive sockets closed soon. Bodies have their own stall timeouts (receive,
-    // readSmallBody), so the whole-request timeout stays off: a 4 GiB part may take long, and that is fine.
+    // request's headers, and refused requests' connections closed (guard.ts). Bodies have their own stall timeouts
+    // (receive, readSmallBody), so the whole-request timeout stays off: a 4 GiB part may take long, and that is
+    // fine. Idle keep-alive stays 30 s: shorter, clients that reuse a socket as it closes see resets.
     this.server.maxConnections = opts.maxConnections ?? 256;
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 0;
-    this.server.keepAliveTimeout = 5_000;
+    this.server.keepAliveTimeout = 30_000;
   }
 
   /** Loads the store, then listens; resolves to the endpoint URL (http://HOST:PORT, or https:// with TLS). */
