@@ -1,7 +1,7 @@
 // Helpers for the benchmarks: timed commands (GNU time), inputs, a glacier-local to run against.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg as osLoadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateVaultCommand } from '@aws-sdk/client-glacier';
 import { startLocal, type Local } from '../test/helpers/local.js';
@@ -45,9 +45,9 @@ export const fmt = (n: number, d = 2) => n.toFixed(d);
 export const ROOT = new URL('../../', import.meta.url).pathname;
 
 /** Runs `fn` against a glacier-local keeping its data on disk, with a vault named `bench`; cleans up after. */
-export async function withBenchLocal(fn: (local: Local, env: NodeJS.ProcessEnv) => Promise<void>): Promise<void> {
+export async function withBenchLocal(fn: (local: Local, env: NodeJS.ProcessEnv) => Promise<void>, opts: { tls?: boolean } = {}): Promise<void> {
   const data = mkdtempSync(join(WORK, 'local-'));
-  const local = await startLocal(['--data', data, '--job-delay', '0']);
+  const local = await startLocal(['--data', data, '--job-delay', '0'], opts);
   try {
     await local.client().send(new CreateVaultCommand({ accountId: '-', vaultName: 'bench' }));
     await fn(local, { ...local.env, XDG_STATE_HOME: join(WORK, 'state') });
@@ -55,4 +55,9 @@ export async function withBenchLocal(fn: (local: Local, env: NodeJS.ProcessEnv) 
     await local.stop();
     rmSync(data, { recursive: true, force: true });
   }
+}
+
+/** The 1, 5 and 15 minute load averages, to read the figures against (the machine is shared). */
+export function loadavg(): string {
+  return osLoadavg().map((n) => n.toFixed(1)).join(' ');
 }

@@ -1,4 +1,5 @@
-// npm run bench [-- SECTION...]: prints each figure next to a baseline measured in the same run.
+// npm run bench [-- SECTION...]: prints each figure next to a baseline measured in the same run. BENCH_SHORT=1 leaves
+// out the slower extras (upload RSS for 1 and 4 GiB pipes, glacier-treehash); BENCH_DIR holds the inputs.
 import { benchDownload } from './download.js';
 import { benchPack } from './pack.js';
 import { benchPlacement } from './placement.js';

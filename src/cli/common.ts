@@ -26,7 +26,9 @@ export const COMMON_HELP = `Common options:
   --debug               requests and stack traces on stderr (secrets are never printed)
   --json                JSON lines on stdout even on a terminal (a listing prints a table there otherwise)
   -h, --help, --version
-  A SIZE is 8M, 64MiB, 2G (a bare number is MiB); a DURATION 30s, 15m, 4h, 1d12h, 1w (a unit is required).`;
+  A SIZE is 8M, 64MiB, 2G (a bare number is MiB); a DURATION 30s, 15m, 4h, 1d12h, 1w (a unit is required).
+Environment: AWS_CA_BUNDLE (or ca_bundle in the profile) adds a trusted CA; HTTPS_PROXY, HTTP_PROXY and NO_PROXY
+  are honoured by every request, part uploads and downloads included (CONNECT for https endpoints).`;
 
 /**
  * The common option set for the binaries that make no request (glacier-chunk, glacier-pack, glacier-treehash):

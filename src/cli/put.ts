@@ -1,6 +1,7 @@
 // glacier-put: stdin, a file, a chunk stream or a spool folder into a vault, as one JSON result line.
 import { checkDescription } from '../core/description.js';
 import { UsageError } from '../core/errors.js';
+import { directlyReadable } from '../core/fd-reader.js';
 import { readdirSync } from 'node:fs';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { openInput, type Input } from '../upload/input.js';
@@ -132,8 +133,11 @@ run(spec, async (argv) => {
     producer = startProducer(command);
     input = await openInput('-', { stdin: tap(producer.stdout) });
   } else {
-    const stdin = process.stdin.isTTY ? process.stdin : tap(process.stdin);
-    input = await openInput(positional[0] ?? '-', { stdin, folders: true });
+    // A pipe or file on fd 0 is read straight into the part buffers, each read counted as it lands; anything
+    // else through the tap. (The tap would start process.stdin reading: only one reader may own fd 0.)
+    const direct = !process.stdin.isTTY && (positional[0] ?? '-') === '-' && directlyReadable(0);
+    const stdin = process.stdin.isTTY || direct ? process.stdin : tap(process.stdin);
+    input = await openInput(positional[0] ?? '-', { stdin, folders: true, onRead: (n) => onRead(n) });
     if (input.kind === 'spool' && notASpool(input.dir)) {
       throw new UsageError(`${input.dir} is a folder: to upload a folder, pack it: glacier-pack ${input.dir} | glacier-put -v ${c.vault} (glacier-put takes a FILE, stdin, or a glacier-chunk -o folder)`);
     }

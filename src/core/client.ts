@@ -3,6 +3,8 @@
 // request layer retries every operation with one policy), and no second hashing of upload bodies: a part's
 // hashes travel with its request as headers (see `send`'s `hashes`), and only bodies without them are hashed here.
 import { GlacierClient, type GlacierClientConfig } from '@aws-sdk/client-glacier';
+import { DataPlaneHandler } from './http-data.js';
+import { loadCaBundle } from './transport.js';
 import { hashBoth } from './tree-hash.js';
 
 export interface ClientOptions {
@@ -15,6 +17,8 @@ export interface ClientOptions {
   /** Milliseconds a socket may sit idle (waiting for an answer or mid-body); 0 = no limit. Default 60 s (the AWS CLI's). */
   readTimeoutMs?: number;
   debug?: (line: string) => void;
+  /** Where AWS_CA_BUNDLE, the profile files and HTTPS_PROXY / HTTP_PROXY / NO_PROXY are read; default process.env. */
+  env?: Record<string, string | undefined>;
 }
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -27,9 +31,11 @@ export function endpointFromEnv(env: Record<string, string | undefined> = proces
 // the two wins is decided in config.ts, so its warnings have nothing to tell.
 const quietLogger = { debug() {}, info() {}, warn() {}, error() {}, trace() {} };
 
-/** A Glacier client; never reads or edits process.env beyond what the SDK's own chain reads. */
+/** A Glacier client; never reads or edits process.env beyond what the SDK's own chain reads. Throws UsageError when the CA bundle (AWS_CA_BUNDLE / ca_bundle) cannot be read. */
 export function makeClient(o: ClientOptions = {}): GlacierClient {
   const endpoint = o.endpoint ?? endpointFromEnv();
+  // Read here, so that a bundle that cannot be read is a usage error before any request (UsageError).
+  const ca = loadCaBundle(o.profile, o.env);
   const connectionTimeout = o.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const socketTimeout = o.readTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const client = new GlacierClient({
@@ -40,7 +46,14 @@ export function makeClient(o: ClientOptions = {}): GlacierClient {
     maxAttempts: 1,
     logger: quietLogger,
     // 0 turns a limit off, as --cli-connect-timeout 0 / --cli-read-timeout 0 do in the AWS CLI.
-    requestHandler: { connectionTimeout: connectionTimeout || undefined, socketTimeout: socketTimeout || undefined },
+    // Parts and pieces go over our own connections (http-data.ts); every request honours AWS_CA_BUNDLE / ca_bundle
+    // and HTTPS_PROXY / HTTP_PROXY / NO_PROXY (transport.ts).
+    requestHandler: new DataPlaneHandler({
+      endpoint,
+      connectionTimeout: connectionTimeout || undefined,
+      socketTimeout: socketTimeout || undefined,
+      transport: async () => ({ ca, env: o.env }),
+    }),
     bodyChecksumGenerator: async (request: { body?: unknown; headers?: Record<string, string> }) => {
       const sha256 = request.headers?.['x-amz-content-sha256'];
       const treeHash = request.headers?.['x-amz-sha256-tree-hash'];

@@ -38,7 +38,7 @@ export interface GlacierOptions extends Omit<ClientOptions, 'credentials'> {
  */
 export function openGlacier(o: GlacierOptions = {}, env: Record<string, string | undefined> = process.env): Glacier {
   const cfg = resolveConfig({ profile: o.profile, region: o.region }, env);
-  const client = makeClient({ ...o, region: cfg.region, profile: cfg.profile, credentials: cfg.credentials });
+  const client = makeClient({ ...o, region: cfg.region, profile: cfg.profile, credentials: cfg.credentials, env });
   return { client, accountId: o.accountId ?? '-', policy: cfg.retry, signal: o.signal, region: cfg.region, endpoint: o.endpoint, onRetry: o.onRetry };
 }
 

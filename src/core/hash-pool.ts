@@ -27,6 +27,9 @@ export class HashPool {
       maxThreads: this.threads,
       // Callers bound how many parts exist at once (the buffer pool); the queue only ever holds those.
       idleTimeout: 5_000,
+      // A hash worker allocates next to nothing (digests, a task record): a small young generation keeps each
+      // thread's heap from growing to V8's default semi-spaces (16 MiB each), which counts against the RSS bound.
+      resourceLimits: { maxYoungGenerationSizeMb: 1 },
     });
     return this.piscina;
   }

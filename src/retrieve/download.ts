@@ -3,6 +3,7 @@
 // fetched again with backoff; nothing unverified reaches the sink. Memory: `concurrency` pieces.
 import { BufferPool } from '../core/buffer-pool.js';
 import { IntegrityError, InterruptedError } from '../core/errors.js';
+import { BodyOverflow, readBodyInto } from '../core/http-data.js';
 import type { HashPool } from '../core/hash-pool.js';
 import { GlacierError } from '../core/glacier.js';
 import { withRetry } from '../core/retry.js';
@@ -73,12 +74,10 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
         const r = await getOutput(o.target, o.jobId, p.start, p.end).catch((e) => {
           throw e instanceof GlacierError ? new Final(e) : e;
         });
-        let got = 0;
-        for await (const chunk of r.body as AsyncIterable<Buffer>) {
-          if (got + chunk.length > length) throw new PieceMismatch(`piece ${p.start}-${p.end}: more bytes than asked for`);
-          chunk.copy(buf, got);
-          got += chunk.length;
-        }
+        // Our connections read the body straight into the piece buffer.
+        const got = await readBodyInto(r.body, buf.subarray(0, length)).catch((e) => {
+          throw e instanceof BodyOverflow ? new PieceMismatch(`piece ${p.start}-${p.end}: more bytes than asked for`) : e;
+        });
         if (got !== length) throw Object.assign(new Error(`piece ${p.start}-${p.end}: connection ended after ${got} of ${length} bytes`), { code: 'ECONNRESET' });
         const data = buf.subarray(0, length);
         if (!r.checksum) {

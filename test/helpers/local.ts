@@ -52,10 +52,15 @@ export async function signAdmin(
  * (--tls) and the returned env, client() and admin() trust its certificate. It accepts `opts.keys` (given in its
  * environment; default the test pair), which admin() signs with.
  */
+/** Set by a TLS twin before it imports the suite it repeats over HTTPS. */
+export const TLS_TWIN = process.env.GLACIER_TEST_TLS === '1';
+
 export async function startLocal(
   args: string[] = ['--memory', '--job-delay', '0'],
   opts: { tls?: boolean; keys?: { accessKeyId: string; secretAccessKey: string } } = {},
 ): Promise<Local> {
+  // A suite imported by its TLS twin (test/*-tls.test.ts) runs every server over HTTPS.
+  opts = { tls: TLS_TWIN, ...opts };
   const keys = opts.keys ?? { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY };
   if (opts.tls) args = [...args, '--tls'];
   const proc = spawn(process.execPath, [BIN('glacier-local'), ...args, ...(args.includes('--admin') ? [] : ['--admin'])], {

@@ -1,0 +1,528 @@
+// The data plane: the SDK builds, signs and parses every request (endpoint, SigV4, credential chain,
+// errors), and this request handler moves the bytes of the three data operations (UploadArchive,
+// UploadMultipartPart, GetJobOutput) over our own HTTP/1.1 connections: part buffers are written to the socket
+// as they are, and response bodies are read by the socket straight into the piece buffers (`onread`), with no
+// intermediate chunks. Every other request goes to the SDK's NodeHttpHandler.
+import { Readable } from 'node:stream';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { HttpHandlerOptions } from '@smithy/types';
+import { rawConnect, sdkAgents, type TransportOptions } from './transport.js';
+
+interface SdkRequest {
+  method: string;
+  protocol: string;
+  hostname: string;
+  port?: number;
+  path: string;
+  query?: Record<string, string | string[] | null>;
+  headers: Record<string, string>;
+  body?: unknown;
+}
+
+interface SdkResponse {
+  statusCode: number;
+  reason?: string;
+  headers: Record<string, string>;
+  body: Readable;
+}
+
+const DATA_OPS: [string, RegExp][] = [
+  ['PUT', /\/multipart-uploads\/[^/]+$/], // UploadMultipartPart
+  ['POST', /\/archives$/], // UploadArchive
+  ['GET', /\/jobs\/[^/]+\/output$/], // GetJobOutput
+];
+
+const HEAD_SIZE = 64 * 1024;
+const MAX_HEAD = 1024 * 1024;
+const TLS_SLICE = 256 * 1024;
+
+function netError(message: string, code = 'ECONNRESET'): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/** Thrown by readBodyInto when the body is longer than the buffer it is read into. */
+export class BodyOverflow extends Error {
+  readonly retryable = true;
+}
+
+/**
+ * Reads a response body into `dst` from its start and returns how many bytes it held (≤ dst.length). A body
+ * from our connections is read by the socket straight into `dst`; any other stream is copied chunk by chunk.
+ * Throws BodyOverflow when the body is longer than `dst`, and network errors (code ECONNRESET, ...) when it stops.
+ */
+export async function readBodyInto(body: unknown, dst: Uint8Array): Promise<number> {
+  if (body instanceof RawBody) return body.fillInto(dst);
+  let got = 0;
+  for await (const chunk of body as AsyncIterable<Uint8Array>) {
+    if (got + chunk.length > dst.length) throw new BodyOverflow(`more bytes than asked for (${dst.length})`);
+    dst.set(chunk, got);
+    got += chunk.length;
+  }
+  return got;
+}
+
+interface HeadResult {
+  status: number;
+  reason: string;
+  headers: Record<string, string>;
+  body: RawBody;
+}
+
+type BodyKind = { length: number } | { chunked: true } | { untilClose: true };
+
+/** A response body still on its connection: either filled into a buffer (fillInto) or read as a stream. */
+export class RawBody extends Readable {
+  private started = false;
+  constructor(
+    private readonly conn: Connection,
+    readonly kind: BodyKind,
+  ) {
+    super({ highWaterMark: HEAD_SIZE });
+  }
+
+  /** The body straight into dst (see readBodyInto). Only for bodies with a Content-Length. */
+  fillInto(dst: Uint8Array): Promise<number> {
+    if (this.started) throw new Error('body already being read');
+    this.started = true;
+    if (!('length' in this.kind)) {
+      // No length known up front: read it as a stream.
+      this.started = false;
+      return readBodyInto(Readable.from(this), dst);
+    }
+    if (this.kind.length > dst.length) {
+      this.conn.destroy(new BodyOverflow(`more bytes than asked for (${this.kind.length} > ${dst.length})`));
+      return Promise.reject(new BodyOverflow(`more bytes than asked for (${this.kind.length} > ${dst.length})`));
+    }
+    return this.conn.fillInto(dst.subarray(0, this.kind.length));
+  }
+
+  override _read(): void {
+    if (!this.started) {
+      this.started = true;
+      this.conn.streamTo(this);
+    } else this.conn.resume();
+  }
+
+  override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
+    // A body dropped before its end leaves the connection mid-response: it cannot be reused.
+    if (!this.conn.idle) this.conn.destroy(err ?? netError('response body abandoned'));
+    cb(err);
+  }
+}
+
+/** One HTTP/1.1 connection, one request at a time (keep-alive, no pipelining). */
+class Connection {
+  private readonly head = Buffer.allocUnsafe(HEAD_SIZE);
+  private bigHead: Buffer | null = null;
+  private headLen = 0;
+  private readonly scratch = Buffer.allocUnsafe(HEAD_SIZE);
+  private state: 'idle' | 'head' | 'pending' | 'into' | 'stream' | 'dead' = 'idle';
+  private given: Uint8Array = this.head;
+  // body in progress
+  private target: Uint8Array | null = null;
+  private got = 0;
+  private remaining = 0; // -1: until close
+  private chunked: { buf: Buffer; left: number; done: boolean } | null = null;
+  private leftover: Buffer | null = null;
+  private stream: RawBody | null = null;
+  private keepAlive = true;
+  private onHead: ((r: HeadResult) => void) | null = null;
+  private onFail: ((e: Error) => void) | null = null;
+  private onFilled: (() => void) | null = null;
+  /** Undoes what tied this request to an abort signal; called when the response ends either way. */
+  detach: (() => void) | null = null;
+  socket!: import('node:net').Socket;
+  absoluteForm = false;
+  private direct = true;
+  private readonly onread = {
+    buffer: () => (this.given = this.nextBuffer()),
+    callback: (n: number, buf: Uint8Array) => this.received(buf.subarray(0, n), buf === this.given && this.state !== 'pending' && this.given !== this.scratch) !== false,
+  };
+
+  constructor(readonly key: string, private readonly release: (c: Connection) => void) {}
+
+  get idle() {
+    return this.state === 'idle';
+  }
+
+  async open(origin: URL, t: TransportOptions, timeoutMs?: number): Promise<void> {
+    const c = await rawConnect(origin, t, this.onread, timeoutMs);
+    this.socket = c.socket;
+    this.absoluteForm = c.absoluteForm;
+    this.direct = c.direct;
+    if (!this.direct) this.socket.on('data', (d: Buffer) => this.received(d, false));
+    this.socket.on('error', (e) => this.fail(e));
+    this.socket.on('end', () => this.ended());
+    this.socket.on('close', () => this.fail(netError('connection closed')));
+    this.socket.on('timeout', () => this.destroy(netError('no data from the server within the timeout', 'ETIMEDOUT')));
+  }
+
+  private nextBuffer(): Uint8Array {
+    if (this.state === 'into' && this.target) return this.target.subarray(this.got);
+    if (this.state === 'stream' || this.state === 'pending') return this.scratch;
+    if (this.headLen >= HEAD_SIZE) return this.scratch;
+    return this.head.subarray(this.headLen);
+  }
+
+  /** Sends one request and resolves with its status and headers once they arrived; the body follows. */
+  request(head: string, body: Uint8Array | null, timeoutMs: number): Promise<HeadResult> {
+    this.state = 'head';
+    this.headLen = 0;
+    this.bigHead = null;
+    this.socket.ref();
+    this.socket.setTimeout(timeoutMs);
+    return new Promise((resolve, reject) => {
+      this.onHead = resolve;
+      this.onFail = reject;
+      if (!(this.socket as { encrypted?: boolean }).encrypted || !body || body.length <= TLS_SLICE) {
+        // Plain TCP: the kernel takes the part straight from its buffer (no copy on our side).
+        this.socket.cork();
+        this.socket.write(head, 'latin1');
+        if (body && body.length) this.socket.write(body);
+        this.socket.uncork();
+      } else {
+        // TLS encrypts a whole write at once into a buffer of its own: slices keep that to one slice per part.
+        this.socket.write(head, 'latin1');
+        const socket = this.socket;
+        const next = (off: number) => {
+          if (off >= body.length || socket.destroyed) return;
+          socket.write(body.subarray(off, off + TLS_SLICE), () => next(off + TLS_SLICE));
+        };
+        next(0);
+      }
+      this.socket.resume();
+    });
+  }
+
+  private received(bytes: Uint8Array, inPlace: boolean): boolean | void {
+    switch (this.state) {
+      case 'head':
+        return this.headBytes(bytes, inPlace);
+      case 'into':
+        return this.intoBytes(bytes, inPlace);
+      case 'stream':
+        return this.streamBytes(Buffer.from(bytes)); // scratch is reused: the stream gets a copy
+      case 'pending': {
+        // Arrived before the consumer said where the body goes (the read was already set up): keep it.
+        const b = Buffer.from(bytes);
+        this.leftover = this.leftover ? Buffer.concat([this.leftover, b]) : b;
+        return false;
+      }
+      default:
+        if (bytes.length) this.destroy(netError('the server sent bytes outside a response'));
+    }
+  }
+
+  private headBytes(bytes: Uint8Array, inPlace: boolean): boolean | void {
+    let buf: Buffer;
+    // In place only if the read landed where the next header byte goes (the read may have been armed earlier).
+    if (inPlace && !this.bigHead && bytes.byteOffset === this.head.byteOffset + this.headLen) {
+      this.headLen += bytes.length;
+      buf = this.head.subarray(0, this.headLen);
+    } else {
+      const prev = this.bigHead ?? this.head.subarray(0, this.headLen);
+      this.bigHead = Buffer.concat([prev, bytes]);
+      this.headLen = this.bigHead.length;
+      buf = this.bigHead;
+    }
+    const end = buf.indexOf('\r\n\r\n', Math.max(0, this.headLen - bytes.length - 3), 'latin1');
+    if (end < 0) {
+      if (this.headLen > MAX_HEAD) this.destroy(netError('response headers too large', 'EPROTO'));
+      return;
+    }
+    const lines = buf.toString('latin1', 0, end).split('\r\n');
+    const m = /^HTTP\/1\.([01]) (\d{3}) ?(.*)$/.exec(lines[0]);
+    if (!m) return void this.destroy(netError(`not an HTTP response: ${JSON.stringify(lines[0].slice(0, 40))}`, 'EPROTO'));
+    const status = Number(m[2]);
+    if (status === 100) {
+      // 100 Continue: the real response follows.
+      const rest = Buffer.from(buf.subarray(end + 4));
+      this.headLen = 0;
+      this.bigHead = null;
+      return rest.length ? this.headBytes(rest, false) : undefined;
+    }
+    const headers: Record<string, string> = {};
+    for (const line of lines.slice(1)) {
+      const i = line.indexOf(':');
+      if (i <= 0) continue;
+      const k = line.slice(0, i).trim().toLowerCase();
+      const v = line.slice(i + 1).trim();
+      headers[k] = k in headers ? `${headers[k]}, ${v}` : v;
+    }
+    const conn = (headers.connection ?? '').toLowerCase();
+    this.keepAlive = m[1] === '1' ? conn !== 'close' : conn === 'keep-alive';
+    const rest = buf.subarray(end + 4, this.headLen);
+    this.leftover = rest.length ? Buffer.from(rest) : null;
+    let kind: BodyKind;
+    if (status === 204 || status === 304) kind = { length: 0 };
+    else if (/chunked/i.test(headers['transfer-encoding'] ?? '')) kind = { chunked: true };
+    else if (headers['content-length'] !== undefined) kind = { length: Number(headers['content-length']) };
+    else kind = { untilClose: true };
+    if ('length' in kind && !(Number.isSafeInteger(kind.length) && kind.length >= 0)) return void this.destroy(netError('invalid Content-Length', 'EPROTO'));
+    if ('untilClose' in kind) this.keepAlive = false;
+    this.remaining = 'length' in kind ? kind.length : -1;
+    this.chunked = 'chunked' in kind ? { buf: Buffer.alloc(0), left: -1, done: false } : null;
+    this.state = 'pending';
+    const onHead = this.onHead!;
+    this.onHead = null;
+    this.stream = new RawBody(this, kind);
+    const r = { status, reason: m[3], headers, body: this.stream };
+    if (this.remaining === 0) {
+      this.stream.push(null);
+      this.complete();
+    }
+    onHead(r);
+    return (this.state as string) === 'idle' ? undefined : false; // wait for the consumer to say where the body goes
+  }
+
+  fillInto(dst: Uint8Array): Promise<number> {
+    return new Promise((resolve, reject) => {
+      if (this.state === 'dead') return reject(netError('connection closed before the body was read'));
+      this.target = dst;
+      this.got = 0;
+      this.state = 'into';
+      this.onFail = reject;
+      this.onFilled = () => resolve(dst.length);
+      if (this.leftover) {
+        const l = this.leftover;
+        this.leftover = null;
+        this.intoBytes(l, false);
+      }
+      if (this.state === 'into') this.socket.resume();
+    });
+  }
+
+  private intoBytes(bytes: Uint8Array, inPlace: boolean): boolean | void {
+    const t = this.target!;
+    if (this.got + bytes.length > t.length) return void this.destroy(netError('the server sent more bytes than its Content-Length', 'EPROTO'));
+    if (!inPlace) t.set(bytes, this.got);
+    this.got += bytes.length;
+    if (this.got === t.length) {
+      const done = this.onFilled!;
+      this.target = null;
+      this.stream?.push(null);
+      this.complete();
+      done();
+      return false;
+    }
+  }
+
+  streamTo(s: RawBody): void {
+    if (this.state === 'dead') return void s.destroy(netError('connection closed before the body was read'));
+    this.stream = s;
+    this.state = 'stream';
+    this.onFail = (e) => s.destroy(e);
+    if (this.leftover) {
+      const l = this.leftover;
+      this.leftover = null;
+      if (this.streamBytes(l) === false) return;
+    }
+    if (this.state === 'stream') this.socket.resume();
+  }
+
+  resume(): void {
+    if (this.state === 'stream') this.socket.resume();
+  }
+
+  private streamBytes(b: Buffer): boolean | void {
+    const s = this.stream!;
+    if (this.chunked) return this.chunkedBytes(b);
+    if (this.remaining >= 0) {
+      if (b.length > this.remaining) return void this.destroy(netError('the server sent more bytes than its Content-Length', 'EPROTO'));
+      this.remaining -= b.length;
+    }
+    const more = s.push(b);
+    if (this.remaining === 0) {
+      s.push(null);
+      this.complete();
+      return false;
+    }
+    if (!more) {
+      this.socket.pause();
+      return false;
+    }
+  }
+
+  // Transfer-Encoding: chunked (RFC 9112 §7.1), for streamed bodies only; trailers are skipped.
+  private chunkedBytes(b: Buffer): boolean | void {
+    const c = this.chunked!;
+    c.buf = c.buf.length ? Buffer.concat([c.buf, b]) : b;
+    const s = this.stream!;
+    for (;;) {
+      if (c.left < 0) {
+        const nl = c.buf.indexOf('\r\n');
+        if (nl < 0) return;
+        const size = parseInt(c.buf.toString('latin1', 0, nl).split(';')[0], 16);
+        if (!Number.isFinite(size)) return void this.destroy(netError('bad chunk size', 'EPROTO'));
+        c.buf = c.buf.subarray(nl + 2);
+        c.left = size;
+        if (size === 0) c.done = true;
+      }
+      if (c.done) {
+        const end = c.buf.indexOf('\r\n') === 0 ? 0 : c.buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        s.push(null);
+        this.complete();
+        return false;
+      }
+      if (c.buf.length < c.left + 2) {
+        if (c.buf.length > c.left) return;
+        s.push(Buffer.from(c.buf));
+        c.left -= c.buf.length;
+        c.buf = Buffer.alloc(0);
+        return;
+      }
+      s.push(Buffer.from(c.buf.subarray(0, c.left)));
+      c.buf = c.buf.subarray(c.left + 2);
+      c.left = -1;
+    }
+  }
+
+  private ended(): void {
+    if (this.state === 'stream' && this.remaining < 0 && !this.chunked) {
+      this.stream!.push(null);
+      this.keepAlive = false;
+      this.complete();
+    }
+  }
+
+  private complete(): void {
+    this.headLen = 0;
+    this.bigHead = null;
+    this.detach?.();
+    this.detach = null;
+    this.state = 'idle';
+    this.onFail = null;
+    this.leftover = null;
+    this.stream = null;
+    this.socket.setTimeout(0);
+    if (this.keepAlive) {
+      this.socket.unref();
+      this.release(this);
+    } else this.destroy();
+  }
+
+  private fail(e: Error): void {
+    if (this.state === 'dead') return;
+    const wasIdle = this.state === 'idle';
+    this.state = 'dead';
+    this.detach?.();
+    this.detach = null;
+    const f = this.onFail;
+    this.onFail = null;
+    this.release(this);
+    if (!wasIdle) f?.(e instanceof BodyOverflow || (e as { code?: string }).code ? e : netError(e.message));
+  }
+
+  destroy(e?: Error): void {
+    if (e) this.fail(e);
+    else this.state = 'dead';
+    this.socket?.destroy();
+  }
+
+  get dead() {
+    return this.state === 'dead';
+  }
+}
+
+export interface DataPlaneConfig {
+  transport: () => Promise<TransportOptions>;
+  endpoint?: string;
+  /** Milliseconds to wait for a connection (proxy and TLS handshakes included); undefined: 30 s. */
+  connectionTimeout?: number;
+  /** Milliseconds a connection may sit idle waiting for bytes; undefined: no limit. */
+  socketTimeout?: number;
+}
+
+/**
+ * The SDK request handler every client uses (RequestHandler shape of @smithy/types): data operations over our
+ * connections, the rest through NodeHttpHandler with the same CA bundle and proxy settings.
+ * `requestTimeout` (ms, from the SDK's handler options) bounds each wait for bytes; 0 waits forever.
+ */
+export class DataPlaneHandler {
+  readonly metadata = { handlerProtocol: 'http/1.1' };
+  private readonly sdk: NodeHttpHandler;
+  private readonly idle = new Map<string, Connection[]>();
+  private transport: Promise<TransportOptions> | null = null;
+
+  constructor(private readonly config: DataPlaneConfig) {
+    this.sdk = new NodeHttpHandler(async () => {
+      const t = await this.options();
+      return { ...sdkAgents(config.endpoint, t), connectionTimeout: config.connectionTimeout, socketTimeout: config.socketTimeout };
+    });
+  }
+
+  private options(): Promise<TransportOptions> {
+    this.transport ??= this.config.transport();
+    return this.transport;
+  }
+
+  async handle(request: SdkRequest, options: HttpHandlerOptions = {}): Promise<{ response: SdkResponse }> {
+    const raw = request.body === undefined || request.body instanceof Uint8Array || typeof request.body === 'string';
+    if (!raw || !DATA_OPS.some(([m, re]) => m === request.method && re.test(request.path)) || (request.query && Object.keys(request.query).length)) {
+      return this.sdk.handle(request as never, options) as never;
+    }
+    const origin = new URL(`${request.protocol}//${request.hostname}${request.port ? `:${request.port}` : ''}`);
+    const key = origin.href;
+    const conn = await this.connection(origin, key);
+    const body = typeof request.body === 'string' ? Buffer.from(request.body) : ((request.body as Uint8Array | undefined) ?? null);
+    const headers = { ...request.headers };
+    for (const k of Object.keys(headers)) if (/^(expect|transfer-encoding|connection)$/i.test(k)) delete headers[k];
+    if (!Object.keys(headers).some((k) => k.toLowerCase() === 'host')) headers.host = origin.host;
+    if (body && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-length')) headers['content-length'] = String(body.length);
+    const target = conn.absoluteForm ? `${origin.protocol}//${origin.host}${request.path}` : request.path;
+    let head = `${request.method} ${target} HTTP/1.1\r\n`;
+    for (const [k, v] of Object.entries(headers)) {
+      if (/[\r\n]/.test(`${k}${v}`)) throw new Error(`header ${k} holds a line break`);
+      head += `${k}: ${v}\r\n`;
+    }
+    head += 'connection: keep-alive\r\n\r\n';
+    const signal = options.abortSignal as AbortSignal | undefined;
+    if (signal?.aborted) {
+      this.release(conn);
+      throw Object.assign(new Error('Request aborted'), { name: 'AbortError' });
+    }
+    const onAbort = () => conn.destroy(Object.assign(new Error('Request aborted'), { name: 'AbortError' }));
+    // The signal stays tied to the connection until the body is read: an abort cuts a fill in progress too.
+    signal?.addEventListener?.('abort', onAbort, { once: true });
+    conn.detach = () => signal?.removeEventListener?.('abort', onAbort);
+    const r = await conn.request(head, body, options.requestTimeout || this.config.socketTimeout || 0);
+    return { response: { statusCode: r.status, reason: r.reason, headers: r.headers, body: r.body } };
+  }
+
+  private async connection(origin: URL, key: string): Promise<Connection> {
+    const list = this.idle.get(key);
+    while (list?.length) {
+      const c = list.pop()!;
+      if (!c.dead && !c.socket.destroyed) return c;
+    }
+    const c = new Connection(key, (x) => this.release(x));
+    await c.open(origin, await this.options(), this.config.connectionTimeout);
+    return c;
+  }
+
+  private release(c: Connection): void {
+    const list = this.idle.get(c.key) ?? [];
+    const i = list.indexOf(c);
+    if (c.dead) {
+      if (i >= 0) list.splice(i, 1);
+      return;
+    }
+    if (i < 0) list.push(c);
+    this.idle.set(c.key, list);
+  }
+
+  updateHttpClientConfig(key: never, value: never): void {
+    this.sdk.updateHttpClientConfig(key, value);
+  }
+
+  httpHandlerConfigs() {
+    return this.sdk.httpHandlerConfigs();
+  }
+
+  destroy(): void {
+    for (const list of this.idle.values()) for (const c of list) c.destroy();
+    this.idle.clear();
+    this.sdk.destroy();
+  }
+}
