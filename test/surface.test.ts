@@ -52,11 +52,12 @@ describe('sizes: one parser, a bare number is MiB (as the seed)', () => {
     }
   });
 
-  it('64B and 64K are the smaller units (not a valid part size: exit 2, naming the option)', async () => {
+  it('64B and 64K are the smaller units (below a part size: rounded up to 1 MiB with a warning naming them)', async () => {
     for (const p of ['64B', '64K']) {
       const r = await run('glacier-chunk', ['-p', p], { env, input: Buffer.alloc(10) });
-      assert.equal(r.code, 2, show(r));
-      assert.match(errorLines(r.stderr, 'glacier-chunk')[0], /invalid --part-size/);
+      assert.equal(r.code, 0, show(r));
+      assert.equal(JSON.parse(r.stdout.toString().split('\n')[0]).partSize, 1 << 20, show(r));
+      assert.match(r.stderr, new RegExp(`glacier-chunk: part size ${p} rounded up to 1 MiB`), show(r));
     }
   });
 });
