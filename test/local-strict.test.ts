@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -194,6 +194,13 @@ test('the default test secret is 40 characters, as real secrets are, and the acc
   await new Promise((r) => p.once('exit', r));
   assert.match(err, new RegExp(`^glacier-local: serving on http://127\\.0\\.0\\.1:\\d+ \\(in memory\\); accepts access key id ${ACCESS_KEY_ID}\\n`));
   assert.ok(!err.includes(secret), 'the secret is never printed');
+});
+
+test('every secret the README exports is 40 characters, as real secrets are (clients such as mt-aws-glacier refuse others)', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const secrets = [...readme.matchAll(/AWS_SECRET_ACCESS_KEY=(\S+)/g)].map((m) => m[1]).filter((s) => !s.startsWith('$') && !s.startsWith('...'));
+  assert.ok(secrets.length > 0);
+  for (const s of secrets) assert.match(s, /^[A-Za-z0-9/+]{40}$/, `README: AWS_SECRET_ACCESS_KEY=${s}`);
 });
 
 test('the --help example runs as written and returns', async () => {
