@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-glacier';
 import { MiB, treeHash } from '../src/core/tree-hash.js';
 import { bodyBytes, expectError, payload, sleep } from './helpers/conformance.js';
+import { run, show } from './helpers/bins.js';
 import { ACCESS_KEY_ID, BIN, ROOT, SECRET_ACCESS_KEY, startLocal, type Local } from './helpers/local.js';
 
 const A = { accountId: '-' };
@@ -132,6 +133,26 @@ test('CompletionDate is when the delay ended, however late the job is polled; --
     await expectError(c.send(new DescribeJobCommand({ ...A, vaultName: 'exp', jobId })), { name: 'ResourceNotFoundException', status: 404 });
     await expectError(c.send(new GetJobOutputCommand({ ...A, vaultName: 'exp', jobId })), { name: 'ResourceNotFoundException', status: 404 });
     assert.deepEqual((await c.send(new ListJobsCommand({ ...A, vaultName: 'exp' }))).JobList, []);
+  });
+});
+
+test('glacier-job on an expired job: exit 1, saying jobs are forgotten after they finish', async () => {
+  await withLocal(['--memory', '--job-delay', '0', '--job-expiry', '300ms'], async (local) => {
+    const env = { ...local.env, XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'glacier-expired-')) };
+    try {
+      assert.equal((await run('glacier-vault', ['create', 'exp'], { env })).code, 0);
+      const started = await run('glacier-job', ['inventory', '-v', 'exp'], { env });
+      assert.equal(started.code, 0, show(started));
+      const jobId = JSON.parse(started.stdout.toString('utf8')).JobId as string;
+      await sleep(800);
+      for (const sub of ['describe', 'output']) {
+        const r = await run('glacier-job', [sub, '-v', 'exp', '--', jobId], { env });
+        assert.equal(r.code, 1, show(r));
+        assert.match(r.stderr, /^glacier-job: The job ID was not found: .*forgotten about 24 hours after it finished\)$/m);
+      }
+    } finally {
+      rmSync(env.XDG_STATE_HOME, { recursive: true, force: true });
+    }
   });
 });
 
