@@ -7,7 +7,7 @@ import { inventoryAtScale } from './helpers/inventory-scale.js';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 describe('inventory of 100,000 archives', () => {
-  it('JSON and CSV through -o and --archives | wc -l, the right count, client peak RSS under 150 MB', async () => {
+  it('JSON and CSV through -o and --archives | wc -l, the right count, peak RSS of glacier-job and glacier-local under 150 MB', async () => {
     await inventoryAtScale(100_000, (m) => process.stderr.write(`${m}\n`));
   });
 });

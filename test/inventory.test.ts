@@ -223,6 +223,7 @@ describe('readInventory on rows no server of ours writes', () => {
     ['a date in another form', `${ID},desc,31/01/2026,5,${HASH}`, 2],
     ['a bare quote inside a quoted description', `${ID},"a"b",${DATE},5,${HASH}`, 2],
     ['an empty archive id', `,desc,${DATE},5,${HASH}`, 2],
+    ['a Size past 2^53 (it would come out rounded)', `${ID},desc,${DATE},99999999999999999999,${HASH}`, 2],
   ] as const) {
     it(`${name}: IntegrityError naming line ${line}`, async () => {
       await assert.rejects(all(csv(row), 'CSV'), (e: Error) => e instanceof IntegrityError && new RegExp(`inventory line ${line} `).test(e.message));

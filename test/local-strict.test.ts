@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-glacier';
 import { MiB, treeHash } from '../src/core/tree-hash.js';
 import { bodyBytes, expectError, payload, sleep } from './helpers/conformance.js';
+import { run, show } from './helpers/bins.js';
 import { ACCESS_KEY_ID, BIN, ROOT, SECRET_ACCESS_KEY, startLocal, type Local } from './helpers/local.js';
 
 const A = { accountId: '-' };
@@ -135,6 +136,26 @@ test('CompletionDate is when the delay ended, however late the job is polled; --
   });
 });
 
+test('glacier-job on an expired job: exit 1, saying jobs are forgotten after they finish', async () => {
+  await withLocal(['--memory', '--job-delay', '0', '--job-expiry', '300ms'], async (local) => {
+    const env = { ...local.env, XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'glacier-expired-')) };
+    try {
+      assert.equal((await run('glacier-vault', ['create', 'exp'], { env })).code, 0);
+      const started = await run('glacier-job', ['inventory', '-v', 'exp'], { env });
+      assert.equal(started.code, 0, show(started));
+      const jobId = JSON.parse(started.stdout.toString('utf8')).JobId as string;
+      await sleep(800);
+      for (const sub of ['describe', 'output']) {
+        const r = await run('glacier-job', [sub, '-v', 'exp', '--', jobId], { env });
+        assert.equal(r.code, 1, show(r));
+        assert.match(r.stderr, /^glacier-job: The job ID was not found: .*forgotten about 24 hours after it finished\)$/m);
+      }
+    } finally {
+      rmSync(env.XDG_STATE_HOME, { recursive: true, force: true });
+    }
+  });
+});
+
 test('Content-Range with a numeric total is accepted when it agrees with the range, refused when it contradicts it', async () => {
   await withLocal(['--memory', '--job-delay', '0'], async (_local, c) => {
     await c.send(new CreateVaultCommand({ ...A, vaultName: 'cr' }));
@@ -194,6 +215,13 @@ test('the default test secret is 40 characters, as real secrets are, and the acc
   await new Promise((r) => p.once('exit', r));
   assert.match(err, new RegExp(`^glacier-local: serving on http://127\\.0\\.0\\.1:\\d+ \\(in memory\\); accepts access key id ${ACCESS_KEY_ID}\\n`));
   assert.ok(!err.includes(secret), 'the secret is never printed');
+});
+
+test('every secret the README exports is 40 characters, as real secrets are (clients such as mt-aws-glacier refuse others)', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const secrets = [...readme.matchAll(/AWS_SECRET_ACCESS_KEY=(\S+)/g)].map((m) => m[1]).filter((s) => !s.startsWith('$') && !s.startsWith('...'));
+  assert.ok(secrets.length > 0);
+  for (const s of secrets) assert.match(s, /^[A-Za-z0-9/+]{40}$/, `README: AWS_SECRET_ACCESS_KEY=${s}`);
 });
 
 test('the --help example runs as written and returns', async () => {

@@ -280,7 +280,7 @@ run(spec, async (argv) => {
     const err = explain(e, { vault: c.vault, endpoint: c.endpoint });
     const name = e instanceof GlacierError ? e.code : (e as Error)?.name;
     if (name === 'InvalidParameterValueException' || name === 'MissingParameterValueException') throw new UsageError(err.message);
-    if (name === 'ResourceNotFoundException' && /job ID/i.test((e as Error).message)) throw new ServiceError(`${(e as Error).message} (in vault "${c.vault}": a job belongs to the vault it was started in)`);
+    if (name === 'ResourceNotFoundException' && /job ID/i.test((e as Error).message)) throw new ServiceError(`${(e as Error).message} (in vault "${c.vault}": a job belongs to the vault it was started in, and is forgotten about 24 hours after it finished)`);
     throw err;
   }
 });

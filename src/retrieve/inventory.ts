@@ -63,7 +63,8 @@ export function decodeCsvDescription(field: string): string | null {
 function parseCsvRow(line: string, lineNo: number): ArchiveRecord {
   const m = ROW.exec(line);
   const description = m ? decodeCsvDescription(m[3]) : null;
-  if (!m || description === null) {
+  // A Size past 2^53 would come out rounded, as the JSON reader refuses it too.
+  if (!m || description === null || !Number.isSafeInteger(Number(m[7]))) {
     const shown = line.length > 120 ? `${line.slice(0, 120)}...` : line;
     throw new IntegrityError(`inventory line ${lineNo} is not a valid CSV inventory row (ArchiveId,ArchiveDescription,CreationDate,Size,SHA256TreeHash): ${JSON.stringify(shown)}`);
   }

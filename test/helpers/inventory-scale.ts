@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, sh, show } from './bins.js';
+import { peakRssMB } from './inventory.js';
 import { startLocal, type Local } from './local.js';
 
 const LIMIT_KB = 150 * 1024;
@@ -11,7 +12,7 @@ const LIMIT_KB = 150 * 1024;
 /**
  * glacier-local fills a vault with `count` synthetic archives (its admin call); the JSON and the CSV inventory go
  * through `glacier-job output -o FILE` and `glacier-job output --archives | wc -l`, asserting the count and the
- * client's peak RSS (GNU time's maximum resident set size) under 150 MB, and telling `log` the figures.
+ * client's peak RSS (GNU time's maximum resident set size) and glacier-local's under 150 MB, and telling `log` the figures.
  */
 export async function inventoryAtScale(count: number, log: (m: string) => void = () => {}): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'glacier-inventory-scale-'));
@@ -46,6 +47,10 @@ export async function inventoryAtScale(count: number, log: (m: string) => void =
       assert.ok(rssFile < LIMIT_KB, `-o peak RSS ${rssFile} KiB`);
       assert.ok(rssArchives < LIMIT_KB, `--archives peak RSS ${rssArchives} KiB`);
     }
+    // The server's side of the same runs: it wrote and served both inventories.
+    const server = peakRssMB(local.proc.pid!);
+    log(`${count} archives: glacier-local peak RSS ${server.toFixed(0)} MiB`);
+    assert.ok(server * 1024 < LIMIT_KB, `glacier-local peak RSS ${server.toFixed(1)} MiB`);
   } finally {
     await local?.stop();
     rmSync(dir, { recursive: true, force: true });
