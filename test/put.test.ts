@@ -504,6 +504,12 @@ describe('glacier-put', { concurrency: 2 }, () => {
       it('-p abc: exit 2', () => refused(['-v', 'bad', '-p', 'abc', file], { code: 2, message: /invalid --part-size "abc"/ }));
       it('-p 8G: exit 2', () => refused(['-v', 'bad', '-p', '8G', file], { code: 2, message: /part-size.*4 GiB/ }));
       it('a non-ASCII description: exit 2', () => refused(['-v', 'bad', '-d', 'café', file], { code: 2, message: /printable ASCII/ }));
+      it('a description with a leading or trailing space (HTTP would drop it): exit 2', () => refused(['-v', 'bad', '-d', ' lead', file], { code: 2, message: /begins or ends with a space/ }));
+      it("-d '' is an empty description, not a missing value followed by an argument", async () => {
+        const r = await run('glacier-put', ['-v', 'bad', '-d', '', '--dry-run'], { env: env(), input: 'x' });
+        assert.equal(r.code, 0, show(r));
+        assert.equal(JSON.parse(r.stdout.toString()).description, '');
+      });
       it('a 1025-character description: exit 2', () => refused(['-v', 'bad', '-d', 'a'.repeat(1025), file], { code: 2, message: /1025 characters.*1024/ }));
       it('an unknown vault: exit 1', () => refused(['-v', 'no-such-vault', file], { code: 1, message: /vault "no-such-vault" not found/, requests: true }));
       it('an unknown vault, multipart: exit 1', () => refused(['-v', 'no-such-vault', '-p', '1M', file], { code: 1, message: /vault "no-such-vault" not found/, requests: true }));

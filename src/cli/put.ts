@@ -22,7 +22,7 @@ size, parts, partSize, uploadId, location, description. Input may be raw bytes, 
 request; larger input as a multipart upload with parts in parallel, each retried on throttling and errors.
 
 Options:
-  -d, --description DESC   archive description: printable ASCII, at most 1024 characters
+  -d, --description DESC   archive description: printable ASCII, at most 1024 characters, no outer spaces
                            (default for a FILE: its base name; for stdin: none). --arc-desc is the same.
   -p, --part-size SIZE     part size, rounded up to 1 MiB x 2^n (default 8M; for input of unknown size 64M,
                            which holds archives up to 625 GiB); a bare number is MiB (-p 64)

@@ -48,7 +48,8 @@ export function parseArgs(spec: CliSpec, args: string[]): Argv {
       throw new UsageError(`unknown option ${a.split('=')[0]} (see --help)`);
     }
     const name = /^--[^=]+$/.test(a) ? a.slice(2) : /^-[^-]$/.test(a) ? (spec.alias?.[a[1]] ?? a[1]) : undefined;
-    if (name !== undefined && strings.has(name) && /^-\d/.test(args[i + 1] ?? '')) words.push(`--${name}=${args[++i]}`);
+    // An empty value (-d '') is a value too: minimist would drop it and read the next word as an argument.
+    if (name !== undefined && strings.has(name) && (/^-\d/.test(args[i + 1] ?? '') || args[i + 1] === '')) words.push(`--${name}=${args[++i]}`);
     else if (name !== undefined && strings.has(name) && !(spec.optionalValue ?? []).includes(name) && (i + 1 >= args.length || (/^-./.test(args[i + 1]) && args[i + 1] !== '-'))) {
       // As the AWS CLI says "argument --region: expected one argument": a value left out is a usage error (exit 2),
       // never an empty setting that fails later as if the service had refused it.
