@@ -25,7 +25,8 @@ Options:
                            (default for a FILE: its base name; for stdin: none). --arc-desc is the same.
   -p, --part-size SIZE     part size, rounded up to 1 MiB x 2^n (default 8M; for input of unknown size 64M,
                            which holds archives up to 625 GiB); a bare number is MiB (-p 64)
-  --expected-size SIZE     size of a piped input, to choose a part size that fits it in 10,000 parts
+  --expected-size SIZE     size of a piped input, to choose a part size that fits it in 10,000 parts and
+                           show progress; a bare number is bytes, as in aws s3 cp (200G, 3000000000)
   -c, --concurrency N      parts in flight (default 5; -t/--num-threads is the same)
   --resume [UPLOAD_ID]     continue an interrupted upload from the same input: parts already in Glacier
                            are checked against the input, only the missing ones are sent
@@ -122,7 +123,10 @@ run(spec, async (argv) => {
   const c = common('glacier-put', argv);
   const concurrency = intOption(argv.concurrency ?? argv['num-threads'] ?? 5, 'concurrency', 1, 64);
   const partSize = sizeOption(argv, 'part-size');
-  const expectedSize = sizeOption(argv, 'expected-size');
+  // Bytes, as `aws s3 cp --expected-size`, `stat -c %s` and `wc -c` give them (a bare number is bytes here, not MiB
+  // as for part sizes); 200G and the like as everywhere.
+  const rawExpected = argv['expected-size'] === undefined ? undefined : String(argv['expected-size']);
+  const expectedSize = rawExpected !== undefined && /^\d+$/.test(rawExpected.trim()) && Number(rawExpected) > 0 ? Number(rawExpected) : sizeOption(argv, 'expected-size');
   const dryRun = Boolean(argv['dry-run']);
   let producer: Producer | undefined;
   let input: Input;
