@@ -304,6 +304,9 @@ describe('glacier-put', { concurrency: 2 }, () => {
           assert.equal(r.code, 0, r.stderr);
           assert.equal(resultOf(r).partSize, partSize, `--expected-size ${given}`);
         }
+        const half = await run('glacier-put', ['-v', 'sizes', '--dry-run', '--expected-size', '1.5'], { env: env(), input: data });
+        assert.equal(half.code, 2, 'a fraction of a byte is refused');
+        assert.match(half.stderr, /invalid --expected-size "1.5": bytes/);
       });
 
       it('stdin of unknown size defaults to 64 MiB parts (no warning while it fits in one)', async () => {

@@ -126,7 +126,13 @@ run(spec, async (argv) => {
   // Bytes, as `aws s3 cp --expected-size`, `stat -c %s` and `wc -c` give them (a bare number is bytes here, not MiB
   // as for part sizes); 200G and the like as everywhere.
   const rawExpected = argv['expected-size'] === undefined ? undefined : String(argv['expected-size']);
-  const expectedSize = rawExpected !== undefined && /^\d+$/.test(rawExpected.trim()) && Number(rawExpected) > 0 ? Number(rawExpected) : sizeOption(argv, 'expected-size');
+  let expectedSize: number | undefined;
+  if (rawExpected !== undefined && /^[\d.\s-]*$/.test(rawExpected)) {
+    expectedSize = Number(rawExpected);
+    if (!/^\s*\d+\s*$/.test(rawExpected) || !Number.isSafeInteger(expectedSize) || expectedSize < 1) {
+      throw new UsageError(`invalid --expected-size "${rawExpected}": bytes (a whole number, as aws s3 cp takes it), or a size with a unit: 200G, 64MiB, 2T`);
+    }
+  } else expectedSize = sizeOption(argv, 'expected-size');
   const dryRun = Boolean(argv['dry-run']);
   let producer: Producer | undefined;
   let input: Input;
