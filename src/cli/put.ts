@@ -1,6 +1,7 @@
 // glacier-put: stdin, a file, a chunk stream or a spool folder into a vault, as one JSON result line.
 import { checkDescription } from '../core/description.js';
 import { UsageError } from '../core/errors.js';
+import { shellCommand } from '../core/shell.js';
 import { readdirSync } from 'node:fs';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { openInput, type Input } from '../upload/input.js';
@@ -145,7 +146,7 @@ run(spec, async (argv) => {
     const stdin = process.stdin.isTTY ? process.stdin : tap(process.stdin);
     input = await openInput(positional[0] ?? '-', { stdin, folders: true });
     if (input.kind === 'spool' && notASpool(input.dir)) {
-      throw new UsageError(`${input.dir} is a folder: to upload a folder, pack it: glacier-pack ${input.dir} | glacier-put -v ${c.vault} (glacier-put takes a FILE, stdin, or a glacier-chunk -o folder)`);
+      throw new UsageError(`${input.dir} is a folder: to upload a folder, pack it: ${shellCommand(['glacier-pack', ...(input.dir.startsWith('-') ? ['--'] : []), input.dir])} | ${shellCommand(['glacier-put', '-v', c.vault])} (glacier-put takes a FILE, stdin, or a glacier-chunk -o folder)`);
     }
   }
   // Progress counts bytes as they are read (a spool's parts as they go out); the total is the input's size, or
