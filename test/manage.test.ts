@@ -334,7 +334,7 @@ describe('management binaries', { concurrency: 5 }, () => {
       local = await startLocal(LOCAL_ARGS);
       g = local.client();
       state = mkdtempSync(join(work, 'state-abort-'));
-      for (const vaultName of ['ab', 'dash']) await g.send(new CreateVaultCommand({ ...A, vaultName }));
+      for (const vaultName of ['ab', 'dash', 'dashin']) await g.send(new CreateVaultCommand({ ...A, vaultName }));
       old = await newUpload(g, 'ab', [randomBytes(MiB)], 'stale');
       young = [await newUpload(g, 'ab'), await newUpload(g, 'ab')];
       await local.admin('POST', `uploads/${old}/age`, { seconds: 2 * 3600 });
@@ -410,6 +410,18 @@ describe('management binaries', { concurrency: 5 }, () => {
       const all = ok(await sh('"$NODE" "$BIN/glacier-ls" -v dash | jq -r .MultipartUploadId | xargs -r "$NODE" "$BIN/glacier-abort" -v dash --', [], { env }).done);
       assert.equal(lines(all).length, others.length);
       assert.deepEqual(await uploadIds(g, 'dash'), []);
+    });
+
+    it("'-' reads the upload ids from stdin, one a line, as glacier-rm does (nothing listed: exit 0)", async () => {
+      const env = envOf(local, state);
+      const a = await newUpload(g, 'dashin');
+      const b = await newUpload(g, 'dashin');
+      const r = ok(await run('glacier-abort', ['-v', 'dashin', '-'], { env, input: `${a}\n\n${b}\n` }));
+      assert.deepEqual(lines(r).map((l) => [l.uploadId, l.aborted]), [[a, true], [b, true]]);
+      assert.deepEqual(await uploadIds(g, 'dashin'), []);
+      const none = ok(await run('glacier-abort', ['-v', 'dashin', '-'], { env, input: '' }));
+      assert.deepEqual(lines(none), []);
+      failed(await run('glacier-abort', ['-v', 'dashin', '-', a], { env, input: '' }), 'glacier-abort', 2);
     });
 
     it('refuses bad usage with exit 2 and an unknown vault with exit 1, one line each', async () => {

@@ -297,6 +297,18 @@ describe('glacier-put', { concurrency: 2 }, () => {
         assert.deepEqual(errorLines(r.stderr), []);
       });
 
+      it('--expected-size with a bare number is bytes, as aws s3 cp takes it (100 GiB in bytes picks 16 MiB parts)', async () => {
+        const data = randomBytes(MiB + 1);
+        for (const [given, partSize] of [[String(100 * GiB), 16 * MiB], ['3000000', 8 * MiB]] as const) {
+          const r = await run('glacier-put', ['-v', 'sizes', '--dry-run', '--expected-size', given], { env: env(), input: data });
+          assert.equal(r.code, 0, r.stderr);
+          assert.equal(resultOf(r).partSize, partSize, `--expected-size ${given}`);
+        }
+        const half = await run('glacier-put', ['-v', 'sizes', '--dry-run', '--expected-size', '1.5'], { env: env(), input: data });
+        assert.equal(half.code, 2, 'a fraction of a byte is refused');
+        assert.match(half.stderr, /invalid --expected-size "1.5": bytes/);
+      });
+
       it('stdin of unknown size defaults to 64 MiB parts (no warning while it fits in one)', async () => {
         const data = randomBytes(MiB + 1);
         const r = await run('glacier-put', ['-v', 'sizes', '--dry-run'], { env: env(), input: data });

@@ -469,5 +469,14 @@ describe('one surface: each binary x each common option, the same behaviour and 
     const x = await run('glacier-put', ['-v', 'tv', dir], { env });
     assert.equal(x.code, 2, show(x));
     assert.match(errorLines(x.stderr)[0], /is a folder: to upload a folder, pack it: glacier-pack .* \| glacier-put -v tv/);
+    // A folder name with a space and a quote: the suggested command is quoted, ready to paste.
+    const odd = join(work, "my docs's");
+    mkdirSync(odd, { recursive: true });
+    const y = await run('glacier-put', ['-v', 'tv', odd], { env });
+    assert.equal(y.code, 2, show(y));
+    const m = /pack it: (.*) \| glacier-put -v tv /.exec(errorLines(y.stderr)[0]);
+    assert.ok(m, show(y));
+    const words = spawnSync('bash', ['-c', `printf '%s\\n' ${m[1]}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    assert.deepEqual(words, ['glacier-pack', odd]);
   });
 });

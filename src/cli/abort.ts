@@ -1,4 +1,5 @@
 // glacier-abort: aborts multipart uploads of a vault and removes their local journals; one JSON line per upload.
+import { createInterface } from 'node:readline';
 import { ServiceError, UsageError } from '../core/errors.js';
 import { durationArg } from '../core/units.js';
 import { abortUploads, type Selection } from '../manage/abort.js';
@@ -7,6 +8,7 @@ import { common, COMMON_HELP, withCommon } from './common.js';
 import { itemError, run } from './runtime.js';
 
 const usage = `Usage: glacier-abort -v VAULT [--dry-run] [--] UPLOAD_ID...
+       ... | glacier-abort -v VAULT [--dry-run] -      (ids on stdin, one a line)
        glacier-abort -v VAULT --all [--older-than DURATION] [--dry-run]
 
 Aborts in-progress multipart uploads (the parts already sent are discarded by the service) and removes the
@@ -28,14 +30,28 @@ Exit: 0 all aborted, 1 one failed (unknown upload, service, network), 2 bad usag
 
 Examples:
   glacier-abort -v backups --all --older-than 24h | jq -r 'select(.aborted) | .uploadId'
-  glacier-ls -v backups | jq -r .MultipartUploadId | xargs -r glacier-abort -v backups --
+  glacier-ls -v backups | jq -r .MultipartUploadId | glacier-abort -v backups -
   glacier-abort -v backups --dry-run --all
 `;
 
 const spec = withCommon({ name: 'glacier-abort', usage, string: ['older-than'], boolean: ['all', 'dry-run'] });
 
+async function stdinIds(): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) if (line.trim()) ids.push(line.trim());
+  return ids;
+}
+
 run(spec, async (argv) => {
-  const ids = argv._.map(String);
+  let ids = argv._.map(String);
+  // '-' is stdin, as for glacier-rm: `glacier-abort -v V -` reads the upload ids one a line (blank lines skipped).
+  if (ids.includes('-')) {
+    if (ids.length > 1) throw new UsageError("'-' (ids from stdin) goes alone, not with UPLOAD_IDs");
+    if (argv.all) throw new UsageError('give UPLOAD_IDs or --all, not both');
+    if (process.stdin.isTTY) throw new UsageError("'-' reads upload ids from stdin, and stdin is a terminal: pipe them in one a line");
+    ids = await stdinIds();
+    if (!ids.length) return 0; // nothing listed, nothing to abort: as glacier-rm and xargs -r
+  }
   let sel: Selection;
   if (argv.all) {
     if (ids.length) throw new UsageError('give UPLOAD_IDs or --all, not both');

@@ -23,7 +23,7 @@ Exit: 0 done, 1 service/network failure (unknown vault or upload), 2 bad usage, 
 
 Examples:
   glacier-ls | jq -r 'select(.NumberOfArchives > 0) | .VaultName'
-  glacier-ls -v backups | jq -r .MultipartUploadId | xargs -r glacier-abort -v backups --
+  glacier-ls -v backups | jq -r .MultipartUploadId | glacier-abort -v backups -
   glacier-ls -v backups -- "$UPLOAD_ID" | jq -r .SHA256TreeHash
 `;
 

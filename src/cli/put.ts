@@ -2,6 +2,7 @@
 import { checkDescription } from '../core/description.js';
 import { UsageError } from '../core/errors.js';
 import { directlyReadable } from '../core/fd-reader.js';
+import { shellCommand } from '../core/shell.js';
 import { readdirSync } from 'node:fs';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { openInput, type Input } from '../upload/input.js';
@@ -26,7 +27,8 @@ Options:
                            (default for a FILE: its base name; for stdin: none). --arc-desc is the same.
   -p, --part-size SIZE     part size, rounded up to 1 MiB x 2^n (default 8M; for input of unknown size 64M,
                            which holds archives up to 625 GiB); a bare number is MiB (-p 64)
-  --expected-size SIZE     size of a piped input, to choose a part size that fits it in 10,000 parts
+  --expected-size SIZE     size of a piped input, to choose a part size that fits it in 10,000 parts and
+                           show progress; a bare number is bytes, as in aws s3 cp (200G, 3000000000)
   -c, --concurrency N      parts in flight (default 5; -t/--num-threads is the same)
   --resume [UPLOAD_ID]     continue an interrupted upload from the same input: parts already in Glacier
                            are checked against the input, only the missing ones are sent
@@ -123,7 +125,16 @@ run(spec, async (argv) => {
   const c = common('glacier-put', argv);
   const concurrency = intOption(argv.concurrency ?? argv['num-threads'] ?? 5, 'concurrency', 1, 64);
   const partSize = sizeOption(argv, 'part-size');
-  const expectedSize = sizeOption(argv, 'expected-size');
+  // Bytes, as `aws s3 cp --expected-size`, `stat -c %s` and `wc -c` give them (a bare number is bytes here, not MiB
+  // as for part sizes); 200G and the like as everywhere.
+  const rawExpected = argv['expected-size'] === undefined ? undefined : String(argv['expected-size']);
+  let expectedSize: number | undefined;
+  if (rawExpected !== undefined && /^[\d.\s-]*$/.test(rawExpected)) {
+    expectedSize = Number(rawExpected);
+    if (!/^\s*\d+\s*$/.test(rawExpected) || !Number.isSafeInteger(expectedSize) || expectedSize < 1) {
+      throw new UsageError(`invalid --expected-size "${rawExpected}": bytes (a whole number, as aws s3 cp takes it), or a size with a unit: 200G, 64MiB, 2T`);
+    }
+  } else expectedSize = sizeOption(argv, 'expected-size');
   const dryRun = Boolean(argv['dry-run']);
   let producer: Producer | undefined;
   let input: Input;
@@ -139,7 +150,7 @@ run(spec, async (argv) => {
     const stdin = process.stdin.isTTY || direct ? process.stdin : tap(process.stdin);
     input = await openInput(positional[0] ?? '-', { stdin, folders: true, onRead: (n) => onRead(n) });
     if (input.kind === 'spool' && notASpool(input.dir)) {
-      throw new UsageError(`${input.dir} is a folder: to upload a folder, pack it: glacier-pack ${input.dir} | glacier-put -v ${c.vault} (glacier-put takes a FILE, stdin, or a glacier-chunk -o folder)`);
+      throw new UsageError(`${input.dir} is a folder: to upload a folder, pack it: ${shellCommand(['glacier-pack', ...(input.dir.startsWith('-') ? ['--'] : []), input.dir])} | ${shellCommand(['glacier-put', '-v', c.vault])} (glacier-put takes a FILE, stdin, or a glacier-chunk -o folder)`);
     }
   }
   // Progress counts bytes as they are read (a spool's parts as they go out); the total is the input's size, or
