@@ -242,6 +242,7 @@ describe('glacier-restore: 200 archives to a folder, a command and S3', () => {
     const failed = records(r.stdout).filter((x) => x.status === 'failed');
     assert.deepEqual(failed.map((x) => x.size), [1]);
     assert.match(r.stderr, /1 archive\(s\) failed/);
+    assert.ok(r.stderr.includes(`${failed[0].archiveId} (${failed[0].name}): not restored: the command exited 1`), `the failed archive is named on stderr: ${r.stderr}`);
     const again = await run('glacier-restore', ['-v', VAULT, '--exec', cmd, '--state', state, '--interval', '200ms'], { env, input: first });
     assert.equal(again.code, 0, show(again));
     assert.deepEqual(records(again.stdout).filter((x) => x.status === 'done' && !x.before).map((x) => x.size), [1]);
