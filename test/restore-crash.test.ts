@@ -268,3 +268,36 @@ describe('glacier-restore: the pace is kept', () => {
     assert.ok(starts.at(-1)!.at - starts[0].at >= 2 * 1900, 'the starts were spread over the windows');
   });
 });
+
+describe('glacier-restore: interrupted mid-archive, a folder resumes', () => {
+  let f: Fixture;
+  before(async () => {
+    f = await fixture('resume', ['--memory', '--job-delay', '0'], [33 * MiB + 5]);
+  });
+  after(async () => {
+    await f?.local.stop();
+    if (f) rmSync(f.work, { recursive: true, force: true });
+  });
+
+  it('SIGTERM keeps the verified prefix: the same command fetches only the rest', async () => {
+    const dir = join(f.work, 'out');
+    const args = ['-v', 'resume', '--to', dir, '--interval', '200ms'];
+    // The first 16 MiB piece comes at once, the others hang: the run is stopped with one piece verified.
+    await f.local.admin('PUT', 'faults', { spec: 'GetJobOutput:slow:skip=1,ms=60000' });
+    const s = start('glacier-restore', args, { env: f.env, input: f.jsonl });
+    const record = join(dir, 'f0.bin.partial.json');
+    for (let i = 0; i < 300 && !(existsSync(record) && JSON.parse(readFileSync(record, 'utf8')).verified >= 16 * MiB); i++) await sleep(100);
+    s.proc.kill('SIGTERM');
+    const r = await s.done;
+    assert.equal(r.code, 143, show(r));
+    assert.ok(existsSync(join(dir, 'f0.bin.partial')), 'the partial file is kept');
+    await f.local.admin('DELETE', 'faults');
+    await f.local.admin('DELETE', 'counters');
+    const again = await run('glacier-restore', args, { env: f.env, input: f.jsonl });
+    assert.equal(again.code, 0, show(again));
+    const [id, body] = [...f.data][0];
+    assert.ok(readFileSync(join(dir, 'f0.bin')).equals(body), id);
+    const ranges = (await f.local.admin<(LogEntry & { range?: string })[]>('GET', 'requests')).filter((e) => e.op === 'GetJobOutput').map((e) => e.range);
+    assert.ok(!ranges.includes(`0-${16 * MiB - 1}`), `the verified first piece is not fetched again: ${ranges}`);
+  });
+});

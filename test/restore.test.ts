@@ -45,7 +45,7 @@ function descriptionFor(i: number): { d: string; want?: string | RegExp; mtime?:
     case 8: return { d: `/abs/path/${i}`, want: `abs/path/${i}` };
     case 9: return { d: '' }; // named by its archive id
     case 10: return { d: mt2(`nul\u0000x\ny-${i}`, '20130228T163008Z'), want: `nul_x_y-${i}` };
-    case 11: return { d: `${'L'.repeat(1000)}${i}`, want: /^L{220}~[A-Za-z0-9_-]{8}$/ };
+    case 11: return { d: `${'L'.repeat(1000)}${i}`, want: /^L{210}~[A-Za-z0-9_-]{8}$/ };
     case 12: return { d: `..\\..\\win\\path-${i}.txt`, want: `win/path-${i}.txt` };
     default: return { d: `${i % 3}/./../x.bin` };
   }
@@ -139,8 +139,13 @@ describe('glacier-restore names (unit)', () => {
     assert.equal(safeName('a\u0000b\nc'), 'a_b_c');
     assert.equal(safeName('..'), null);
     assert.equal(safeName('x.partial'), 'x.partial_');
+    // A download of `x` keeps x.partial.lock and x.partial.json.tmp beside it (and removes them): no archive may be named so.
+    for (const own of ['x.partial.json', 'x.partial.json.tmp', 'x.partial.lock']) assert.equal(safeName(own), `${own}_`);
     const long = safeName('é'.repeat(400))!;
-    assert.ok(Buffer.byteLength(`${long}~abcdefgh-12.partial.json`) <= 255, 'a segment fits NAME_MAX with its suffixes');
+    assert.ok(Buffer.byteLength(`${long}~abcdefgh-12.partial.json.tmp`) <= 255, 'a segment fits NAME_MAX with its suffixes');
+    for (const n of [220, 230, 300]) {
+      assert.ok(Buffer.byteLength(`${safeName('L'.repeat(n))}~abcdefgh-12.partial.json.tmp`) <= 255, `a ${n}-byte segment too`);
+    }
     for (const hostile of ['../../../x', '..\\..\\x', '/', 'a/../../b', '\u0000', './.././..']) {
       const n = safeName(hostile);
       if (n === null) continue;
@@ -237,6 +242,7 @@ describe('glacier-restore: 200 archives to a folder, a command and S3', () => {
     const failed = records(r.stdout).filter((x) => x.status === 'failed');
     assert.deepEqual(failed.map((x) => x.size), [1]);
     assert.match(r.stderr, /1 archive\(s\) failed/);
+    assert.ok(r.stderr.includes(`${failed[0].archiveId} (${failed[0].name}): not restored: the command exited 1`), `the failed archive is named on stderr: ${r.stderr}`);
     const again = await run('glacier-restore', ['-v', VAULT, '--exec', cmd, '--state', state, '--interval', '200ms'], { env, input: first });
     assert.equal(again.code, 0, show(again));
     assert.deepEqual(records(again.stdout).filter((x) => x.status === 'done' && !x.before).map((x) => x.size), [1]);

@@ -187,6 +187,9 @@ run(spec, async (argv) => {
     process.exitCode = 1;
   });
   const emit = (r: object): void | Promise<void> => {
+    // Each archive that failed is named on stderr too (--help says so), not only in its record on stdout.
+    const f = r as { status?: string; archiveId?: string; name?: string; error?: string };
+    if (f.status === 'failed' || f.status === 'integrity') process.stderr.write(`glacier-restore: ${f.archiveId} (${f.name}): ${f.error ?? f.status}\n`);
     if (!process.stdout.write(`${JSON.stringify(r)}\n`)) return new Promise((res) => process.stdout.once('drain', () => res()));
   };
   const info = (m: string) => (c.quiet ? undefined : process.stderr.write(`glacier-restore: ${m}\n`));

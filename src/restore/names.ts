@@ -87,8 +87,9 @@ export function decodeDescription(description: string | undefined | null): Decod
   return { path: d, format: 'plain' };
 }
 
-// bytes: NAME_MAX is 255 on Linux and macOS; room is left for a duplicate's ~suffix-N and for `.partial.json`.
-const SEGMENT_MAX = 230;
+// bytes: NAME_MAX is 255 on Linux and macOS; room is left for a duplicate's ~suffix-N (up to 14 bytes) and for
+// the longest name a download uses beside it, `.partial.json.tmp` (17).
+const SEGMENT_MAX = 220;
 const PATH_MAX = 1000; // bytes: S3 keys are at most 1024, with room for a prefix and a suffix
 
 function shortHash(s: string, n = 8): string {
@@ -108,9 +109,10 @@ function cutBytes(s: string, max: number): string {
 
 /**
  * A relative path that cannot leave the folder or prefix it is joined to: backslashes are separators, empty, `.`
- * and `..` segments are dropped, NUL and control characters become `_`, each segment is at most 230 bytes and
- * the whole at most 1000 (cut ones keep a hash of what was cut). Names our own files use (`*.partial`,
- * `*.partial.json`) get a `_`. Returns null when nothing is left.
+ * and `..` segments are dropped, NUL and control characters become `_`, each segment is at most 220 bytes and
+ * the whole at most 1000 (cut ones keep a hash of what was cut). Names our own files use beside a download
+ * (`*.partial`, `*.partial.json`, `*.partial.json.tmp`, `*.partial.lock`) get a `_`, so that no download takes
+ * another archive's file for its own (and removes it). Returns null when nothing is left.
  */
 export function safeName(path: string): string | null {
   const segs = path
@@ -119,7 +121,7 @@ export function safeName(path: string): string | null {
     .map((s) => s.replace(/[\x00-\x1f\x7f]/g, '_'))
     .filter((s) => s !== '' && s !== '.' && s !== '..')
     .map((s) => (Buffer.byteLength(s) > SEGMENT_MAX ? `${cutBytes(s, SEGMENT_MAX - 10)}~${shortHash(s)}` : s))
-    .map((s) => (/\.partial(\.json)?$/.test(s) ? `${s}_` : s));
+    .map((s) => (/\.partial(\.json(\.tmp)?|\.lock)?$/.test(s) ? `${s}_` : s));
   if (!segs.length) return null;
   let joined = segs.join('/');
   if (Buffer.byteLength(joined) > PATH_MAX) joined = `${cutBytes(joined, PATH_MAX - 10)}~${shortHash(joined)}`.replace(/\/~/, '/_~');

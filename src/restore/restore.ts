@@ -245,7 +245,9 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
       if (item.size && got.treeHash !== item.treeHash) throw new IntegrityError(`archive ${item.archiveId}: its bytes hash to ${got.treeHash}, the inventory says ${item.treeHash}`);
       await writer.finish();
     } catch (e) {
-      await writer.abort().catch(() => {});
+      // Interrupted (SIGINT/SIGTERM), a folder keeps its verified prefix, as after kill -9; else nothing is kept.
+      if (o.signal.aborted && writer.suspend) await writer.suspend().catch(() => {});
+      else await writer.abort().catch(() => {});
       if (o.signal.aborted) throw o.signal.reason instanceof InterruptedError ? o.signal.reason : e;
       if (errorCode(e) === 'ResourceNotFoundException') return again(t, `the output of job ${t.jobId} is gone (expired)`);
       tasks.delete(item.archiveId);

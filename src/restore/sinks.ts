@@ -29,6 +29,8 @@ export interface ArchiveWriter {
   write(data: Buffer, start: number): Promise<void>;
   finish(): Promise<void>;
   abort(): Promise<void>;
+  /** The run was interrupted: keep what is verified for the next run to resume (absent: `abort` is called). */
+  suspend?(): Promise<void>;
 }
 
 export interface ArchiveSink {
@@ -64,6 +66,7 @@ export class DirSink implements ArchiveSink {
         if (item.mtime !== undefined) await fsp.utimes(path, item.mtime / 1000, item.mtime / 1000).catch(() => {});
         await syncDir(dirname(path));
       },
+      suspend: () => sink.close(), // NAME.partial and its record stay: the same command resumes after them
       abort: async () => {
         await sink.close();
         await fsp.rm(FileSink.partialPath(path), { force: true });
