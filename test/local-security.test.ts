@@ -428,3 +428,24 @@ test('a full disk: uploads answer 503 (retryable), nothing half-created is left,
     rmSync(mnt, { recursive: true, force: true });
   }
 });
+
+for (const tls of [false, true]) test(`a connection that sends no complete headers${tls ? ' (nor a TLS handshake, with --tls)' : ''} is closed within about 10 s of opening, not up to 40 s later`, { timeout: 60_000 }, async () => {
+  // Node checks header deadlines only every connectionsCheckingInterval (30 s by default): without a shorter
+  // interval an idle socket opened just after start holds its connection slot for ~30 s, not the 10 s promised.
+  // With TLS, a socket that never starts the handshake is held by Node's handshake timeout (120 s by default).
+  const local = await startLocal(['--memory'], { tls });
+  try {
+    const { port } = new URL(local.endpoint);
+    const lifetimes = await Promise.all((tls ? [''] : ['', 'GET /-/vaults HTTP/1.1\r\n']).map((sent) => new Promise<number>((resolve) => {
+      const t0 = Date.now();
+      const s = net.connect(Number(port), '127.0.0.1', () => void s.write(sent));
+      s.on('error', () => {});
+      s.resume();
+      s.on('close', () => resolve(Date.now() - t0));
+      setTimeout(() => s.destroy(), 45_000).unref();
+    })));
+    for (const ms of lifetimes) assert.ok(ms >= 9_000 && ms < 13_000, `closed after ${ms} ms`);
+  } finally {
+    await local.stop();
+  }
+});

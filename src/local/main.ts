@@ -58,7 +58,7 @@ Options:
                            pair below. (--secret-access-key KEY is refused: every local user sees it in ps.)
   --body-timeout DURATION  answer 408 when an upload body stalls this long (default 60s)
   --max-connections N      connections served at once; more are closed at once (default 256). A request's
-                           headers must arrive within 10s
+                           headers (and with --tls the handshake) must arrive within 10s
   --admin                  serve the admin API under /_local/ (off by default), signed like any request
   -h, --help / --version
 
