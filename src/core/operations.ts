@@ -45,7 +45,7 @@ export const describeVault = (g: Glacier, vaultName: string) => send(g, new Desc
 export const deleteVault = (g: Glacier, vaultName: string) => send(g, new DeleteVaultCommand({ accountId: g.accountId, vaultName }));
 
 /** InitiateJob: starts a retrieval or inventory job; the answer carries its jobId. */
-export const initiateJob = (g: Glacier, vaultName: string, jobParameters: JobParameters) => send(g, new InitiateJobCommand({ accountId: g.accountId, vaultName, jobParameters }));
+export const initiateJob = (g: Glacier, vaultName: string, jobParameters: JobParameters, o: { mustFinish?: boolean } = {}) => send(g, new InitiateJobCommand({ accountId: g.accountId, vaultName, jobParameters }), o);
 export const describeJob = (g: Glacier, vaultName: string, jobId: string) => send(g, new DescribeJobCommand({ accountId: g.accountId, vaultName, jobId }));
 export const listJobsPages = (g: Glacier, vaultName: string, filter: { completed?: string; statuscode?: string }) =>
   paginate(g, (marker) => new ListJobsCommand({ accountId: g.accountId, vaultName, marker, ...filter }));

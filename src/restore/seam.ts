@@ -1,7 +1,7 @@
 // The few calls glacier-restore makes into the rest of the toolkit, in one place: the Glacier client, job
 // calls, the verified ranged download and the inventory reader. Swapping one of them for another module's is
 // one edit here.
-import { InitiateJobCommand, type GlacierJobDescription, type JobParameters } from '@aws-sdk/client-glacier';
+import type { GlacierJobDescription, JobParameters } from '@aws-sdk/client-glacier';
 import { createReadStream } from 'node:fs';
 import { send, type Glacier } from '../core/glacier.js';
 import * as operations from '../core/operations.js';
@@ -16,7 +16,7 @@ export { send, type Glacier };
 /** Starts a job; resolves with its id. Sent to the end even when the run is interrupted: a job Glacier started
  * without our hearing of it would be paid for and never used. */
 export async function initiateJob(g: Glacier, vault: string, params: JobParameters): Promise<string> {
-  const r = await send(g, new InitiateJobCommand({ accountId: g.accountId, vaultName: vault, jobParameters: params }), { mustFinish: true });
+  const r = await operations.initiateJob(g, vault, params, { mustFinish: true });
   return r.jobId!;
 }
 
