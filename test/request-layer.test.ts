@@ -273,6 +273,16 @@ describe('chunk streams are verified', { concurrency: 1 }, () => {
       oneLine(dry, 'glacier-put', 3);
     });
   }
+  it('data after the end record (two streams joined): exit 2, nothing completed, nothing left open', { timeout: 30_000 }, async () => {
+    const v = await vault('chunks-trailing');
+    await resetLog();
+    const r = await run('glacier-put', ['-v', v], { env: envOf(), input: Buffer.concat([stream, stream]) });
+    assert.match(oneLine(r, 'glacier-put', 2), /data follows its end record/);
+    assert.equal((await requests()).filter((l) => l.op === 'CompleteMultipartUpload').length, 0);
+    assert.deepEqual(await openUploads(g, v), []);
+    const dry = await run('glacier-put', ['-v', v, '--dry-run'], { env: envOf(), input: Buffer.concat([stream, Buffer.from('x')]) });
+    oneLine(dry, 'glacier-put', 2);
+  });
   it('--dry-run hashes the bytes: one flipped byte is exit 3', async () => {
     const bad = Buffer.from(stream);
     const at = stream.indexOf('\n', stream.indexOf('"part":1')) + 100; // inside part 1's bytes

@@ -44,8 +44,8 @@ export const createVault = (g: Glacier, vaultName: string) => send(g, new Create
 export const describeVault = (g: Glacier, vaultName: string) => send(g, new DescribeVaultCommand({ accountId: g.accountId, vaultName }));
 export const deleteVault = (g: Glacier, vaultName: string) => send(g, new DeleteVaultCommand({ accountId: g.accountId, vaultName }));
 
-/** InitiateJob: starts a retrieval or inventory job; the answer carries its jobId. */
-/** InitiateJob; `o.mustFinish` keeps the request going after Ctrl-C (a job Glacier started unheard of is paid for and lost). */
+/** InitiateJob: starts a retrieval or inventory job; the answer carries its jobId. `o.mustFinish` keeps the request
+ * going after Ctrl-C (a job Glacier started unheard of is paid for and lost). */
 export const initiateJob = (g: Glacier, vaultName: string, jobParameters: JobParameters, o: SendOptions = {}) =>
   send(g, new InitiateJobCommand({ accountId: g.accountId, vaultName, jobParameters }), o);
 export const describeJob = (g: Glacier, vaultName: string, jobId: string) => send(g, new DescribeJobCommand({ accountId: g.accountId, vaultName, jobId }));

@@ -64,6 +64,8 @@ export async function* chunkStreamParts(reader: ByteReader, header: ChunkHeader,
       if (f.parts !== index || f.size !== total) throw new IntegrityError(`chunk stream: the end record says ${f.parts} parts / ${f.size} bytes, the stream had ${index} / ${total}`);
       const whole = combineTreeHashesHex(treeHashes);
       if (typeof f.treeHash !== 'string' || f.treeHash.toLowerCase() !== whole) throw new IntegrityError(`chunk stream: the end record's tree hash ${f.treeHash} is not that of its parts (${whole})`);
+      // Nothing may follow the end record: bytes after it (two streams joined by cat) would never be stored.
+      if ((await reader.peek(1)).length > 0) throw new UsageError('invalid chunk stream: data follows its end record (two chunk streams joined?); nothing was stored');
       end.record = f as ChunkEnd;
       if (pending) yield { ...pending, last: true };
       return;
