@@ -197,6 +197,23 @@ describe('permanent failures end with exit 1 within the bound; AWS_MAX_ATTEMPTS 
     assert.equal(await count(envOf({ AWS_CONFIG_FILE: config, AWS_MAX_ATTEMPTS: '1' }), ['--profile', 'two']), 1, 'AWS_MAX_ATTEMPTS before the profile');
     await local.admin('DELETE', 'faults');
   });
+  it('AWS_MAX_ATTEMPTS=1 also turns off the refetch of a job output body cut short; 3 attempts survive two cuts', async () => {
+    await vault('cut');
+    const jobId = await retrieval('cut');
+    const gets = async (attempts: string) => {
+      await local.admin('PUT', 'faults', { spec: 'GetJobOutput:drop:count=2' });
+      await resetLog();
+      const r = await run('glacier-job', ['output', '-v', 'cut', '-o', join(work, `cut-${attempts}.bin`), '--', jobId], { env: envOf({ AWS_MAX_ATTEMPTS: attempts }) });
+      await local.admin('DELETE', 'faults');
+      return { r, n: (await requests()).filter((l) => l.op === 'GetJobOutput').length };
+    };
+    const once = await gets('1');
+    oneLine(once.r, 'glacier-job', 1);
+    assert.equal(once.n, 1, show(once.r));
+    const thrice = await gets('3');
+    assert.equal(thrice.r.code, 0, show(thrice.r));
+    assert.equal(thrice.n, 3, show(thrice.r));
+  });
   it('--profile that does not exist: exit 2 naming it, as the AWS CLI says it; environment keys win over AWS_PROFILE without a warning', async () => {
     const config = join(work, 'aws-config-2');
     writeFileSync(config, '[profile other]\nregion = us-east-1\naws_access_key_id = AKIAWRONGWRONGWRONG1\naws_secret_access_key = wrong\n');

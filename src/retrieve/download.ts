@@ -93,9 +93,10 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
         return { data, leaves: h.leaves };
       },
       {
-        attempts: o.retry?.attempts ?? 6,
-        baseMs: o.retry?.baseMs ?? 250,
-        capMs: o.retry?.capMs ?? 10_000,
+        // The same attempts as every request (AWS_MAX_ATTEMPTS, max_attempts): 1 turns these retries off too.
+        attempts: o.retry?.attempts ?? o.target.glacier.policy.maxAttempts,
+        baseMs: o.retry?.baseMs ?? o.target.glacier.policy.baseMs,
+        capMs: o.retry?.capMs ?? o.target.glacier.policy.capMs,
         signal: o.signal,
         onRetry: (e, n, ms) => o.warn?.(`fetching bytes ${p.start}-${p.end} again (${(e as Error).message}; attempt ${n + 1} in ${ms} ms)`),
       },
