@@ -13,6 +13,7 @@ import { createReadStream, promises as fsp, constants as C } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ServiceError, UsageError } from '../core/errors.js';
+import { processAlive as alive, syncDir } from '../core/files.js';
 
 export interface ArchiveRecord {
   archiveId: string;
@@ -278,20 +279,4 @@ export class Journal {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
-async function syncDir(dir: string): Promise<void> {
-  const d = await fsp.open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
-}

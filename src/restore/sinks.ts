@@ -8,6 +8,7 @@ import { ServiceError } from '../core/errors.js';
 import type { HashPool } from '../core/hash-pool.js';
 import { TreeCombiner, TreeHasher } from '../core/tree-hash.js';
 import { FileSink } from './seam.js';
+import { syncDir } from '../core/files.js';
 
 /** One archive on its way out. */
 export interface Item {
@@ -92,14 +93,6 @@ async function treeHashOfFile(path: string): Promise<string> {
   return h.digest().treeHash;
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const d = await fsp.open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
-}
 
 /**
  * `--exec CMD`: CMD run by /bin/sh per archive, its bytes on stdin, GLACIER_* in its environment, its stdout

@@ -4,6 +4,7 @@
 import { constants, promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import { ServiceError } from '../core/errors.js';
+import { processAlive as alive } from '../core/files.js';
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY, O_RDWR } = constants;
 
@@ -89,11 +90,3 @@ export async function lockFile(path: string): Promise<() => Promise<void>> {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
