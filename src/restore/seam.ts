@@ -7,8 +7,7 @@ import { send, type Glacier } from '../core/glacier.js';
 import * as operations from '../core/operations.js';
 import { readInventory, type ArchiveRecord } from '../retrieve/inventory.js';
 
-export { makeClient } from '../core/client.js';
-export { withRetry, isRetryable, sleep } from '../core/retry.js';
+export { sleep } from '../core/retry.js';
 export { download, type Sink } from '../retrieve/download.js';
 export { planPieces } from '../retrieve/pieces.js';
 export { send, type Glacier };
