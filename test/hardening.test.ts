@@ -203,6 +203,9 @@ describe('hardening', { concurrency: 4 }, () => {
     }
     const WRONG = { AWS_SECRET_ACCESS_KEY: 'not/the/right/secret/key/for/glacier-local/0' };
     const REFUSED = 'http://127.0.0.1:1';
+    // A refused connection is retried under the policy (10 attempts by default, up to about 70 s of backoff):
+    // two attempts keep these rows well inside their timeout.
+    const TWO_ATTEMPTS = { AWS_MAX_ATTEMPTS: '2' };
     const rows: Row[] = [
       // glacier-put
       { bin: 'glacier-put', args: ['-v', 'hv', '-p', 'abc', '{SMALL}'], code: 2, msg: /invalid --part-size "abc"/ },
@@ -230,7 +233,7 @@ describe('hardening', { concurrency: 4 }, () => {
       { bin: 'glacier-job', args: ['get', '-v', 'hv', '--timeout', 'soon', '--', '{ARCHIVE}'], code: 2, msg: /invalid --timeout "soon"/ },
       { bin: 'glacier-job', args: ['retrieve', '-v', 'hv', '--tier', 'Fast', '--', '{ARCHIVE}'], code: 2, msg: /tier "Fast"/ },
       { bin: 'glacier-job', args: ['list', '-v', 'nosuch'], code: 1, msg: /vault "nosuch" not found/ },
-      { bin: 'glacier-job', args: ['list', '-v', 'hv', '--endpoint', REFUSED], code: 1, msg: /cannot connect to http:\/\/127\.0\.0\.1:1/ },
+      { bin: 'glacier-job', args: ['list', '-v', 'hv', '--endpoint', REFUSED], env: TWO_ATTEMPTS, code: 1, msg: /cannot connect to http:\/\/127\.0\.0\.1:1/ },
       { bin: 'glacier-job', args: ['list', '-v', 'hv'], env: WRONG, code: 1, msg: /refused the credentials/ },
       { bin: 'glacier-job', args: ['output', '-v', 'hv', '--', '{JOB}'], head: ['-c', '10'], code: 0 },
       // glacier-ls
@@ -261,7 +264,7 @@ describe('hardening', { concurrency: 4 }, () => {
       { bin: 'glacier-vault', args: ['create', 'a%2Fb'], code: 2, msg: /invalid vault name/ },
       { bin: 'glacier-vault', args: ['describe', 'nosuch'], code: 1, msg: /vault "nosuch" not found/ },
       { bin: 'glacier-vault', args: ['create', 'newvault'], env: WRONG, code: 1, msg: /refused the credentials/ },
-      { bin: 'glacier-vault', args: ['describe', 'hv', '--endpoint', REFUSED], code: 1, msg: /cannot connect to http:\/\/127\.0\.0\.1:1/ },
+      { bin: 'glacier-vault', args: ['describe', 'hv', '--endpoint', REFUSED], env: TWO_ATTEMPTS, code: 1, msg: /cannot connect to http:\/\/127\.0\.0\.1:1/ },
       { bin: 'glacier-vault', args: ['delete', 'hv'], code: 1, msg: /cannot delete vault "hv": it is not empty/ },
       { bin: 'glacier-vault', args: ['describe', 'hv', '--region', 'bad region!'], code: 2, msg: /invalid region/ },
       // glacier-chunk

@@ -109,3 +109,30 @@ test('part sizes: 1 MiB × 2^n up to 4 GiB', () => {
   for (let n = 0; n <= 12; n++) assert.ok(isValidPartSize(MiB * 2 ** n));
   for (const bad of [0, MiB - 1, 3 * MiB, 10 * MiB, 8 * 1024 * MiB, MiB + 1, -MiB, NaN]) assert.equal(isValidPartSize(bad), false, String(bad));
 });
+
+
+// Node 20.19+ aborts the whole process (SIGABRT, an assertion in its require(esm) path) when the process exits
+// while a piscina worker is still loading an ES module through require(); test/slow/hash-pool-exit.test.ts sweeps
+// that race. Here, deterministically: the pool's workers run with require(esm) off, so piscina's require() of the
+// hash worker fails at once and it loads the module with import(), which an exit interrupts safely.
+test('hash workers cannot load their module through require(esm), so piscina imports it', async () => {
+  const { Worker } = await import('node:worker_threads');
+  const { HashPool, WORKER_EXEC_ARGV } = await import('../src/core/hash-pool.js');
+  const pool = new HashPool(1);
+  try {
+    const data = new Uint8Array(new SharedArrayBuffer(3 * MiB + 1)).fill(9);
+    assert.equal((await pool.hash(data)).treeHash, treeHash(Buffer.from(data)));
+    assert.deepEqual((pool as unknown as { pool: { options: { execArgv?: string[] } } }).pool.options.execArgv, WORKER_EXEC_ARGV);
+  } finally {
+    await pool.close();
+  }
+  if (!process.allowedNodeEnvironmentFlags.has('--experimental-require-module')) return; // no require(esm) at all
+  const worker = new URL('../src/core/hash-worker.js', import.meta.url);
+  const code = await new Promise<string>((resolve, reject) => {
+    const w = new Worker(`const { parentPort } = require('node:worker_threads'); try { require(${JSON.stringify(worker.pathname)}); parentPort.postMessage('loaded') } catch (e) { parentPort.postMessage(e.code) }`,
+      { eval: true, execArgv: WORKER_EXEC_ARGV });
+    w.once('message', (m: string) => { resolve(m); void w.terminate(); });
+    w.once('error', reject);
+  });
+  assert.equal(code, 'ERR_REQUIRE_ESM');
+});

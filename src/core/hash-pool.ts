@@ -10,6 +10,15 @@ export interface PartHashes {
   sha256: string;
 }
 
+// piscina loads the worker with require() first, and Node 20.19+ then loads our ES module through its
+// require(esm) path, which aborts the whole process (an assertion in ModuleWrap::CreateRequiredModuleFacade)
+// when the process exits while a worker is still loading. With that path turned off in the workers,
+// require() throws and piscina falls back to import(), which a process exit can interrupt safely.
+/** The hash workers' Node options: require(esm) off where this Node has it (see above). */
+export const WORKER_EXEC_ARGV: string[] = process.allowedNodeEnvironmentFlags.has('--experimental-require-module')
+  ? ['--no-experimental-require-module']
+  : [];
+
 export class HashPool {
   private piscina: Piscina | undefined;
   readonly threads: number;
@@ -27,6 +36,7 @@ export class HashPool {
       maxThreads: this.threads,
       // Callers bound how many parts exist at once (the buffer pool); the queue only ever holds those.
       idleTimeout: 5_000,
+      execArgv: WORKER_EXEC_ARGV,
       // A hash worker allocates next to nothing (digests, a task record): a small young generation keeps each
       // thread's heap from growing to V8's default semi-spaces (16 MiB each), which counts against the RSS bound.
       resourceLimits: { maxYoungGenerationSizeMb: 1 },
