@@ -1,5 +1,5 @@
 // Helpers for the benchmarks: timed commands (GNU time), inputs, a glacier-local to run against.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { loadavg as osLoadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,3 +61,53 @@ export async function withBenchLocal(fn: (local: Local, env: NodeJS.ProcessEnv) 
 export function loadavg(): string {
   return osLoadavg().map((n) => n.toFixed(1)).join(' ');
 }
+
+/** How many times each measured case runs (BENCH_RUNS, default 3); figures are the median run. */
+export const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+
+/** Runs `pipeline` RUNS times; the median run by CPU, and the lowest and highest CPU and peak RSS seen. */
+export function timedRuns(pipeline: string, env: NodeJS.ProcessEnv = process.env): Timed & { cpuMin: number; cpuMax: number; rssMax: number } {
+  const runs: Timed[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = timed(pipeline, env);
+    if (t.status !== 0) return { ...t, cpuMin: t.cpu, cpuMax: t.cpu, rssMax: t.rssMiB };
+    runs.push(t);
+  }
+  runs.sort((a, b) => a.cpu - b.cpu);
+  const mid = runs[Math.floor((runs.length - 1) / 2)];
+  return { ...mid, cpuMin: runs[0].cpu, cpuMax: runs[runs.length - 1].cpu, rssMax: Math.max(...runs.map((r) => r.rssMiB)) };
+}
+
+/** The CPU seconds range of a timedRuns result as text, per GiB of `gib`. */
+export function spread(t: { cpuMin: number; cpuMax: number }, gib: number): string {
+  return RUNS > 1 ? ` (runs ${fmt(t.cpuMin / gib)}–${fmt(t.cpuMax / gib)})` : '';
+}
+
+/**
+ * What moving the bytes over loopback TCP costs by itself, measured with cat and bash's /dev/tcp against a
+ * separate node process on 127.0.0.1 (the other end, like glacier-local, is not counted): `send` is
+ * `cat FILE > /dev/tcp/...` into a process that discards what it reads, `receive` is
+ * `cat < /dev/tcp/... > /dev/null` from a process that writes FILE. CPU seconds per GiB, median of RUNS.
+ */
+export async function wireFloor(file: string, gib: number): Promise<{ send: number; receive: number }> {
+  const server = (code: string) =>
+    new Promise<{ port: number; stop(): void }>((resolve, reject) => {
+      const c = spawn(process.execPath, ['-e', `const net = require('node:net'), fs = require('node:fs'); const s = net.createServer(${code}).listen(0, '127.0.0.1', () => console.log(s.address().port));`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      c.once('error', reject);
+      c.stdout.once('data', (d: Buffer) => resolve({ port: Number(d.toString().trim()), stop: () => c.kill() }));
+    });
+  const sink = await server(`(c) => c.resume()`);
+  const source = await server(`(c) => fs.createReadStream(${JSON.stringify(file)}, { highWaterMark: 1 << 20 }).pipe(c)`);
+  try {
+    const send = timedRuns(`bash -c 'cat ${file} > /dev/tcp/127.0.0.1/${sink.port}'`);
+    const receive = timedRuns(`bash -c 'cat < /dev/tcp/127.0.0.1/${source.port} > /dev/null'`);
+    if (send.status !== 0 || receive.status !== 0) throw new Error(`wire floor: ${send.stderr}${receive.stderr}`);
+    return { send: send.cpu / gib, receive: receive.cpu / gib };
+  } finally {
+    sink.stop();
+    source.stop();
+  }
+}
+
+/** BENCH_BEFORE: a checkout of the code before the data-plane change, built, whose binaries run beside ours. */
+export const BEFORE = process.env.BENCH_BEFORE ? `${process.env.BENCH_BEFORE.replace(/\/$/, '')}/` : null;

@@ -1,33 +1,42 @@
 // Upload path: glacier-put from a file and from a pipe, over HTTP and over TLS, CPU per GiB against the
-// two-SHA-256-pass floor measured in the same run, and peak RSS against (-c + 2) x part size + 100 MiB;
-// memory for 1 and 4 GiB piped inputs; glacier-treehash against openssl on the same file.
-import { fmt, GiB, loadavg, randomFile, ratio, ROOT, timed, withBenchLocal } from './lib.js';
+// two-SHA-256-pass floor measured in the same run (and against that floor plus what sending the same bytes
+// over loopback costs by itself), and peak RSS against (-c + 2) x part size + 100 MiB; with BENCH_BEFORE, the
+// same figures for the code before the data-plane change; memory for 1 and 4 GiB piped inputs;
+// glacier-treehash against openssl on the same file. Each figure is the median of BENCH_RUNS runs.
+import { BEFORE, fmt, GiB, loadavg, randomFile, ratio, ROOT, RUNS, spread, timed, timedRuns, wireFloor, withBenchLocal } from './lib.js';
 
 export async function benchUpload(): Promise<void> {
-  const put = `node ${ROOT}bin/glacier-put`;
   const input = randomFile('input-2g.bin', 2 * GiB);
   timed(`cat ${input} > /dev/null`); // warm the page cache
   const o1 = timed(`openssl dgst -sha256 ${input}`);
   const o2 = timed(`openssl dgst -sha256 ${input}`);
   const floorPerGiB = (o1.cpu + o2.cpu) / 2;
-  console.log(`\n## upload (2 GiB, glacier-local on the same 2 cores, data on disk; load ${loadavg()})`);
+  const wire = await wireFloor(input, 2);
+  const withSend = floorPerGiB + wire.send;
+  console.log(`\n## upload (2 GiB, glacier-local on the same 2 cores, data on disk; load ${loadavg()}; median of ${RUNS} runs)`);
   console.log(`floor: two openssl dgst -sha256 passes = ${fmt(floorPerGiB)} CPU s/GiB (one pass ${fmt(o1.wall)} s wall)`);
+  console.log(`loopback send by itself (cat FILE > /dev/tcp/127.0.0.1/PORT) = ${fmt(wire.send)} CPU s/GiB = ${ratio(wire.send, floorPerGiB)}x floor; floor + send = ${fmt(withSend)} CPU s/GiB`);
   // 2 GiB in 8 MiB parts (the default for a known size), -c 5: (5 + 2) x 8 + 100 MiB.
   const bound = (5 + 2) * 8 + 100;
   for (const tls of [false, true]) {
     await withBenchLocal(
       async (_local, env) => {
-        for (const [label, cmd, goal] of [
-          ['file', `${put} -v bench -q ${input}`, 1.25],
-          ['pipe', `cat ${input} | ${put} -v bench -q --expected-size 2G`, 1.35],
+        for (const [label, args, goal] of [
+          ['file', (bin: string) => `${bin} -v bench -q ${input}`, 1.25],
+          ['pipe', (bin: string) => `cat ${input} | ${bin} -v bench -q --expected-size 2G`, 1.35],
         ] as const) {
-          const t = timed(cmd, env);
-          if (t.status !== 0) throw new Error(`${label}: exit ${t.status}: ${t.stderr}`);
-          const cpuPerGiB = t.cpu / 2;
-          console.log(
-            `glacier-put ${label}${tls ? ' over TLS' : ''}: ${fmt(2048 / t.wall, 0)} MiB/s, ${fmt(cpuPerGiB)} CPU s/GiB = ${ratio(cpuPerGiB, floorPerGiB)}x floor (goal <= ${goal}), ` +
-              `peak RSS ${fmt(t.rssMiB, 0)} MiB (bound ${bound} MiB)`,
-          );
+          const builds: [string, string][] = [['', ROOT]];
+          // The code before had no TLS.
+          if (BEFORE && !tls) builds.push(['  before: ', BEFORE]);
+          for (const [prefix, root] of builds) {
+            const t = timedRuns(args(`node ${root}bin/glacier-put`), env);
+            if (t.status !== 0) throw new Error(`${label}: exit ${t.status}: ${t.stderr}`);
+            const cpuPerGiB = t.cpu / 2;
+            console.log(
+              `${prefix}glacier-put ${label}${tls ? ' over TLS' : ''}: ${fmt(2048 / t.wall, 0)} MiB/s, ${fmt(cpuPerGiB)} CPU s/GiB${spread(t, 2)} = ${ratio(cpuPerGiB, floorPerGiB)}x floor (goal <= ${goal}), ` +
+                `${ratio(cpuPerGiB, withSend)}x floor + send; peak RSS ${fmt(t.rssMax, 0)} MiB (bound ${bound} MiB)`,
+            );
+          }
         }
       },
       { tls },
@@ -36,7 +45,7 @@ export async function benchUpload(): Promise<void> {
   if (process.env.BENCH_SHORT) return;
   await withBenchLocal(async (_local, env) => {
     for (const gib of [1, 4]) {
-      const t = timed(`head -c ${gib * GiB} /dev/zero | ${put} -v bench -q`, env);
+      const t = timed(`head -c ${gib * GiB} /dev/zero | node ${ROOT}bin/glacier-put -v bench -q`, env);
       if (t.status !== 0) throw new Error(`rss ${gib}: exit ${t.status}: ${t.stderr}`);
       console.log(`glacier-put pipe ${gib} GiB (64 MiB parts, -c 5): peak RSS ${fmt(t.rssMiB, 0)} MiB (bound (5+2) x 64 + 100 = 548 MiB), ${fmt((gib * 1024) / t.wall, 0)} MiB/s`);
     }
@@ -45,4 +54,3 @@ export async function benchUpload(): Promise<void> {
   const os = timed(`openssl dgst -sha256 ${input}`);
   console.log(`glacier-treehash 2 GiB: ${fmt(th.wall)} s wall vs openssl dgst -sha256 ${fmt(os.wall)} s = ${ratio(th.wall, os.wall)}x (goal <= 0.75), CPU ${fmt(th.cpu)} s`);
 }
-

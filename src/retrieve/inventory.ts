@@ -7,6 +7,7 @@ import { parser } from 'stream-json';
 import { pick } from 'stream-json/filters/pick.js';
 import { streamArray } from 'stream-json/streamers/stream-array.js';
 import { IntegrityError } from '../core/errors.js';
+import { letYoungGenerationGrow } from '../core/heap.js';
 
 /** One archive of an inventory, with the field names and forms of Glacier's JSON inventory. */
 export interface ArchiveRecord {
@@ -115,6 +116,8 @@ async function* readJson(body: Readable): AsyncGenerator<ArchiveRecord> {
     else if (depth === 1 && tok.name === 'keyValue' && tok.value === 'ArchiveList') listSeen = true;
     return tok;
   };
+  // The parser allocates an object per token: a young generation kept small for the byte path would slow it.
+  letYoungGenerationGrow();
   const pipeline = chain([body, parser(), watch, pick({ filter: 'ArchiveList' }), streamArray()]);
   let index = 0;
   try {
