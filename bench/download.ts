@@ -6,13 +6,14 @@ import { BEFORE, fmt, GiB, loadavg, randomFile, ratio, ROOT, RUNS, spread, timed
 
 export async function benchDownload(): Promise<void> {
   const input = randomFile('input-2g.bin', 2 * GiB);
-  const o = timed(`openssl dgst -sha256 ${input}`);
+  const o = timedRuns(`openssl dgst -sha256 ${input}`);
   const floor = o.cpu / 2;
   const wire = await wireFloor(input, 2);
   const withReceive = floor + wire.receive;
   console.log(`\n## download (2 GiB archive from glacier-local on the same 2 cores, data on disk; load ${loadavg()}; median of ${RUNS} runs)`);
   console.log(`floor: one openssl dgst -sha256 pass = ${fmt(floor)} CPU s/GiB`);
   console.log(`loopback receive by itself (cat < /dev/tcp/127.0.0.1/PORT > /dev/null) = ${fmt(wire.receive)} CPU s/GiB = ${ratio(wire.receive, floor)}x floor; floor + receive = ${fmt(withReceive)} CPU s/GiB`);
+  console.log(`the same bytes landed in four 16 MiB piece buffers by a bare node process (socket onread, nothing else) = ${fmt(wire.landed)} CPU s/GiB = ${ratio(wire.landed, floor)}x floor; floor + landed = ${fmt(floor + wire.landed)} CPU s/GiB = ${ratio(floor + wire.landed, floor)}x floor`);
   for (const tls of [false, true]) {
     await withBenchLocal(
       async (_local, env) => {

@@ -87,9 +87,11 @@ export function spread(t: { cpuMin: number; cpuMax: number }, gib: number): stri
  * What moving the bytes over loopback TCP costs by itself, measured with cat and bash's /dev/tcp against a
  * separate node process on 127.0.0.1 (the other end, like glacier-local, is not counted): `send` is
  * `cat FILE > /dev/tcp/...` into a process that discards what it reads, `receive` is
- * `cat < /dev/tcp/... > /dev/null` from a process that writes FILE. CPU seconds per GiB, median of RUNS.
+ * `cat < /dev/tcp/... > /dev/null` from a process that writes FILE, `landed` the same bytes read by a bare node
+ * process into four 16 MiB piece buffers in turn (socket onread), as a verified download lands them, start-up
+ * included. CPU seconds per GiB, median of RUNS.
  */
-export async function wireFloor(file: string, gib: number): Promise<{ send: number; receive: number }> {
+export async function wireFloor(file: string, gib: number): Promise<{ send: number; receive: number; landed: number }> {
   const server = (code: string) =>
     new Promise<{ port: number; stop(): void }>((resolve, reject) => {
       const c = spawn(process.execPath, ['-e', `const net = require('node:net'), fs = require('node:fs'); const s = net.createServer(${code}).listen(0, '127.0.0.1', () => console.log(s.address().port));`], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -101,8 +103,11 @@ export async function wireFloor(file: string, gib: number): Promise<{ send: numb
   try {
     const send = timedRuns(`bash -c 'cat ${file} > /dev/tcp/127.0.0.1/${sink.port}'`);
     const receive = timedRuns(`bash -c 'cat < /dev/tcp/127.0.0.1/${source.port} > /dev/null'`);
-    if (send.status !== 0 || receive.status !== 0) throw new Error(`wire floor: ${send.stderr}${receive.stderr}`);
-    return { send: send.cpu / gib, receive: receive.cpu / gib };
+    // As a verified download must: every byte lands in one of four 16 MiB piece buffers (socket onread), nothing else.
+    const land = `const b = Buffer.alloc(64 << 20); let at = 0; require('node:net').connect({ port: ${source.port}, host: '127.0.0.1', onread: { buffer: () => { if (at >= b.length) at = 0; const s = b.subarray(at, at + 65536); at += 65536; return s; }, callback: () => true } }).on('end', () => process.exit(0))`;
+    const landed = timedRuns(`node -e "${land}"`);
+    if (send.status !== 0 || receive.status !== 0 || landed.status !== 0) throw new Error(`wire floor: ${send.stderr}${receive.stderr}${landed.stderr}`);
+    return { send: send.cpu / gib, receive: receive.cpu / gib, landed: landed.cpu / gib };
   } finally {
     sink.stop();
     source.stop();
