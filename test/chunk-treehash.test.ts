@@ -4,11 +4,13 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, promises as fsp, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MiB, TreeHasher } from '../src/core/tree-hash.js';
-import { errorLines, run, sh, show } from './helpers/bins.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorLines, run, sh, show, start } from './helpers/bins.js';
 
 const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 const th = (b: Uint8Array) => new TreeHasher().update(b).digest().treeHash;
@@ -221,4 +223,68 @@ describe('glacier-chunk', () => {
     assert.match(r.stderr, /^glacier-chunk: empty input/);
     assert.equal(r.stdout.length, 0);
   });
+});
+
+// A named FIFO given as FILE (`mkfifo f; glacier-put f`, or a producer's pipe under a name) is opened without
+// waiting for its writer and read on the event loop: it reads what the writer writes once one comes, and a
+// signal ends the run at once whether or not a writer has come.
+describe('a FIFO given as FILE', { concurrency: 2 }, () => {
+  const putEnv = { ...env, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDFIFO', AWS_SECRET_ACCESS_KEY: 'fifo-secret', AWS_EC2_METADATA_DISABLED: 'true', XDG_STATE_HOME: '' };
+  const bins: [string, (fifo: string) => string[], NodeJS.ProcessEnv, (out: string, data: Buffer) => void][] = [
+    ['glacier-treehash', (f) => [f], env, (out, data) => assert.equal(out.split(/\s+/)[0], th(data))],
+    ['glacier-put', (f) => ['-v', 'v', '--dry-run', '-p', '1M', f], putEnv, (out, data) => {
+      const res = JSON.parse(out) as { checksum: string; size: number };
+      assert.equal(res.checksum, th(data));
+      assert.equal(res.size, data.length);
+    }],
+  ];
+  /** `p`, still waiting for input 600 ms after it started, ends within 3 s of SIGTERM with 143. */
+  const endsAtOnce = async (p: ReturnType<typeof start>) => {
+    await sleep(600);
+    assert.equal(p.proc.exitCode, null, `still waiting: ${p.stderr()}`);
+    const t0 = Date.now();
+    p.proc.kill('SIGTERM');
+    const r = await p.done;
+    const ms = Date.now() - t0;
+    assert.ok(r.code === 143 || r.signal === 'SIGTERM', show(r));
+    assert.ok(ms < 3000, `ended ${ms} ms after the signal`);
+  };
+  let n = 0;
+  const fifo = () => {
+    const p = join(work, `fifo-${n++}`);
+    execFileSync('mkfifo', [p]);
+    return p;
+  };
+  for (const [bin, args, e, check] of bins) {
+    it(`${bin}: waits for the writer, then reads all it writes`, { timeout: 30_000 }, async () => {
+      const f = fifo();
+      const data = randomBytes(3 * MiB + 11);
+      const p = start(bin, args(f), { env: { ...e, XDG_STATE_HOME: join(work, 'state') } });
+      await sleep(400);
+      const w = await fsp.open(f, 'w');
+      await w.write(data.subarray(0, MiB));
+      await sleep(100);
+      await w.write(data.subarray(MiB));
+      await w.close();
+      const r = await p.done;
+      assert.equal(r.code, 0, show(r));
+      check(r.stdout.toString(), data);
+    });
+    it(`${bin}: SIGTERM while its stdin pipe is silent: exit 143 at once`, { timeout: 30_000 }, async () => {
+      const p = start(bin, args('-'), { env: { ...e, XDG_STATE_HOME: join(work, 'state') }, openStdin: true });
+      p.proc.stdin!.write(randomBytes(1000));
+      await endsAtOnce(p);
+      p.proc.stdin!.end();
+    });
+    for (const writer of [false, true]) {
+      it(`${bin}: SIGTERM ${writer ? 'while the writer is silent' : 'before any writer came'}: exit 143 at once`, { timeout: 30_000 }, async () => {
+        const f = fifo();
+        const p = start(bin, args(f), { env: { ...e, XDG_STATE_HOME: join(work, 'state') } });
+        const w = writer ? await fsp.open(f, 'w') : null;
+        await w?.write(randomBytes(1000));
+        await endsAtOnce(p);
+        await w?.close();
+      });
+    }
+  }
 });

@@ -40,7 +40,7 @@ run(spec, async (argv) => {
   const requested = argv['part-size'] === undefined ? undefined : parseSize(String(argv['part-size']));
   // As glacier-put: a size between the allowed ones is rounded up (with a warning); beyond 4 GiB or zero is refused.
   if (requested !== undefined && !(requested > 0 && requested <= 4 * 1024 ** 3)) throw new UsageError(`invalid --part-size "${argv['part-size']}": 1 MiB x 2^n (1M, 2M, 4M ... 4G)`);
-  const input = await openInput(argv._.length ? String(argv._[0]) : '-', { stdin: process.stdin });
+  const input = await openInput(argv._.length ? String(argv._[0]) : '-', { stdin: process.stdin, signal: interruption.signal });
   if (input.kind === 'spool') throw new UsageError('a folder is not an input'); // (openInput refuses folders here)
   const { partSize, roundedFrom } = choosePartSize({ requested, size: input.kind === 'file' ? input.size : undefined });
   if (roundedFrom !== undefined && !argv.quiet) process.stderr.write(`glacier-chunk: part size ${argv['part-size']} rounded up to ${partSize / 2 ** 20} MiB (parts are 1 MiB x 2^n)\n`);

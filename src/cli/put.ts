@@ -12,7 +12,7 @@ import { putArchive } from '../upload/put.js';
 import { common, COMMON_HELP, sizeOption, withCommon } from './common.js';
 import { Progress } from './progress.js';
 import { startProducer, type Producer } from './producer.js';
-import { run } from './runtime.js';
+import { interruption, run } from './runtime.js';
 
 const usage = `Usage: glacier-put -v VAULT [-d DESC] [-p SIZE] [-c N] [--expected-size SIZE] [--resume[=UPLOAD_ID]] [--dry-run] [FILE|DIR|-]
        glacier-put -v VAULT [OPTIONS] [--from-command] -- CMD [ARGS...]
@@ -42,7 +42,7 @@ Journal: each multipart upload keeps a journal (mode 0600) in \${XDG_STATE_HOME:
 until it completes; on failure or Ctrl-C the command to resume is printed.
 
 A FILE that changes while it is read (size or mtime) fails with "file changed as we read it": exit 1, the
-upload aborted, nothing stored.
+upload aborted, nothing stored. A named pipe as FILE (mkfifo, <(CMD)) is read until its last writer closes it.
 
 Exit: 0 done, 1 service/network/IO failure, 2 bad usage or input, 3 input differs from what was sent (or
 Glacier's reply does not confirm it; the journal is kept), 130/143 interrupted.
@@ -142,13 +142,13 @@ run(spec, async (argv) => {
   const tap = (src: Readable) => tapped(src, (n) => onRead(n));
   if (command) {
     producer = startProducer(command);
-    input = await openInput('-', { stdin: tap(producer.stdout) });
+    input = await openInput('-', { stdin: tap(producer.stdout), signal: interruption.signal });
   } else {
     // A pipe or file on fd 0 is read straight into the part buffers, each read counted as it lands; anything
     // else through the tap. (The tap would start process.stdin reading: only one reader may own fd 0.)
     const direct = !process.stdin.isTTY && (positional[0] ?? '-') === '-' && directlyReadable(0);
     const stdin = process.stdin.isTTY || direct ? process.stdin : tap(process.stdin);
-    input = await openInput(positional[0] ?? '-', { stdin, folders: true, onRead: (n) => onRead(n) });
+    input = await openInput(positional[0] ?? '-', { stdin, folders: true, onRead: (n) => onRead(n), signal: interruption.signal });
     if (input.kind === 'spool' && notASpool(input.dir)) {
       throw new UsageError(`${input.dir} is a folder: to upload a folder, pack it: ${shellCommand(['glacier-pack', ...(input.dir.startsWith('-') ? ['--'] : []), input.dir])} | ${shellCommand(['glacier-put', '-v', c.vault])} (glacier-put takes a FILE, stdin, or a glacier-chunk -o folder)`);
     }

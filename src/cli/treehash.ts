@@ -1,12 +1,13 @@
 // glacier-treehash: Glacier tree hashes of files, like sha256sum, to check downloads against an inventory.
 import { promises as fsp, readFileSync } from 'node:fs';
 import { ByteReader } from '../core/byte-reader.js';
-import { IntegrityError, ServiceError, UsageError } from '../core/errors.js';
+import { fifoFiller } from '../core/fd-reader.js';
+import { IntegrityError, InterruptedError, ServiceError, UsageError } from '../core/errors.js';
 import { HashPool } from '../core/hash-pool.js';
 import { parallelTreeHash } from '../core/parallel-hash.js';
-import { fileFiller, streamFiller } from '../upload/sources.js';
+import { abortable, fileFiller, streamFiller } from '../upload/sources.js';
 import { checkSettings, LOCAL_HELP, withLocalCommon } from './common.js';
-import { run } from './runtime.js';
+import { interruption, run } from './runtime.js';
 
 const usage = `Usage: glacier-treehash [FILE|-]...
        glacier-treehash -c LIST
@@ -36,7 +37,22 @@ class MissingFileError extends ServiceError {}
 async function hashOne(name: string, pool: HashPool): Promise<string> {
   if (name === '-') {
     if (process.stdin.isTTY) throw new UsageError('stdin is a terminal: pipe data in or name a FILE');
-    return (await parallelTreeHash(streamFiller(new ByteReader(process.stdin)), pool)).treeHash;
+    return (await parallelTreeHash(abortable(streamFiller(new ByteReader(process.stdin)), interruption.signal), pool)).treeHash;
+  }
+  const st0 = await fsp.stat(name).catch(() => null);
+  if (st0?.isFIFO()) {
+    // Opened without waiting for a writer and read on the event loop, so a signal ends the run at once.
+    let fifo;
+    try {
+      fifo = fifoFiller(name);
+    } catch (e) {
+      throw new ServiceError(`${name}: ${(e as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
+    }
+    try {
+      return (await parallelTreeHash(abortable(fifo, interruption.signal), pool)).treeHash;
+    } finally {
+      fifo.close();
+    }
   }
   const fh = await fsp.open(name, 'r').catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') throw new MissingFileError(`${name}: no such file`);
@@ -45,7 +61,7 @@ async function hashOne(name: string, pool: HashPool): Promise<string> {
   try {
     const st = await fh.stat();
     if (st.isDirectory()) throw new ServiceError(`${name}: is a directory`);
-    const filler = st.isFile() ? fileFiller(fh) : streamFiller(new ByteReader(fh.createReadStream()));
+    const filler = abortable(st.isFile() ? fileFiller(fh) : streamFiller(new ByteReader(fh.createReadStream())), interruption.signal);
     return (await parallelTreeHash(filler, pool)).treeHash;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw new ServiceError(`${name}: is a directory`);
@@ -91,7 +107,7 @@ run(spec, async (argv) => {
             process.stdout.write(`${m[2]}: FAILED\n`);
           }
         } catch (e) {
-          if (e instanceof UsageError) throw e;
+          if (e instanceof UsageError || e instanceof InterruptedError) throw e;
           process.stdout.write(`${m[2]}: FAILED open or read\n`);
           report(e);
         }
@@ -103,7 +119,7 @@ run(spec, async (argv) => {
         try {
           process.stdout.write(`${await hashOne(name, pool)}  ${name}\n`);
         } catch (e) {
-          if (e instanceof UsageError) throw e;
+          if (e instanceof UsageError || e instanceof InterruptedError) throw e; // a signal ends the run, not one FILE
           report(e);
         }
       }

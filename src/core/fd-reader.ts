@@ -2,7 +2,7 @@
 // net.Socket with `onread`, which reads(2) on the event loop into the buffer we name for each read: no
 // intermediate chunks, no copies (read(2) on a pipe through the thread pool costs a thread hop per 64 KiB).
 // A regular file is read with fs.read into the buffer, as large as the caller asks.
-import { fstatSync, read } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, read } from 'node:fs';
 import net from 'node:net';
 
 export interface FdFiller {
@@ -34,6 +34,24 @@ export function fdFiller(fd = 0, onRead?: (n: number) => void): FdFiller | null 
     },
     close: () => f.close(),
   };
+}
+
+/**
+ * Opens the named FIFO `path` for reading without waiting for a writer, and reads it on the event loop as
+ * fdFiller reads a pipe on stdin: a signal then ends the binary at once even while no writer has come
+ * (open(2) of a FIFO blocks until one does, and reads through the thread pool cannot be cut short).
+ * Input starts when a writer opens the FIFO and ends when the last writer closes it. Throws Node's error
+ * when the path cannot be opened.
+ */
+export function fifoFiller(path: string, onRead?: (n: number) => void): FdFiller {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFIFO()) throw Object.assign(new Error(`${path}: not a FIFO`), { code: 'EINVAL' });
+    return socketFdFiller(fd, onRead);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
 }
 
 function fileFdFiller(fd: number): FdFiller {

@@ -5,9 +5,9 @@ import { promises as fsp } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ByteReader } from '../core/byte-reader.js';
 import { InputChangedError, UsageError } from '../core/errors.js';
-import { fdFiller } from '../core/fd-reader.js';
+import { fdFiller, fifoFiller } from '../core/fd-reader.js';
 import { MiB } from '../core/tree-hash.js';
-import { streamFiller, type Filler } from './sources.js';
+import { abortable, streamFiller, type Filler } from './sources.js';
 
 export type Input =
   | { kind: 'stdin'; filler: Filler; close(): Promise<void> }
@@ -19,9 +19,15 @@ export type Input =
 
 /**
  * Opens `name` ('-' for `stdin`). Throws UsageError (exit 2) when it cannot be read, when stdin is a terminal,
- * or for a folder unless `folders` (a spool folder) is allowed.
+ * or for a folder unless `folders` (a spool folder) is allowed. When `signal` aborts, a read waiting for input
+ * (a silent pipe, a FIFO with no writer yet) rejects at once with the signal's reason.
  */
-export async function openInput(name: string, o: { stdin: Readable & { isTTY?: boolean }; folders?: boolean; onRead?: (n: number) => void }): Promise<Input> {
+export async function openInput(name: string, o: { stdin: Readable & { isTTY?: boolean }; folders?: boolean; onRead?: (n: number) => void; signal?: AbortSignal }): Promise<Input> {
+  const input = await opened(name, o);
+  return input.kind === 'spool' ? input : { ...input, filler: abortable(input.filler, o.signal) };
+}
+
+async function opened(name: string, o: { stdin: Readable & { isTTY?: boolean }; folders?: boolean; onRead?: (n: number) => void }): Promise<Input> {
   if (name === '-') {
     if (o.stdin.isTTY) throw new UsageError('stdin is a terminal: pipe data in, or give a FILE (see --help)');
     // A pipe (or a file) on fd 0 is read straight into the part buffers (fd-reader.ts), each read told to
@@ -37,6 +43,17 @@ export async function openInput(name: string, o: { stdin: Readable & { isTTY?: b
   if (st.isDirectory()) {
     if (!o.folders) throw new UsageError(`cannot read ${name}: is a directory`);
     return { kind: 'spool', dir: name, close: async () => {} };
+  }
+  if (st.isFIFO()) {
+    // Opened without waiting for a writer and read on the event loop, so a signal ends the run at once.
+    let fifo;
+    try {
+      fifo = fifoFiller(name);
+    } catch (e) {
+      throw cannot(e as NodeJS.ErrnoException);
+    }
+    const f = fifo;
+    return { kind: 'stream', path: name, filler: f, close: async () => f.close() };
   }
   const fh = await fsp.open(name, 'r').catch((e: NodeJS.ErrnoException) => {
     throw cannot(e);

@@ -42,6 +42,34 @@ export function fileFiller(fh: fsp.FileHandle, start = 0): Filler {
   };
 }
 
+/**
+ * `f`, whose reads end at once when `signal` aborts: the waiting fill rejects with the signal's reason (an
+ * InterruptedError from the binary's SIGINT/SIGTERM handler), whether or not input ever comes. A read already
+ * under way may still land in the buffer it was given; the run is ending. Without a signal, `f` itself.
+ */
+export function abortable(f: Filler, signal?: AbortSignal): Filler {
+  if (!signal) return f;
+  return {
+    fill(dst, n) {
+      if (signal.aborted) return Promise.reject(signal.reason);
+      return new Promise<number>((resolve, reject) => {
+        const onAbort = () => reject(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        f.fill(dst, n).then(
+          (k) => {
+            signal.removeEventListener('abort', onAbort);
+            resolve(k);
+          },
+          (e) => {
+            signal.removeEventListener('abort', onAbort);
+            reject(e);
+          },
+        );
+      });
+    },
+  };
+}
+
 /** Serves `prefix` (bytes already read to sniff the input's kind) before the rest of `rest`. */
 export function prefixedFiller(prefix: Buffer, rest: Filler): Filler {
   let pre = prefix;
