@@ -234,6 +234,15 @@ describe('glacier-put', { concurrency: 2 }, () => {
           });
         }
       }
+      // Each part in flight listens to the one interruption signal: -c up to 64 must not print Node's
+      // MaxListenersExceededWarning (10 listeners) on stderr.
+      it('-c 64: stderr holds no warning from Node', { timeout: 60_000 }, async () => {
+        const data = randomBytes(24 * MiB + 1);
+        const r = await run('glacier-put', ['-v', 'rt', '-p', '1M', '-c', '64', '--expected-size', String(data.length)], { env: env(), input: data });
+        const res = resultOf(r);
+        assert.equal(res.checksum, treeHash(data));
+        assert.doesNotMatch(r.stderr.toString(), /Warning|MaxListeners/, show(r));
+      });
       it('left no multipart upload open and no journal', async () => {
         assert.deepEqual(await uploadsOf(g, 'rt'), []);
         assert.deepEqual(journals(state), []);
