@@ -243,6 +243,17 @@ describe('glacier-put', { concurrency: 2 }, () => {
         assert.equal(res.checksum, treeHash(data));
         assert.doesNotMatch(r.stderr.toString(), /Warning|MaxListeners/, show(r));
       });
+      // A FILE that is stdin under another name (/dev/stdin, a pipe): glacier-put must not also read fd 0 itself,
+      // or the bytes it read first are missing from the archive.
+      it('/dev/stdin as FILE, a pipe on stdin: every byte', { timeout: 60_000 }, async () => {
+        const data = randomBytes(3 * MiB + 5);
+        const path = join(work, 'devstdin.bin');
+        writeFileSync(path, data);
+        const r = await sh('cat "$1" | "$NODE" "$BIN/glacier-put" -v rt -p 1M --dry-run /dev/stdin', [path], { env: env() }).done;
+        const res = resultOf(r);
+        assert.equal(res.size, data.length);
+        assert.equal(res.checksum, treeHash(data));
+      });
       it('left no multipart upload open and no journal', async () => {
         assert.deepEqual(await uploadsOf(g, 'rt'), []);
         assert.deepEqual(journals(state), []);

@@ -148,9 +148,11 @@ run(spec, async (argv) => {
     input = await openInput('-', { stdin: tap(producer.stdout), signal: interruption.signal });
   } else {
     // A pipe or file on fd 0 is read straight into the part buffers, each read counted as it lands; anything
-    // else through the tap. (The tap would start process.stdin reading: only one reader may own fd 0.)
-    const direct = !process.stdin.isTTY && (positional[0] ?? '-') === '-' && directlyReadable(0);
-    const stdin = process.stdin.isTTY || direct ? process.stdin : tap(process.stdin);
+    // else through the tap. (The tap would start process.stdin reading: only one reader may own fd 0, so it is
+    // not set up when a FILE is named: that FILE may be stdin under another name, such as /dev/stdin.)
+    const fromStdin = (positional[0] ?? '-') === '-';
+    const direct = !process.stdin.isTTY && fromStdin && directlyReadable(0);
+    const stdin = process.stdin.isTTY || direct || !fromStdin ? process.stdin : tap(process.stdin);
     input = await openInput(positional[0] ?? '-', { stdin, folders: true, onRead: (n) => onRead(n), signal: interruption.signal });
     if (input.kind === 'spool' && notASpool(input.dir)) {
       throw new UsageError(`${input.dir} is a folder: to upload a folder, pack it: ${shellCommand(['glacier-pack', ...(input.dir.startsWith('-') ? ['--'] : []), input.dir])} | ${shellCommand(['glacier-put', '-v', c.vault])} (glacier-put takes a FILE, stdin, or a glacier-chunk -o folder)`);
