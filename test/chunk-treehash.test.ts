@@ -4,13 +4,14 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, promises as fsp, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MiB, TreeHasher } from '../src/core/tree-hash.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorLines, run, sh, show, start } from './helpers/bins.js';
+import { BIN } from './helpers/local.js';
 
 const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 const th = (b: Uint8Array) => new TreeHasher().update(b).digest().treeHash;
@@ -233,21 +234,26 @@ describe('a FIFO given as FILE', { concurrency: 2 }, () => {
   const bins: [string, (fifo: string) => string[], NodeJS.ProcessEnv, (out: string, data: Buffer) => void][] = [
     ['glacier-treehash', (f) => [f], env, (out, data) => assert.equal(out.split(/\s+/)[0], th(data))],
     ['glacier-put', (f) => ['-v', 'v', '--dry-run', '-p', '1M', f], putEnv, (out, data) => {
-      const res = JSON.parse(out) as { checksum: string; size: number };
+      const res = JSON.parse(out) as { checksum: string; size: number; description: string | null };
       assert.equal(res.checksum, th(data));
       assert.equal(res.size, data.length);
+      assert.match(String(res.description), /^fifo-\d+$/, 'a named FIFO is described by its base name');
     }],
   ];
-  /** `p`, still waiting for input 600 ms after it started, ends within 3 s of SIGTERM with 143. */
+  /** `p`, still waiting for input 600 ms after it started, ends within 3 s of SIGTERM with 143 (else it is killed). */
   const endsAtOnce = async (p: ReturnType<typeof start>) => {
-    await sleep(600);
-    assert.equal(p.proc.exitCode, null, `still waiting: ${p.stderr()}`);
-    const t0 = Date.now();
-    p.proc.kill('SIGTERM');
-    const r = await p.done;
-    const ms = Date.now() - t0;
-    assert.ok(r.code === 143 || r.signal === 'SIGTERM', show(r));
-    assert.ok(ms < 3000, `ended ${ms} ms after the signal`);
+    try {
+      await sleep(600);
+      assert.equal(p.proc.exitCode, null, `still waiting: ${p.stderr()}`);
+      const t0 = Date.now();
+      p.proc.kill('SIGTERM');
+      const r = await Promise.race([p.done, sleep(3000).then(() => null)]);
+      assert.ok(r, `still running 3 s after the signal: ${p.stderr()}`);
+      assert.equal(r.code, 143, show(r));
+      assert.ok(Date.now() - t0 < 3000);
+    } finally {
+      if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL');
+    }
   };
   let n = 0;
   const fifo = () => {
@@ -255,6 +261,18 @@ describe('a FIFO given as FILE', { concurrency: 2 }, () => {
     execFileSync('mkfifo', [p]);
     return p;
   };
+  it('glacier-put <(CMD) and /dev/stdin: read whole, and no description (a descriptor name says nothing)', { timeout: 30_000 }, () => {
+    const data = randomBytes(2 * MiB + 5);
+    const src = file('procsub.bin', data);
+    for (const how of [`<(cat ${src})`, `/dev/stdin < ${src}`, `/dev/stdin < <(cat ${src})`]) {
+      const r = spawnSync('bash', ['-c', `"$NODE" "$BIN/glacier-put" -v v --dry-run -p 1M ${how}`], { env: { ...putEnv, NODE: process.execPath, BIN: BIN('').replace(/\/$/, ''), XDG_STATE_HOME: join(work, 'state') }, encoding: 'utf8' });
+      assert.equal(r.status, 0, `${how}: ${r.stderr}`);
+      const res = JSON.parse(r.stdout) as { checksum: string; size: number; description: string | null };
+      assert.equal(res.size, data.length, how);
+      assert.equal(res.checksum, th(data), how);
+      assert.equal(res.description, null, how);
+    }
+  });
   for (const [bin, args, e, check] of bins) {
     it(`${bin}: waits for the writer, then reads all it writes`, { timeout: 30_000 }, async () => {
       const f = fifo();

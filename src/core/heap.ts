@@ -17,8 +17,10 @@ const V8_DEFAULT_GROWTH = 2;
 let small = false;
 
 /**
- * Stops the young generation from growing past the size it has now (1 MiB semi-spaces when called before the
- * binary loads its modules, as bin/glacier-put, bin/glacier-job and bin/glacier-restore do). Idempotent.
+ * Stops the young generation from doubling as the process allocates (called before the binary loads its modules,
+ * as bin/glacier-put, bin/glacier-job and bin/glacier-restore do, it starts at 1 MiB semi-spaces; V8 may still
+ * size it up a little on its own: a 40 MB glacier-put ended at 4 MiB of young generation, 8 MiB without this).
+ * Idempotent.
  */
 export function keepYoungGenerationSmall(): void {
   if (small) return;

@@ -50,7 +50,9 @@ export interface PutOptions {
  */
 export async function putArchive(input: Input, o: PutOptions): Promise<UploadResult> {
   const path = input.kind === 'spool' ? input.dir : input.kind === 'stdin' ? undefined : input.path;
-  let description: string | null = o.description ?? (input.kind === 'file' || input.kind === 'stream' ? escapeDescription(basename(input.path)) : null);
+  // A FILE's base name describes it; a descriptor's name (/dev/fd/63 from <(CMD), /dev/stdin) says nothing.
+  const named = (input.kind === 'file' || input.kind === 'stream') && !/^\/(dev\/(fd\/\d+|stdin)|proc\/(self|\d+)\/fd\/\d+)$/.test(input.path);
+  let description: string | null = o.description ?? (named ? escapeDescription(basename((input as { path: string }).path)) : null);
 
   // A raw input and a chunk stream are told apart by their first bytes, which go back in front afterwards.
   let chunks: ByteReader | undefined;
