@@ -231,10 +231,15 @@ describe('glacier-chunk', () => {
 // signal ends the run at once whether or not a writer has come.
 describe('a FIFO given as FILE', { concurrency: 2 }, () => {
   const putEnv = { ...env, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDFIFO', AWS_SECRET_ACCESS_KEY: 'fifo-secret', AWS_EC2_METADATA_DISABLED: 'true', XDG_STATE_HOME: '' };
-  const bins: [string, (fifo: string) => string[], NodeJS.ProcessEnv, (out: string, data: Buffer) => void][] = [
-    ['glacier-treehash', (f) => [f], env, (out, data) => assert.equal(out.split(/\s+/)[0], th(data))],
+  const bins: [string, (fifo: string) => string[], NodeJS.ProcessEnv, (out: Buffer, data: Buffer) => void][] = [
+    ['glacier-treehash', (f) => [f], env, (out, data) => assert.equal(out.toString().split(/\s+/)[0], th(data))],
+    ['glacier-chunk', (f) => ['-p', '1M', f], env, (out, data) => {
+      const parsed = parseChunks(out);
+      assert.deepEqual(parsed.end, { end: true, parts: 4, size: data.length, treeHash: th(data) });
+      checkFrames(parsed.frames, data, MiB);
+    }],
     ['glacier-put', (f) => ['-v', 'v', '--dry-run', '-p', '1M', f], putEnv, (out, data) => {
-      const res = JSON.parse(out) as { checksum: string; size: number; description: string | null };
+      const res = JSON.parse(out.toString()) as { checksum: string; size: number; description: string | null };
       assert.equal(res.checksum, th(data));
       assert.equal(res.size, data.length);
       assert.match(String(res.description), /^fifo-\d+$/, 'a named FIFO is described by its base name');
@@ -286,7 +291,7 @@ describe('a FIFO given as FILE', { concurrency: 2 }, () => {
       await w.close();
       const r = await p.done;
       assert.equal(r.code, 0, show(r));
-      check(r.stdout.toString(), data);
+      check(r.stdout, data);
     });
     it(`${bin}: SIGTERM while its stdin pipe is silent: exit 143 at once`, { timeout: 30_000 }, async () => {
       const p = start(bin, args('-'), { env: { ...e, XDG_STATE_HOME: join(work, 'state') }, openStdin: true });
