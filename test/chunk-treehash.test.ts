@@ -245,16 +245,20 @@ describe('a FIFO given as FILE', { concurrency: 2 }, () => {
       assert.match(String(res.description), /^fifo-\d+$/, 'a named FIFO is described by its base name');
     }],
   ];
-  /** `p`, still waiting for input 600 ms after it started, ends within 3 s of SIGTERM with 143 (else it is killed). */
+  /**
+   * `p`, still waiting for input 1 s after it started, ends within 3 s of SIGTERM (else it is killed): with 143,
+   * or, on a machine so busy that the binary had not yet installed its handlers, by the signal itself (Node's
+   * default action, which also ends it at once; the code before this change hung in both states).
+   */
   const endsAtOnce = async (p: ReturnType<typeof start>) => {
     try {
-      await sleep(600);
+      await sleep(1000);
       assert.equal(p.proc.exitCode, null, `still waiting: ${p.stderr()}`);
       const t0 = Date.now();
       p.proc.kill('SIGTERM');
       const r = await Promise.race([p.done, sleep(3000).then(() => null)]);
       assert.ok(r, `still running 3 s after the signal: ${p.stderr()}`);
-      assert.equal(r.code, 143, show(r));
+      assert.ok(r.code === 143 || (r.code === null && r.signal === 'SIGTERM'), show(r));
       assert.ok(Date.now() - t0 < 3000);
     } finally {
       if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL');
