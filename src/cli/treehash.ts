@@ -5,7 +5,7 @@ import { fifoFiller } from '../core/fd-reader.js';
 import { IntegrityError, InterruptedError, ServiceError, UsageError } from '../core/errors.js';
 import { HashPool } from '../core/hash-pool.js';
 import { parallelTreeHash } from '../core/parallel-hash.js';
-import { abortable, fileFiller, streamFiller } from '../upload/sources.js';
+import { abortable, fileFiller, streamFiller, type Filler } from '../upload/sources.js';
 import { checkSettings, LOCAL_HELP, withLocalCommon } from './common.js';
 import { interruption, run } from './runtime.js';
 
@@ -34,40 +34,51 @@ const spec = withLocalCommon({ name: 'glacier-treehash', usage, string: ['check'
 /** A FILE that does not exist: exit 2, as in every binary (a usage fault), where other read failures are 1. */
 class MissingFileError extends ServiceError {}
 
-async function hashOne(name: string, pool: HashPool): Promise<string> {
+/** Why FILE could not be opened, as this binary says it: exit 2 when it does not exist (MissingFileError), else 1. */
+function cannotOpen(name: string, e: NodeJS.ErrnoException): ServiceError {
+  if (e.code === 'ENOENT') return new MissingFileError(`${name}: no such file`);
+  return new ServiceError(`${name}: ${e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message}`);
+}
+
+/** FILE ('-' for stdin) opened to be hashed: what reads it, and what closes it. */
+async function openToHash(name: string): Promise<{ filler: Filler; close(): Promise<void> }> {
   if (name === '-') {
     if (process.stdin.isTTY) throw new UsageError('stdin is a terminal: pipe data in or name a FILE');
-    return (await parallelTreeHash(abortable(streamFiller(new ByteReader(process.stdin)), interruption.signal), pool)).treeHash;
+    return { filler: streamFiller(new ByteReader(process.stdin)), close: async () => {} };
   }
-  const st0 = await fsp.stat(name).catch(() => null);
-  if (st0?.isFIFO()) {
+  if ((await fsp.stat(name).catch(() => null))?.isFIFO()) {
     // Opened without waiting for a writer and read on the event loop, so a signal ends the run at once.
-    let fifo;
     try {
-      fifo = fifoFiller(name);
+      const fifo = fifoFiller(name);
+      return { filler: fifo, close: async () => fifo.close() };
     } catch (e) {
-      throw new ServiceError(`${name}: ${(e as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
-    }
-    try {
-      return (await parallelTreeHash(abortable(fifo, interruption.signal), pool)).treeHash;
-    } finally {
-      fifo.close();
+      throw cannotOpen(name, e as NodeJS.ErrnoException);
     }
   }
   const fh = await fsp.open(name, 'r').catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') throw new MissingFileError(`${name}: no such file`);
-    throw new ServiceError(`${name}: ${e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message}`);
+    throw cannotOpen(name, e);
   });
+  const close = () => fh.close().catch(() => {});
   try {
     const st = await fh.stat();
     if (st.isDirectory()) throw new ServiceError(`${name}: is a directory`);
-    const filler = abortable(st.isFile() ? fileFiller(fh) : streamFiller(new ByteReader(fh.createReadStream())), interruption.signal);
-    return (await parallelTreeHash(filler, pool)).treeHash;
+    return { filler: st.isFile() ? fileFiller(fh) : streamFiller(new ByteReader(fh.createReadStream())), close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+async function hashOne(name: string, pool: HashPool): Promise<string> {
+  const { filler, close } = await openToHash(name);
+  try {
+    // A signal ends a read that waits for input (a silent pipe, a FIFO with no writer) at once.
+    return (await parallelTreeHash(abortable(filler, interruption.signal), pool)).treeHash;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw new ServiceError(`${name}: is a directory`);
     throw e;
   } finally {
-    await fh.close().catch(() => {});
+    await close();
   }
 }
 

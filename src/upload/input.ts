@@ -46,14 +46,12 @@ async function opened(name: string, o: { stdin: Readable & { isTTY?: boolean }; 
   }
   if (st.isFIFO()) {
     // Opened without waiting for a writer and read on the event loop, so a signal ends the run at once.
-    let fifo;
     try {
-      fifo = fifoFiller(name);
+      const fifo = fifoFiller(name);
+      return { kind: 'stream', path: name, filler: fifo, close: async () => fifo.close() };
     } catch (e) {
       throw cannot(e as NodeJS.ErrnoException);
     }
-    const f = fifo;
-    return { kind: 'stream', path: name, filler: f, close: async () => f.close() };
   }
   const fh = await fsp.open(name, 'r').catch((e: NodeJS.ErrnoException) => {
     throw cannot(e);

@@ -51,8 +51,8 @@ export interface PutOptions {
 export async function putArchive(input: Input, o: PutOptions): Promise<UploadResult> {
   const path = input.kind === 'spool' ? input.dir : input.kind === 'stdin' ? undefined : input.path;
   // A FILE's base name describes it; a descriptor's name (/dev/fd/63 from <(CMD), /dev/stdin) says nothing.
-  const named = (input.kind === 'file' || input.kind === 'stream') && !/^\/(dev\/(fd\/\d+|stdin)|proc\/(self|\d+)\/fd\/\d+)$/.test(input.path);
-  let description: string | null = o.description ?? (named ? escapeDescription(basename((input as { path: string }).path)) : null);
+  const describes = path !== undefined && input.kind !== 'spool' && !/^\/(dev\/(fd\/\d+|stdin)|proc\/(self|\d+)\/fd\/\d+)$/.test(path);
+  let description: string | null = o.description ?? (describes ? escapeDescription(basename(path)) : null);
 
   // A raw input and a chunk stream are told apart by their first bytes, which go back in front afterwards.
   let chunks: ByteReader | undefined;
