@@ -299,11 +299,11 @@ describe('management binaries', { concurrency: 5 }, () => {
 
     it('reports a malformed id on stdin, skips blank lines, deletes the others, and exits 2', async () => {
       const [a1, a2] = [await newArchive(g, 'rm-a'), await newArchive(g, 'rm-a')];
-      const r = await run('glacier-rm', ['-v', 'rm-a'], { env: envOf(local), input: `${a1}\r\n\n  \nnot an id!\n{"ArchiveId":"x"}\n${a2}\n` });
+      const r = await run('glacier-rm', ['-v', 'rm-a'], { env: envOf(local), input: `${a1}\r\n\n  \nnot an id!\n{"Archive":"x"}\n${a2}\n` });
       const errs = failed(r, 'glacier-rm', 2);
       assert.equal(errs.length, 3, show(r));
       assert.match(errs[0], /^glacier-rm: malformed archive id "not an id!"/);
-      assert.match(errs[1], /malformed archive id .*jq -r \.ArchiveId/);
+      assert.match(errs[1], /malformed archive id .*without a valid ArchiveId/);
       assert.match(errs[2], /2 of 4 line\(s\) were not archive ids; the others were deleted/);
       assert.deepEqual(lines<{ archiveId: string; deleted: boolean }>(r).map((l) => l.deleted), [true, false, false, true]);
       assert.equal(await archivesIn(g, 'rm-a'), 0);

@@ -149,6 +149,16 @@ const runners: Record<string, null | { why: string } | (() => Promise<Record<str
     return {};
   },
   'glacier-vault describe backups | jq .NumberOfArchives': async () => ({}),
+  'glacier-ls -v backups --archives ': async () => {
+    const put = spawnSync(process.execPath, [BIN('glacier-put'), '-v', 'backups', '-d', 'mydb-nightly'], { env: env(), input: 'a dump\n' });
+    assert.equal(put.status, 0, String(put.stderr));
+    return {};
+  },
+  'glacier-job inventory -v backups | jq -r .JobId': async () => {
+    const { jobId } = await g.send(new InitiateJobCommand({ ...A, vaultName: 'backups', jobParameters: { Type: 'inventory-retrieval' } }));
+    return { JOB_ID: jobId! };
+  },
+  '# m h dom mon dow': { why: 'a crontab line: its pipe (glacier-ls --archives --older-than --name | glacier-rm -) is run by test/catalogue.test.ts' },
   'glacier-local --data /tmp/vaults > /tmp/glacier-local.url &': async () => ({}),
   'glacier-local --data /tmp/vaults --job-delay 0': { why: 'a server that runs until stopped: every test starts it this way (test/helpers/local.ts), and the next block runs it' },
 };

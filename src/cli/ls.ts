@@ -1,22 +1,44 @@
 // glacier-ls: the vaults, a vault's in-progress multipart uploads, or an upload's parts; every page, always.
+import { once } from 'node:events';
+import { CatalogueWriter, cataloguePath, readCatalogue } from '../catalogue/catalogue.js';
+import { inventorySource } from '../catalogue/inventory.js';
+import { listCatalogue, reconcile, type Listed } from '../catalogue/listing.js';
 import { UsageError } from '../core/errors.js';
-import { formatBytes } from '../core/units.js';
+import { durationArg, formatBytes } from '../core/units.js';
 import { listParts, listUploads, listVaults } from '../manage/listing.js';
 import { common, COMMON_HELP, withCommon } from './common.js';
-import { run } from './runtime.js';
+import { run, type Argv } from './runtime.js';
 import { formatTable, shortDate, type Column } from './table.js';
 
 const usage = `Usage: glacier-ls [--json]                         the vaults
        glacier-ls -v VAULT [--json]                 its in-progress multipart uploads
        glacier-ls -v VAULT [--json] [--] UPLOAD_ID  that upload's parts, with range and tree hash
+       glacier-ls -v VAULT --archives [--older-than D] [--newer-than D] [--name GLOB] [--inventory JOB_ID|FILE]
+                                                    the vault's archives, from the local catalogue
 
 Lists everything, following every page. Prints JSON lines with the service's field names when stdout is a
 pipe or a file (VaultName, NumberOfArchives, SizeInBytes, CreationDate ...; MultipartUploadId,
 PartSizeInBytes, ArchiveDescription ...; parts as {"part","RangeInBytes","SHA256TreeHash"}), and an aligned
 table when stdout is a terminal. An upload id that starts with '-' goes after --.
 
+--archives lists the archives glacier-put uploaded from this host (and glacier-rm has not deleted), from the
+local catalogue, no request needed; oldest first. Lines are named as glacier-job output --archives names them
+(ArchiveId, ArchiveDescription, CreationDate, Size, SHA256TreeHash, Name: the name glacier-restore gives) plus
+Source (file, stdin, command, or inventory) and Host, so they go as they are to glacier-restore and glacier-rm.
+
 Options:
   --json                JSON lines even on a terminal
+  --archives            the vault's archives from the catalogue (with -v)
+  --older-than D, --newer-than D
+                        only archives created more / less than the DURATION D ago (35d, 12h, 1w)
+  --name GLOB           only archives whose Name matches GLOB ('mydb-*', 'docs/**.pdf'; * stops at /)
+  --inventory JOB_ID|FILE
+                        reconcile the catalogue with a vault inventory (a finished inventory job, or its
+                        output kept in FILE, JSON or CSV): archives other hosts or tools uploaded are added to
+                        the catalogue (Source "inventory", Host null, Name decoded), and every line carries
+                        InInventory (false: uploaded after the inventory was taken, or deleted elsewhere)
+  --catalogue FILE      the catalogue to read (else GLACIER_CATALOGUE, else \${XDG_STATE_HOME:-~/.local/state}/
+                        glacier-pipes/catalogue/ACCOUNT.REGION.VAULT.jsonl)
 ${COMMON_HELP}
 
 Exit: 0 done, 1 service/network failure (unknown vault or upload), 2 bad usage, 130/143 interrupted.
@@ -25,9 +47,12 @@ Examples:
   glacier-ls | jq -r 'select(.NumberOfArchives > 0) | .VaultName'
   glacier-ls -v backups | jq -r .MultipartUploadId | glacier-abort -v backups -
   glacier-ls -v backups -- "$UPLOAD_ID" | jq -r .SHA256TreeHash
+  glacier-ls -v backups --archives --older-than 35d --name 'mydb-*' --json | glacier-rm -v backups -
+  glacier-ls -v backups --archives --name 'docs/report.pdf' --json | glacier-restore -v backups --to ./back
+  glacier-ls -v backups --archives --inventory inventory.json --json | jq -c 'select(.InInventory == false)'
 `;
 
-const spec = withCommon({ name: 'glacier-ls', usage, boolean: ['json'] });
+const spec = withCommon({ name: 'glacier-ls', usage, boolean: ['json', 'archives'], string: ['older-than', 'newer-than', 'name', 'inventory', 'catalogue'] });
 
 type Vault = { VaultName?: string; NumberOfArchives?: number; SizeInBytes?: number; CreationDate?: string; LastInventoryDate?: string };
 type Upload = { MultipartUploadId?: string; PartSizeInBytes?: number; CreationDate?: string; ArchiveDescription?: string };
@@ -62,7 +87,56 @@ async function print<T>(items: AsyncIterable<T>, columns: Column<T>[], table: bo
   process.stdout.write(formatTable(rows, columns));
 }
 
+const ARCHIVE_COLUMNS: Column<Listed>[] = [
+  { title: 'CREATED', value: (a) => shortDate(a.CreationDate) },
+  { title: 'SIZE', value: (a) => formatBytes(a.Size), right: true },
+  { title: 'NAME', value: (a) => a.Name },
+  { title: 'SOURCE', value: (a) => a.Source },
+  { title: 'HOST', value: (a) => a.Host },
+  { title: 'IN INVENTORY', value: (a) => (a.InInventory === undefined ? undefined : a.InInventory ? 'yes' : 'NO') },
+  { title: 'ARCHIVE ID', value: (a) => a.ArchiveId },
+];
+
+async function archives(argv: Argv): Promise<void> {
+  if (argv._.length) throw new UsageError(`--archives takes no UPLOAD_ID (got ${argv._[0]})`);
+  const c = common('glacier-ls', argv);
+  const key = { account: c.accountId, region: c.glacier.region ?? '', vault: c.vault };
+  const path = cataloguePath(key, argv.catalogue === undefined ? undefined : String(argv.catalogue));
+  const sel = {
+    olderThanMs: argv['older-than'] === undefined ? undefined : durationArg('--older-than', argv['older-than']),
+    newerThanMs: argv['newer-than'] === undefined ? undefined : durationArg('--newer-than', argv['newer-than']),
+    name: argv.name === undefined ? undefined : String(argv.name),
+  };
+  const state = await readCatalogue(path, key);
+  if (state.skipped) c.warn(`${state.skipped} line(s) of ${path} are not catalogue lines (cut by a crash?): skipped`);
+  let listed: Listed[];
+  if (argv.inventory !== undefined) {
+    const writer = CatalogueWriter.open(path, key);
+    try {
+      const r = await reconcile(state, inventorySource(c.glacier, c.vault, String(argv.inventory)), writer, sel);
+      listed = r.archives;
+      if (r.added || r.missing) c.warn(`the inventory had ${r.added} archive(s) the catalogue lacked (now added); the catalogue has ${r.missing} listed here the inventory lacks (InInventory false)`);
+    } finally {
+      writer.close();
+    }
+  } else listed = listCatalogue(state, sel);
+  const table = !argv.json && Boolean(process.stdout.isTTY);
+  if (!table) {
+    let batch = '';
+    for (const a of listed) {
+      batch += `${JSON.stringify(a)}\n`;
+      if (batch.length >= 64 * 1024) {
+        if (!process.stdout.write(batch)) await once(process.stdout, 'drain');
+        batch = '';
+      }
+    }
+    process.stdout.write(batch);
+  } else process.stdout.write(formatTable(listed, argv.inventory === undefined ? ARCHIVE_COLUMNS.filter((col) => col.title !== 'IN INVENTORY') : ARCHIVE_COLUMNS));
+}
+
 run(spec, async (argv) => {
+  if (argv.archives) return archives(argv);
+  for (const o of ['older-than', 'newer-than', 'name', 'inventory', 'catalogue']) if (argv[o] !== undefined) throw new UsageError(`--${o} goes with --archives: glacier-ls -v VAULT --archives --${o} ...`);
   if (argv._.length > 1) throw new UsageError(`one UPLOAD_ID at most (got ${argv._.length})`);
   const uploadId = argv._.length ? String(argv._[0]) : undefined;
   if (uploadId !== undefined && !/^[A-Za-z0-9_-]+$/.test(uploadId)) throw new UsageError(`malformed upload id ${JSON.stringify(uploadId)}: expected the characters A-Z a-z 0-9 _ -`);

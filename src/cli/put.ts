@@ -1,6 +1,7 @@
 // glacier-put: stdin, a file, a chunk stream or a spool folder into a vault, as one JSON result line.
+import { archiveName, CatalogueWriter, cataloguePath, thisHost } from '../catalogue/catalogue.js';
 import { checkDescription } from '../core/description.js';
-import { UsageError } from '../core/errors.js';
+import { ServiceError, UsageError } from '../core/errors.js';
 import { directlyReadable } from '../core/fd-reader.js';
 import { shellCommand } from '../core/shell.js';
 import { setMaxListeners } from 'node:events';
@@ -39,6 +40,13 @@ Options:
                            --from-command says the same explicitly. A FILE that starts with '-': ./FILE
 ${COMMON_HELP}
 
+Catalogue: every archive completed is recorded, before its result line is printed, as a JSON line (archive
+id, description, Name, size, tree hash, creation date, Source: file, stdin or command, Host) in the local
+catalogue of its account, region and vault, mode 0600: \${XDG_STATE_HOME:-~/.local/state}/glacier-pipes/
+catalogue/ACCOUNT.REGION.VAULT.jsonl. glacier-ls -v VAULT --archives lists it; glacier-rm records deletions.
+  --catalogue FILE         the catalogue to append to instead (or GLACIER_CATALOGUE); one file may hold
+                           several vaults. An unwritable catalogue fails the run before anything is sent.
+
 Journal: each multipart upload keeps a journal (mode 0600) in \${XDG_STATE_HOME:-~/.local/state}/glacier-pipes/
 until it completes; on failure or Ctrl-C the command to resume is printed.
 
@@ -59,7 +67,7 @@ Examples:
 const spec = withCommon({
   name: 'glacier-put',
   usage,
-  string: ['description', 'arc-desc', 'part-size', 'concurrency', 'num-threads', 'expected-size', 'resume'],
+  string: ['catalogue', 'description', 'arc-desc', 'part-size', 'concurrency', 'num-threads', 'expected-size', 'resume'],
   boolean: ['dry-run', 'from-command'],
   optionalValue: ['resume'],
   alias: { d: 'description', p: 'part-size', c: 'concurrency', t: 'num-threads' },
@@ -139,6 +147,9 @@ run(spec, async (argv) => {
     }
   } else expectedSize = sizeOption(argv, 'expected-size');
   const dryRun = Boolean(argv['dry-run']);
+  // Opened before anything is sent: a catalogue that cannot be written fails the run while nothing is stored.
+  const where = { account: c.accountId, region: c.glacier.region ?? '', vault: c.vault };
+  const catalogue = dryRun ? undefined : CatalogueWriter.open(cataloguePath(where, argv.catalogue === undefined ? undefined : String(argv.catalogue)), where);
   let producer: Producer | undefined;
   let input: Input;
   let onRead: (n: number) => void = () => {}; // set once the progress line exists, below
@@ -171,12 +182,28 @@ run(spec, async (argv) => {
       onProgress: input.kind === 'spool' ? (bytes) => progress.add(bytes) : undefined,
     });
     progress.finish();
+    // Recorded before the result is printed: whoever reads the id from stdout finds it in the catalogue too.
+    let unrecorded: unknown;
+    if (catalogue && result.archiveId) {
+      const source = command ? 'command' : input.kind === 'file' || input.kind === 'spool' ? 'file' : 'stdin';
+      try {
+        catalogue.addArchives([{
+          ArchiveId: result.archiveId, ArchiveDescription: result.description ?? '', CreationDate: new Date().toISOString(), Size: result.size,
+          SHA256TreeHash: result.checksum, Name: archiveName(result.archiveId, result.description), Source: source, Host: thisHost(),
+        }]);
+      } catch (e) {
+        unrecorded = e;
+      }
+    }
     process.stdout.write(`${JSON.stringify(result)}\n`);
+    // The archive is stored whatever the catalogue says: its line is printed, and the run fails naming what is missing.
+    if (unrecorded) throw new ServiceError(`archive ${result.archiveId} is stored (line above) but not in the catalogue: ${(unrecorded as Error).message}`);
   } catch (e) {
     progress.finish(); // the error line then starts on a line of its own
     throw e;
   } finally {
     producer?.stop();
+    catalogue?.close();
     await input.close();
   }
 });

@@ -1,6 +1,8 @@
 // Starts a real glacier-local process for a test and gives the test what it needs to drive it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
@@ -15,6 +17,10 @@ export const BIN = (name: string) => `${ROOT}bin/${name}`;
 export const ACCESS_KEY_ID = 'AKIAGLACIERLOCAL0001';
 export const SECRET_ACCESS_KEY = 'glacierLocal/test/secret/not+secret/0001';
 export const REGION = 'us-east-1';
+
+/** The catalogue the spawned binaries append to (GLACIER_CATALOGUE), so no test writes into the real home. */
+const CATALOGUE_DIR = mkdtempSync(join(tmpdir(), 'gp-catalogue-'));
+process.once('exit', () => rmSync(CATALOGUE_DIR, { recursive: true, force: true }));
 
 export interface Local {
   endpoint: string;
@@ -127,6 +133,7 @@ export async function startLocal(
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       XDG_STATE_HOME: process.env.XDG_STATE_HOME,
+      GLACIER_CATALOGUE: process.env.GLACIER_CATALOGUE ?? join(CATALOGUE_DIR, 'catalogue.jsonl'),
       ...(ca ? { AWS_CA_BUNDLE: ca } : {}),
     },
     ca,

@@ -1,0 +1,219 @@
+// The local catalogue: one JSON line per archive this host uploaded (or found in an inventory) and per archive it
+// deleted, kept per account, region and vault, so an archive id lost from glacier-put's stdout is found again
+// without an inventory job (hours). Several writers at once (overlapping cron jobs) append whole lines with one
+// O_APPEND write each; a line cut by a crash is skipped when read.
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { open as openAsync } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ServiceError, UsageError } from '../core/errors.js';
+import { journalDir } from '../upload/journal.js';
+import { Namer } from '../restore/names.js';
+
+const { O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants;
+
+/** Where an archive came from: glacier-put's FILE (or spool folder), its stdin, its `-- CMD`, or an inventory. */
+export type Source = 'file' | 'stdin' | 'command' | 'inventory';
+
+/**
+ * An archive as `glacier-ls --archives` prints it: the field names of `glacier-job output --archives` (Glacier's
+ * inventory names) plus Name (the decoded name glacier-restore gives), Source and Host (null when found in an
+ * inventory: uploaded by another host or tool).
+ */
+export interface CatalogueArchive {
+  ArchiveId: string;
+  ArchiveDescription: string;
+  /** ISO 8601 UTC */
+  CreationDate: string;
+  /** bytes */
+  Size: number;
+  SHA256TreeHash: string;
+  Name: string;
+  Source: Source;
+  Host: string | null;
+}
+
+/** The vault a catalogue line belongs to (one --catalogue FILE may hold several vaults). */
+export interface VaultKey {
+  account: string;
+  region: string;
+  vault: string;
+}
+
+type Line =
+  | ({ Event: 'archive'; Vault: string; Region: string; Account: string } & CatalogueArchive)
+  | { Event: 'deleted'; Vault: string; Region: string; Account: string; ArchiveId: string; DeletionDate: string; Host: string };
+
+/**
+ * The catalogue file of a vault: `--catalogue FILE`, else GLACIER_CATALOGUE, else
+ * `$XDG_STATE_HOME/glacier-pipes/catalogue/ACCOUNT.REGION.VAULT.jsonl` (XDG_STATE_HOME defaults to ~/.local/state;
+ * ACCOUNT is the --account-id given, `default` for the credentials' own). Throws UsageError without a region.
+ */
+export function cataloguePath(key: VaultKey, option?: string, env: Record<string, string | undefined> = process.env): string {
+  if (option) return option;
+  if (env.GLACIER_CATALOGUE) return env.GLACIER_CATALOGUE;
+  if (!key.region) throw new UsageError('no region for the catalogue: give --region or set AWS_REGION (or name the file: --catalogue FILE)');
+  return join(journalDir(env), 'catalogue', `${key.account === '-' ? 'default' : key.account}.${key.region}.${key.vault}.jsonl`);
+}
+
+/** The name glacier-restore gives an archive (before de-duplication), from the one decoder. */
+export function archiveName(archiveId: string, description: string | null | undefined): string {
+  return new Namer().name(archiveId, description ?? undefined).name;
+}
+
+function checkOwn(fd: number, path: string): void {
+  const st = fstatSync(fd);
+  if (!st.isFile()) throw new ServiceError(`catalogue ${path} is not a regular file; move it away or give another with --catalogue FILE`);
+  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
+    throw new ServiceError(`catalogue ${path} belongs to another user; refusing to write to it (give your own with --catalogue FILE)`);
+  }
+}
+
+/**
+ * A catalogue opened for appending. Created O_CREAT|O_EXCL|O_NOFOLLOW with mode 0600 (its folder 0700), or opened
+ * O_APPEND|O_NOFOLLOW when it exists (refused when it is not a regular file of this user): a link planted at its
+ * name is never followed.
+ */
+export class CatalogueWriter {
+  private constructor(
+    readonly path: string,
+    private readonly key: VaultKey,
+    private fd: number,
+  ) {}
+
+  /** Opens (creating if need be) the catalogue at `path`. Throws ServiceError naming the file and the fix. */
+  static open(path: string, key: VaultKey): CatalogueWriter {
+    let fd: number;
+    try {
+      mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+      try {
+        fd = openSync(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        fd = openSync(path, O_WRONLY | O_APPEND | O_NOFOLLOW);
+      }
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ELOOP' ? 'it is a symbolic link' : (code ?? (e as Error).message);
+      throw new ServiceError(`cannot open the catalogue ${path}: ${why}; give a writable file with --catalogue FILE (or GLACIER_CATALOGUE)`);
+    }
+    try {
+      checkOwn(fd, path);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+    return new CatalogueWriter(path, key, fd);
+  }
+
+  /** Records archives (an upload, or those an inventory adds). One write per call; throws ServiceError. */
+  addArchives(archives: CatalogueArchive[]): void {
+    this.write(archives.map((a) => ({ Event: 'archive', ...this.where(), ...a })));
+  }
+
+  /** Records deletions at `when` (default now). */
+  addDeletions(archiveIds: string[], when = new Date()): void {
+    const host = hostname();
+    this.write(archiveIds.map((id) => ({ Event: 'deleted', ...this.where(), ArchiveId: id, DeletionDate: when.toISOString(), Host: host })));
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  private where() {
+    return { Vault: this.key.vault, Region: this.key.region, Account: this.key.account };
+  }
+
+  private write(lines: Line[]): void {
+    if (!lines.length) return;
+    // A line cut by a crash ends the file without its newline: begin on a line of our own, or ours would be glued
+    // to it and lost with it. (Two writers may both add one: a blank line, skipped when read.)
+    const text = (this.endsTorn() ? '\n' : '') + lines.map((l) => `${JSON.stringify(l)}\n`).join('');
+    const buf = Buffer.from(text);
+    try {
+      // One write with O_APPEND: the kernel places it whole at the end, so concurrent writers never interleave.
+      const n = writeSync(this.fd, buf);
+      if (n !== buf.length) throw Object.assign(new Error(`short write (${n} of ${buf.length} bytes)`), { code: 'ENOSPC' });
+    } catch (e) {
+      throw new ServiceError(`cannot append to the catalogue ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+
+  private endsTorn(): boolean {
+    const size = fstatSync(this.fd).size;
+    if (size === 0) return false;
+    let rfd: number;
+    try {
+      rfd = openSync(this.path, O_RDONLY | O_NOFOLLOW);
+    } catch {
+      return false;
+    }
+    try {
+      const b = Buffer.alloc(1);
+      return readSync(rfd, b, 0, 1, size - 1) === 1 && b[0] !== 0x0a;
+    } finally {
+      closeSync(rfd);
+    }
+  }
+}
+
+/** What a catalogue holds for a vault: its archives (deletions applied) and the ids recorded as deleted. */
+export interface CatalogueState {
+  archives: Map<string, CatalogueArchive>;
+  deleted: Map<string, string>;
+  /** Lines that were not catalogue lines (a line torn by a crash): skipped. */
+  skipped: number;
+}
+
+/**
+ * Reads the catalogue at `path` for `key`'s vault (lines of other vaults, regions or accounts skipped), in file
+ * order: an archive deleted after it was recorded is left out, one recorded again after a deletion comes back. A
+ * missing file is an empty catalogue; a line that does not parse (torn by a crash) is counted in `skipped`.
+ * Opened O_NOFOLLOW. Throws ServiceError when the file cannot be read.
+ */
+export async function readCatalogue(path: string, key: VaultKey): Promise<CatalogueState> {
+  const state: CatalogueState = { archives: new Map(), deleted: new Map(), skipped: 0 };
+  let fh;
+  try {
+    fh = await openAsync(path, O_RDONLY | O_NOFOLLOW);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return state;
+    throw new ServiceError(`cannot read the catalogue ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    const input = createReadStream('', { fd: fh.fd, autoClose: false });
+    for await (const text of createInterface({ input, crlfDelay: Infinity })) {
+      if (!text.trim()) continue;
+      let l: Line;
+      try {
+        l = JSON.parse(text) as Line;
+      } catch {
+        state.skipped++;
+        continue;
+      }
+      if (!l || typeof l !== 'object' || typeof l.ArchiveId !== 'string') {
+        state.skipped++;
+        continue;
+      }
+      if (l.Vault !== key.vault || (l.Region && key.region && l.Region !== key.region) || (l.Account && l.Account !== key.account)) continue;
+      if (l.Event === 'deleted') {
+        state.archives.delete(l.ArchiveId);
+        state.deleted.set(l.ArchiveId, l.DeletionDate);
+      } else if (l.Event === 'archive') {
+        const { Event: _e, Vault: _v, Region: _r, Account: _a, ...archive } = l;
+        state.archives.set(l.ArchiveId, archive);
+        state.deleted.delete(l.ArchiveId);
+      } else state.skipped++;
+    }
+  } finally {
+    await fh.close();
+  }
+  return state;
+}
+
+/** This host's name, as catalogue lines carry it. */
+export const thisHost = (): string => hostname();
