@@ -9,7 +9,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { run, sh, show, type Ran } from './helpers/bins.js';
-import { startLocal, type Local } from './helpers/local.js';
+import { BIN, ROOT, startLocal, type Local } from './helpers/local.js';
 import { within } from './helpers/time.js';
 
 let local: Local;
@@ -215,6 +215,31 @@ describe('retention and reconciliation', { concurrency: 1 }, () => {
     assert.ok(!existsSync(join(to, 'docs/other.txt')));
     const after = await local.counters();
     assert.equal((after.InitiateJob ?? 0) - (before.InitiateJob ?? 0), 1, 'one retrieval job, no inventory job');
+  });
+});
+
+describe('examples/pg-dump-to-glacier.sh KEEP_DAYS', () => {
+  it('stores tonight\'s dump, then deletes this DB\'s dumps older than KEEP_DAYS, and only those', { timeout: within(120_000) }, async () => {
+    await vaultOps('pg');
+    const cat = join(work, 'pg.jsonl');
+    const fakes = join(work, 'pg-fakes');
+    mkdirSync(fakes, { recursive: true });
+    writeFileSync(join(fakes, 'pg_dump'), '#!/bin/sh\nprintf -- "-- dump of %s\\n" "$1"\n', { mode: 0o755 });
+    const env = { ...envOf({ catalogue: cat }), PATH: `${fakes}:${BIN('').replace(/\/$/, '')}:${process.env.PATH}` };
+    const old = await put('pg', env, 'pg_dump mydb 2026-10-01');
+    const recent = await put('pg', env, 'pg_dump mydb 2026-11-20');
+    const otherDb = await put('pg', env, 'pg_dump mydb2 2026-10-01');
+    age(cat, [old.archiveId, otherDb.archiveId], 40);
+    age(cat, [recent.archiveId], 17);
+    const r = ok(await sh('"$1"', [join(ROOT, 'examples', 'pg-dump-to-glacier.sh')], { env: { ...env, DB: 'mydb', VAULT: 'pg', KEEP_DAYS: '35' } }).done);
+    const tonight = lines<{ archiveId: string }>(r)[0].archiveId;
+    assert.match(r.stderr, new RegExp(`"archiveId":"${old.archiveId}","deleted":true`));
+    assert.match(r.stderr, /40 day\(s\) old: Glacier charges its early deletion/);
+    const kept = [recent.archiveId, otherDb.archiveId, tonight].sort();
+    assert.deepEqual((await listed('pg', env)).map((a) => a.ArchiveId).sort(), kept);
+    assert.deepEqual(await inventoryIds('pg'), kept);
+    const bad = await sh('"$1"', [join(ROOT, 'examples', 'pg-dump-to-glacier.sh')], { env: { ...env, DB: 'mydb', VAULT: 'pg', KEEP_DAYS: '5x' } }).done;
+    assert.equal(bad.code, 2, show(bad));
   });
 });
 
