@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, wr
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { run, sh, show, type Ran } from './helpers/bins.js';
 import { BIN, ROOT, startLocal, type Local } from './helpers/local.js';
 import { within } from './helpers/time.js';
@@ -126,6 +127,23 @@ describe('glacier-put records, glacier-ls --archives lists', { concurrency: 1 },
     assert.deepEqual((await listed('cat3', env, ['--name', 'w2-*'])).map((a) => a.Name).sort(), ['w2-1', 'w2-2', 'w2-3', 'w2-4']);
     assert.equal((await listed('cat3', env, ['--older-than', '1h'])).length, 0);
     assert.equal((await listed('cat3', env, ['--newer-than', '1h'])).length, 13);
+  });
+
+  it('prints an aligned table on a terminal', { skip: spawnSync('script', ['--version']).status !== 0 && 'no script(1) here for a terminal' }, async () => {
+    await vaultOps('tty');
+    const env = envOf({ catalogue: join(work, 'tty.jsonl') });
+    const a = await put('tty', env, 'docs/a.txt', 'a');
+    const b = await put('tty', env, 'a-much-longer-name.tar.xz', randomBytes(3000));
+    const cmd = [process.execPath, BIN('glacier-ls'), '-v', 'tty', '--archives'].map((w) => `'${w}'`).join(' ');
+    const r = ok(await sh('exec script -qec "$1" /dev/null', [cmd], { env: { ...env, SHELL: '/bin/sh' } }).done);
+    const rows = r.stdout.toString('utf8').replace(/\r\n/g, '\n').split('\n').filter(Boolean);
+    assert.equal(rows.length, 3, r.stdout.toString());
+    assert.match(rows[0], /^CREATED +SIZE +NAME +SOURCE +HOST +ARCHIVE ID$/);
+    const at = rows[0].indexOf('ARCHIVE ID');
+    assert.deepEqual(rows.slice(1).map((row) => row.slice(at)), [a.archiveId, b.archiveId], 'ids in one column, oldest first');
+    const name = rows[0].indexOf('NAME');
+    assert.deepEqual(rows.slice(1).map((row) => row.slice(name).split(/ {2,}/)[0]), ['docs/a.txt', 'a-much-longer-name.tar.xz']);
+    assert.match(rows[2], /2\.93 KiB/);
   });
 
   it('refuses a link planted at the catalogue\'s name, before anything is sent', async () => {

@@ -77,6 +77,8 @@ function checkOwn(fd: number, path: string): void {
  * name is never followed.
  */
 export class CatalogueWriter {
+  private checked = false;
+
   private constructor(
     readonly path: string,
     private readonly key: VaultKey,
@@ -131,8 +133,11 @@ export class CatalogueWriter {
   private write(lines: Line[]): void {
     if (!lines.length) return;
     // A line cut by a crash ends the file without its newline: begin on a line of our own, or ours would be glued
-    // to it and lost with it. (Two writers may both add one: a blank line, skipped when read.)
-    const text = (this.endsTorn() ? '\n' : '') + lines.map((l) => `${JSON.stringify(l)}\n`).join('');
+    // to it and lost with it. (Two writers may both add one: a blank line, skipped when read.) Asked before our
+    // first line only: every line written since, ours or another writer's, went out whole in one write.
+    const torn = this.checked ? false : this.endsTorn();
+    this.checked = true;
+    const text = (torn ? '\n' : '') + lines.map((l) => `${JSON.stringify(l)}\n`).join('');
     const buf = Buffer.from(text);
     try {
       // One write with O_APPEND: the kernel places it whole at the end, so concurrent writers never interleave.
