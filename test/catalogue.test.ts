@@ -4,7 +4,7 @@
 // The real binaries over real pipes against a real glacier-local.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, appendFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, appendFileSync, existsSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -160,6 +160,20 @@ describe('glacier-put records, glacier-ls --archives lists', { concurrency: 1 },
     assert.match(r.stderr, /^glacier-put: cannot open the catalogue .*symbolic link; give a writable file with --catalogue FILE/m);
     assert.equal(readFileSync(victim, 'utf8'), 'precious\n');
     assert.equal((await local.counters()).UploadArchive ?? 0, before, 'nothing uploaded');
+
+    // A catalogue others may write to could name any archive for deletion: refused by every reader and writer.
+    const shared = join(work, 'shared.jsonl');
+    writeFileSync(shared, '');
+    chmodSync(shared, 0o666);
+    const env = envOf({ catalogue: shared });
+    const a = await put('sym', envOf({ catalogue: join(work, 'sym-own.jsonl') }), 'keep me');
+    const deletes = (await local.counters()).DeleteArchive ?? 0;
+    for (const [name, args] of [['glacier-ls', ['-v', 'sym', '--archives']], ['glacier-rm', ['-v', 'sym', '--', a.archiveId]], ['glacier-put', ['-v', 'sym']]] as const) {
+      const x = await run(name, [...args], { env, input: 'data' });
+      assert.equal(x.code, 1, show(x));
+      assert.match(x.stderr, new RegExp(`^${name}: catalogue .*shared.jsonl is writable by others \\(mode 666\\); make it private: chmod 600`, 'm'));
+    }
+    assert.equal((await local.counters()).DeleteArchive ?? 0, deletes, 'nothing deleted');
   });
 });
 

@@ -2,8 +2,7 @@
 // deleted, kept per account, region and vault, so an archive id lost from glacier-put's stdout is found again
 // without an inventory job (hours). Several writers at once (overlapping cron jobs) append whole lines with one
 // O_APPEND write each; a line cut by a crash is skipped when read.
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
-import { createReadStream } from 'node:fs';
+import { closeSync, constants, createReadStream, fstatSync, mkdirSync, openSync, readSync, writeSync, type Stats } from 'node:fs';
 import { open as openAsync } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -63,12 +62,16 @@ export function archiveName(archiveId: string, description: string | null | unde
   return new Namer().name(archiveId, description ?? undefined).name;
 }
 
-function checkOwn(fd: number, path: string): void {
-  const st = fstatSync(fd);
+/**
+ * Refuses a catalogue that is not a regular file of this user, or that others may write to: its lines decide what
+ * glacier-rm deletes, so a file planted in a shared folder (--catalogue /tmp/...) must not be taken for ours.
+ */
+function checkOwn(st: Stats, path: string): void {
   if (!st.isFile()) throw new ServiceError(`catalogue ${path} is not a regular file; move it away or give another with --catalogue FILE`);
   if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
-    throw new ServiceError(`catalogue ${path} belongs to another user; refusing to write to it (give your own with --catalogue FILE)`);
+    throw new ServiceError(`catalogue ${path} belongs to another user; refusing it (give your own with --catalogue FILE)`);
   }
+  if (st.mode & 0o022) throw new ServiceError(`catalogue ${path} is writable by others (mode ${(st.mode & 0o777).toString(8)}); make it private: chmod 600 ${path}`);
 }
 
 /**
@@ -102,7 +105,7 @@ export class CatalogueWriter {
       throw new ServiceError(`cannot open the catalogue ${path}: ${why}; give a writable file with --catalogue FILE (or GLACIER_CATALOGUE)`);
     }
     try {
-      checkOwn(fd, path);
+      checkOwn(fstatSync(fd), path);
     } catch (e) {
       closeSync(fd);
       throw e;
@@ -172,24 +175,29 @@ export interface CatalogueState {
   deleted: Map<string, string>;
   /** Lines that were not catalogue lines (a line torn by a crash): skipped. */
   skipped: number;
+  /** Whether the file exists at all (nothing uploaded from here yet, when not). */
+  exists: boolean;
 }
 
 /**
  * Reads the catalogue at `path` for `key`'s vault (lines of other vaults, regions or accounts skipped), in file
  * order: an archive deleted after it was recorded is left out, one recorded again after a deletion comes back. A
  * missing file is an empty catalogue; a line that does not parse (torn by a crash) is counted in `skipped`.
- * Opened O_NOFOLLOW. Throws ServiceError when the file cannot be read.
+ * Opened O_NOFOLLOW. Throws ServiceError when the file cannot be read, or is another user's or writable by others.
  */
 export async function readCatalogue(path: string, key: VaultKey): Promise<CatalogueState> {
-  const state: CatalogueState = { archives: new Map(), deleted: new Map(), skipped: 0 };
+  const state: CatalogueState = { archives: new Map(), deleted: new Map(), skipped: 0, exists: false };
   let fh;
   try {
     fh = await openAsync(path, O_RDONLY | O_NOFOLLOW);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return state;
-    throw new ServiceError(`cannot read the catalogue ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ServiceError(`cannot read the catalogue ${path}: ${code === 'ELOOP' ? 'it is a symbolic link' : (code ?? (e as Error).message)}`);
   }
+  state.exists = true;
   try {
+    checkOwn(await fh.stat(), path);
     const input = createReadStream('', { fd: fh.fd, autoClose: false });
     for await (const text of createInterface({ input, crlfDelay: Infinity })) {
       if (!text.trim()) continue;

@@ -108,6 +108,7 @@ async function archives(argv: Argv): Promise<void> {
     name: argv.name === undefined ? undefined : String(argv.name),
   };
   const state = await readCatalogue(path, key);
+  if (!state.exists && argv.inventory === undefined) c.warn(`no catalogue at ${path} yet (nothing uploaded from here to this vault, region and account); --inventory JOB_ID|FILE fills it from a vault inventory`);
   if (state.skipped) c.warn(`${state.skipped} line(s) of ${path} are not catalogue lines (cut by a crash?): skipped`);
   let listed: Listed[];
   if (argv.inventory !== undefined) {

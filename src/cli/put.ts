@@ -45,7 +45,8 @@ id, description, Name, size, tree hash, creation date, Source: file, stdin or co
 catalogue of its account, region and vault, mode 0600: \${XDG_STATE_HOME:-~/.local/state}/glacier-pipes/
 catalogue/ACCOUNT.REGION.VAULT.jsonl. glacier-ls -v VAULT --archives lists it; glacier-rm records deletions.
   --catalogue FILE         the catalogue to append to instead (or GLACIER_CATALOGUE); one file may hold
-                           several vaults. An unwritable catalogue fails the run before anything is sent.
+                           several vaults. An unwritable catalogue (or one others may write to) fails the
+                           run before anything is sent.
 
 Journal: each multipart upload keeps a journal (mode 0600) in \${XDG_STATE_HOME:-~/.local/state}/glacier-pipes/
 until it completes; on failure or Ctrl-C the command to resume is printed.
