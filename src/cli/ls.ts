@@ -38,7 +38,8 @@ Options:
                         the catalogue (Source "inventory", Host null, Name decoded), and every line carries
                         InInventory (false: uploaded after the inventory was taken, or deleted elsewhere)
   --catalogue FILE      the catalogue to read (else GLACIER_CATALOGUE, else \${XDG_STATE_HOME:-~/.local/state}/
-                        glacier-pipes/catalogue/ACCOUNT.REGION.VAULT.jsonl)
+                        glacier-pipes/catalogue/ACCOUNT.REGION.VAULT.jsonl, ACCOUNT "default" without
+                        --account-id)
 ${COMMON_HELP}
 
 Exit: 0 done, 1 service/network failure (unknown vault or upload), 2 bad usage, 130/143 interrupted.

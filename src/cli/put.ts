@@ -43,7 +43,8 @@ ${COMMON_HELP}
 Catalogue: every archive completed is recorded, before its result line is printed, as a JSON line (archive
 id, description, Name, size, tree hash, creation date, Source: file, stdin or command, Host) in the local
 catalogue of its account, region and vault, mode 0600: \${XDG_STATE_HOME:-~/.local/state}/glacier-pipes/
-catalogue/ACCOUNT.REGION.VAULT.jsonl. glacier-ls -v VAULT --archives lists it; glacier-rm records deletions.
+catalogue/ACCOUNT.REGION.VAULT.jsonl (ACCOUNT "default" without --account-id). glacier-ls -v VAULT
+--archives lists it; glacier-rm records deletions.
   --catalogue FILE         the catalogue to append to instead (or GLACIER_CATALOGUE); one file may hold
                            several vaults. An unwritable catalogue (or one others may write to) fails the
                            run before anything is sent.
