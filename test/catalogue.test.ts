@@ -247,6 +247,13 @@ describe('retention and reconciliation', { concurrency: 1 }, () => {
     assert.ok(!existsSync(join(to, 'docs/other.txt')));
     const after = await local.counters();
     assert.equal((after.InitiateJob ?? 0) - (before.InitiateJob ?? 0), 1, 'one retrieval job, no inventory job');
+
+    // What was verified moved is deleted from glacier-restore's own lines (archiveId, status), and recorded.
+    const done = r.stdout.toString().split('\n').filter((l) => l && (JSON.parse(l) as { status: string }).status === 'done');
+    assert.equal(done.length, 1, r.stdout.toString());
+    const rm = ok(await run('glacier-rm', ['-v', 'rst', '-'], { env, input: `${done.join('\n')}\n` }));
+    assert.match(rm.stdout.toString(), /"deleted":true/);
+    assert.deepEqual((await listed('rst', env)).map((a) => a.Name), ['docs/other.txt']);
   });
 });
 
