@@ -89,10 +89,20 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
       await o.emit({ archiveId: item.archiveId, name: item.name, size: item.size, status: 'done', before: true, to: o.sink.where(item) });
     },
   });
-  const pacer = makePacer({ maxJobs: o.maxJobs, maxBytesPerDay: o.maxBytesPerDay, journal: o.journal, now });
+  const pacer = makePacer({ maxJobs: o.maxJobs, maxBytesPerDay: o.maxBytesPerDay, journal: o.journal, now, floor: o.concurrency });
+  /** A job expired before any of its output was downloaded: fewer jobs out from now on, and the user told why. */
+  const slowDown = (t: Task) => {
+    const limit = pacer.expired();
+    if (limit === undefined) return;
+    o.warn(
+      `job ${t.jobId} expired before its output was downloaded: the downloads drain fewer jobs than --max-jobs ${o.maxJobs} within a job's life; ` +
+        `at most ${limit} jobs outstanding from now on (run with --max-jobs ${limit}, or more downloads at once with -c)`,
+    );
+  };
   const tracker = makeTracker({
     glacier: o.glacier, vault: o.vault, tier: o.tier, journal: o.journal, intervalMs: o.intervalMs, signal: o.signal, warn: o.warn, now,
     onDropped: (item) => retry.push(item),
+    onGone: (t) => slowDown(t),
     onStarted: () => st.jobsStarted++,
   });
   const fetcher = makeFetcher({
@@ -104,7 +114,12 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
   /** The end of one ready job's download: journal, stats and the archive's record. */
   const settle = async (t: Task, r: Fetched) => {
     const item = t.item;
-    if (r.status === 'expired') return tracker.drop(t, `the output of job ${t.jobId} is gone (expired)`);
+    if (r.status === 'expired') {
+      const kept = r.kept ? ` (${r.kept} verified bytes kept: the next job continues after them)` : '';
+      await tracker.drop(t, `the output of job ${t.jobId} is gone (expired)${kept}`);
+      if (!r.got) slowDown(t);
+      return;
+    }
     if (r.status === 'done') await o.journal.recordDone(item.archiveId);
     tracker.finish(t);
     if (r.status === 'done') {

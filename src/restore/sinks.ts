@@ -23,14 +23,14 @@ export interface Item {
 }
 
 export interface ArchiveWriter {
-  /** Bytes already held from an earlier run of the same job (a multiple of 1 MiB); the download starts there. */
+  /** Bytes already held from an earlier job for the same archive (a multiple of 1 MiB); the download starts there. */
   resumed: number;
   /** Tree hash state of those bytes. */
   combiner?: TreeCombiner;
   write(data: Buffer, start: number): Promise<void>;
   finish(): Promise<void>;
   abort(): Promise<void>;
-  /** The run was interrupted: keep what is verified for the next run to resume (absent: `abort` is called). */
+  /** The run was interrupted or the job expired: keep what is verified for the next job to continue (absent: `abort` is called). */
   suspend?(): Promise<void>;
 }
 
@@ -55,7 +55,7 @@ export class DirSink implements ArchiveSink {
   async open(item: Item, jobId: string, pool: HashPool): Promise<ArchiveWriter> {
     const path = this.where(item);
     await fsp.mkdir(dirname(path), { recursive: true });
-    const { sink, resumed } = await FileSink.open(path, { jobId, vault: '', from: 0, to: item.size - 1 });
+    const { sink, resumed } = await FileSink.open(path, { jobId, vault: '', from: 0, to: item.size - 1, archive: `${item.archiveId} ${item.treeHash}` });
     const combiner = resumed ? await sink.rehashPrefix(pool) : undefined;
     return {
       resumed,

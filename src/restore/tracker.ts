@@ -52,6 +52,8 @@ export interface TrackerOptions {
   now: () => number;
   /** An archive whose job was dropped: it needs a new one. */
   onDropped(item: Item): void;
+  /** A waiting job was gone when asked about (it completed and expired between two polls); `onDropped` follows. */
+  onGone?(t: Task): void;
   /** A job was started (InitiateJob answered and recorded). */
   onStarted?(t: Task): void;
 }
@@ -73,7 +75,10 @@ export function makeTracker(o: TrackerOptions): JobTracker {
       job = await describeJob(o.glacier, o.vault, t.jobId);
     } catch (e) {
       if (o.signal.aborted) throw e;
-      if (errorCode(e) === 'ResourceNotFoundException') return drop(t, `job ${t.jobId} is gone (expired)`);
+      if (errorCode(e) === 'ResourceNotFoundException') {
+        o.onGone?.(t);
+        return drop(t, `job ${t.jobId} is gone (expired)`);
+      }
       o.warn(`cannot ask about job ${t.jobId} (${(e as Error).message}); asking again later`);
       t.nextPoll = o.now() + o.intervalMs;
       return;
