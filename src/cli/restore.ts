@@ -36,7 +36,8 @@ Destination (one of):
                         endpoint from AWS_ENDPOINT_URL_S3 or the profile
   --exec CMD            CMD run by /bin/sh per archive with its bytes on stdin and GLACIER_ARCHIVE_ID,
                         GLACIER_NAME, GLACIER_SIZE, GLACIER_TREE_HASH, GLACIER_DESCRIPTION, GLACIER_CREATION_DATE
-                        in its environment; done when it exits 0 (its stdout goes to stderr)
+                        in its environment; done when it exits 0 (its stdout goes to stderr); when the run
+                        is stopped it gets SIGTERM, then SIGKILL 10 s later
 
 Options:
   --tier T              Bulk (default), Standard or Expedited

@@ -57,6 +57,10 @@ export function makeFetcher(o: FetcherOptions): Fetcher {
         return { status: 'failed', error: (e as Error).message };
       }
       let bytes = 0; // verified bytes handed to the sink by this job
+      // A sink that keeps nothing (a command) is stopped at once when the run is: a write waiting for a reader
+      // that never reads would otherwise hold the download, and the run, for ever.
+      const stop = () => void writer.abort().catch(() => {});
+      if (!writer.suspend) o.signal.addEventListener('abort', stop, { once: true });
       try {
         const pieceSize = pieceSizeFor(item.size);
         const pieces = item.size ? planPieces({ rangeStart: 0, rangeEnd: item.size - 1, archiveSize: item.size }, writer.resumed, item.size - 1, pieceSize) : [];
@@ -80,6 +84,8 @@ export function makeFetcher(o: FetcherOptions): Fetcher {
         if (expired) return { status: 'expired', kept: writer.suspend ? writer.resumed + bytes : 0, got: bytes };
         if (e instanceof IntegrityError) return { status: 'integrity', error: e.message };
         return { status: 'failed', error: (e as Error).message };
+      } finally {
+        o.signal.removeEventListener('abort', stop);
       }
       return { status: 'done' };
     },

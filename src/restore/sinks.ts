@@ -94,6 +94,9 @@ async function treeHashOfFile(path: string): Promise<string> {
 }
 
 
+/** How long an `--exec` command stopped with SIGTERM has before SIGKILL (ms). */
+export const EXEC_GRACE_MS = 10_000;
+
 /**
  * `--exec CMD`: CMD run by /bin/sh per archive, its bytes on stdin, GLACIER_* in its environment, its stdout
  * sent to our stderr (our stdout carries the records). Done when CMD exits 0 after reading to the end.
@@ -163,10 +166,13 @@ export class ExecSink implements ArchiveSink {
         if (code !== 0) throw await failed('not restored');
       },
       abort: async () => {
-        // Killed before its stdin ends, so the command never sees a clean end of partial data.
+        // Killed before its stdin ends, so the command never sees a clean end of partial data; a command that
+        // ignores SIGTERM gets SIGKILL after EXEC_GRACE_MS.
         child.kill('SIGTERM');
         child.stdin!.destroy();
+        const kill = setTimeout(() => child.kill('SIGKILL'), EXEC_GRACE_MS);
         await exited;
+        clearTimeout(kill);
       },
     };
   }
