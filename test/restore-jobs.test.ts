@@ -170,7 +170,7 @@ describe('glacier-restore: never pays twice', () => {
 });
 
 describe('glacier-restore: polls by the page', () => {
-  it('with 600 jobs outstanding, at least ten times fewer poll requests than one DescribeJob per job', { timeout: within(300_000) }, async () => {
+  it('with 600 jobs outstanding, at least ten times fewer poll requests than one DescribeJob per job', { timeout: within(300_000) }, async (t) => {
     const work = mkdtempSync(join(tmpdir(), 'glacier-restore-pages-'));
     const local = await startLocal(['--memory', '--job-delay', '0']);
     fixtures.push({ local, work, env: {}, data: new Map(), jsonl: '' });
@@ -189,6 +189,7 @@ describe('glacier-restore: polls by the page', () => {
     assert.equal(records(r.stdout).filter((x) => x.status === 'done').length, 600);
     const log = await local.admin<LogEntry[]>('GET', 'requests');
     const polls = log.filter((e) => e.op === 'DescribeJob' || e.op === 'ListJobs').length;
+    t.diagnostic(`poll requests for 600 jobs: ${polls} (DescribeJob ${log.filter((e) => e.op === 'DescribeJob').length}, ListJobs ${log.filter((e) => e.op === 'ListJobs').length})`);
     // One DescribeJob per job is at least 600 requests (each job asked about once, at least).
     assert.ok(polls * 10 <= 600, `poll requests: ${polls} (DescribeJob ${log.filter((e) => e.op === 'DescribeJob').length}, ListJobs ${log.filter((e) => e.op === 'ListJobs').length})`);
   });

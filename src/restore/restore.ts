@@ -125,7 +125,7 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
   // Jobs already running in the vault are taken up before any is started (never paid twice).
   try {
     const n = await tracker.loadRunning();
-    if (n) o.info?.(`${n} retrieval job(s) in progress or succeeded in the vault: each is taken up for its archive instead of starting another`);
+    if (n) o.info?.(`${n} archive retrieval job(s) in progress or succeeded in the vault: those for archives of this run are taken up instead of starting others`);
   } catch (e) {
     if (o.signal.aborted) throw o.signal.reason instanceof InterruptedError ? o.signal.reason : e;
     o.warn(`cannot list the vault's jobs (${(e as Error).message}); jobs already running for these archives are not taken up`);
