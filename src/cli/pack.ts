@@ -38,8 +38,9 @@ Options:
   -q, --quiet            no warnings and no progress on stderr
   --progress, --no-progress   bytes read of the total on stderr (default: when stderr is a terminal)
   --debug                stack traces on errors
-  --region, --profile NAME, --endpoint URL   accepted and checked as by every glacier-* binary (a profile
-                         must exist), so one set of settings fits every command of a pipe; no effect here
+  --region, --profile NAME, --endpoint URL (--endpoint-url), --ca-bundle FILE, --no-verify-ssl
+                         accepted and checked as by every glacier-* binary (a profile must exist, a CA
+                         bundle be readable), so one set of settings fits every command of a pipe; no effect here
   -h, --help, --version
 
 Exit status:
@@ -63,8 +64,8 @@ const LEVELS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 const spec: CliSpec = {
   name: 'glacier-pack',
   usage,
-  string: ['threads', 'exclude', 'directory', 'xz', 'files-from', 'region', 'profile', 'endpoint'],
-  boolean: [...LEVELS, 'compress', 'quiet', 'progress', 'null'],
+  string: ['threads', 'exclude', 'directory', 'xz', 'files-from', 'region', 'profile', 'endpoint', 'ca-bundle'],
+  boolean: [...LEVELS, 'compress', 'quiet', 'progress', 'null', 'verify-ssl'],
   alias: { T: 'threads', C: 'directory', q: 'quiet' },
   default: { compress: true },
   repeatable: ['exclude', 'files-from'],
