@@ -25,7 +25,7 @@ Restoring needs only GNU tar: ... | tar -xJf -
 
 Options:
   -0 ... -9              xz level (default 6)
-  -T, --threads N        compression threads (default: all cores, ${cores} here; 0: all cores)
+  -T, --threads N        compression threads (default and 0: all cores, as nproc counts them)
   --no-compress          plain tar, no xz (restore with tar -xf -)
   --xz=auto|native|program   compress with the xz program or in-process with lzma-native
                          (default auto: the program when it is on PATH, it is faster)
@@ -56,7 +56,7 @@ Examples:
   glacier-pack -C /srv www --exclude '*.log' -1 | glacier-put -v backups -d "www $(date +%F)"
   glacier-pack ~/photos > photos.tar.xz
   find ~/docs -type f -mtime -7 -print0 | glacier-pack --null --files-from - | glacier-put -v backups
-  glacier-job output JOB_ID | tar -xJf -          # restore
+  glacier-job output -v backups JOB_ID | tar -xJf -          # restore
 `;
 
 const LEVELS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];

@@ -66,7 +66,7 @@ Exit: 0 every archive done, 1 some failed (each named on stderr), 2 bad usage, 3
 Examples:
   glacier-restore -v photos --to ~/restored --max-bytes-per-day 200G
   glacier-job output -v photos JOB_ID --archives | jq -c 'select(.Size > 0)' | glacier-restore -v photos --to s3://bucket/photos/
-  glacier-restore -v photos --inventory inv.json --shard 1/3 --exec 'gpg -d > "/data/$GLACIER_NAME"'
+  glacier-restore -v photos --inventory inv.json --shard 1/3 --exec 'mkdir -p "$(dirname "/data/$GLACIER_NAME")" && gpg -d > "/data/$GLACIER_NAME"'
 `;
 
 const spec = withCommon({
