@@ -90,18 +90,18 @@ describe('RateLimiter: one bucket shared by every connection', () => {
 describe('--limit-rate / --bwlimit on the binaries that move archive bytes', () => {
   let archiveId: string;
 
-  it('glacier-put --limit-rate 1M: 3 MiB in parts of 1 MiB, 3 in flight, takes at least 2.7 s (unlimited: the baseline)', async () => {
+  it('glacier-put --limit-rate 1M: 3 MiB in parts of 1 MiB, 3 in flight, takes at least 2.7 s (unlimited: the baseline)', async (t) => {
     const free = await run('glacier-put', ['-v', 'rate', '--endpoint-url', local.endpoint, '-p', '1M', '-c', '3', file], { env });
     assert.equal(free.code, 0, show(free));
     const paced = await run('glacier-put', ['-v', 'rate', '--endpoint', local.endpoint, '-p', '1M', '-c', '3', '--limit-rate', '1M', file], { env });
     assert.equal(paced.code, 0, show(paced));
     archiveId = JSON.parse(paced.stdout.toString()).archiveId;
-    process.stderr.write(`# glacier-put 3 MiB: unlimited ${free.ms} ms, --limit-rate 1M ${paced.ms} ms (ideal 3000 + start-up)\n`);
+    t.diagnostic(`glacier-put 3 MiB: unlimited ${free.ms} ms, --limit-rate 1M ${paced.ms} ms (ideal 3000 + start-up)`);
     assert.ok(paced.ms >= 2700, `3 MiB at 1 MiB/s in ${paced.ms} ms`);
     assert.ok(paced.ms <= free.ms + within(3000 * 1.1 + 3000), `3 MiB at 1 MiB/s took ${paced.ms} ms (unlimited ${free.ms} ms)`);
   });
 
-  it('glacier-job output --bwlimit 1M: 3 MiB in pieces of 1 MiB, 3 at once, takes at least 2.7 s, bytes unchanged', async () => {
+  it('glacier-job output --bwlimit 1M: 3 MiB in pieces of 1 MiB, 3 at once, takes at least 2.7 s, bytes unchanged', async (t) => {
     assert.ok(archiveId, 'the upload above');
     const job = await run('glacier-job', ['retrieve', '-v', 'rate', '--endpoint', local.endpoint, '--', archiveId], { env });
     assert.equal(job.code, 0, show(job));
@@ -112,7 +112,7 @@ describe('--limit-rate / --bwlimit on the binaries that move archive bytes', () 
     const paced = await run('glacier-job', [...args, '--bwlimit', '1M', '--', jobId], { env });
     assert.equal(paced.code, 0, show(paced));
     assert.ok(paced.stdout.equals(data), 'the bytes that went up');
-    process.stderr.write(`# glacier-job output 3 MiB: unlimited ${free.ms} ms, --bwlimit 1M ${paced.ms} ms (ideal 3000 + start-up)\n`);
+    t.diagnostic(`glacier-job output 3 MiB: unlimited ${free.ms} ms, --bwlimit 1M ${paced.ms} ms (ideal 3000 + start-up)`);
     assert.ok(paced.ms >= 2700, `3 MiB at 1 MiB/s in ${paced.ms} ms`);
     assert.ok(paced.ms <= free.ms + within(3000 * 1.1 + 3000), `3 MiB at 1 MiB/s took ${paced.ms} ms (unlimited ${free.ms} ms)`);
   });
