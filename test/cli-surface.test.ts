@@ -75,6 +75,7 @@ describe('RateLimiter: one bucket shared by every connection', () => {
   it('an idle bucket earns no more than its burst: the next second still goes at the rate', () => {
     let now = 0;
     const limiter = new RateLimiter(MiB, 100, () => now);
+    limiter.reserve(1);
     now = 3_600_000; // an hour idle
     let booked = 0;
     let waitedTo = now;
@@ -84,6 +85,15 @@ describe('RateLimiter: one bucket shared by every connection', () => {
     }
     // 2 MiB at 1 MiB/s with 100 ms of credit: the last slice starts after at least 1.8 s.
     assert.ok(waitedTo - now >= 1800, `2 MiB booked within ${waitedTo - now} ms`);
+  });
+
+  it('a first transfer starts at the rate, with no credit: 40 MiB at 8 MiB/s is booked over 5 s', () => {
+    let now = 1000;
+    const limiter = new RateLimiter(8 * MiB, 500, () => now);
+    let last = 0;
+    for (let booked = 0; booked < 40 * MiB; booked += limiter.slice) last = limiter.reserve(limiter.slice);
+    // The last slice may start at 5 s less one slice's time (31 ms).
+    assert.ok(last >= 5000 - 40 && last <= 5000, `the last slice of 40 MiB starts after ${last} ms`);
   });
 });
 

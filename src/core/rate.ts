@@ -9,7 +9,8 @@ export type Clock = () => number;
 /**
  * A token bucket in virtual time (GCRA): `reserve(n)` books n bytes at `bytesPerSecond` after those already
  * booked, and says how long the caller must wait before they may move. Idle time earns at most `burstMs` of
- * credit, so a pause is not followed by a burst longer than that. Over any window of T ms, at most
+ * credit, so a pause is not followed by a burst longer than that, while a process that fell behind for a moment
+ * (a busy CPU, a slow read) catches up: 500 ms by default, 5% of a 10-second window. Over any window of T ms, at most
  * bytesPerSecond × (T + burstMs) / 1000 bytes (plus one slice) are let through.
  */
 export class RateLimiter {
@@ -19,7 +20,7 @@ export class RateLimiter {
 
   constructor(
     readonly bytesPerSecond: number,
-    private readonly burstMs = 100,
+    private readonly burstMs = 500,
     private readonly clock: Clock = () => performance.now(),
   ) {
     if (!(bytesPerSecond > 0) || !Number.isFinite(bytesPerSecond)) throw new RangeError(`rate must be a positive number of bytes per second, got ${bytesPerSecond}`);
@@ -29,7 +30,8 @@ export class RateLimiter {
   /** Books `bytes` and returns the milliseconds to wait before moving them (0: at once). */
   reserve(bytes: number): number {
     const now = this.clock();
-    const start = Math.max(this.next, now - this.burstMs);
+    // The first booking starts now: a transfer begins at the rate, not with a burst of credit.
+    const start = this.next === -Infinity ? now : Math.max(this.next, now - this.burstMs);
     this.next = start + (bytes * 1000) / this.bytesPerSecond;
     return Math.max(0, start - now);
   }
