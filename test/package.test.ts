@@ -91,8 +91,11 @@ export async function resolve(specifier, context, next) {
     }
     const [n, h, v, s] = [node0, help, version, slow].map(median);
     t.diagnostic(`start-up, median of ${runs}: node -e 0 ${n.toFixed(0)} ms; glacier-put --help ${h.toFixed(0)} ms (+${(h - n).toFixed(0)}), --version ${v.toFixed(0)} ms (+${(v - n).toFixed(0)}); the module loaded for --help ${s.toFixed(0)} ms (+${(s - n).toFixed(0)})`);
-    assert.ok(h - n <= within(150), `--help ${h.toFixed(0)} ms, node -e 0 ${n.toFixed(0)} ms`);
-    assert.ok(v - n <= within(150), `--version ${v.toFixed(0)} ms, node -e 0 ${n.toFixed(0)} ms`);
+    // 150 ms over node -e 0 on an idle machine; a busy one stretches every start, so the bound is also a third of
+    // what the binary's own module adds in the same run (it loads the SDK), whichever is larger.
+    const bound = Math.max(within(150), (s - n) / 3);
+    assert.ok(h - n <= bound, `--help ${h.toFixed(0)} ms, node -e 0 ${n.toFixed(0)} ms, the module ${s.toFixed(0)} ms`);
+    assert.ok(v - n <= bound, `--version ${v.toFixed(0)} ms, node -e 0 ${n.toFixed(0)} ms, the module ${s.toFixed(0)} ms`);
   });
 
   it('a text older than its binary is not printed: the binary answers itself', () => {
