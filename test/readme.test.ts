@@ -97,6 +97,10 @@ const runners: Record<string, null | { why: string } | (() => Promise<Record<str
     const { jobId } = await g.send(new InitiateJobCommand({ ...A, vaultName: 'backups', jobParameters: { Type: 'archive-retrieval', ArchiveId: archiveId } }));
     return { JOB_ID: jobId! };
   },
+  'glacier-put -v backups --limit-rate 5M': async () => {
+    const { jobId } = await g.send(new InitiateJobCommand({ ...A, vaultName: 'backups', jobParameters: { Type: 'archive-retrieval', ArchiveId: await archive(Buffer.alloc(3 * MiB, 5)) } }));
+    return { JOB_ID: jobId! };
+  },
   'glacier-job output -v backups "$INVENTORY_JOB_ID"': { why: 'the glacier-restore section: run by test/restore-readme.test.ts' },
   'glacier-restore -v backups': { why: 'the glacier-restore section: run by test/restore-readme.test.ts' },
   'HTTPS_PROXY=http://proxy.internal:3128 NO_PROXY=169.254.169.254 glacier-put -v backups big.img': { why: 'a proxy and a CA bundle of the reader\'s network: test/proxy.test.ts runs the same settings through a proxy started by the test, test/tls.test.ts the CA bundle' },

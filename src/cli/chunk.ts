@@ -26,7 +26,7 @@ Options:
 ${LOCAL_HELP}
 
 Examples:
-  pg_dump mydb | glacier-chunk | ssh backup-host glacier-put -v backups -d "mydb nightly"
+  pg_dump mydb | glacier-chunk | ssh backup-host 'glacier-put -v backups -d "mydb nightly"'
   pg_dump mydb | glacier-chunk -o /var/spool/mydb && glacier-put -v backups /var/spool/mydb
 `;
 

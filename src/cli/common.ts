@@ -2,21 +2,36 @@
 // turned into the request layer's Glacier target.
 import type { GlacierClient } from '@aws-sdk/client-glacier';
 import { DEFAULT_TIMEOUT_MS } from '../core/client.js';
+import { readFileSync } from 'node:fs';
 import { UsageError } from '../core/errors.js';
 import { resolveConfig } from '../core/config.js';
 import { classify, openGlacier, type Glacier } from '../core/glacier.js';
+import { setRateLimit } from '../core/rate.js';
 import { sizeArg } from '../core/units.js';
 import { interruption, redact, type Argv, type CliSpec } from './runtime.js';
 
-export const COMMON_STRINGS = ['vault', 'region', 'profile', 'endpoint', 'account-id', 'cli-connect-timeout', 'cli-read-timeout'];
-export const COMMON_BOOLEANS = ['quiet', 'progress', 'json'];
+export const COMMON_STRINGS = ['vault', 'region', 'profile', 'endpoint', 'account-id', 'cli-connect-timeout', 'cli-read-timeout', 'ca-bundle'];
+export const COMMON_BOOLEANS = ['quiet', 'progress', 'json', 'verify-ssl'];
 export const COMMON_ALIAS = { v: 'vault', q: 'quiet' };
+
+/** --limit-rate RATE and its alias --bwlimit (rsync's and rclone's spelling), for the binaries that move archive bytes. */
+export const RATE_STRINGS = ['limit-rate', 'bwlimit'];
+/** The --help lines of --limit-rate, their text starting at `column` as the other options' do. */
+export function rateHelp(column = 24): string {
+  const pad = ' '.repeat(column);
+  return `${'  --limit-rate RATE'.padEnd(column)}at most RATE bytes a second of archive bytes, all parts or pieces in
+${pad}flight together, paced evenly (a SIZE a second: 5M, 512K; a bare number is MiB);
+${pad}--bwlimit is the same`;
+}
 
 export const COMMON_HELP = `Common options:
   -v, --vault NAME      the vault (or GLACIER_VAULT)
   --region REGION       AWS region (else AWS_REGION / the profile's)
   --profile NAME        AWS profile for credentials and region
-  --endpoint URL        service endpoint (else AWS_ENDPOINT_URL_GLACIER / AWS_ENDPOINT_URL), e.g. glacier-local's
+  --endpoint URL        service endpoint (else AWS_ENDPOINT_URL_GLACIER / AWS_ENDPOINT_URL), e.g. glacier-local's;
+                        --endpoint-url is the same (the AWS CLI's spelling)
+  --ca-bundle FILE      trust the CA certificates in FILE too (as AWS_CA_BUNDLE)
+  --no-verify-ssl       do not verify TLS certificates (warned on stderr; for a test endpoint only)
   --account-id ID       account id (default -, the credentials' own)
   --cli-connect-timeout SECONDS, --cli-read-timeout SECONDS
                         give up on a connection not made / a socket idle that long (default 60; 0 = never);
@@ -24,7 +39,8 @@ export const COMMON_HELP = `Common options:
   -q, --quiet           no warnings or progress on stderr
   --progress, --no-progress   progress on stderr (default: when stderr is a terminal)
   --debug               requests and stack traces on stderr (secrets are never printed)
-  --json                JSON lines on stdout even on a terminal (a listing prints a table there otherwise)
+  --json                JSON lines on stdout even on a terminal (a listing prints a table there otherwise);
+                        --output json is the same (the AWS CLI's spelling)
   -h, --help, --version
   A SIZE is 8M, 64MiB, 2G (a bare number is MiB); a DURATION 30s, 15m, 4h, 1d12h, 1w (a unit is required).
 Environment: AWS_CA_BUNDLE (or ca_bundle in the profile) adds a trusted CA; HTTPS_PROXY, HTTP_PROXY and NO_PROXY
@@ -38,22 +54,53 @@ Environment: AWS_CA_BUNDLE (or ca_bundle in the profile) adds a trusted CA; HTTP
 export function withLocalCommon(spec: Omit<CliSpec, 'usage'> & { usage: string }): CliSpec {
   return {
     ...spec,
-    string: ['region', 'profile', 'endpoint', ...(spec.string ?? [])],
-    boolean: ['quiet', 'progress', ...(spec.boolean ?? [])],
+    string: ['region', 'profile', 'endpoint', 'ca-bundle', ...(spec.string ?? [])],
+    boolean: ['quiet', 'progress', 'verify-ssl', ...(spec.boolean ?? [])],
     alias: { q: 'quiet', ...spec.alias },
   };
 }
 
 export const LOCAL_HELP = `  --progress, --no-progress   progress on stderr (default: when stderr is a terminal); -q: none
   --debug            stack traces on errors
-  --region, --profile NAME, --endpoint URL   accepted and checked as by every glacier-* binary (a profile
-                     must exist), so one set of settings fits every command of a pipe; no effect here
+  --region, --profile NAME, --endpoint URL (--endpoint-url), --ca-bundle FILE, --no-verify-ssl
+                     accepted and checked as by every glacier-* binary (a profile must exist, a CA bundle
+                     be readable), so one set of settings fits every command of a pipe; no effect here
   -h, --help, --version`;
 
 /** Checks --profile (it must exist, as the AWS CLI says) and --endpoint; UsageError (exit 2) otherwise. */
 export function checkSettings(argv: Argv): void {
   if (argv.endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(String(argv.endpoint))) throw new UsageError(`invalid --endpoint "${argv.endpoint}": expected http(s)://host[:port]`);
   if (argv.profile !== undefined) resolveConfig({ profile: String(argv.profile) });
+  caBundleEnv(argv);
+}
+
+/**
+ * --ca-bundle FILE (the AWS CLI's option): the environment the request layer reads, with AWS_CA_BUNDLE set to FILE
+ * (an option wins over the environment and the profile, as in the AWS CLI). Throws UsageError when FILE cannot be read.
+ */
+function caBundleEnv(argv: Argv): NodeJS.ProcessEnv {
+  if (argv['ca-bundle'] === undefined) return process.env;
+  const file = String(argv['ca-bundle']);
+  try {
+    readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read --ca-bundle ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; give a PEM file of CA certificates`);
+  }
+  return { ...process.env, AWS_CA_BUNDLE: file };
+}
+
+/** Whether --no-verify-ssl was given (the last of --verify-ssl / --no-verify-ssl wins). */
+function noVerifySsl(args = process.argv.slice(2)): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).filter((a) => a === '--verify-ssl' || a === '--no-verify-ssl').at(-1) === '--no-verify-ssl';
+}
+
+/** --limit-rate / --bwlimit: bytes per second (a SIZE: 5M, 512K; a bare number is MiB), or undefined. UsageError otherwise. */
+export function rateOption(argv: Argv): number | undefined {
+  const v = argv['limit-rate'] ?? argv.bwlimit;
+  if (v === undefined) return undefined;
+  const name = argv['limit-rate'] !== undefined ? 'limit-rate' : 'bwlimit';
+  return sizeArg(`--${name}`, v);
 }
 
 export function withCommon(spec: Omit<CliSpec, 'usage'> & { usage: string }): CliSpec {
@@ -104,6 +151,10 @@ export function common(name: string, argv: Argv, opts: { vaultRequired?: boolean
   const quiet = Boolean(argv.quiet);
   const debug = Boolean(argv.debug);
   const stderr = (line: string) => process.stderr.write(`${name}: ${redact(line)}\n`);
+  const insecure = noVerifySsl();
+  // As the AWS CLI warns (urllib3's InsecureRequestWarning), even with -q: a security setting is never silent.
+  if (insecure) stderr('warning: --no-verify-ssl: TLS certificates are not verified; anyone on the network path can read and change this traffic');
+  setRateLimit(rateOption(argv));
   const glacier = openGlacier({
     region: argv.region,
     profile: argv.profile,
@@ -111,10 +162,11 @@ export function common(name: string, argv: Argv, opts: { vaultRequired?: boolean
     accountId,
     connectTimeoutMs: secondsOption(argv, 'cli-connect-timeout'),
     readTimeoutMs: secondsOption(argv, 'cli-read-timeout'),
+    verifyTls: !insecure,
     signal: interruption.signal,
     debug: debug ? (l) => stderr(`debug: ${l}`) : undefined,
     onRetry: debug ? (l) => stderr(`debug: retry ${l}`) : undefined,
-  });
+  }, caBundleEnv(argv));
   return {
     vault,
     accountId,

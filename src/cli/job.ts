@@ -8,7 +8,7 @@ import { GlacierError } from '../core/glacier.js';
 import { describe, initiate, listJobs, waitFor, type JobTarget } from '../retrieve/jobs.js';
 import { writeJobOutput } from '../retrieve/output.js';
 import { startRetrieval, type RetrievalRequest } from '../retrieve/retrieval.js';
-import { checkDescription, common, COMMON_HELP, explain, sizeOption, withCommon, type Common } from './common.js';
+import { checkDescription, common, COMMON_BOOLEANS, COMMON_HELP, COMMON_STRINGS, explain, rateHelp, RATE_STRINGS, sizeOption, withCommon, type Common } from './common.js';
 import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Progress, WaitLine } from './progress.js';
@@ -44,6 +44,7 @@ Options:
                     warning, instead of refusing them (exit 3)
   -c, --concurrency N   ranged GETs in flight (default 4)
   --piece-size SIZE     bytes per ranged GET, 1 MiB x 2^n (default 16M)
+${rateHelp()}
   -o FILE               output/get: write FILE (via FILE.partial) instead of stdout; -o - is stdout
   --interval D, --timeout D   polling of wait/get/--wait (durations: 30s, 15m, 4h, 1h30m); the first poll
                         is at once; with progress on, a line shows the job's status and the time waited
@@ -55,7 +56,7 @@ verified; nothing unverified is written), 4 job not ready yet.
 Examples:
   glacier-job get -v backups ARCHIVE_ID --tier Expedited --interval 30s | tar -xJf -
   glacier-job retrieve -v backups ARCHIVE_ID          # then later:
-  glacier-job output -v backups JOB_ID --wait -o restore.tar.xz
+  glacier-job output -v backups JOB_ID --wait -o restore.tar.xz --limit-rate 5M
   glacier-job inventory -v backups | jq -r .JobId
   glacier-job output -v backups JOB_ID --archives | jq -r .ArchiveId
 `;
@@ -66,14 +67,14 @@ const SUBCOMMANDS: Record<string, string[]> = {
   describe: [],
   list: ['completed', 'status'],
   wait: ['interval', 'timeout'],
-  output: ['wait', 'range', 'out', 'concurrency', 'archives', 'piece-size', 'interval', 'timeout', 'unverified'],
-  get: ['tier', 'range', 'archive-size', 'out', 'concurrency', 'interval', 'timeout', 'piece-size', 'description', 'sns', 'unverified'],
+  output: ['wait', 'range', 'out', 'concurrency', 'archives', 'piece-size', 'interval', 'timeout', 'unverified', ...RATE_STRINGS],
+  get: ['tier', 'range', 'archive-size', 'out', 'concurrency', 'interval', 'timeout', 'piece-size', 'description', 'sns', 'unverified', ...RATE_STRINGS],
 };
 
 const spec = withCommon({
   name: 'glacier-job',
   usage,
-  string: ['tier', 'range', 'archive-size', 'description', 'sns', 'format', 'start-date', 'end-date', 'limit', 'completed', 'status', 'interval', 'timeout', 'out', 'concurrency', 'piece-size'],
+  string: ['tier', 'range', 'archive-size', 'description', 'sns', 'format', 'start-date', 'end-date', 'limit', 'completed', 'status', 'interval', 'timeout', 'out', 'concurrency', 'piece-size', ...RATE_STRINGS],
   boolean: ['wait', 'archives', 'unverified'],
   alias: { d: 'description', o: 'out', c: 'concurrency' },
 });
@@ -206,7 +207,7 @@ async function output(c: Common, t: JobTarget, argv: Argv, job: GlacierJobDescri
 run(spec, async (argv) => {
   const sub = String(argv._[0] ?? '');
   if (!(sub in SUBCOMMANDS)) throw new UsageError(sub ? `unknown subcommand "${sub}" (see --help)` : 'no subcommand: retrieve, inventory, describe, list, wait, output or get (see --help)');
-  const allowed = new Set([...SUBCOMMANDS[sub], ...spec.string!.filter((s) => ['vault', 'region', 'profile', 'endpoint', 'account-id', 'cli-connect-timeout', 'cli-read-timeout'].includes(s)), 'quiet', 'progress', 'json', 'debug', 'help', 'version']);
+  const allowed = new Set([...SUBCOMMANDS[sub], ...COMMON_STRINGS, ...COMMON_BOOLEANS, 'debug', 'help', 'version']);
   for (const k of Object.keys(argv)) {
     if (k === '_' || k.length === 1 || argv[k] === undefined || argv[k] === false) continue;
     if (!allowed.has(k)) throw new UsageError(`--${k} does not apply to "${sub}"`);

@@ -25,7 +25,7 @@ Restoring needs only GNU tar: ... | tar -xJf -
 
 Options:
   -0 ... -9              xz level (default 6)
-  -T, --threads N        compression threads (default: all cores, ${cores} here; 0: all cores)
+  -T, --threads N        compression threads (default and 0: all cores, as nproc counts them)
   --no-compress          plain tar, no xz (restore with tar -xf -)
   --xz=auto|native|program   compress with the xz program or in-process with lzma-native
                          (default auto: the program when it is on PATH, it is faster)
@@ -38,8 +38,9 @@ Options:
   -q, --quiet            no warnings and no progress on stderr
   --progress, --no-progress   bytes read of the total on stderr (default: when stderr is a terminal)
   --debug                stack traces on errors
-  --region, --profile NAME, --endpoint URL   accepted and checked as by every glacier-* binary (a profile
-                         must exist), so one set of settings fits every command of a pipe; no effect here
+  --region, --profile NAME, --endpoint URL (--endpoint-url), --ca-bundle FILE, --no-verify-ssl
+                         accepted and checked as by every glacier-* binary (a profile must exist, a CA
+                         bundle be readable), so one set of settings fits every command of a pipe; no effect here
   -h, --help, --version
 
 Exit status:
@@ -55,7 +56,7 @@ Examples:
   glacier-pack -C /srv www --exclude '*.log' -1 | glacier-put -v backups -d "www $(date +%F)"
   glacier-pack ~/photos > photos.tar.xz
   find ~/docs -type f -mtime -7 -print0 | glacier-pack --null --files-from - | glacier-put -v backups
-  glacier-job output JOB_ID | tar -xJf -          # restore
+  glacier-job output -v backups JOB_ID | tar -xJf -          # restore
 `;
 
 const LEVELS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
@@ -63,8 +64,8 @@ const LEVELS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 const spec: CliSpec = {
   name: 'glacier-pack',
   usage,
-  string: ['threads', 'exclude', 'directory', 'xz', 'files-from', 'region', 'profile', 'endpoint'],
-  boolean: [...LEVELS, 'compress', 'quiet', 'progress', 'null'],
+  string: ['threads', 'exclude', 'directory', 'xz', 'files-from', 'region', 'profile', 'endpoint', 'ca-bundle'],
+  boolean: [...LEVELS, 'compress', 'quiet', 'progress', 'null', 'verify-ssl'],
   alias: { T: 'threads', C: 'directory', q: 'quiet' },
   default: { compress: true },
   repeatable: ['exclude', 'files-from'],

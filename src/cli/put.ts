@@ -11,7 +11,7 @@ import { openInput, type Input } from '../upload/input.js';
 import type { Filler } from '../upload/sources.js';
 import { journalDir } from '../upload/journal.js';
 import { putArchive } from '../upload/put.js';
-import { common, COMMON_HELP, sizeOption, withCommon } from './common.js';
+import { common, COMMON_HELP, rateHelp, RATE_STRINGS, sizeOption, withCommon } from './common.js';
 import { Progress } from './progress.js';
 import { startProducer, type Producer } from './producer.js';
 import { interruption, run } from './runtime.js';
@@ -35,6 +35,7 @@ Options:
   --resume [UPLOAD_ID]     continue an interrupted upload from the same input: parts already in Glacier
                            are checked against the input, only the missing ones are sent
   --dry-run                read and hash the input, print the result it would give, send nothing
+${rateHelp(27)}
   -- CMD [ARGS...]         run CMD (no shell) and upload its stdout; the archive is completed only if CMD
                            exits 0, else the upload is aborted, nothing is stored, and the exit status is 1.
                            --from-command says the same explicitly. A FILE that starts with '-': ./FILE
@@ -61,7 +62,7 @@ Glacier's reply does not confirm it; the journal is kept), 130/143 interrupted.
 Examples:
   glacier-put -v backups -d "mydb nightly" -- pg_dump mydb
   pg_dump mydb | glacier-put -v backups -d "mydb nightly"
-  tar -cf - /srv | glacier-put -v backups --expected-size 200G
+  tar -cf - /srv | glacier-put -v backups --expected-size 200G --limit-rate 5M
   glacier-put -v backups photos-2026.tar.xz
   glacier-chunk -o /var/spool/gp < big.img && glacier-put -v backups /var/spool/gp
 `;
@@ -69,7 +70,7 @@ Examples:
 const spec = withCommon({
   name: 'glacier-put',
   usage,
-  string: ['catalogue', 'description', 'arc-desc', 'part-size', 'concurrency', 'num-threads', 'expected-size', 'resume'],
+  string: ['catalogue', 'description', 'arc-desc', 'part-size', 'concurrency', 'num-threads', 'expected-size', 'resume', ...RATE_STRINGS],
   boolean: ['dry-run', 'from-command'],
   optionalValue: ['resume'],
   alias: { d: 'description', p: 'part-size', c: 'concurrency', t: 'num-threads' },

@@ -15,7 +15,7 @@ import { restore, type Stats } from '../restore/restore.js';
 import { parseS3Url, S3Sink, STORAGE_CLASSES } from '../restore/s3-sink.js';
 import { parseShard } from '../restore/shard.js';
 import { DirSink, ExecSink, type ArchiveSink } from '../restore/sinks.js';
-import { common, COMMON_HELP, explain, sizeOption, withCommon } from './common.js';
+import { common, COMMON_HELP, explain, rateHelp, RATE_STRINGS, sizeOption, withCommon } from './common.js';
 import { interruption, run, type Argv } from './runtime.js';
 
 const usage = `Usage: glacier-restore -v VAULT (--to DIR | --to s3://BUCKET/PREFIX | --exec CMD) [options]
@@ -56,6 +56,7 @@ Options:
   --storage-class C     S3 storage class (default DEEP_ARCHIVE)
   --part-size SIZE      S3 part size (default 16M; at least 5M)
   --dry-run             print the plan (names, totals, days at the pace set); start nothing
+${rateHelp()}
 ${COMMON_HELP}
 
 Names: decoded from the descriptions mt-aws-glacier (mt1, mt2), FastGlacier and CloudBerry write, else the
@@ -77,13 +78,13 @@ failure, 130/143 interrupted (run it again to continue).
 Examples:
   glacier-restore -v photos --to ~/restored --max-bytes-per-day 200G
   glacier-job output -v photos JOB_ID --archives | jq -c 'select(.Size > 0)' | glacier-restore -v photos --to s3://bucket/photos/
-  glacier-restore -v photos --inventory inv.json --shard 1/3 --exec 'gpg -d > "/data/$GLACIER_NAME"'
+  glacier-restore -v photos --inventory inv.json --shard 1/3 --exec 'mkdir -p "$(dirname "/data/$GLACIER_NAME")" && gpg -d > "/data/$GLACIER_NAME"'
 `;
 
 const spec = withCommon({
   name: 'glacier-restore',
   usage,
-  string: ['to', 'exec', 'inventory', 'tier', 'max-jobs', 'max-bytes-per-day', 'pace-window', 'concurrency', 'interval', 'state', 'names', 'shard', 'storage-class', 'part-size'],
+  string: ['to', 'exec', 'inventory', 'tier', 'max-jobs', 'max-bytes-per-day', 'pace-window', 'concurrency', 'interval', 'state', 'names', 'shard', 'storage-class', 'part-size', ...RATE_STRINGS],
   boolean: ['dry-run', 'refresh-inventory'],
   alias: { c: 'concurrency' },
 });

@@ -36,6 +36,10 @@ export function parseArgs(spec: CliSpec, args: string[]): Argv {
   // `--older-than -1h` read as -1 -h (--help) and `-d -5` as an empty description: take it as the value, as getopt does.
   const strings = new Set(spec.string ?? []);
   const words: string[] = [];
+  args = awsCliSpellings(spec, known, args);
+  // Named in suggestions for a mistyped option (the words themselves are rewritten above).
+  if (known.has('endpoint')) known.add('endpoint-url');
+  if (known.has('json')) known.add('output');
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--') {
@@ -45,7 +49,7 @@ export function parseArgs(spec: CliSpec, args: string[]): Argv {
     // minimist keeps options in a plain object: a name such as __proto__ or toString would reach Object.prototype.
     const optName = /^--?(?:no-)?([^=]+)/.exec(a)?.[1];
     if (optName !== undefined && a !== '-' && !known.has(optName) && (optName in Object.prototype || optName === '__proto__')) {
-      throw new UsageError(`unknown option ${a.split('=')[0]} (see --help)`);
+      throw unknownOption(a, known);
     }
     const name = /^--[^=]+$/.test(a) ? a.slice(2) : /^-[^-]$/.test(a) ? (spec.alias?.[a[1]] ?? a[1]) : undefined;
     // An empty value (-d '') is a value too: minimist would drop it and read the next word as an argument.
@@ -66,7 +70,7 @@ export function parseArgs(spec: CliSpec, args: string[]): Argv {
       if (/^-[A-Za-z0-9_-]{39,}$/.test(arg)) throw new UsageError(`${arg.slice(0, 24)}... is read as an option; an id that starts with '-' goes after --, as in: ${spec.name} -v VAULT -- ID`);
       if (arg.startsWith('-') && arg !== '-') {
         const name = arg.replace(/^--?(no-)?/, '').split('=')[0];
-        if (!known.has(name)) throw new UsageError(`unknown option ${arg.split('=')[0]} (see --help)`);
+        if (!known.has(name)) throw unknownOption(arg, known);
       }
       return true;
     },
@@ -75,6 +79,73 @@ export function parseArgs(spec: CliSpec, args: string[]): Argv {
     if (!(spec.repeatable ?? []).includes(k) && Array.isArray(argv[k])) throw new UsageError(`--${k} given more than once`);
   }
   return argv;
+}
+
+/**
+ * The AWS CLI's spellings of common options, as the words this binary knows: `--endpoint-url URL` is --endpoint
+ * and `--output json` is --json (AWS CLI global options: https://docs.aws.amazon.com/cli/latest/reference/).
+ * Words after `--` are left alone. Throws UsageError for an --output other than json.
+ */
+function awsCliSpellings(spec: CliSpec, known: Set<string>, args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    const m = /^--(endpoint-url|output)(?:=(.*))?$/.exec(a);
+    if (!m) {
+      out.push(a);
+      continue;
+    }
+    const value = m[2] ?? args[++i];
+    if (m[1] === 'endpoint-url') {
+      if (!known.has('endpoint')) throw unknownOption(a, known);
+      if (value === undefined) throw new UsageError(`option ${a} needs a value (see --help)`);
+      out.push(`--endpoint=${value}`);
+    } else {
+      const file = known.has('out') ? '; to write a FILE, -o FILE' : '';
+      if (!known.has('json')) throw new UsageError(`--output does not apply: ${spec.name} prints no JSON${file}`);
+      if (value?.toLowerCase() !== 'json') throw new UsageError(`invalid --output "${value ?? ''}": json, the one format (as --json; a listing prints a table on a terminal)${file}`);
+      out.push('--json');
+    }
+  }
+  return out;
+}
+
+/** Edit distance (insert, delete, replace, swap of neighbours: optimal string alignment) between a and b. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/**
+ * The UsageError for an unknown option: names the nearest known long option when one is close (at most 2 edits,
+ * and fewer than half the name), as git and the AWS CLI suggest: `unknown option --bwlimt; did you mean --bwlimit?`.
+ */
+export function unknownOption(arg: string, known: Iterable<string>): UsageError {
+  const word = arg.split('=')[0];
+  const negated = /^--no-/.test(word) ? 'no-' : '';
+  const name = word.replace(/^--?/, '').slice(negated.length);
+  let best: string | undefined;
+  let bestD = Infinity;
+  if (word.startsWith('--')) {
+    for (const k of known) {
+      if (k.length < 2 || k === name) continue;
+      const d = distance(name, k);
+      if (d < bestD || (d === bestD && best !== undefined && k < best)) [best, bestD] = [k, d];
+    }
+  }
+  if (best !== undefined && bestD <= 2 && bestD * 2 < name.length) return new UsageError(`unknown option ${word}; did you mean --${negated}${best}?`);
+  return new UsageError(`unknown option ${word} (see --help)`);
 }
 
 export function asList(v: unknown): string[] {

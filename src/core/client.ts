@@ -17,6 +17,8 @@ export interface ClientOptions {
   /** Milliseconds a socket may sit idle (waiting for an answer or mid-body); 0 = no limit. Default 60 s (the AWS CLI's). */
   readTimeoutMs?: number;
   debug?: (line: string) => void;
+  /** false: TLS certificates are not verified (--no-verify-ssl); default true. */
+  verifyTls?: boolean;
   /** Where AWS_CA_BUNDLE, the profile files and HTTPS_PROXY / HTTP_PROXY / NO_PROXY are read; default process.env. */
   env?: Record<string, string | undefined>;
 }
@@ -52,7 +54,7 @@ export function makeClient(o: ClientOptions = {}): GlacierClient {
       endpoint,
       connectionTimeout: connectionTimeout || undefined,
       socketTimeout: socketTimeout || undefined,
-      transport: async () => ({ ca, env: o.env }),
+      transport: async () => ({ ca, env: o.env, verify: o.verifyTls !== false }),
     }),
     bodyChecksumGenerator: async (request: { body?: unknown; headers?: Record<string, string> }) => {
       const sha256 = request.headers?.['x-amz-content-sha256'];

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { HttpHandlerOptions } from '@smithy/types';
 import { rawConnect, sdkAgents, type TransportOptions } from './transport.js';
+import { rateLimiter, type RateLimiter } from './rate.js';
 
 interface SdkRequest {
   method: string;
@@ -158,7 +159,8 @@ class Connection {
   }
 
   private nextBuffer(): Uint8Array {
-    if (this.state === 'into' && this.target) return this.target.subarray(this.got);
+    // --limit-rate: a read no larger than one slice, so that pacing (paceRead) stays even.
+    if (this.state === 'into' && this.target) return this.target.subarray(this.got, this.got + (rateLimiter()?.slice ?? this.target.length));
     if (this.state === 'stream' || this.state === 'pending') return this.scratch;
     if (this.headLen >= HEAD_SIZE) return this.scratch;
     return this.head.subarray(this.headLen);
@@ -174,7 +176,11 @@ class Connection {
     return new Promise((resolve, reject) => {
       this.onHead = resolve;
       this.onFail = reject;
-      if (!(this.socket as { encrypted?: boolean }).encrypted || !body || body.length <= TLS_SLICE) {
+      const pace = rateLimiter();
+      if (pace && body && body.length) {
+        this.socket.write(head, 'latin1');
+        paceWrite(this.socket, body, pace);
+      } else if (!(this.socket as { encrypted?: boolean }).encrypted || !body || body.length <= TLS_SLICE) {
         // Plain TCP: the kernel takes the part straight from its buffer (no copy on our side).
         this.socket.cork();
         this.socket.write(head, 'latin1');
@@ -195,6 +201,7 @@ class Connection {
   }
 
   private received(bytes: Uint8Array, inPlace: boolean): boolean | void {
+    if (this.state === 'into' || this.state === 'stream') this.paceRead(bytes.length);
     switch (this.state) {
       case 'head':
         return this.headBytes(bytes, inPlace);
@@ -273,6 +280,19 @@ class Connection {
     }
     onHead(r);
     return (this.state as string) === 'idle' ? undefined : false; // wait for the consumer to say where the body goes
+  }
+
+  /**
+   * --limit-rate (rate.ts) on a response body: books the bytes just read in the process's bucket and, when the
+   * bucket is ahead, stops reading this socket until their time (TCP's window then slows the server).
+   */
+  private paceRead(n: number): void {
+    const wait = rateLimiter()?.reserve(n) ?? 0;
+    if (wait <= 0) return;
+    this.socket.pause();
+    setTimeout(() => {
+      if (this.state === 'into' || this.state === 'stream') this.socket.resume();
+    }, wait);
   }
 
   fillInto(dst: Uint8Array): Promise<number> {
@@ -423,6 +443,21 @@ class Connection {
   get dead() {
     return this.state === 'dead';
   }
+}
+
+/**
+ * --limit-rate (rate.ts) on a request body: written in slices, each once the process's bucket lets it go and
+ * the previous one has been handed to the socket. Stops when the socket is destroyed (its error fails the request).
+ */
+function paceWrite(socket: import('node:net').Socket, body: Uint8Array, pace: RateLimiter): void {
+  const next = async (off: number): Promise<void> => {
+    if (off >= body.length || socket.destroyed) return;
+    const slice = body.subarray(off, off + pace.slice);
+    await pace.take(slice.length);
+    if (socket.destroyed) return;
+    socket.write(slice, () => void next(off + slice.length));
+  };
+  void next(0);
 }
 
 export interface DataPlaneConfig {

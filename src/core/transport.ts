@@ -16,6 +16,13 @@ export interface TransportOptions {
   /** PEM certificates trusted in addition to Node's own roots; undefined: Node's roots only. */
   ca?: string[];
   env?: NodeJS.ProcessEnv;
+  /** false: TLS certificates are not verified (--no-verify-ssl, as the AWS CLI's); default true. */
+  verify?: boolean;
+}
+
+/** The TLS options every connection takes: the CA bundle, and no verification when asked for (--no-verify-ssl). */
+function trust(o: TransportOptions): { ca?: string[]; rejectUnauthorized?: false } {
+  return { ...(o.ca ? { ca: o.ca } : {}), ...(o.verify === false ? { rejectUnauthorized: false as const } : {}) };
 }
 
 /**
@@ -54,7 +61,7 @@ export function proxyFor(url: string, env: NodeJS.ProcessEnv = process.env): URL
 export function sdkAgents(endpoint: string | undefined, o: TransportOptions): { httpAgent: http.Agent; httpsAgent: https.Agent } {
   const target = endpoint ?? 'https://glacier.amazonaws.com';
   const proxy = proxyFor(target, o.env);
-  const tlsOpts = o.ca ? { ca: o.ca } : {};
+  const tlsOpts = trust(o);
   const keepAlive = { keepAlive: true, maxSockets: 50 };
   if (proxy) {
     const httpsAgent = new HttpsProxyAgent(proxy, { ...keepAlive, ...tlsOpts });
@@ -90,7 +97,7 @@ export async function rawConnect(origin: URL, o: TransportOptions, onread: OnRea
   const port = Number(origin.port || (secure ? 443 : 80));
   const host = origin.hostname.replace(/^\[|\]$/g, '');
   const proxy = proxyFor(origin.href, o.env);
-  const tlsOpts = { ...(o.ca ? { ca: o.ca } : {}), servername: net.isIP(host) ? undefined : host };
+  const tlsOpts = { ...trust(o), servername: net.isIP(host) ? undefined : host };
   if (!proxy) {
     const socket = secure ? tls.connect({ host, port, ...tlsOpts, onread } as tls.ConnectionOptions) : net.connect({ host, port, onread });
     await connected(socket, secure ? 'secureConnect' : 'connect', timeoutMs);
@@ -100,11 +107,11 @@ export async function rawConnect(origin: URL, o: TransportOptions, onread: OnRea
   const pPort = Number(proxy.port || (pSecure ? 443 : 80));
   const pHost = proxy.hostname.replace(/^\[|\]$/g, '');
   if (!secure) {
-    const socket = pSecure ? tls.connect({ host: pHost, port: pPort, ...(o.ca ? { ca: o.ca } : {}), onread } as tls.ConnectionOptions) : net.connect({ host: pHost, port: pPort, onread });
+    const socket = pSecure ? tls.connect({ host: pHost, port: pPort, ...trust(o), onread } as tls.ConnectionOptions) : net.connect({ host: pHost, port: pPort, onread });
     await connected(socket, pSecure ? 'secureConnect' : 'connect', timeoutMs);
     return { socket, absoluteForm: true, direct: true };
   }
-  const tunnel = pSecure ? tls.connect({ host: pHost, port: pPort, ...(o.ca ? { ca: o.ca } : {}) }) : net.connect({ host: pHost, port: pPort });
+  const tunnel = pSecure ? tls.connect({ host: pHost, port: pPort, ...trust(o) }) : net.connect({ host: pHost, port: pPort });
   await connected(tunnel, pSecure ? 'secureConnect' : 'connect', timeoutMs);
   await connectHandshake(tunnel, `${host.includes(':') ? `[${host}]` : host}:${port}`, proxy, timeoutMs);
   // `onread` is ignored when TLS wraps an existing socket: this connection delivers 'data' events.
