@@ -1,9 +1,9 @@
 // glacier-restore: every archive of a vault to a folder, a command or S3, paced, resumable, verified.
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { formatBytes, parseDuration } from '../core/units.js';
 import { checked, inventoryArchives, inventoryFromJob, jsonLines } from '../restore/input.js';
@@ -177,6 +177,13 @@ run(spec, async (argv) => {
   const stateDir = join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'glacier-pipes');
   const statePath = argv.state !== undefined ? resolve(String(argv.state)) : join(stateDir, `restore-${c.vault}-${createHash('sha256').update(`${target}\n${argv.shard ?? ''}\n${c.endpoint ?? process.env.AWS_ENDPOINT_URL_GLACIER ?? ''}`).digest('hex').slice(0, 12)}.jsonl`);
   const dryRun = Boolean(argv['dry-run']);
+  if (sink instanceof DirSink) {
+    // An archive of the state's name would replace it, and with it the record of everything done.
+    if (within(realish(statePath), realish(sink.dir))) {
+      throw new UsageError(`the state file ${statePath} lies inside --to ${sink.dir}, where a restored archive could take its name; give --state a path outside that folder`);
+    }
+    if (!dryRun) sink = await DirSink.open(sink.dir);
+  }
   const journal = await Journal.open(statePath, { vault: c.vault, target }, { windowMs, readOnly: dryRun });
   // Waits for a slow reader (a pipe), so millions of records are not queued in memory.
   // A promise that never settles leaves no handle, and node would exit 0 with work undone: say so instead.
@@ -209,7 +216,8 @@ run(spec, async (argv) => {
       if (dryRun && !journal.inventoryJob()?.file) throw new UsageError('--dry-run starts no inventory job: pipe archives in, or give --inventory FILE');
       input = inventoryArchives(await inventoryFromJob({ glacier: { ...c.glacier, signal: interruption.signal }, vault: c.vault, journal, file: `${statePath}.inventory`, intervalMs, signal: interruption.signal, warn: c.warn, info }));
     }
-    const namer = new Namer(overrides);
+    // Names recorded for archives by earlier runs stay theirs; compared as the destination compares names.
+    const namer = new Namer(overrides, { fold: sink.fold, held: journal.allNames() });
     if (dryRun) {
       const p = await plan({ input, namer, sink, journal, shard, tier, maxJobs, maxBytesPerDay, windowMs, emit });
       emit({ ...p, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
@@ -256,6 +264,27 @@ run(spec, async (argv) => {
     await journal.close();
   }
 });
+
+/** `path` with its longest existing leading part resolved through links (realpath), the rest appended. */
+function realish(path: string): string {
+  const rest: string[] = [];
+  let p = resolve(path);
+  for (;;) {
+    try {
+      return join(realpathSync(p), ...rest.reverse());
+    } catch {
+      const parent = dirname(p);
+      if (parent === p) return resolve(path);
+      rest.push(basename(p));
+      p = parent;
+    }
+  }
+}
+
+/** Whether `path` is `dir` or lies below it. */
+function within(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith(sep) ? dir : `${dir}${sep}`);
+}
 
 /** Whether stdin is a pipe or file with something in it (not a terminal, not /dev/null). */
 async function hasInput(): Promise<boolean> {

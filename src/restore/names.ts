@@ -74,10 +74,8 @@ export class Namer {
     }
     for (const n of this.candidates(b, archiveId)) {
       if (!this.free(n, b.folder)) continue;
-      if (o.taken && (await o.taken(n, b.folder))) {
-        this.take(n, false); // held by something else: never given to another archive of this run either
-        continue;
-      }
+      // Held in the destination by something else (asked per archive: a file is its own archive's).
+      if (o.taken && (await o.taken(n, b.folder))) continue;
       return this.took(b, n);
     }
     throw new Error('unreachable');
