@@ -230,11 +230,12 @@ describe('glacier-restore: its own files', () => {
       await local.admin('DELETE', 'counters');
       const r = await run('glacier-restore', args, { env, input: input(['plainOne'], { plainOne: { ArchiveDescription: 'a\u0000b.txt' } }) });
       assert.equal(r.code, 1, show(r));
-      const [rec] = archivesOf(records(r.stdout));
-      assert.equal(rec.status, 'failed', `run ${n}`);
-      assert.match(rec.error, /NUL/);
       const log = await local.admin<LogEntry[]>('GET', 'requests');
       assert.equal(log.filter((e) => e.op === 'InitiateJob').length, 0, `run ${n} started no job`);
+      const [rec] = archivesOf(records(r.stdout));
+      assert.equal(rec.status, 'failed', `run ${n}`);
+      assert.equal(rec.refused, true);
+      assert.match(rec.error, /NUL/);
     }
   });
 });

@@ -53,12 +53,20 @@ Options:
   --dry-run             print the plan (names, totals, days at the pace set); start nothing
 ${COMMON_HELP}
 
-Names: decoded from the descriptions mt-aws-glacier (mt1, mt2), FastGlacier and CloudBerry write, else the
-description itself (glacier-put's default is the file name), else the archive id. A name never leaves DIR or
-PREFIX ('..', absolute paths, NUL and control characters are made safe); a name taken twice gets ~HASH.
+Names: decoded from the descriptions mt-aws-glacier (mt1, mt2), FastGlacier and CloudBerry (UTF-7 paths)
+write, else the description itself (glacier-put's default is the file name), else (blank) the archive id; the
+Name field of glacier-job output --archives lines. A name never leaves DIR or PREFIX ('..', absolute paths, NUL
+and control characters are made safe), is at most 255 bytes a component (a cut name keeps its extension), and
+belongs to its archive: recorded in the state before its job starts, never changed, never given to another
+archive. A name another archive holds (in the state, or a file of other bytes in DIR, compared case-insensitively
+when DIR is) gets ~HASH of the archive id. A folder marker ("photos/") becomes a folder. An archive stored
+compressed or encrypted by FastGlacier or CloudBerry is restored as stored, with "encoding" in its line.
+Files: complete files and folders get the umask's mode (.partial files and the state 0600); no symbolic link
+below DIR is followed; an existing file is never replaced; --state may not lie inside DIR (exit 2).
 
 Output: one JSON line per archive {"archiveId","name","size","status","to",...} (status done, failed or
-integrity), then a summary line; progress on stderr.
+integrity; "refused": true for an archive the destination can never take, e.g. a description with a NUL for
+--exec, reported failed on every run but never given a job), then a summary line; progress on stderr.
 Exit: 0 every archive done, 1 some failed (each named on stderr), 2 bad usage, 3 integrity failure,
 130/143 interrupted (run it again to continue).
 
