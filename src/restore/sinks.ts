@@ -29,14 +29,14 @@ export interface Item {
 }
 
 export interface ArchiveWriter {
-  /** Bytes already held from an earlier run of the same job (a multiple of 1 MiB); the download starts there. */
+  /** Bytes already held from an earlier job for the same archive (a multiple of 1 MiB); the download starts there. */
   resumed: number;
   /** Tree hash state of those bytes. */
   combiner?: TreeCombiner;
   write(data: Buffer, start: number): Promise<void>;
   finish(): Promise<void>;
   abort(): Promise<void>;
-  /** The run was interrupted: keep what is verified for the next run to resume (absent: `abort` is called). */
+  /** The run was interrupted or the job expired: keep what is verified for the next job to continue (absent: `abort` is called). */
   suspend?(): Promise<void>;
 }
 
@@ -146,7 +146,7 @@ export class DirSink implements ArchiveSink {
     };
     let opened;
     try {
-      opened = await FileSink.open(`${d.path}/${partialBase}`, { jobId, vault: '', from: 0, to: item.size - 1 });
+      opened = await FileSink.open(`${d.path}/${partialBase}`, { jobId, vault: '', from: 0, to: item.size - 1, archive: `${item.archiveId} ${item.treeHash}` });
     } catch (e) {
       await d.close();
       throw shown(e);
@@ -266,6 +266,9 @@ async function treeHashOfFile(path: string): Promise<string> {
 }
 
 
+/** How long an `--exec` command stopped with SIGTERM has before SIGKILL (ms). */
+export const EXEC_GRACE_MS = 10_000;
+
 /**
  * `--exec CMD`: CMD run by /bin/sh per archive, its bytes on stdin, GLACIER_* in its environment, its stdout
  * sent to our stderr (our stdout carries the records). Done when CMD exits 0 after reading to the end.
@@ -341,10 +344,13 @@ export class ExecSink implements ArchiveSink {
         if (code !== 0) throw await failed('not restored');
       },
       abort: async () => {
-        // Killed before its stdin ends, so the command never sees a clean end of partial data.
+        // Killed before its stdin ends, so the command never sees a clean end of partial data; a command that
+        // ignores SIGTERM gets SIGKILL after EXEC_GRACE_MS.
         child.kill('SIGTERM');
         child.stdin!.destroy();
+        const kill = setTimeout(() => child.kill('SIGKILL'), EXEC_GRACE_MS);
         await exited;
+        clearTimeout(kill);
       },
     };
   }
