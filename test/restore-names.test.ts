@@ -44,6 +44,7 @@ const DESCRIPTIONS: [string, string][] = [
   ['plainOne', 'one.bin'],
   ['sub', 'sub/x.txt'],
   ['mode', mt2('m/dir/f.txt', '20130228T163008Z')],
+  ['nul', 'nul.txt'],
 ];
 
 function records(out: Buffer): Rec[] {
@@ -86,7 +87,7 @@ before(async () => {
   }
   const inv = await run('glacier-job', ['inventory', '-v', VAULT], { env });
   assert.equal(inv.code, 0, show(inv));
-  const out = await run('glacier-job', ['output', '-v', VAULT, JSON.parse(inv.stdout.toString()).JobId, '--wait', '--interval', '200ms', '--archives'], { env });
+  const out = await run('glacier-job', ['output', '-v', VAULT, '--wait', '--interval', '200ms', '--archives', '--', JSON.parse(inv.stdout.toString()).JobId], { env });
   assert.equal(out.code, 0, show(out));
   for (const rec of records(out.stdout)) lines.set(labelOf(rec.ArchiveId), rec);
   assert.equal(lines.size, DESCRIPTIONS.length);
@@ -228,10 +229,10 @@ describe('glacier-restore: its own files', () => {
     const args = ['-v', VAULT, '--exec', 'cat > /dev/null', '--state', join(work, 'nul.state'), '--interval', '200ms'];
     for (const n of [1, 2]) {
       await local.admin('DELETE', 'counters');
-      const r = await run('glacier-restore', args, { env, input: input(['plainOne'], { plainOne: { ArchiveDescription: 'a\u0000b.txt' } }) });
+      const r = await run('glacier-restore', args, { env, input: input(['nul'], { nul: { ArchiveDescription: 'a\u0000b.txt' } }) });
       assert.equal(r.code, 1, show(r));
       const log = await local.admin<LogEntry[]>('GET', 'requests');
-      assert.equal(log.filter((e) => e.op === 'InitiateJob').length, 0, `run ${n} started no job`);
+      assert.deepEqual(log.filter((e) => e.op === 'InitiateJob' || e.op === 'GetJobOutput'), [], `run ${n} started no job and fetched nothing`);
       const [rec] = archivesOf(records(r.stdout));
       assert.equal(rec.status, 'failed', `run ${n}`);
       assert.equal(rec.refused, true);
@@ -294,8 +295,10 @@ describe('glacier-restore: names from other clients', () => {
     assert.equal(marker.folder, true);
     assert.ok(statSync(join(dir, 'photos')).isDirectory());
     assert.ok(readFileSync(join(dir, 'photos', 'a.jpg')).equals(data.get(ids.get('child')!)!), 'its child is inside it, not flattened');
+    assert.equal(marker.jobId, undefined, 'no job for the marker');
     const log = await local.admin<LogEntry[]>('GET', 'requests');
-    assert.equal(log.filter((e) => e.op === 'InitiateJob').length, 1, 'one job: the child\'s');
+    // The child's job is started, or taken up from the vault's (an earlier test retrieved it): at most one.
+    assert.ok(log.filter((e) => e.op === 'InitiateJob').length <= 1, 'no job but the child\'s');
   });
 
   for (const [umask, file, folder] of [['022', 0o644, 0o755], ['077', 0o600, 0o700]] as const) {
