@@ -98,7 +98,7 @@ export async function acquireLock(lock: string): Promise<() => Promise<void>> {
     await fh.close();
   }
   try {
-    for (let attempt = 0; attempt < 20; attempt++) {
+    for (let attempt = 0; attempt < 100; attempt++) {
       try {
         await fsp.link(tmp, lock);
         return async () => {
@@ -122,7 +122,7 @@ export async function acquireLock(lock: string): Promise<() => Promise<void>> {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         // Another process is removing this stale lock; the next attempt sees what it left.
-        await new Promise((r) => setTimeout(r, 5 + attempt * 5));
+        await new Promise((r) => setTimeout(r, Math.min(5 + attempt * 5, 50)));
         continue;
       }
       try {
