@@ -1,9 +1,9 @@
 // glacier-restore: every archive of a vault to a folder, a command or S3, paced, resumable, verified.
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { formatBytes, parseDuration } from '../core/units.js';
 import { checked, checkInventory, inventoryArchives, inventoryFromJob, jsonLines } from '../restore/input.js';
@@ -59,9 +59,16 @@ Options:
 ${rateHelp()}
 ${COMMON_HELP}
 
-Names: decoded from the descriptions mt-aws-glacier (mt1, mt2), FastGlacier and CloudBerry write, else the
-description itself (glacier-put's default is the file name), else the archive id. A name never leaves DIR or
-PREFIX ('..', absolute paths, NUL and control characters are made safe); a name taken twice gets ~HASH.
+Names: decoded from the descriptions mt-aws-glacier (mt1, mt2), FastGlacier and CloudBerry (UTF-7 paths)
+write, else the description itself (glacier-put's default is the file name), else (blank) the archive id; the
+Name field of glacier-job output --archives lines. A name never leaves DIR or PREFIX ('..', absolute paths, NUL
+and control characters are made safe), is at most 255 bytes a component (a cut name keeps its extension), and
+belongs to its archive: recorded in the state before its job starts, never changed, never given to another
+archive. A name another archive holds (in the state, or a file of other bytes in DIR, compared case-insensitively
+when DIR is) gets ~HASH of the archive id. A folder marker ("photos/") becomes a folder. An archive stored
+compressed or encrypted by FastGlacier or CloudBerry is restored as stored, with "encoding" in its line.
+Files: complete files and folders get the umask's mode (.partial files and the state 0600); no symbolic link
+below DIR is followed; an existing file is never replaced; --state may not lie inside DIR (exit 2).
 
 Jobs: retrieval jobs already in progress or succeeded in the vault for these archives (ListJobs) are taken up,
 and the destination is asked before a job starts: nothing is paid for twice, even with the state file lost. A
@@ -70,8 +77,9 @@ the run keep fewer outstanding (stderr names the --max-jobs to use). A job whose
 the input line is refused before anything is written (status integrity).
 
 Output: one JSON line per archive {"archiveId","name","size","status","to",...} (status done, failed,
-integrity, or missing: deleted from the vault since the inventory, not retried), then a summary line; progress
-on stderr.
+integrity, or missing: deleted from the vault since the inventory, not retried; "refused": true for an archive
+the destination can never take, e.g. a description with a NUL for --exec, reported failed on every run but never
+given a job), then a summary line; progress on stderr.
 Exit: 0 every archive done (or missing), 1 some failed (each named on stderr), 2 bad usage, 3 integrity
 failure, 130/143 interrupted (run it again to continue).
 
@@ -190,6 +198,13 @@ run(spec, async (argv) => {
   const stateDir = join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'glacier-pipes');
   const statePath = argv.state !== undefined ? resolve(String(argv.state)) : join(stateDir, `restore-${c.vault}-${createHash('sha256').update(`${target}\n${argv.shard ?? ''}\n${c.endpoint ?? process.env.AWS_ENDPOINT_URL_GLACIER ?? ''}`).digest('hex').slice(0, 12)}.jsonl`);
   const dryRun = Boolean(argv['dry-run']);
+  if (sink instanceof DirSink) {
+    // An archive of the state's name would replace it, and with it the record of everything done.
+    if (within(realish(statePath), realish(sink.dir))) {
+      throw new UsageError(`the state file ${statePath} lies inside --to ${sink.dir}, where a restored archive could take its name; give --state a path outside that folder`);
+    }
+    if (!dryRun) sink = await DirSink.open(sink.dir);
+  }
   const journal = await Journal.open(statePath, { vault: c.vault, target }, { windowMs, readOnly: dryRun });
   // Waits for a slow reader (a pipe), so millions of records are not queued in memory.
   // A promise that never settles leaves no handle, and node would exit 0 with work undone: say so instead.
@@ -238,7 +253,8 @@ run(spec, async (argv) => {
       const kept = !refresh && Boolean(journal.inventoryJob()?.file);
       input = await useInventory(await inventoryFromJob({ glacier: { ...c.glacier, signal: interruption.signal }, vault: c.vault, journal, file: `${statePath}.inventory`, refresh, intervalMs, signal: interruption.signal, warn: c.warn, info }), kept);
     }
-    const namer = new Namer(overrides);
+    // Names recorded for archives by earlier runs stay theirs; compared as the destination compares names.
+    const namer = new Namer(overrides, { fold: sink.fold, held: journal.allNames() });
     if (dryRun) {
       const p = await plan({ input, namer, sink, journal, shard, tier, maxJobs, maxBytesPerDay, windowMs, emit });
       emit({ ...p, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
@@ -286,6 +302,27 @@ run(spec, async (argv) => {
     await journal.close();
   }
 });
+
+/** `path` with its longest existing leading part resolved through links (realpath), the rest appended. */
+function realish(path: string): string {
+  const rest: string[] = [];
+  let p = resolve(path);
+  for (;;) {
+    try {
+      return join(realpathSync(p), ...rest.reverse());
+    } catch {
+      const parent = dirname(p);
+      if (parent === p) return resolve(path);
+      rest.push(basename(p));
+      p = parent;
+    }
+  }
+}
+
+/** Whether `path` is `dir` or lies below it. */
+function within(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith(sep) ? dir : `${dir}${sep}`);
+}
 
 /** Whether stdin is a pipe or file with something in it (not a terminal, not /dev/null). */
 async function hasInput(): Promise<boolean> {

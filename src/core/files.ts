@@ -1,5 +1,11 @@
-// Small file-system facts shared by the lock and state files of downloads and restores.
-import { promises as fsp } from 'node:fs';
+// Small file-system facts shared by the lock, state and partial files of downloads and restores: every file a
+// binary creates is created O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, so that a link planted at its predictable
+// name is never followed, and locks are taken so that two processes can never both hold one.
+import { randomBytes } from 'node:crypto';
+import { constants, promises as fsp } from 'node:fs';
+import { hostname } from 'node:os';
+
+const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants;
 
 /** Whether process `pid` exists on this machine (EPERM: it exists but belongs to another user). A lock whose
  * holder is gone is stale and may be taken over. */
@@ -19,5 +25,115 @@ export async function syncDir(dir: string): Promise<void> {
     await d.sync();
   } finally {
     await d.close();
+  }
+}
+
+/**
+ * Creates `path`, which must not exist, mode 0600 (`flags` added to O_CREAT|O_EXCL|O_NOFOLLOW, O_WRONLY by
+ * default). Throws the system error (EEXIST when anything, a link included, is at `path`).
+ */
+export function createExclusive(path: string, flags: number = O_WRONLY): Promise<fsp.FileHandle> {
+  return fsp.open(path, flags | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+}
+
+/**
+ * A temporary file of ours at the fixed name `path` (e.g. a compaction's `STATE.tmp`): what a killed run left
+ * there, or a link someone planted, is unlinked (a link's target is never opened nor changed), then `path` is
+ * created with createExclusive. Throws when something appears there again in between.
+ */
+export async function createTemp(path: string, flags: number = O_WRONLY): Promise<fsp.FileHandle> {
+  try {
+    return await createExclusive(path, flags);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  const st = await fsp.lstat(path).catch(() => null);
+  if (st?.isDirectory()) throw new Error(`${path} is a folder; remove it`);
+  await fsp.unlink(path).catch(() => {});
+  return createExclusive(path, flags);
+}
+
+/** The holder a lock file names, or why it could not be taken. */
+export class LockHeldError extends Error {
+  constructor(
+    readonly lock: string,
+    readonly pid: number | undefined,
+    readonly host: string | undefined,
+    why: string,
+  ) {
+    super(why);
+  }
+}
+
+async function readNoFollow(path: string): Promise<string | null> {
+  const fh = await fsp.open(path, O_RDONLY | O_NOFOLLOW).catch(() => null);
+  if (!fh) return null;
+  try {
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Takes the lock file `lock` so that two processes can never both hold it. The holder's `PID HOST` is written
+ * to a private temporary file first, which is then hard-linked to `lock` (link(2) fails with EEXIST when the
+ * name exists, atomically): the lock name never exists empty or half written. A lock whose holder is gone (same
+ * host, no such process) is stale: it is removed by the one process that first creates a marker named after
+ * that lock file's identity (inode and mtime), after checking that the same file is still there, so two
+ * processes breaking one stale lock cannot remove a live lock taken meanwhile.
+ * Resolves with the release function (which removes the lock only while it is still ours); throws
+ * LockHeldError naming the holder, or a system error.
+ */
+export async function acquireLock(lock: string): Promise<() => Promise<void>> {
+  const me = `${process.pid} ${hostname()}\n`;
+  const tmp = `${lock}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
+  const fh = await createExclusive(tmp);
+  let ino: number;
+  try {
+    await fh.writeFile(me);
+    await fh.sync();
+    ino = (await fh.stat()).ino;
+  } finally {
+    await fh.close();
+  }
+  try {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      try {
+        await fsp.link(tmp, lock);
+        return async () => {
+          // Only our own lock is removed: a lock file that is another one now is left alone.
+          const st = await fsp.lstat(lock).catch(() => null);
+          if (st && st.ino === ino) await fsp.unlink(lock).catch(() => {});
+        };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const st = await fsp.lstat(lock).catch(() => null);
+      if (!st) continue; // released meanwhile: try again
+      if (!st.isFile()) throw new LockHeldError(lock, undefined, undefined, `${lock} is not a regular file; remove it if no process uses it`);
+      const m = /^(\d+) (\S+)\n?$/.exec((await readNoFollow(lock)) ?? '');
+      if (!m) throw new LockHeldError(lock, undefined, undefined, `${lock} names no holder; remove it if no process uses it`);
+      const [pid, host] = [Number(m[1]), m[2]];
+      if (host !== hostname() || processAlive(pid)) throw new LockHeldError(lock, pid, host, `held by process ${pid}${host !== hostname() ? ` on ${host}` : ''}`);
+      const marker = `${lock}.stale-${st.ino}-${Math.trunc(st.mtimeMs)}`;
+      try {
+        await fsp.link(tmp, marker);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        // Another process is removing this stale lock; the next attempt sees what it left.
+        await new Promise((r) => setTimeout(r, Math.min(5 + attempt * 5, 50)));
+        continue;
+      }
+      try {
+        const again = await fsp.lstat(lock).catch(() => null);
+        if (again && again.ino === st.ino && Math.trunc(again.mtimeMs) === Math.trunc(st.mtimeMs)) await fsp.unlink(lock);
+      } finally {
+        await fsp.unlink(marker).catch(() => {});
+      }
+    }
+    throw new LockHeldError(lock, undefined, undefined, `${lock} could not be taken (a stale lock kept coming back); remove ${lock} and ${lock}.stale-* if no process uses them`);
+  } finally {
+    await fsp.unlink(tmp).catch(() => {});
   }
 }

@@ -1,11 +1,12 @@
 // Where glacier-restore's archives come from: JSON lines on stdin (what `glacier-job output --archives`
 // prints), an inventory file, or an inventory job (started here, or given) whose output is kept next to the
 // state file so a rerun does not wait for another one.
-import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { createReadStream, promises as fsp } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ServiceError, UsageError } from '../core/errors.js';
+import { createTemp } from '../core/files.js';
 import type { Journal } from './journal.js';
 import { checkArchive } from './planner.js';
 import { describeJob, errorCode, getJobOutput, initiateJob, readInventoryFile, sleep, type Glacier, type InventoryArchive } from './seam.js';
@@ -98,7 +99,8 @@ export async function inventoryFromJob(o: InventoryJobOptions): Promise<string> 
   for (let attempt = 1; ; attempt++) {
     try {
       const r = await getJobOutput(o.glacier, o.vault, jobId);
-      await pipeline(r.body as Readable, createWriteStream(tmp, { mode: 0o600 }));
+      const out = await createTemp(tmp); // O_EXCL|O_NOFOLLOW, 0600: a link planted at FILE.tmp is never followed
+      await pipeline(r.body as Readable, out.createWriteStream());
       const fh = await fsp.open(tmp, 'r+');
       await fh.datasync(); // on disk before the journal says it is there
       await fh.close();

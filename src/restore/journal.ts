@@ -9,11 +9,11 @@
 // Memory at 2,000,000 archives: one 22-character key per archive done (a hash of its id), and full records only
 // for the archives with a job outstanding (at most --max-jobs).
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fsp, constants as C } from 'node:fs';
+import { promises as fsp, constants as C } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ServiceError, UsageError } from '../core/errors.js';
-import { processAlive as alive, syncDir } from '../core/files.js';
+import { acquireLock, createTemp, LockHeldError, syncDir } from '../core/files.js';
 
 export interface ArchiveRecord {
   archiveId: string;
@@ -40,7 +40,9 @@ type Line =
   | { t: 'start'; at: number; s: number }
   | { t: 'upload'; k: string; u: string; key: string }
   | { t: 'upload-end'; k: string; u: string }
-  | { t: 'inventory'; j: string; file?: string };
+  | { t: 'inventory'; j: string; file?: string }
+  | { t: 'name'; k: string; n: string }
+  | { t: 'refused'; k: string; e: string };
 
 /** The journal's key for an archive id: 128 bits of its SHA-256, as 22 base64url characters. */
 export function keyOf(archiveId: string): string {
@@ -51,6 +53,10 @@ export class Journal {
   private readonly done = new Set<string>();
   private readonly jobs = new Map<string, JobRecord>();
   private readonly uploads = new Map<string, { u: string; key: string }>();
+  /** Each archive's name, recorded before its job starts and never changed (by journal key). */
+  private readonly names = new Map<string, string>();
+  /** Archives the sink refuses for good (a description --exec cannot pass on), with the reason. */
+  private readonly refusals = new Map<string, string>();
   private starts: { at: number; s: number }[] = [];
   private inventory: { j: string; file?: string } | undefined;
   private fh: fsp.FileHandle | undefined;
@@ -59,6 +65,7 @@ export class Journal {
   private bytesSinceCompaction = 0;
   private compactedBytes = 0;
   private lockPath: string;
+  private unlock: (() => Promise<void>) | undefined;
 
   private constructor(
     readonly path: string,
@@ -85,29 +92,25 @@ export class Journal {
     return j;
   }
 
+  /** Takes `STATE.lock` (acquireLock: two processes can never both hold it; a dead holder's lock is taken over). */
   private async lock(): Promise<void> {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fh = await fsp.open(this.lockPath, C.O_CREAT | C.O_EXCL | C.O_WRONLY, 0o600);
-        await fh.writeFile(String(process.pid));
-        await fh.close();
-        return;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        const pid = Number(await fsp.readFile(this.lockPath, 'utf8').catch(() => ''));
-        if (pid && pid !== process.pid && alive(pid)) throw new UsageError(`${this.path} is in use by process ${pid} (another glacier-restore with the same state); wait for it or give another --state`);
-        await fsp.rm(this.lockPath, { force: true }); // left by a process that died (kill -9)
-      }
+    try {
+      this.unlock = await acquireLock(this.lockPath);
+    } catch (e) {
+      if (!(e instanceof LockHeldError)) throw e;
+      if (e.pid === undefined) throw new UsageError(`cannot lock ${this.path}: ${e.message}`);
+      throw new UsageError(`${this.path} is in use by process ${e.pid}${e.host ? ` on ${e.host}` : ''} (another glacier-restore with the same state); wait for it or give another --state`);
     }
-    throw new UsageError(`cannot lock ${this.path}`);
   }
 
   private async replay(): Promise<void> {
     let stream;
     try {
-      await fsp.access(this.path);
-      stream = createReadStream(this.path, 'utf8');
-    } catch {
+      // Never read through a link planted at the state's name.
+      const fh = await fsp.open(this.path, C.O_RDONLY | C.O_NOFOLLOW);
+      stream = fh.createReadStream({ encoding: 'utf8' });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new UsageError(`${this.path} is a symbolic link; give --state a regular file`);
       return;
     }
     let first = true;
@@ -151,6 +154,13 @@ export class Journal {
       case 'inventory':
         this.inventory = { j: l.j, file: l.file };
         break;
+      case 'name':
+        if (!this.names.has(l.k)) this.names.set(l.k, l.n); // the first name given stays
+        break;
+      case 'refused':
+        this.refusals.set(l.k, l.e);
+        this.jobs.delete(l.k);
+        break;
     }
   }
 
@@ -159,7 +169,7 @@ export class Journal {
     const cut = this.now() - this.windowMs;
     this.starts = this.starts.filter((s) => s.at > cut);
     const tmp = `${this.path}.tmp`;
-    const out = await fsp.open(tmp, 'w', 0o600);
+    const out = await createTemp(tmp); // O_EXCL|O_NOFOLLOW: a link planted at STATE.tmp is removed, never followed
     let bytes = 0;
     let buf: string[] = [];
     const put = async (l: Line) => {
@@ -184,14 +194,15 @@ export class Journal {
     }
     for (const s of this.starts) if (!jobStarts.delete(s.at)) await put({ t: 'start', at: s.at, s: s.s });
     for (const [k, u] of this.uploads) await put({ t: 'upload', k, u: u.u, key: u.key });
+    for (const [k, n] of this.names) await put({ t: 'name', k, n });
+    for (const [k, e] of this.refusals) await put({ t: 'refused', k, e });
     await flush();
     await out.datasync();
     await out.close();
-    await fsp.chmod(tmp, 0o600);
     await fsp.rename(tmp, this.path);
     await syncDir(dirname(this.path));
     await this.fh?.close();
-    this.fh = await fsp.open(this.path, 'a', 0o600);
+    this.fh = await fsp.open(this.path, C.O_WRONLY | C.O_APPEND | C.O_NOFOLLOW);
     this.compactedBytes = bytes;
     this.bytesSinceCompaction = 0;
   }
@@ -242,6 +253,18 @@ export class Journal {
   inventoryJob(): { j: string; file?: string } | undefined {
     return this.inventory;
   }
+  /** The name recorded for an archive, if any. */
+  nameOf(archiveId: string): string | undefined {
+    return this.names.get(keyOf(archiveId));
+  }
+  /** Every recorded name (an archive's name is held by it for good, whether it is in this run's input or not). */
+  allNames(): IterableIterator<string> {
+    return this.names.values();
+  }
+  /** Why the sink refused an archive for good, if it did. */
+  refusal(archiveId: string): string | undefined {
+    return this.refusals.get(keyOf(archiveId));
+  }
   doneCount(): number {
     return this.done.size;
   }
@@ -267,6 +290,16 @@ export class Journal {
   recordUploadEnd(archiveId: string, uploadId: string): Promise<void> {
     return this.append({ t: 'upload-end', k: keyOf(archiveId), u: uploadId });
   }
+  /** Records an archive's name; a name already recorded for it is kept (names never change). */
+  recordName(archiveId: string, name: string): Promise<void> {
+    const k = keyOf(archiveId);
+    if (this.names.has(k)) return Promise.resolve();
+    return this.append({ t: 'name', k, n: name });
+  }
+  /** Records that the sink refuses this archive for good: later runs report it failed without starting a job. */
+  recordRefused(archiveId: string, reason: string): Promise<void> {
+    return this.append({ t: 'refused', k: keyOf(archiveId), e: reason });
+  }
   recordInventory(jobId: string, file?: string): Promise<void> {
     return this.append({ t: 'inventory', j: jobId, file });
   }
@@ -275,7 +308,7 @@ export class Journal {
     await this.flushing;
     await this.fh?.close();
     this.fh = undefined;
-    await fsp.rm(this.lockPath, { force: true });
+    await this.unlock?.();
   }
 }
 

@@ -38,7 +38,8 @@ export async function plan(o: {
   const seen = new Set<string>(); // keys (22 characters) of the archive ids seen, to take each once
   for await (const a of o.input) {
     if (seen.has(keyOf(a.ArchiveId))) continue;
-    const { name, mtime } = o.namer.name(a.ArchiveId, a.ArchiveDescription);
+    const recorded = o.journal.nameOf(a.ArchiveId); // a name an earlier run recorded stays
+    const { name, mtime } = recorded !== undefined ? await o.namer.claim(a.ArchiveId, a.ArchiveDescription, { recorded }) : o.namer.name(a.ArchiveId, a.ArchiveDescription, a.Size);
     if (o.shard && !inShard(a.ArchiveId, o.shard)) continue;
     seen.add(keyOf(a.ArchiveId));
     p.archives++;

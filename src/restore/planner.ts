@@ -22,7 +22,7 @@ export function checkArchive(a: InventoryArchive): InventoryArchive {
 }
 
 /** The item an input record becomes once named. */
-export function itemOf(a: InventoryArchive, name: string, mtime?: Date): Item {
+export function itemOf(a: InventoryArchive, name: string, mtime?: Date, more: { folder?: boolean; encoding?: string } = {}): Item {
   return {
     archiveId: a.ArchiveId,
     name,
@@ -31,6 +31,8 @@ export function itemOf(a: InventoryArchive, name: string, mtime?: Date): Item {
     description: String(a.ArchiveDescription ?? ''),
     creationDate: String(a.CreationDate ?? ''),
     mtime: mtime?.getTime(),
+    ...(more.folder && a.Size === 0 ? { folder: true } : {}),
+    ...(more.encoding ? { encoding: more.encoding } : {}),
   };
 }
 
@@ -73,6 +75,14 @@ export interface PlannerOptions {
   onSeen?(item: Item): void;
   /** An archive the journal has as done (an earlier run finished it). */
   onDoneBefore?(item: Item): void | Promise<void>;
+  /** Whether the destination holds a name for something else than this archive (the sink's `taken`). */
+  taken?(name: string, folder: boolean, item: { size: number; treeHash: string }): Promise<boolean>;
+  /** Why the sink can never take this archive, if so (the sink's `refuses`). */
+  refuses?(item: Item): string | undefined;
+  /** An archive refused for good (recorded in the journal before this is called): no job is started for it. */
+  onRefused?(item: Item, reason: string): void | Promise<void>;
+  /** A folder marker with no bytes: made by the sink, no job needed. */
+  onFolder?(item: Item): Promise<void>;
 }
 
 /** The planner of a run (see Planner). */
@@ -89,7 +99,9 @@ export function makePlanner(o: PlannerOptions): Planner {
       const out: Resumed[] = [];
       for (const r of o.journal.outstanding()) {
         if (o.shard && !inShard(r.archive.archiveId, o.shard)) continue;
-        const item: Item = { ...r.archive, name: r.name, mtime: r.mtime };
+        const encoding = o.namer.base(r.archive.archiveId, r.archive.description).encoding;
+        const item: Item = { ...r.archive, name: r.name, mtime: r.mtime, ...(encoding ? { encoding } : {}) };
+        o.namer.claim(r.archive.archiveId, r.archive.description, { recorded: r.name }).catch(() => {}); // holds its name
         fromJournal.add(item.archiveId);
         o.onSeen?.(item);
         out.push({ item, jobId: r.jobId, at: r.at });
@@ -105,14 +117,37 @@ export function makePlanner(o: PlannerOptions): Planner {
         }
         const a = n.value;
         if (seen.has(keyOf(a.ArchiveId))) continue; // listed twice: once is enough
-        const { name, mtime } = o.namer.name(a.ArchiveId, a.ArchiveDescription);
-        if (o.shard && !inShard(a.ArchiveId, o.shard)) continue;
+        if (o.shard && !inShard(a.ArchiveId, o.shard)) {
+          o.namer.name(a.ArchiveId, a.ArchiveDescription, a.Size); // taken here too, so every shard names alike
+          continue;
+        }
         seen.add(keyOf(a.ArchiveId));
         if (fromJournal.has(a.ArchiveId)) continue;
-        const item = itemOf(a, name, mtime);
+        // An archive's name is its recorded one; else the first free here and in the destination, recorded
+        // before its job starts, so that it never changes and no other archive is ever given it.
+        const done = o.journal.isDone(a.ArchiveId);
+        const recorded = o.journal.nameOf(a.ArchiveId);
+        const taken = o.taken;
+        const named = await o.namer.claim(a.ArchiveId, a.ArchiveDescription, {
+          size: a.Size,
+          recorded,
+          taken: done || !taken ? undefined : (n, f) => taken(n, f, { size: a.Size, treeHash: a.SHA256TreeHash }),
+        });
+        if (recorded === undefined && !done) await o.journal.recordName(a.ArchiveId, named.folder ? `${named.name}/` : named.name);
+        const item = itemOf(a, named.name, named.mtime, named);
         o.onSeen?.(item);
-        if (o.journal.isDone(a.ArchiveId)) {
+        if (done) {
           await o.onDoneBefore?.(item);
+          continue;
+        }
+        const refused = o.journal.refusal(a.ArchiveId) ?? o.refuses?.(item);
+        if (refused !== undefined) {
+          if (o.journal.refusal(a.ArchiveId) === undefined) await o.journal.recordRefused(a.ArchiveId, refused);
+          await o.onRefused?.(item, refused);
+          continue;
+        }
+        if (item.folder && o.onFolder) {
+          await o.onFolder(item);
           continue;
         }
         return item;

@@ -83,7 +83,9 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
   const downloads = new Set<Promise<void>>();
 
   const finishItem = (item: Item, status: string, extra: object = {}) => {
-    o.emit({ archiveId: item.archiveId, name: item.name, size: item.size, status, to: o.sink.where(item), ...extra });
+    // An archive a client stored compressed or encrypted is restored as stored: its line says so.
+    if (item.encoding && status === 'done') o.warn(`${item.archiveId} (${item.name}) was stored ${item.encoding} by the client that uploaded it; restored as stored ("encoding" in its line)`);
+    o.emit({ archiveId: item.archiveId, name: item.name, size: item.size, status, to: o.sink.where(item), ...(item.encoding ? { encoding: item.encoding } : {}), ...extra });
   };
   const planner = makePlanner({
     input: o.input, namer: o.namer, journal: o.journal, shard: o.shard,
@@ -94,7 +96,25 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
     onDoneBefore: async (item) => {
       st.doneBefore++;
       st.bytesDone += item.size;
-      await o.emit({ archiveId: item.archiveId, name: item.name, size: item.size, status: 'done', before: true, to: o.sink.where(item) });
+      await o.emit({ archiveId: item.archiveId, name: item.name, size: item.size, status: 'done', before: true, to: o.sink.where(item), ...(item.encoding ? { encoding: item.encoding } : {}) });
+    },
+    taken: o.sink.taken?.bind(o.sink),
+    refuses: o.sink.refuses?.bind(o.sink),
+    onRefused: (item, reason) => {
+      st.failed++;
+      finishItem(item, 'failed', { refused: true, error: `refused for good: ${reason}` });
+    },
+    onFolder: async (item) => {
+      try {
+        await o.sink.makeFolder?.(item);
+      } catch (e) {
+        st.failed++;
+        finishItem(item, 'failed', { folder: true, error: (e as Error).message });
+        return;
+      }
+      await o.journal.recordDone(item.archiveId);
+      st.done++;
+      finishItem(item, 'done', { folder: true });
     },
   });
   const pacer = makePacer({ maxJobs: o.maxJobs, maxBytesPerDay: o.maxBytesPerDay, journal: o.journal, now, floor: o.concurrency });

@@ -2,13 +2,15 @@
 // only bytes whose piece matched Glacier's tree hash, in order; `finish` is called once the whole archive
 // matched too, and `abort` when it did not or the run stops.
 import { spawn } from 'node:child_process';
-import { createReadStream, promises as fsp } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { constants as C, existsSync, promises as fsp } from 'node:fs';
+import { join } from 'node:path';
 import { ServiceError } from '../core/errors.js';
 import type { HashPool } from '../core/hash-pool.js';
 import { TreeCombiner, TreeHasher } from '../core/tree-hash.js';
 import { FileSink } from './seam.js';
-import { syncDir } from '../core/files.js';
+import { createExclusive, syncDir } from '../core/files.js';
+import { keyOf } from './journal.js';
 
 /** One archive on its way out. */
 export interface Item {
@@ -18,8 +20,12 @@ export interface Item {
   treeHash: string;
   description: string;
   creationDate: string;
-  /** Last modification time the description carries, ms since the epoch. */
+  /** Last modification time the description carries, ms since the epoch (negative before 1970). */
   mtime?: number;
+  /** A folder marker (`photos/` with no bytes): the folder is made, nothing is retrieved. */
+  folder?: boolean;
+  /** How the client that uploaded it transformed the bytes (e.g. FastGlacier's "compressed+encrypted"). */
+  encoding?: string;
 }
 
 export interface ArchiveWriter {
@@ -42,54 +48,225 @@ export interface ArchiveSink {
   holds(item: Item): Promise<boolean>;
   /** Cleans what a killed run left half done. */
   recover?(): Promise<void>;
+  /** Why this sink can never take this archive (then no job is started for it, in this run or any later), if so. */
+  refuses?(item: Item): string | undefined;
+  /** Whether the destination holds `name` for something else than this archive (see DirSink.taken). */
+  taken?(name: string, folder: boolean, item: { size: number; treeHash: string }): Promise<boolean>;
+  /** Makes a folder marker's folder. */
+  makeFolder?(item: Item): Promise<void>;
+  /** How the destination compares names (identity unless it is case-insensitive). */
+  readonly fold?: (s: string) => string;
 }
 
-/** `--to DIR`: DIR/NAME.partial (with NAME.partial.json recording the verified prefix), renamed NAME when whole. */
+/** `--to DIR`: DIR/NAME.partial (with NAME.partial.json recording the verified prefix), linked to NAME when whole. */
 export class DirSink implements ArchiveSink {
-  constructor(readonly dir: string) {}
+  /**
+   * How DIR compares names: identity, or lower case when DIR is case-insensitive (detect). Names are made unique
+   * under it, so that two archives never share one file.
+   */
+  readonly fold: (s: string) => string;
+  /** Names are folded for a folder that is case-sensitive in fact (the test hook): DIR is read to compare them. */
+  private readonly simulated: boolean;
+
+  constructor(
+    readonly dir: string,
+    o: { caseInsensitive?: boolean; simulated?: boolean } = {},
+  ) {
+    this.fold = o.caseInsensitive ? (s) => s.normalize('NFC').toLowerCase() : (s) => s;
+    this.simulated = Boolean(o.caseInsensitive && o.simulated);
+  }
+
+  /**
+   * Creates DIR (with the umask's mode) and finds out whether it compares names case-insensitively (a probe file
+   * created and looked up in upper case), as on macOS or Windows volumes. GLACIER_RESTORE_TEST_FOLD_CASE=1 makes a
+   * case-sensitive folder behave as a case-insensitive one for names (a test hook: the suite's folders are
+   * case-sensitive).
+   */
+  static async open(dir: string): Promise<DirSink> {
+    await fsp.mkdir(dir, { recursive: true });
+    const simulated = process.env.GLACIER_RESTORE_TEST_FOLD_CASE === '1';
+    let insensitive = simulated;
+    if (!insensitive) {
+      const probe = `.glacier-restore-case-${randomBytes(6).toString('hex')}`;
+      const fh = await createExclusive(join(dir, probe));
+      await fh.close();
+      try {
+        insensitive = (await fsp.lstat(join(dir, probe.toUpperCase())).catch(() => null)) !== null;
+      } finally {
+        await fsp.unlink(join(dir, probe)).catch(() => {});
+      }
+    }
+    return new DirSink(dir, { caseInsensitive: insensitive, simulated });
+  }
 
   where(item: Item): string {
     return join(this.dir, item.name);
   }
 
+  /**
+   * Whether DIR holds `name` for something else than this archive: a file of other bytes (another archive's,
+   * or the user's), a link, or a folder where a file is wanted (names compared as DIR compares them). A file of
+   * this archive's size and tree hash is its own (a run whose state was lost).
+   */
+  async taken(name: string, folder: boolean, item: { size: number; treeHash: string }): Promise<boolean> {
+    const parts = name.split('/');
+    const d = await openBelow(this.dir, parts.slice(0, -1), false).catch(() => null);
+    if (!d) return false; // no such folder yet (or a link on the way, refused when the archive is written)
+    try {
+      let base = parts[parts.length - 1];
+      let st = await fsp.lstat(`${d.path}/${base}`).catch(() => null);
+      // A case-insensitive folder finds `Photo.JPG` when asked for `photo.jpg` itself; the simulated one is read.
+      if (!st && this.simulated) {
+        const entry = (await fsp.readdir(d.path)).find((e) => this.fold(e) === this.fold(base));
+        if (entry !== undefined) {
+          base = entry;
+          st = await fsp.lstat(`${d.path}/${base}`).catch(() => null);
+        }
+      }
+      if (!st) return false;
+      if (folder) return !st.isDirectory();
+      if (!st.isFile() || st.size !== item.size) return true;
+      return (await treeHashOfFile(`${d.path}/${base}`)) !== item.treeHash;
+    } finally {
+      await d.close();
+    }
+  }
+
+  /** A folder marker: the folder (and its parents) with the umask's mode, no link followed. */
+  async makeFolder(item: Item): Promise<void> {
+    const d = await openBelow(this.dir, item.name.split('/'), true);
+    await d.close();
+  }
+
   async open(item: Item, jobId: string, pool: HashPool): Promise<ArchiveWriter> {
-    const path = this.where(item);
-    await fsp.mkdir(dirname(path), { recursive: true });
-    const { sink, resumed } = await FileSink.open(path, { jobId, vault: '', from: 0, to: item.size - 1, archive: `${item.archiveId} ${item.treeHash}` });
+    const parts = item.name.split('/');
+    const base = parts[parts.length - 1];
+    const d = await openBelow(this.dir, parts.slice(0, -1), true);
+    // A name too long to carry `.partial.json.tmp` within NAME_MAX is downloaded under a short name of its own.
+    const partialBase = Buffer.byteLength(`${base}.partial.json.tmp`) > 255 ? `.glacier-restore-${keyOf(item.archiveId)}` : base;
+    const final = `${d.path}/${base}`;
+    const shown = (e: unknown) => {
+      if (e instanceof Error) e.message = e.message.split(d.path).join(d.shown);
+      return e;
+    };
+    let opened;
+    try {
+      opened = await FileSink.open(`${d.path}/${partialBase}`, { jobId, vault: '', from: 0, to: item.size - 1, archive: `${item.archiveId} ${item.treeHash}` });
+    } catch (e) {
+      await d.close();
+      throw shown(e);
+    }
+    const { sink, resumed } = opened;
+    const partial = FileSink.partialPath(`${d.path}/${partialBase}`);
     const combiner = resumed ? await sink.rehashPrefix(pool) : undefined;
+    const mode = 0o666 & ~process.umask();
     return {
       resumed,
       combiner,
       write: (data, start) => sink.write(data, start),
       finish: async () => {
-        await sink.finish();
-        await sink.close(); // releases NAME.partial.lock
-        if (item.mtime !== undefined) await fsp.utimes(path, item.mtime / 1000, item.mtime / 1000).catch(() => {});
-        await syncDir(dirname(path));
+        try {
+          // Never over a file this run did not make for this archive: link(2) fails if NAME exists.
+          await sink.finish({ mode, mtime: item.mtime === undefined ? undefined : new Date(item.mtime), noReplace: true, to: final });
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw shown(e);
+          const st = await fsp.lstat(final).catch(() => null);
+          if (st?.isFile() && st.size === item.size && (await treeHashOfFile(final)) === item.treeHash) {
+            await fsp.rm(partial, { force: true }); // NAME holds this archive already (an earlier run's)
+          } else {
+            await fsp.chmod(partial, 0o600).catch(() => {});
+            throw new ServiceError(`${join(this.dir, item.name)} appeared meanwhile and holds something else; it was left as it is (the verified archive is ${join(d.shown, partialBase)}.partial)`);
+          }
+        } finally {
+          await sink.close(); // releases NAME.partial.lock
+        }
+        await syncDir(d.path).finally(() => d.close());
       },
-      suspend: () => sink.close(), // NAME.partial and its record stay: the same command resumes after them
+      suspend: () => sink.close().finally(() => d.close()), // NAME.partial and its record stay: the same command resumes after them
       abort: async () => {
         await sink.close();
-        await fsp.rm(FileSink.partialPath(path), { force: true });
-        await fsp.rm(`${FileSink.partialPath(path)}.json`, { force: true });
+        await fsp.rm(partial, { force: true });
+        await fsp.rm(`${partial}.json`, { force: true });
+        await d.close();
       },
     };
   }
 
   async holds(item: Item): Promise<boolean> {
-    const path = this.where(item);
-    const st = await fsp.stat(path).catch(() => null);
-    if (!st?.isFile() || st.size !== item.size) return false;
-    if ((await treeHashOfFile(path)) !== item.treeHash) return false;
-    // A run killed between the rename and its cleanup leaves the record and the lock of the finished download.
-    for (const f of [`${FileSink.partialPath(path)}.json`, `${FileSink.partialPath(path)}.lock`]) await fsp.rm(f, { force: true });
-    return true;
+    const parts = item.name.split('/');
+    const base = parts[parts.length - 1];
+    const d = await openBelow(this.dir, parts.slice(0, -1), false).catch(() => null);
+    if (!d) return false;
+    try {
+      const path = `${d.path}/${base}`;
+      const st = await fsp.lstat(path).catch(() => null);
+      if (!st?.isFile() || st.size !== item.size) return false;
+      if ((await treeHashOfFile(path)) !== item.treeHash) return false;
+      // A run killed between the link and its cleanup leaves the partial file, its record and its lock.
+      const partialBase = Buffer.byteLength(`${base}.partial.json.tmp`) > 255 ? `.glacier-restore-${keyOf(item.archiveId)}` : base;
+      const partial = FileSink.partialPath(`${d.path}/${partialBase}`);
+      for (const f of [partial, `${partial}.json`, `${partial}.lock`]) await fsp.rm(f, { force: true });
+      return true;
+    } finally {
+      await d.close();
+    }
   }
 }
 
+const PROC_FD = existsSync('/proc/self/fd');
+
+/**
+ * The folder DIR/REL... opened without following a symbolic link in any component below DIR (each opened
+ * O_DIRECTORY|O_NOFOLLOW from the one before; created with the umask's mode when `create`). `path` names the
+ * folder through its open descriptor (/proc/self/fd/N on Linux), so that what is done under it happens in that
+ * very folder even if a component is swapped for a link meanwhile; `shown` is its path for messages. Throws
+ * ServiceError for a link or a file on the way, or the system error (ENOENT without `create`).
+ */
+async function openBelow(root: string, rel: string[], create: boolean): Promise<{ path: string; shown: string; close(): Promise<void> }> {
+  let fh = await fsp.open(root, C.O_RDONLY | C.O_DIRECTORY);
+  let shown = root;
+  const at = (h: fsp.FileHandle, p: string) => (PROC_FD ? `/proc/self/fd/${h.fd}` : p);
+  try {
+    for (const c of rel) {
+      const p = `${at(fh, shown)}/${c}`;
+      const openIt = () => fsp.open(p, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
+      let next: fsp.FileHandle;
+      try {
+        next = await openIt();
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' && create) {
+          await fsp.mkdir(p).catch((m) => {
+            if ((m as NodeJS.ErrnoException).code !== 'EEXIST') throw m;
+          });
+          next = await openIt().catch((e2) => {
+            throw notFolder(e2, join(shown, c));
+          });
+        } else throw notFolder(e, join(shown, c));
+      }
+      await fh.close();
+      fh = next;
+      shown = join(shown, c);
+    }
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+  const h = fh;
+  return { path: at(h, shown), shown, close: () => h.close().catch(() => {}) };
+}
+
+function notFolder(e: unknown, path: string): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ELOOP' || code === 'ENOTDIR' || code === 'EMLINK') return new ServiceError(`${path} is a symbolic link or not a folder; glacier-restore follows no link below --to DIR: remove it or restore elsewhere`);
+  return e;
+}
+
+/** The tree hash of the file at `path` (never read through a link). */
 async function treeHashOfFile(path: string): Promise<string> {
   const h = new TreeHasher();
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  const fh = await fsp.open(path, C.O_RDONLY | C.O_NOFOLLOW);
+  for await (const chunk of fh.createReadStream({ highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
   return h.digest().treeHash;
 }
 
@@ -109,6 +286,12 @@ export class ExecSink implements ArchiveSink {
 
   where(item: Item): string {
     return `| ${this.command} (GLACIER_NAME=${item.name})`;
+  }
+
+  /** The environment cannot carry a NUL: a description holding one can never be handed to CMD. */
+  refuses(item: Item): string | undefined {
+    if (item.description.includes('\0')) return 'its description holds a NUL character, which no environment variable (GLACIER_DESCRIPTION) can carry; restore it with --to DIR or --to s3://..., or name it with --names';
+    return undefined;
   }
 
   async holds(): Promise<boolean> {

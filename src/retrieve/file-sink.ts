@@ -92,11 +92,22 @@ export class FileSink implements Sink {
     await saveState(`${FileSink.partialPath(this.path)}.json`, this.state);
   }
 
-  /** The whole output is verified: FILE appears, complete, in one rename. */
-  async finish(): Promise<void> {
+  /**
+   * The whole output is verified: FILE appears, complete, in one rename. `o.mode` and `o.mtime` are set on the
+   * open file first (never through a link at FILE); `o.noReplace`: FILE appears by link(2), which fails with
+   * EEXIST rather than replace what is there (FILE.partial is then kept). `o.to`: the path that appears, when it
+   * is not FILE (a name too long to carry `.partial.json.tmp` is downloaded under a shorter one).
+   */
+  async finish(o: { mode?: number; mtime?: Date; noReplace?: boolean; to?: string } = {}): Promise<void> {
+    const to = o.to ?? this.path;
     await this.fh.truncate(this.state.to - this.state.from + 1);
+    if (o.mode !== undefined) await this.fh.chmod(o.mode);
+    if (o.mtime !== undefined) await this.fh.utimes(o.mtime, o.mtime);
     await this.fh.close();
-    await fsp.rename(FileSink.partialPath(this.path), this.path);
+    if (o.noReplace) {
+      await fsp.link(FileSink.partialPath(this.path), to);
+      await fsp.unlink(FileSink.partialPath(this.path));
+    } else await fsp.rename(FileSink.partialPath(this.path), to);
     await fsp.rm(`${FileSink.partialPath(this.path)}.json`, { force: true });
   }
 

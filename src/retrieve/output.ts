@@ -15,6 +15,7 @@ import { copyToFile, FileSink } from './file-sink.js';
 import { formatOf, readInventory } from './inventory.js';
 import { jobIsVerifiable, planMegabytePieces, planPieces, type JobGeometry } from './pieces.js';
 import { loadRequestedRange } from './requested.js';
+import { displayName } from '../core/archive-name.js';
 
 export interface JobOutputOptions {
   /** The vault, and the request layer's target (its signal ends the output with InterruptedError). */
@@ -180,7 +181,8 @@ async function inventoryOutput(o: JobOutputOptions, jobId: string): Promise<JobO
         let batch = '';
         try {
           for await (const a of readInventory(Readable.from(bytes), format)) {
-            batch += `${JSON.stringify(a)}\n`;
+            // Name: the name glacier-restore gives the archive (before de-duplication), for jq to pick paths by.
+            batch += `${JSON.stringify({ ...a, Name: displayName(a.ArchiveId, a.ArchiveDescription) })}\n`;
             if (batch.length >= 64 * 1024) {
               yield Buffer.from(batch);
               batch = '';

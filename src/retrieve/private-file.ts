@@ -4,9 +4,9 @@
 import { constants, promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import { ServiceError } from '../core/errors.js';
-import { processAlive as alive } from '../core/files.js';
+import { acquireLock, LockHeldError } from '../core/files.js';
 
-const { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY, O_RDWR } = constants;
+const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDWR } = constants;
 
 /** Refuses a symbolic link at `path`; throws ServiceError (exit 1) naming it. */
 export async function refuseLink(path: string): Promise<void> {
@@ -58,35 +58,17 @@ export async function replacePrivate(path: string, data: string): Promise<void> 
 }
 
 /**
- * Takes the exclusive lock of `path` (a file `path.lock` holding the owner's pid, created with O_EXCL): two
- * downloads to one FILE would interleave their bytes. A lock whose process is gone (same host) is taken over.
- * Throws ServiceError (exit 1) naming the holder. Returns the release function.
+ * Takes the exclusive lock of `path` (the file `path.lock` holding the owner's `PID HOST`, linked into place
+ * whole: see acquireLock): two downloads to one FILE would interleave their bytes. A lock whose process is gone
+ * (same host) is taken over. Throws ServiceError (exit 1) naming the holder. Returns the release function.
  */
 export async function lockFile(path: string): Promise<() => Promise<void>> {
   const lock = `${path}.lock`;
-  const me = `${process.pid} ${hostname()}\n`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fh = await fsp.open(lock, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-      await fh.writeFile(me);
-      await fh.close();
-      return async () => {
-        // Only our own lock is removed, never one taken over meanwhile.
-        if ((await fsp.readFile(lock, 'utf8').catch(() => '')) === me) await fsp.rm(lock, { force: true });
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new ServiceError(`${path} is locked by another download (lock file ${lock}); try again when it has finished`);
-        throw e;
-      }
-      await refuseLink(lock);
-      const [pidText, host] = (await fsp.readFile(lock, 'utf8').catch(() => '')).trim().split(' ');
-      const pid = Number(pidText);
-      if (Number.isInteger(pid) && pid > 0 && (host !== hostname() || alive(pid))) {
-        throw new ServiceError(`${path} is locked by process ${pid}${host && host !== hostname() ? ` on ${host}` : ''}, another download to the same file (lock file ${lock}); wait for it to end, or stop it`);
-      }
-      await fsp.rm(lock, { force: true }); // its owner is gone: a stale lock
-    }
+  try {
+    return await acquireLock(lock);
+  } catch (e) {
+    if (!(e instanceof LockHeldError)) throw e;
+    if (e.pid === undefined) throw new ServiceError(`${path} is locked (${e.message})`);
+    throw new ServiceError(`${path} is locked by process ${e.pid}${e.host && e.host !== hostname() ? ` on ${e.host}` : ''}, another download to the same file (lock file ${lock}); wait for it to end, or stop it`);
   }
 }
-

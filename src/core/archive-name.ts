@@ -1,0 +1,251 @@
+// The name an archive's description gives it: decoded from the descriptions known clients write and made safe to
+// use under a folder or an S3 prefix. One decoder for glacier-restore and the "Name" of `glacier-job output
+// --archives` lines (de-duplication is glacier-restore's: restore/names.ts).
+import { createHash } from 'node:crypto';
+
+export interface Decoded {
+  /** The path the description names (may still be hostile: see safeName), or null when it names none. */
+  path: string | null;
+  mtime?: Date;
+  /** Which client wrote it: mt1, mt2, fastglacier, cloudberry-xml, cloudberry-json, plain, none. */
+  format: string;
+  /** `\` separates folders (paths written by Windows clients); false for mt-aws-glacier, a Unix client. */
+  backslashSeparates: boolean;
+  /** How the client transformed the bytes before upload ("compressed", "encrypted", "compressed+encrypted"). */
+  encoding?: string;
+}
+
+const b64 = (s: string) => Buffer.from(s.trim().replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+
+/**
+ * mt-aws-glacier and FastGlacier write times as 20130228T163008Z (mt-aws-glacier: years 1000 to 9999, before 1970
+ * included); others write ISO 8601 or RFC 1123. Returns undefined for text that is no time.
+ */
+function parseTime(text: string | undefined): Date | undefined {
+  if (!text) return undefined;
+  const m = /^\s*(\d{4})-?(\d{2})-?(\d{2})\s*T\s*(\d{2}):?(\d{2}):?(\d{2})(?:[.,]\d+)?\s*Z\s*$/i.exec(text);
+  let d: Date;
+  if (m) {
+    d = new Date(0);
+    d.setUTCFullYear(+m[1], +m[2] - 1, +m[3]); // setUTCFullYear, not Date.UTC: years 0-99 are not 1900-1999
+    d.setUTCHours(+m[4], +m[5], +m[6], 0);
+  } else d = new Date(text);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+function xmlText(s: string): string {
+  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+}
+
+function tag(xml: string, name: string): string | undefined {
+  const m = new RegExp(`<${name}>([\\s\\S]*?)</${name}>`).exec(xml);
+  return m ? xmlText(m[1]) : undefined;
+}
+
+/** Base64 that decodes to valid, printable UTF-8, or undefined (then the text is taken as it is). */
+function utf8FromBase64(s: string): string | undefined {
+  if (!/^[A-Za-z0-9+/=_-]+$/.test(s.trim()) || s.trim().length % 4 === 1) return undefined;
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(b64(s));
+  return text.includes('\uFFFD') ? undefined : text;
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/**
+ * UTF-7 (RFC 2152), as CloudBerry writes the paths of its JSON descriptions: `+` starts modified base64 of UTF-16
+ * code units, ended by `-` (consumed) or any other character; `+-` is `+`. `C:+AFw-Fotos+AFw-Caf+AOk-.jpg` is
+ * `C:\Fotos\Café.jpg`. Returns undefined when the text is not valid UTF-7.
+ */
+export function decodeUtf7(s: string): string | undefined {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] !== '+') {
+      out += s[i];
+      continue;
+    }
+    if (s[i + 1] === '-') {
+      out += '+';
+      i++;
+      continue;
+    }
+    let bits = 0;
+    let acc = 0;
+    let j = i + 1;
+    const units: number[] = [];
+    for (; j < s.length && B64.includes(s[j]); j++) {
+      acc = (acc << 6) | B64.indexOf(s[j]);
+      bits += 6;
+      if (bits >= 16) {
+        bits -= 16;
+        units.push((acc >> bits) & 0xffff);
+        acc &= (1 << bits) - 1;
+      }
+    }
+    if (j === i + 1 || acc !== 0) return undefined; // an empty shift, or bits left that are not zero padding
+    out += String.fromCharCode(...units);
+    i = s[j] === '-' ? j : j - 1;
+  }
+  return out;
+}
+
+/** FastGlacier's `<ce>compressed:encrypted:...</ce>` and CloudBerry's Flags (1 compressed, 2 encrypted). */
+function encodingOf(compressed: boolean, encrypted: boolean): string | undefined {
+  return [compressed && 'compressed', encrypted && 'encrypted'].filter(Boolean).join('+') || undefined;
+}
+
+/**
+ * Decodes an archive description. Forms, from the clients' own specifications and parsers:
+ * - mt-aws-glacier: `mt2 BASE64URL(JSON {"filename","mtime"})`; `mt1` is the same JSON encoded to UTF-8 twice.
+ *   `\` is a character of the name (mt-aws-glacier runs on Unix), mtimes may be before 1970.
+ * - FastGlacier 2-4: `<m><v>N</v><p>BASE64(UTF-8 path)</p><lm>20130228T163008Z</lm>` and, from v3,
+ *   `<ce>COMPRESSED:ENCRYPTED:MD5[:SIZE]</ce></m>` (flags "1" or "0": the archive holds FastGlacier's compressed
+ *   or encrypted form of the file).
+ * - FastGlacier 1 / CloudBerry XML: `<ArchiveMetadata><Path>PATH or BASE64</Path>...</ArchiveMetadata>`.
+ * - CloudBerry JSON: `{"Path": UTF-7 path, "UTCDateModified": "20130228T163008Z", "Flags": 1 compressed | 2
+ *   encrypted}`, sometimes as a JSON string holding that JSON.
+ * - anything else is the name itself (glacier-put's default description is the file's base name).
+ */
+export function decodeDescription(description: string | undefined | null): Decoded {
+  const d = (description ?? '').trim();
+  if (!d) return { path: null, format: 'none', backslashSeparates: false };
+  const mt = /^(mt[12]) +([A-Za-z0-9_-]+)$/.exec(d);
+  if (mt) {
+    try {
+      let json = b64(mt[2]).toString('utf8');
+      if (mt[1] === 'mt1') json = Buffer.from(json, 'latin1').toString('utf8');
+      const h = JSON.parse(json) as { filename?: unknown; mtime?: unknown };
+      if (typeof h.filename === 'string') return { path: h.filename, mtime: parseTime(String(h.mtime ?? '')), format: mt[1], backslashSeparates: false };
+    } catch {
+      // not mt-aws-glacier's after all: the description is a plain name
+    }
+  }
+  if (/<m>[\s\S]*<\/m>/.test(d)) {
+    const p = tag(d, 'p');
+    if (p !== undefined) {
+      const ce = /^\s*([01])\s*:\s*([01])\b/.exec(tag(d, 'ce') ?? '');
+      return { path: utf8FromBase64(p) ?? p, mtime: parseTime(tag(d, 'lm')), format: 'fastglacier', backslashSeparates: true, encoding: ce ? encodingOf(ce[1] === '1', ce[2] === '1') : undefined };
+    }
+  }
+  if (/<ArchiveMetadata>[\s\S]*<\/ArchiveMetadata>/.test(d)) {
+    const p = tag(d, 'Path') ?? tag(d, 'FileName');
+    if (p !== undefined) {
+      const t = tag(d, 'LastModified') ?? tag(d, 'UTCDateModified') ?? tag(d, 'lm') ?? tag(d, 'ModifiedDate');
+      return { path: utf8FromBase64(p) ?? p, mtime: parseTime(t), format: 'cloudberry-xml', backslashSeparates: true };
+    }
+  }
+  if (/^("\s*)?\{[\s\S]*\}\s*"?$/.test(d)) {
+    try {
+      let v: unknown = JSON.parse(d);
+      if (typeof v === 'string') v = JSON.parse(v);
+      const o = v as Record<string, unknown>;
+      const p = o?.Path ?? o?.path ?? o?.FileName ?? o?.filename;
+      if (typeof p === 'string') {
+        const t = o.UTCDateModified ?? o.LastModified ?? o.mtime ?? o.ModifiedDate;
+        const flags = Number(o.Flags ?? 0) | 0;
+        return {
+          path: decodeUtf7(p) ?? p,
+          mtime: parseTime(typeof t === 'string' ? t : undefined),
+          format: 'cloudberry-json',
+          backslashSeparates: true,
+          encoding: encodingOf((flags & 1) !== 0, (flags & 2) !== 0),
+        };
+      }
+    } catch {
+      // a plain name that happens to start with {
+    }
+  }
+  return { path: d, format: 'plain', backslashSeparates: true };
+}
+
+/** bytes: NAME_MAX, the longest name of one path component on Linux and macOS. */
+export const SEGMENT_MAX = 255;
+const PATH_MAX = 1000; // bytes: S3 keys are at most 1024, with room for a prefix and a suffix
+/** Extensions up to this many bytes are kept when a name is shortened. */
+const EXT_MAX = 32;
+
+export function shortHash(s: string, n = 8): string {
+  return createHash('sha256').update(s).digest('base64url').slice(0, n);
+}
+
+/** Cuts a string to at most `max` UTF-8 bytes without splitting a character. */
+function cutBytes(s: string, max: number): string {
+  if (Buffer.byteLength(s) <= max) return s;
+  let out = '';
+  for (const ch of s) {
+    if (Buffer.byteLength(out + ch) > max) break;
+    out += ch;
+  }
+  return out;
+}
+
+/** `photo.jpg` → [`photo`, `.jpg`]; no extension for dot files, or one longer than EXT_MAX bytes. */
+export function splitExt(base: string): [string, string] {
+  const dot = base.lastIndexOf('.');
+  if (dot <= 0 || Buffer.byteLength(base.slice(dot)) > EXT_MAX || /\s/.test(base.slice(dot))) return [base, ''];
+  return [base.slice(0, dot), base.slice(dot)];
+}
+
+/** `stem` + `~tag` + `ext` in at most SEGMENT_MAX bytes: the stem is cut, the tag and the extension kept. */
+export function fit(stem: string, tag: string, ext: string): string {
+  return `${cutBytes(stem, SEGMENT_MAX - Buffer.byteLength(`~${tag}${ext}`))}~${tag}${ext}`;
+}
+
+/**
+ * A relative path that cannot leave the folder or prefix it is joined to: `\` is a separator only when
+ * `backslashSeparates` (paths of Windows clients; a drive `C:` becomes the folder `C`), empty, blank, `.` and `..`
+ * segments are dropped, NUL and control characters become `_`, each segment is at most 255 bytes (NAME_MAX; a
+ * shortened one keeps its extension and gets `~` and a hash of what was cut) and the whole at most 1000.
+ * Names our own files use beside a download (`*.partial`, `*.partial.json`, `*.partial.json.tmp`,
+ * `*.partial.lock`, `.glacier-restore-*`) get a `_`, so that no download takes another archive's file for its own.
+ * Returns null when nothing is left.
+ */
+export function safeName(path: string, o: { backslashSeparates?: boolean } = {}): string | null {
+  let p = o.backslashSeparates === false ? path : path.replace(/\\/g, '/');
+  if (o.backslashSeparates !== false) p = p.replace(/^([A-Za-z]):(\/|$)/, '$1/');
+  const segs = p
+    .split('/')
+    .map((s) => s.replace(/[\x00-\x1f\x7f]/g, '_'))
+    .filter((s) => s.trim() !== '' && s !== '.' && s !== '..')
+    .map((s) => (/\.partial(\.json(\.tmp)?|\.lock)?$/.test(s) || s.startsWith('.glacier-restore-') ? `${s}_` : s))
+    .map((s) => {
+      if (Buffer.byteLength(s) <= SEGMENT_MAX) return s;
+      const [stem, ext] = splitExt(s);
+      return fit(stem, shortHash(s), ext);
+    });
+  if (!segs.length) return null;
+  let joined = segs.join('/');
+  if (Buffer.byteLength(joined) > PATH_MAX) joined = `${cutBytes(joined, PATH_MAX - 10)}~${shortHash(joined)}`.replace(/\/~/, '/_~');
+  return joined;
+}
+
+/** The name an archive gets before de-duplication, and what else its description says. */
+export interface BaseName {
+  /** A safe relative path (see safeName); for a folder marker, the folder. */
+  name: string;
+  /** The description names a folder (`photos/`): the archive is a folder marker. */
+  folder: boolean;
+  mtime?: Date;
+  format: string;
+  encoding?: string;
+}
+
+/**
+ * The name glacier-restore gives an archive before de-duplication: `override` (--names), else the decoded
+ * description, else (nothing usable left, e.g. a blank path) the archive id. A path ending in `/` (or `\` in a
+ * Windows client's path) is a folder marker: `name` is the folder. This is the `Name` of `glacier-job output
+ * --archives` lines (with a trailing `/` for a folder marker).
+ */
+export function baseName(archiveId: string, description: string | undefined | null, override?: string): BaseName {
+  const decoded: Decoded = override !== undefined ? { path: override, format: 'names-file', backslashSeparates: false } : decodeDescription(description);
+  const path = decoded.path ?? '';
+  const folder = (decoded.backslashSeparates ? /[/\\]\s*$/ : /\/\s*$/).test(path);
+  const safe = safeName(path, { backslashSeparates: decoded.backslashSeparates });
+  return { name: safe ?? safeName(archiveId) ?? 'archive', folder: folder && safe !== null, mtime: decoded.mtime, format: decoded.format, encoding: decoded.encoding };
+}
+
+/** The `Name` field of an `--archives` line: baseName's, with `/` after a folder marker's folder. */
+export function displayName(archiveId: string, description: string | undefined | null): string {
+  const b = baseName(archiveId, description);
+  return b.folder ? `${b.name}/` : b.name;
+}
+
