@@ -9,7 +9,8 @@ import { formatBytes, parseDuration } from '../core/units.js';
 import { checked, inventoryArchives, inventoryFromJob, jsonLines } from '../restore/input.js';
 import { Journal } from '../restore/journal.js';
 import { Namer } from '../restore/names.js';
-import { plan } from '../restore/plan.js';
+import { daysAt, paceFor, plan, type Plan } from '../restore/plan.js';
+import { DEFAULT_PRICES, readPrices, priceOf, type Cost } from '../restore/prices.js';
 import { restore, type Stats } from '../restore/restore.js';
 import { parseS3Url, S3Sink, STORAGE_CLASSES } from '../restore/s3-sink.js';
 import { parseShard } from '../restore/shard.js';
@@ -50,7 +51,9 @@ Options:
   --shard K/N           only archives whose id hashes to K of N (0 <= K < N): N hosts split a vault
   --storage-class C     S3 storage class (default DEEP_ARCHIVE)
   --part-size SIZE      S3 part size (default 16M; at least 5M)
-  --dry-run             print the plan (names, totals, days at the pace set); start nothing
+  --dry-run             print the plan (names, totals, days at the pace set, cost); start nothing; a plan
+                        longer than 30 days warns with the --max-jobs that takes about a week
+  --prices FILE         a price table (JSON) for --dry-run's cost instead of the project's (see README)
 ${COMMON_HELP}
 
 Names: decoded from the descriptions mt-aws-glacier (mt1, mt2), FastGlacier and CloudBerry write, else the
@@ -71,7 +74,7 @@ Examples:
 const spec = withCommon({
   name: 'glacier-restore',
   usage,
-  string: ['to', 'exec', 'inventory', 'tier', 'max-jobs', 'max-bytes-per-day', 'pace-window', 'concurrency', 'interval', 'state', 'names', 'shard', 'storage-class', 'part-size'],
+  string: ['to', 'exec', 'inventory', 'tier', 'max-jobs', 'max-bytes-per-day', 'pace-window', 'concurrency', 'interval', 'state', 'names', 'shard', 'storage-class', 'part-size', 'prices'],
   boolean: ['dry-run'],
   alias: { c: 'concurrency' },
 });
@@ -128,6 +131,26 @@ function rfc4180(line: string): string[] {
   return out;
 }
 
+/** A byte budget as an option value, rounded up to whole MiB (or GiB past 10 GiB). */
+const sizeArg = (b: number): string => (b > 10 * 2 ** 30 ? `${Math.ceil(b / 2 ** 30)}G` : `${Math.ceil(b / 2 ** 20)}M`);
+const sizeArgBytes = (b: number): number => (b > 10 * 2 ** 30 ? Math.ceil(b / 2 ** 30) * 2 ** 30 : Math.ceil(b / 2 ** 20) * 2 ** 20);
+
+/** The plan as a short table for a terminal (stderr). */
+function planTable(p: Plan, cost: Cost): string {
+  const $ = (n: number) => `$${n < 100 ? n.toFixed(2) : Math.round(n).toLocaleString('en-US')}`;
+  const rows: [string, string][] = [
+    ['archives', `${p.archives.toLocaleString('en-US')} (${p.alreadyDone.toLocaleString('en-US')} done before)`],
+    ['to retrieve', `${p.jobs.toLocaleString('en-US')} jobs, ${formatBytes(p.jobBytes)}`],
+    ['pace', `${p.tier}, --max-jobs ${p.maxJobs}${p.maxBytesPerDay ? `, --max-bytes-per-day ${formatBytes(p.maxBytesPerDay)}` : ''}`],
+    ['takes', `about ${p.days} days`],
+    ['retrieval', `${$(cost.retrieval)} per GB + ${$(cost.requests)} requests`],
+    ['transfer out', $(cost.transfer)],
+    ['S3', `${$(cost.s3Requests)} requests + ${$(cost.s3StoragePerMonth)} a month stored`],
+    ['total', `${$(cost.total)} (${cost.region} list prices of ${cost.pricesAsOf})`],
+  ];
+  return `${rows.map(([k, v]) => `  ${k.padEnd(13)}${v}`).join('\n')}\n`;
+}
+
 function progressLine(s: Stats): string {
   const secs = (Date.now() - s.startedAt) / 1000;
   const rate = secs > 0 ? (s.bytesDone - 0) / secs : 0;
@@ -156,6 +179,7 @@ run(spec, async (argv) => {
   const partSize = sizeOption(argv, 'part-size') ?? 16 * 2 ** 20;
   if (partSize < 5 * 2 ** 20 || partSize > 5 * 2 ** 30) throw new UsageError(`invalid --part-size: 5M to 5G (S3's limits)`);
   if (argv['storage-class'] !== undefined && !String(argv.to ?? '').startsWith('s3://')) throw new UsageError('--storage-class applies to --to s3://... only');
+  const prices = argv.prices === undefined ? DEFAULT_PRICES : readPrices(String(argv.prices));
   const overrides = argv.names === undefined ? new Map<string, string>() : readNames(String(argv.names));
 
   let sink: ArchiveSink;
@@ -211,8 +235,19 @@ run(spec, async (argv) => {
     }
     const namer = new Namer(overrides);
     if (dryRun) {
-      const p = await plan({ input, namer, sink, journal, shard, tier, maxJobs, maxBytesPerDay, windowMs, emit });
-      emit({ ...p, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
+      const isS3 = sink instanceof S3Sink;
+      const p = await plan({ input, namer, sink, journal, shard, tier, maxJobs, maxBytesPerDay, windowMs, emit, s3PartSize: isS3 ? partSize : undefined });
+      const region = c.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+      const cost = priceOf({ tier, jobs: p.jobs, jobBytes: p.jobBytes, destination: isS3 ? 's3' : argv.exec !== undefined ? 'exec' : 'dir', storageClass, s3Requests: p.s3Requests }, prices, region);
+      if (region && cost.region !== region) c.warn(`the price table has no prices for ${region}; priced at ${cost.region} (give --prices FILE for ${region})`);
+      emit({ ...p, cost, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
+      if (process.stderr.isTTY && !c.quiet) process.stderr.write(planTable(p, cost));
+      if (p.days > 30 && !c.quiet) {
+        const pace = paceFor(p.jobs, p.jobBytes, tier, windowMs, maxBytesPerDay !== undefined);
+        const opts = `--max-jobs ${pace.maxJobs}${pace.maxBytesPerDay ? ` --max-bytes-per-day ${sizeArg(pace.maxBytesPerDay)}` : ''}`;
+        const days = daysAt(p.jobs, p.jobBytes, tier, pace.maxJobs, pace.maxBytesPerDay && sizeArgBytes(pace.maxBytesPerDay), windowMs);
+        c.warn(`this plan takes ${p.days} days at the pace set (--max-jobs ${maxJobs}${maxBytesPerDay ? `, --max-bytes-per-day ${formatBytes(maxBytesPerDay).replace(/ /g, '')}` : ''}); ${opts} would take about a week (${days} days)`);
+      }
       return 0;
     }
     if (sink instanceof S3Sink) {
