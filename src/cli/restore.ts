@@ -8,6 +8,7 @@ import { UsageError } from '../core/errors.js';
 import { formatBytes, parseDuration } from '../core/units.js';
 import { checked, inventoryArchives, inventoryFromJob, jsonLines } from '../restore/input.js';
 import { Journal } from '../restore/journal.js';
+import { oldestFirst } from '../restore/order.js';
 import { Namer } from '../restore/names.js';
 import { daysAt, paceFor, plan, type Plan } from '../restore/plan.js';
 import { DEFAULT_PRICES, readPrices, priceOf, type Cost } from '../restore/prices.js';
@@ -29,6 +30,8 @@ Input (one of):
   stdin                 archives as JSON lines, as glacier-job output --archives prints them (filter with jq)
   --inventory JOB_ID|FILE   an inventory job's output, or an inventory file (JSON or CSV)
   (neither)             an inventory job is started, waited for, and its output kept next to the state file
+  From an inventory, archives are requested oldest first (CreationDate, then archive id; sorted in bounded
+  memory through temp files under $TMPDIR); stdin keeps its order.
 
 Destination (one of):
   --to DIR              DIR/NAME, written as NAME.partial and renamed when verified; mtime from the description
@@ -222,16 +225,16 @@ run(spec, async (argv) => {
     let input;
     if (inv !== undefined) {
       const isFile = existsSync(inv);
-      if (isFile) input = inventoryArchives(inv);
+      if (isFile) input = oldestFirst(inventoryArchives(inv));
       else if (/^[A-Za-z0-9_-]{20,}$/.test(inv)) {
         if (dryRun && !journal.inventoryJob()?.file) throw new UsageError('--dry-run starts nothing and waits for nothing: fetch the inventory first (glacier-job output JOB_ID -o FILE) and give --inventory FILE');
-        input = inventoryArchives(await inventoryFromJob({ glacier: { ...c.glacier, signal: interruption.signal }, vault: c.vault, journal, file: `${statePath}.inventory`, jobId: inv, intervalMs, signal: interruption.signal, warn: c.warn, info }));
+        input = oldestFirst(inventoryArchives(await inventoryFromJob({ glacier: { ...c.glacier, signal: interruption.signal }, vault: c.vault, journal, file: `${statePath}.inventory`, jobId: inv, intervalMs, signal: interruption.signal, warn: c.warn, info })));
       } else throw new UsageError(`--inventory "${inv}" is neither a file nor a job id`);
     } else if (await hasInput()) {
       input = checked(jsonLines(process.stdin), 'stdin');
     } else {
       if (dryRun && !journal.inventoryJob()?.file) throw new UsageError('--dry-run starts no inventory job: pipe archives in, or give --inventory FILE');
-      input = inventoryArchives(await inventoryFromJob({ glacier: { ...c.glacier, signal: interruption.signal }, vault: c.vault, journal, file: `${statePath}.inventory`, intervalMs, signal: interruption.signal, warn: c.warn, info }));
+      input = oldestFirst(inventoryArchives(await inventoryFromJob({ glacier: { ...c.glacier, signal: interruption.signal }, vault: c.vault, journal, file: `${statePath}.inventory`, intervalMs, signal: interruption.signal, warn: c.warn, info })));
     }
     const namer = new Namer(overrides);
     if (dryRun) {
