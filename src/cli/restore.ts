@@ -7,7 +7,8 @@ import { join, resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { formatBytes, parseDuration } from '../core/units.js';
 import { checked, inventoryArchives, inventoryFromJob, jsonLines } from '../restore/input.js';
-import { Journal } from '../restore/journal.js';
+import { Journal, type RunSnapshot } from '../restore/journal.js';
+import { readStatus } from '../restore/status.js';
 import { oldestFirst } from '../restore/order.js';
 import { Namer } from '../restore/names.js';
 import { daysAt, paceFor, plan, type Plan } from '../restore/plan.js';
@@ -63,8 +64,16 @@ Names: decoded from the descriptions mt-aws-glacier (mt1, mt2), FastGlacier and 
 description itself (glacier-put's default is the file name), else the archive id. A name never leaves DIR or
 PREFIX ('..', absolute paths, NUL and control characters are made safe); a name taken twice gets ~HASH.
 
+Status from another shell (reads the state only; no request to the vault):
+  --status              where the run of this --state (or of these -v and --to) stands: archives done, failed,
+                        missing, jobs waiting and ready, bytes done of the total, last update, ETA, what holds
+                        the next job; a table on a terminal, one JSON line otherwise or with --json
+  glacier-restore --status --state FILE [--json]
+
 Output: one JSON line per archive {"archiveId","name","size","status","to",...} (status done, failed or
-integrity), then a summary line; progress on stderr.
+integrity), then a summary line; progress on stderr (a line a second on a terminal; with --progress off a
+terminal, as in cron, a line a minute starting with an ISO time; the rate counts this run's bytes; the line says
+what holds the next job: --max-jobs, or the --max-bytes-per-day budget until a time).
 Exit: 0 every archive done, 1 some failed (each named on stderr), 2 bad usage, 3 integrity failure,
 130/143 interrupted (run it again to continue).
 
@@ -78,7 +87,7 @@ const spec = withCommon({
   name: 'glacier-restore',
   usage,
   string: ['to', 'exec', 'inventory', 'tier', 'max-jobs', 'max-bytes-per-day', 'pace-window', 'concurrency', 'interval', 'state', 'names', 'shard', 'storage-class', 'part-size', 'prices'],
-  boolean: ['dry-run'],
+  boolean: ['dry-run', 'status'],
   alias: { c: 'concurrency' },
 });
 
@@ -154,17 +163,59 @@ function planTable(p: Plan, cost: Cost): string {
   return `${rows.map(([k, v]) => `  ${k.padEnd(13)}${v}`).join('\n')}\n`;
 }
 
-function progressLine(s: Stats): string {
+/**
+ * One progress line. `bytesBefore`: bytes of archives done before this run (not counted in the rate). `held`: what
+ * holds the next job. Off a terminal the line starts with an ISO time (cron logs).
+ */
+function progressLine(s: Stats, bytesBefore: number, o: { iso: boolean; maxJobs: number }): string {
   const secs = (Date.now() - s.startedAt) / 1000;
-  const rate = secs > 0 ? (s.bytesDone - 0) / secs : 0;
+  const rate = secs > 0 ? Math.max(0, s.bytesDone - bytesBefore) / secs : 0;
   const left = s.bytes - s.bytesDone;
-  const eta = rate > 0 && s.inputDone ? `, ETA ${Math.round(left / rate)} s` : '';
-  return `${s.done + s.doneBefore}/${s.archives}${s.inputDone ? '' : '+'} archives, ${formatBytes(s.bytesDone)} of ${formatBytes(s.bytes)}, jobs waiting ${s.waiting} ready ${s.ready}, downloading ${s.downloading}, ${formatBytes(rate)}/s${eta}`;
+  const eta = rate > 0 && s.inputDone && left > 0 ? `, ETA ${new Date(Date.now() + (left / rate) * 1000).toISOString().replace(/\.\d+Z$/, 'Z')}` : '';
+  const held = !s.heldUntil ? '' : s.heldUntil === Infinity ? `; next job held by --max-jobs ${o.maxJobs}` : `; next job held by the --max-bytes-per-day budget until ${new Date(s.heldUntil).toISOString().replace(/\.\d+Z$/, 'Z')}`;
+  const line = `${s.done + s.doneBefore}/${s.archives}${s.inputDone ? '' : '+'} archives, ${formatBytes(s.bytesDone)} of ${formatBytes(s.bytes)}, jobs waiting ${s.waiting} ready ${s.ready}, downloading ${s.downloading}, ${formatBytes(rate)}/s this run${eta}${held}`;
+  return o.iso ? `${new Date().toISOString()} ${line}` : line;
+}
+
+/** Where the run stands, for the state file (read by --status). */
+function snapshotOf(s: Stats, bytesBefore: number, maxJobs: number, ended: boolean): RunSnapshot {
+  return {
+    at: Date.now(), pid: process.pid, startedAt: s.startedAt, archives: s.archives, inputDone: s.inputDone, bytes: s.bytes, bytesDone: s.bytesDone,
+    bytesThisRun: Math.max(0, s.bytesDone - bytesBefore), done: s.done + s.doneBefore, failed: s.failed, integrity: s.integrity,
+    missing: (s as { missing?: number }).missing ?? 0, waiting: s.waiting, ready: s.ready, downloading: s.downloading, jobsStarted: s.jobsStarted,
+    held: !s.heldUntil ? undefined : s.heldUntil === Infinity ? `--max-jobs ${maxJobs}` : `budget until ${new Date(s.heldUntil).toISOString()}`,
+    ...(ended ? { ended } : {}),
+  };
+}
+
+/** --status: the state's status as a table on a terminal, else (or with --json) one JSON line. */
+async function showStatus(path: string, json: boolean): Promise<number> {
+  const st = await readStatus(path);
+  if (json || !process.stdout.isTTY) {
+    process.stdout.write(`${JSON.stringify(st)}\n`);
+    return 0;
+  }
+  const rows: [string, string][] = [
+    ['state', st.state],
+    ['restore', `${st.vault} -> ${st.target}`],
+    ['run', st.running ? `running (pid ${st.running})` : 'not running'],
+    ['archives', `${st.done} done of ${st.archives}${st.inputComplete ? '' : '+'}; ${st.failed} failed, ${st.integrity} integrity, ${st.missing} missing`],
+    ['jobs', `${st.jobsOutstanding} outstanding: ${st.waiting} waiting, ${st.ready} ready, ${st.downloading} downloading`],
+    ['bytes', `${formatBytes(st.bytesDone)} of ${formatBytes(st.bytes)}${st.inputComplete ? '' : '+'}`],
+    ['rate', `${formatBytes(st.rateBytesPerSecond)}/s (the last run)`],
+    ['ETA', st.eta ?? '-'],
+    ['held by', st.heldBy ?? '-'],
+    ['last update', st.lastUpdate ?? '-'],
+  ];
+  process.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(12)}${v.replace(/[\x00-\x1f\x7f-\x9f]/g, '?')}`).join('\n')}\n`);
+  return 0;
 }
 
 run(spec, async (argv) => {
   if (argv._.length) throw new UsageError(`unexpected argument "${argv._[0]}" (see --help)`);
   const targets = [argv.to, argv.exec].filter((v) => v !== undefined);
+  // --status --state FILE needs nothing else: no vault, no destination, no request.
+  if (argv.status && argv.state !== undefined && !targets.length) return showStatus(resolve(String(argv.state)), Boolean(argv.json));
   if (targets.length !== 1) throw new UsageError('give one destination: --to DIR, --to s3://BUCKET/PREFIX or --exec CMD');
   const c = common('glacier-restore', argv);
   // Every request in flight (polls, ranged GETs of several archives) listens to the one interruption signal.
@@ -203,6 +254,7 @@ run(spec, async (argv) => {
   }
   const stateDir = join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'glacier-pipes');
   const statePath = argv.state !== undefined ? resolve(String(argv.state)) : join(stateDir, `restore-${c.vault}-${createHash('sha256').update(`${target}\n${argv.shard ?? ''}\n${c.endpoint ?? process.env.AWS_ENDPOINT_URL_GLACIER ?? ''}`).digest('hex').slice(0, 12)}.jsonl`);
+  if (argv.status) return showStatus(statePath, Boolean(argv.json));
   const dryRun = Boolean(argv['dry-run']);
   const journal = await Journal.open(statePath, { vault: c.vault, target }, { windowMs, readOnly: dryRun });
   // Waits for a slow reader (a pipe), so millions of records are not queued in memory.
@@ -213,7 +265,11 @@ run(spec, async (argv) => {
     process.stderr.write('glacier-restore: stopped with work pending (a bug); run the same command again to continue\n');
     process.exitCode = 1;
   });
+  let ending = async (): Promise<void> => {};
+  let bytesBefore = 0; // of archives done before this run: not counted in its rate
   const emit = (r: object): void | Promise<void> => {
+    const d = r as { before?: boolean; found?: boolean; size?: number };
+    if (d.before || d.found) bytesBefore += d.size ?? 0;
     // Each archive that failed is named on stderr too (--help says so), not only in its record on stdout.
     const f = r as { status?: string; archiveId?: string; name?: string; error?: string };
     if (f.status === 'failed' || f.status === 'integrity') process.stderr.write(`glacier-restore: ${f.archiveId} (${f.name}): ${f.error ?? f.status}\n`);
@@ -264,18 +320,30 @@ run(spec, async (argv) => {
         onUploadEnd: (item: { archiveId: string }, id: string) => journal.recordUploadEnd(item.archiveId, id),
       });
     }
-    let last = 0;
-    const showProgress = c.progress;
+    // Progress: on a terminal a line a second; off one (--progress in cron) a line a minute with an ISO time. The
+    // state records where the run stands every 5 s and at its end, for --status from another shell.
+    let lastLine = 0;
+    let lastSnap = 0;
+    let seen: Stats | undefined;
+    const everyMs = process.stderr.isTTY ? 1000 : 60_000;
+    const snapshot = (s: Stats, ended: boolean) => journal.recordStats(snapshotOf(s, bytesBefore, maxJobs, ended));
+    ending = async () => {
+      if (seen) await snapshot(seen, true).catch(() => {});
+    };
     const stats = await restore({
       glacier: { ...c.glacier, signal: interruption.signal }, vault: c.vault, input, sink, journal, namer, shard, tier, maxJobs, maxBytesPerDay,
       concurrency, intervalMs, signal: interruption.signal, emit, warn: c.warn,
-      progress: showProgress
-        ? (s) => {
-            if (Date.now() - last < 1000) return;
-            last = Date.now();
-            process.stderr.write(`glacier-restore: ${progressLine(s)}\n`);
-          }
-        : undefined,
+      progress: (s) => {
+        seen = s;
+        const t = Date.now();
+        if (t - lastSnap >= 5_000) {
+          lastSnap = t;
+          snapshot(s, false).catch(() => {});
+        }
+        if (!c.progress || t - lastLine < everyMs) return;
+        lastLine = t;
+        process.stderr.write(`glacier-restore: ${progressLine(s, bytesBefore, { iso: !process.stderr.isTTY, maxJobs })}\n`);
+      },
     });
     emit({ summary: true, archives: stats.archives, done: stats.done + stats.doneBefore, doneBefore: stats.doneBefore, failed: stats.failed, integrity: stats.integrity, bytes: stats.bytes, jobsStarted: stats.jobsStarted, seconds: Math.round((Date.now() - stats.startedAt) / 100) / 10 });
     if (stats.integrity) {
@@ -291,6 +359,7 @@ run(spec, async (argv) => {
     throw explain(e, { vault: c.vault, endpoint: c.endpoint });
   } finally {
     settled = true;
+    await ending();
     await journal.close();
   }
 });

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { InventoryArchive } from './seam.js';
 
-/** Records sorted in memory before a run is spilled: about 30 MB of records at inventory sizes. */
-export const RUN_SIZE = 50_000;
+/** Records sorted in memory before a run is spilled: about 15 MB of records at inventory sizes. */
+export const RUN_SIZE = 20_000;
 
 interface Keyed {
   t: number;

@@ -54,6 +54,8 @@ export interface Stats {
   downloading: number;
   jobsStarted: number;
   startedAt: number;
+  /** When archives wait for their job: until when the pace holds the next one (ms; Infinity: --max-jobs out), else 0. */
+  heldUntil?: number;
 }
 
 /**
@@ -144,6 +146,8 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
         }
       }
       st.inputDone = planner.inputDone;
+      const next = held || retry.length || !planner.inputDone ? pacer.nextTry(tracker.size) : 0;
+      st.heldUntil = next > now() ? next : 0;
       // 2. poll the jobs due (the first poll at once)
       await tracker.poll();
       // 3. downloads
