@@ -4,7 +4,7 @@
 // millions of them, so the sort is external: runs of `runSize` records sorted in memory and spilled as JSON lines
 // to 0600 files, created O_EXCL|O_NOFOLLOW in a private (0700, mkdtemp) folder, then merged with one record per
 // run in memory; the folder is removed when the generator ends, is returned or throws.
-import { constants as C, createReadStream, promises as fsp } from 'node:fs';
+import { constants as C, promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -88,8 +88,8 @@ async function* merge(runs: string[], tail: Keyed[]): AsyncGenerator<InventoryAr
   const sources: Source[] = [];
   try {
     for (const path of runs) {
-      const fh = await fsp.open(path, C.O_RDONLY | C.O_NOFOLLOW);
-      const stream = createReadStream('', { fd: fh.fd, autoClose: false, encoding: 'utf8' });
+      // A spill file is opened as it was made: no link followed.
+      const stream = (await fsp.open(path, C.O_RDONLY | C.O_NOFOLLOW)).createReadStream({ encoding: 'utf8' });
       const lines = createInterface({ input: stream, crlfDelay: Infinity })[Symbol.asyncIterator]();
       const next = async (): Promise<Keyed | undefined> => {
         const n = await lines.next();
@@ -97,10 +97,12 @@ async function* merge(runs: string[], tail: Keyed[]): AsyncGenerator<InventoryAr
         const a = JSON.parse(n.value) as InventoryArchive;
         return { t: timeOf(a), a };
       };
+      let closed = false;
       const close = async () => {
+        if (closed) return;
+        closed = true;
         await lines.return?.();
         stream.destroy();
-        await fh.close().catch(() => {});
       };
       const head = await next();
       if (head) sources.push({ head, next, close });

@@ -98,7 +98,7 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
     onStarted: () => st.jobsStarted++,
   });
   const fetcher = makeFetcher({
-    glacier: o.glacier, vault: o.vault, sink: o.sink, pool, pieceConcurrency: o.pieceConcurrency, signal: o.signal, warn: o.warn,
+    glacier: o.glacier, vault: o.vault, sink: o.sink, pool, pieceConcurrency: o.pieceConcurrency, concurrency: o.concurrency, signal: o.signal, warn: o.warn,
     onBytes: (n) => (st.bytesDone += n),
   });
   for (const r of planner.resumed()) tracker.take(r.item, r.jobId);
