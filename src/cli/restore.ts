@@ -6,7 +6,8 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { formatBytes, parseDuration } from '../core/units.js';
-import { checked, inventoryArchives, inventoryFromJob, jsonLines } from '../restore/input.js';
+import { checked, checkInventory, inventoryArchives, inventoryFromJob, jsonLines } from '../restore/input.js';
+import { describeVault } from '../core/operations.js';
 import { Journal, type RunSnapshot } from '../restore/journal.js';
 import { readStatus } from '../restore/status.js';
 import { oldestFirst } from '../restore/order.js';
@@ -29,8 +30,11 @@ is retrieved twice.
 
 Input (one of):
   stdin                 archives as JSON lines, as glacier-job output --archives prints them (filter with jq)
-  --inventory JOB_ID|FILE   an inventory job's output, or an inventory file (JSON or CSV)
-  (neither)             an inventory job is started, waited for, and its output kept next to the state file
+  --inventory JOB_ID|FILE   an inventory job's output, or an inventory file (JSON or CSV); one of another
+                        vault (its VaultARN) is refused
+  (neither)             an inventory job is started, waited for, and its output kept next to the state file;
+                        reruns use the kept one (warned about when the vault has a newer inventory)
+  --refresh-inventory   start a new inventory job instead of using the kept one
   From an inventory, archives are requested oldest first (CreationDate, then archive id; sorted in bounded
   memory through temp files under $TMPDIR); stdin keeps its order.
 
@@ -41,7 +45,8 @@ Destination (one of):
                         endpoint from AWS_ENDPOINT_URL_S3 or the profile
   --exec CMD            CMD run by /bin/sh per archive with its bytes on stdin and GLACIER_ARCHIVE_ID,
                         GLACIER_NAME, GLACIER_SIZE, GLACIER_TREE_HASH, GLACIER_DESCRIPTION, GLACIER_CREATION_DATE
-                        in its environment; done when it exits 0 (its stdout goes to stderr)
+                        in its environment; done when it exits 0 (its stdout goes to stderr); when the run
+                        is stopped it gets SIGTERM, then SIGKILL 10 s later
 
 Options:
   --tier T              Bulk (default), Standard or Expedited
@@ -64,18 +69,25 @@ Names: decoded from the descriptions mt-aws-glacier (mt1, mt2), FastGlacier and 
 description itself (glacier-put's default is the file name), else the archive id. A name never leaves DIR or
 PREFIX ('..', absolute paths, NUL and control characters are made safe); a name taken twice gets ~HASH.
 
+Jobs: retrieval jobs already in progress or succeeded in the vault for these archives (ListJobs) are taken up,
+and the destination is asked before a job starts: nothing is paid for twice, even with the state file lost. A
+verified NAME.partial outlives its job: the next job continues it. Jobs that expire before their download make
+the run keep fewer outstanding (stderr names the --max-jobs to use). A job whose size or tree hash disagrees with
+the input line is refused before anything is written (status integrity).
+
 Status from another shell (reads the state only; no request to the vault):
   --status              where the run of this --state (or of these -v and --to) stands: archives done, failed,
                         missing, jobs waiting and ready, bytes done of the total, last update, ETA, what holds
                         the next job; a table on a terminal, one JSON line otherwise or with --json
   glacier-restore --status --state FILE [--json]
 
-Output: one JSON line per archive {"archiveId","name","size","status","to",...} (status done, failed or
-integrity), then a summary line; progress on stderr (a line a second on a terminal; with --progress off a
-terminal, as in cron, a line a minute starting with an ISO time; the rate counts this run's bytes; the line says
-what holds the next job: --max-jobs, or the --max-bytes-per-day budget until a time).
-Exit: 0 every archive done, 1 some failed (each named on stderr), 2 bad usage, 3 integrity failure,
-130/143 interrupted (run it again to continue).
+Output: one JSON line per archive {"archiveId","name","size","status","to",...} (status done, failed,
+integrity, or missing: deleted from the vault since the inventory, not retried), then a summary line; progress
+on stderr (a line a second on a terminal; with --progress off a terminal, as in cron, a line a minute starting
+with an ISO time; the rate counts this run's bytes; the line says what holds the next job: --max-jobs, or the
+--max-bytes-per-day budget until a time).
+Exit: 0 every archive done (or missing), 1 some failed (each named on stderr), 2 bad usage, 3 integrity
+failure, 130/143 interrupted (run it again to continue).
 
 Examples:
   glacier-restore -v photos --to ~/restored --max-bytes-per-day 200G
@@ -87,7 +99,7 @@ const spec = withCommon({
   name: 'glacier-restore',
   usage,
   string: ['to', 'exec', 'inventory', 'tier', 'max-jobs', 'max-bytes-per-day', 'pace-window', 'concurrency', 'interval', 'state', 'names', 'shard', 'storage-class', 'part-size', 'prices'],
-  boolean: ['dry-run', 'status'],
+  boolean: ['dry-run', 'refresh-inventory', 'status'],
   alias: { c: 'concurrency' },
 });
 
@@ -276,21 +288,37 @@ run(spec, async (argv) => {
     if (!process.stdout.write(`${JSON.stringify(r)}\n`)) return new Promise((res) => process.stdout.once('drain', () => res()));
   };
   const info = (m: string) => (c.quiet ? undefined : process.stderr.write(`glacier-restore: ${m}\n`));
+  /** An inventory file in use: refused when of another vault; said on stderr with its date; warned about when the vault has a newer one. */
+  const useInventory = async (path: string, kept: boolean) => {
+    const head = await checkInventory(path, c.vault);
+    info(`using the inventory ${path}${head.date ? ` taken ${head.date}` : ''}${kept ? ' (kept from an earlier run)' : ''}`);
+    if (!dryRun && head.date) {
+      const last = await describeVault({ ...c.glacier, signal: interruption.signal }, c.vault).then((v) => v.LastInventoryDate, () => undefined);
+      // To the second: an inventory says its date to the second, the vault its LastInventoryDate to the millisecond.
+      if (last && Math.floor(Date.parse(last) / 1000) > Math.floor(Date.parse(head.date) / 1000)) {
+        c.warn(`the inventory ${path} (${head.date}) is older than the vault's last inventory (${last}): archives added or deleted since are not in it; ${argv.inventory === undefined ? '--refresh-inventory takes a new one' : 'fetch a newer one, or run without --inventory'}`);
+      }
+    }
+    return oldestFirst(inventoryArchives(path));
+  };
   try {
     const inv = argv.inventory === undefined ? undefined : String(argv.inventory);
+    const refresh = Boolean(argv['refresh-inventory']);
+    if (refresh && (inv !== undefined || dryRun)) throw new UsageError('--refresh-inventory starts a new inventory job: give it without --inventory and --dry-run');
     let input;
     if (inv !== undefined) {
       const isFile = existsSync(inv);
-      if (isFile) input = oldestFirst(inventoryArchives(inv));
+      if (isFile) input = await useInventory(inv, false);
       else if (/^[A-Za-z0-9_-]{20,}$/.test(inv)) {
         if (dryRun && !journal.inventoryJob()?.file) throw new UsageError('--dry-run starts nothing and waits for nothing: fetch the inventory first (glacier-job output JOB_ID -o FILE) and give --inventory FILE');
-        input = oldestFirst(inventoryArchives(await inventoryFromJob({ glacier: { ...c.glacier, signal: interruption.signal }, vault: c.vault, journal, file: `${statePath}.inventory`, jobId: inv, intervalMs, signal: interruption.signal, warn: c.warn, info })));
+        input = await useInventory(await inventoryFromJob({ glacier: { ...c.glacier, signal: interruption.signal }, vault: c.vault, journal, file: `${statePath}.inventory`, jobId: inv, intervalMs, signal: interruption.signal, warn: c.warn, info }), false);
       } else throw new UsageError(`--inventory "${inv}" is neither a file nor a job id`);
-    } else if (await hasInput()) {
+    } else if (!refresh && (await hasInput())) {
       input = checked(jsonLines(process.stdin), 'stdin');
     } else {
       if (dryRun && !journal.inventoryJob()?.file) throw new UsageError('--dry-run starts no inventory job: pipe archives in, or give --inventory FILE');
-      input = oldestFirst(inventoryArchives(await inventoryFromJob({ glacier: { ...c.glacier, signal: interruption.signal }, vault: c.vault, journal, file: `${statePath}.inventory`, intervalMs, signal: interruption.signal, warn: c.warn, info })));
+      const kept = !refresh && Boolean(journal.inventoryJob()?.file);
+      input = await useInventory(await inventoryFromJob({ glacier: { ...c.glacier, signal: interruption.signal }, vault: c.vault, journal, file: `${statePath}.inventory`, refresh, intervalMs, signal: interruption.signal, warn: c.warn, info }), kept);
     }
     const namer = new Namer(overrides);
     if (dryRun) {
@@ -332,7 +360,7 @@ run(spec, async (argv) => {
     };
     const stats = await restore({
       glacier: { ...c.glacier, signal: interruption.signal }, vault: c.vault, input, sink, journal, namer, shard, tier, maxJobs, maxBytesPerDay,
-      concurrency, intervalMs, signal: interruption.signal, emit, warn: c.warn,
+      concurrency, intervalMs, signal: interruption.signal, emit, warn: c.warn, info,
       progress: (s) => {
         seen = s;
         const t = Date.now();
@@ -345,7 +373,8 @@ run(spec, async (argv) => {
         process.stderr.write(`glacier-restore: ${progressLine(s, bytesBefore, { iso: !process.stderr.isTTY, maxJobs })}\n`);
       },
     });
-    emit({ summary: true, archives: stats.archives, done: stats.done + stats.doneBefore, doneBefore: stats.doneBefore, failed: stats.failed, integrity: stats.integrity, bytes: stats.bytes, jobsStarted: stats.jobsStarted, seconds: Math.round((Date.now() - stats.startedAt) / 100) / 10 });
+    emit({ summary: true, archives: stats.archives, done: stats.done + stats.doneBefore, doneBefore: stats.doneBefore, failed: stats.failed, integrity: stats.integrity, missing: stats.missing, bytes: stats.bytes, jobsStarted: stats.jobsStarted, jobsAdopted: stats.jobsAdopted, found: stats.found, seconds: Math.round((Date.now() - stats.startedAt) / 100) / 10 });
+    if (stats.missing) process.stderr.write(`glacier-restore: ${stats.missing} archive(s) are no longer in the vault (status "missing" on stdout: deleted since the inventory); not retried\n`);
     if (stats.integrity) {
       process.stderr.write(`glacier-restore: ${stats.integrity} archive(s) failed verification (status "integrity" on stdout); nothing unverified was kept\n`);
       return 3;

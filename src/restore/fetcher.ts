@@ -9,10 +9,11 @@ import type { ArchiveSink, Item } from './sinks.js';
 
 /**
  * How a fetch ended. `done`: the sink holds the archive whole and verified (`found`: it already did, a run was
- * killed after the sink finished); `expired`: the job's output is gone (what the sink verified stays with it);
+ * killed after the sink finished); `expired`: the job's output is gone, and the sink keeps the `kept` bytes it
+ * verified (a folder: NAME.partial) for the next job of the archive to continue from (`got`: bytes this job gave);
  * `failed` / `integrity`: the archive is not restored this run (nothing unverified was kept).
  */
-export type Fetched = { status: 'done'; found?: boolean } | { status: 'expired' } | { status: 'failed' | 'integrity'; error: string };
+export type Fetched = { status: 'done'; found?: boolean } | { status: 'expired'; kept: number; got: number } | { status: 'failed' | 'integrity'; error: string };
 
 /** Downloads ready jobs into the sink. */
 export interface Fetcher {
@@ -67,24 +68,36 @@ export function makeFetcher(o: FetcherOptions): Fetcher {
         if (o.signal.aborted) throw e;
         return { status: 'failed', error: (e as Error).message };
       }
+      let bytes = 0; // verified bytes handed to the sink by this job
+      // A sink that keeps nothing (a command) is stopped at once when the run is: a write waiting for a reader
+      // that never reads would otherwise hold the download, and the run, for ever.
+      const stop = () => void writer.abort().catch(() => {});
+      if (!writer.suspend) o.signal.addEventListener('abort', stop, { once: true });
       try {
         const pieceSize = pieceSizeFor(item.size);
         const pieces = item.size ? planPieces({ rangeStart: 0, rangeEnd: item.size - 1, archiveSize: item.size }, writer.resumed, item.size - 1, pieceSize) : [];
         const got = await download({
           target: { glacier: o.glacier, vault: o.vault }, pool: o.pool, jobId, pieces, pieceSize,
           concurrency: o.pieceConcurrency ?? 2, buffers: buffersFor(pieceSize), sink: writer, combiner: writer.combiner, signal: o.signal, warn: o.warn,
-          onBytes: (n) => o.onBytes?.(n),
+          onBytes: (n) => {
+            bytes += n;
+            o.onBytes?.(n);
+          },
         });
         if (item.size && got.treeHash !== item.treeHash) throw new IntegrityError(`archive ${item.archiveId}: its bytes hash to ${got.treeHash}, the inventory says ${item.treeHash}`);
         await writer.finish();
       } catch (e) {
-        // Interrupted (SIGINT/SIGTERM), a folder keeps its verified prefix, as after kill -9; else nothing is kept.
-        if (o.signal.aborted && writer.suspend) await writer.suspend().catch(() => {});
+        // Interrupted (SIGINT/SIGTERM) or the job expired, a sink that can keeps its verified prefix (as after
+        // kill -9) for the next job of the same archive to continue; else nothing is kept.
+        const expired = !o.signal.aborted && errorCode(e) === 'ResourceNotFoundException';
+        if ((o.signal.aborted || expired) && writer.suspend) await writer.suspend().catch(() => {});
         else await writer.abort().catch(() => {});
         if (o.signal.aborted) throw o.signal.reason instanceof InterruptedError ? o.signal.reason : e;
-        if (errorCode(e) === 'ResourceNotFoundException') return { status: 'expired' };
+        if (expired) return { status: 'expired', kept: writer.suspend ? writer.resumed + bytes : 0, got: bytes };
         if (e instanceof IntegrityError) return { status: 'integrity', error: e.message };
         return { status: 'failed', error: (e as Error).message };
+      } finally {
+        o.signal.removeEventListener('abort', stop);
       }
       return { status: 'done' };
     },

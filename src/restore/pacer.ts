@@ -1,6 +1,8 @@
 // The pacer: when glacier-restore may start its next retrieval job. Two limits: --max-jobs outstanding at once,
 // and --max-bytes-per-day of retrievals started per window (counted by the journal, so a rerun inside the window
-// keeps counting), plus a hold after InitiateJob was refused for now (throttled, a limit of the account).
+// keeps counting), plus a hold after InitiateJob was refused for now (throttled, a limit of the account). A job
+// that expires before its turn to download lowers the jobs allowed out, so a run whose downloads drain fewer jobs
+// than --max-jobs within a job's life (AWS: 24 hours) stops paying for jobs that expire unused.
 import type { Journal } from './journal.js';
 
 /**
@@ -18,7 +20,13 @@ export interface Pacer {
   holdUntil(until: number): void;
   /** When a start may next be tried: the end of the hold, or Infinity while `outstanding` is at the limit. */
   nextTry(outstanding: number): number;
-  /** The jobs allowed out at once now (at most --max-jobs). */
+  /**
+   * A job expired before its output was downloaded: more jobs are out than downloads drain within a job's life.
+   * Halves the jobs allowed out (never below `floor`), so the number outstanding drops and the pace converges on
+   * what the downloads drain. Returns the new limit when it changed.
+   */
+  expired(): number | undefined;
+  /** The jobs allowed out at once now (--max-jobs until a job expired unused). */
   readonly limit: number;
 }
 
@@ -28,13 +36,16 @@ export interface PacerOptions {
   /** --max-bytes-per-day: bytes of retrievals started per window at most (the window is the journal's). */
   maxBytesPerDay?: number;
   journal: Pick<Journal, 'startedInWindow'>;
+  /** The fewest jobs `expired` lowers the limit to (the downloads at once, -c). */
+  floor?: number;
   now: () => number;
 }
 
 /** The pacer of a run (see Pacer). */
 export function makePacer(o: PacerOptions): Pacer {
   let blockedUntil = 0;
-  const limit = o.maxJobs;
+  let limit = o.maxJobs;
+  const floor = Math.min(o.maxJobs, Math.max(1, o.floor ?? 1));
   return {
     get limit() {
       return limit;
@@ -51,6 +62,12 @@ export function makePacer(o: PacerOptions): Pacer {
     },
     holdUntil(until) {
       blockedUntil = Math.max(blockedUntil, until);
+    },
+    expired() {
+      const next = Math.max(floor, Math.floor(limit / 2));
+      if (next === limit) return undefined;
+      limit = next;
+      return limit;
     },
     nextTry(outstanding) {
       return outstanding < limit ? blockedUntil : Infinity;

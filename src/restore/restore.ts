@@ -37,6 +37,8 @@ export interface RestoreOptions {
   emit(record: object): void | Promise<void>;
   progress?(s: Stats): void;
   warn(message: string): void;
+  /** What the run does, for stderr (quiet with -q). */
+  info?(message: string): void;
   now?: () => number;
 }
 
@@ -47,12 +49,18 @@ export interface Stats {
   doneBefore: number;
   failed: number;
   integrity: number;
+  /** Archives the vault no longer holds (deleted since the inventory): not retried, not a failure of the run. */
+  missing: number;
   bytes: number; // of the archives seen
   bytesDone: number;
   waiting: number;
   ready: number;
   downloading: number;
   jobsStarted: number;
+  /** Jobs already running in the vault for an archive, taken up instead of starting one. */
+  jobsAdopted: number;
+  /** Archives the destination already held whole (found before a job was started for them, or after). */
+  found: number;
   startedAt: number;
   /** When archives wait for their job: until when the pace holds the next one (ms; Infinity: --max-jobs out), else 0. */
   heldUntil?: number;
@@ -65,7 +73,7 @@ export interface Stats {
  */
 export async function restore(o: RestoreOptions): Promise<Stats> {
   const now = o.now ?? Date.now;
-  const st: Stats = { archives: 0, inputDone: false, done: 0, doneBefore: 0, failed: 0, integrity: 0, bytes: 0, bytesDone: 0, waiting: 0, ready: 0, downloading: 0, jobsStarted: 0, startedAt: now() };
+  const st: Stats = { archives: 0, inputDone: false, done: 0, doneBefore: 0, failed: 0, integrity: 0, missing: 0, bytes: 0, bytesDone: 0, waiting: 0, ready: 0, downloading: 0, jobsStarted: 0, jobsAdopted: 0, found: 0, startedAt: now() };
   const retry: Item[] = []; // archives to start a job for again (expired, failed)
   const pool = new HashPool(1);
   let wake: (() => void) | null = null;
@@ -91,27 +99,71 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
       await o.emit({ archiveId: item.archiveId, name: item.name, size: item.size, status: 'done', before: true, to: o.sink.where(item) });
     },
   });
-  const pacer = makePacer({ maxJobs: o.maxJobs, maxBytesPerDay: o.maxBytesPerDay, journal: o.journal, now });
+  const pacer = makePacer({ maxJobs: o.maxJobs, maxBytesPerDay: o.maxBytesPerDay, journal: o.journal, now, floor: o.concurrency });
+  /** A job expired before any of its output was downloaded: fewer jobs out from now on, and the user told why. */
+  const slowDown = (t: Task) => {
+    const limit = pacer.expired();
+    if (limit === undefined) return;
+    o.warn(
+      `job ${t.jobId} expired before its output was downloaded: the downloads drain fewer jobs than --max-jobs ${o.maxJobs} within a job's life; ` +
+        `at most ${limit} jobs outstanding from now on (run with --max-jobs ${limit}, or more downloads at once with -c)`,
+    );
+  };
   const tracker = makeTracker({
     glacier: o.glacier, vault: o.vault, tier: o.tier, journal: o.journal, intervalMs: o.intervalMs, signal: o.signal, warn: o.warn, now,
     onDropped: (item) => retry.push(item),
+    onGone: (t) => slowDown(t),
     onStarted: () => st.jobsStarted++,
+    onRefused: (t, error) => {
+      st.integrity++;
+      finishItem(t.item, 'integrity', { jobId: t.jobId, error });
+    },
   });
   const fetcher = makeFetcher({
     glacier: o.glacier, vault: o.vault, sink: o.sink, pool, pieceConcurrency: o.pieceConcurrency, concurrency: o.concurrency, signal: o.signal, warn: o.warn,
     onBytes: (n) => (st.bytesDone += n),
   });
   for (const r of planner.resumed()) tracker.take(r.item, r.jobId);
+  // Jobs already running in the vault are taken up before any is started (never paid twice).
+  try {
+    const n = await tracker.loadRunning();
+    if (n) o.info?.(`${n} retrieval job(s) in progress or succeeded in the vault: each is taken up for its archive instead of starting another`);
+  } catch (e) {
+    if (o.signal.aborted) throw o.signal.reason instanceof InterruptedError ? o.signal.reason : e;
+    o.warn(`cannot list the vault's jobs (${(e as Error).message}); jobs already running for these archives are not taken up`);
+  }
+
+  /** The next archive that needs a job: the destination is asked first (a run whose state was lost). */
+  const nextItem = async (): Promise<Item | undefined> => {
+    for (;;) {
+      const item = await planner.next();
+      if (!item) return undefined;
+      if (!(await o.sink.holds(item).catch(() => false))) return item;
+      await o.journal.recordDone(item.archiveId);
+      st.done++;
+      st.found++;
+      st.bytesDone += item.size;
+      await o.emit({ archiveId: item.archiveId, name: item.name, size: item.size, status: 'done', to: o.sink.where(item), treeHash: item.treeHash, found: true });
+    }
+  };
 
   /** The end of one ready job's download: journal, stats and the archive's record. */
   const settle = async (t: Task, r: Fetched) => {
     const item = t.item;
-    if (r.status === 'expired') return tracker.drop(t, `the output of job ${t.jobId} is gone (expired)`);
+    if (r.status === 'expired') {
+      const kept = r.kept ? ` (${r.kept} verified bytes kept: the next job continues after them)` : '';
+      await tracker.drop(t, `the output of job ${t.jobId} is gone (expired)${kept}`);
+      if (!r.got) slowDown(t);
+      return;
+    }
     if (r.status === 'done') await o.journal.recordDone(item.archiveId);
     tracker.finish(t);
     if (r.status === 'done') {
       st.done++;
-      if (r.found) st.bytesDone += item.size;
+      if (r.found) {
+        st.found++;
+        st.bytesDone += item.size;
+      }
       finishItem(item, 'done', { jobId: t.jobId, treeHash: item.treeHash, ...(r.found ? { found: true } : {}) });
     } else {
       if (r.status === 'integrity') st.integrity++;
@@ -128,15 +180,20 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
       st.inputDone = planner.inputDone;
       // 1. start jobs while the pace allows
       while (pacer.canTry(tracker.size)) {
-        const item = held ?? retry.shift() ?? (await planner.next());
+        const item = held ?? retry.shift() ?? (await nextItem());
         held = undefined;
         if (!item) break;
-        if (!pacer.allows(item.size)) {
+        // A job already running in the vault is paid for: taking it up spends no budget.
+        if (!tracker.running(item) && !pacer.allows(item.size)) {
           held = item;
           break;
         }
         const r = await tracker.start(item);
-        if (r.kind === 'failed') {
+        if (r.kind === 'adopted') st.jobsAdopted++;
+        else if (r.kind === 'missing') {
+          st.missing++;
+          finishItem(item, 'missing', { error: `${r.error} (deleted since the inventory was taken: not retried)` });
+        } else if (r.kind === 'failed') {
           st.failed++;
           finishItem(item, 'failed', { error: r.error });
         } else if (r.kind === 'later') {
