@@ -3,10 +3,11 @@
 import { benchDownload } from './download.js';
 import { benchPack } from './pack.js';
 import { benchPlacement } from './placement.js';
+import { benchRestore } from './restore.js';
 import { benchRestoreJournal } from './restore-journal.js';
 import { benchUpload } from './upload.js';
 
-const sections: Record<string, () => Promise<void>> = { upload: benchUpload, download: benchDownload, placement: benchPlacement, pack: benchPack, 'restore-journal': () => benchRestoreJournal(20_000) };
+const sections: Record<string, () => Promise<void>> = { upload: benchUpload, download: benchDownload, placement: benchPlacement, pack: benchPack, 'restore-journal': () => benchRestoreJournal(20_000), restore: () => benchRestore() };
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(sections);
 for (const name of wanted) {
   const fn = sections[name];

@@ -103,6 +103,7 @@ const runners: Record<string, null | { why: string } | (() => Promise<Record<str
   },
   'glacier-job output -v backups "$INVENTORY_JOB_ID"': { why: 'the glacier-restore section: run by test/restore-readme.test.ts' },
   'glacier-restore -v backups': { why: 'the glacier-restore section: run by test/restore-readme.test.ts' },
+  'glacier-restore --status -v backups': { why: 'the glacier-restore section: run by test/restore-readme.test.ts' },
   'HTTPS_PROXY=http://proxy.internal:3128 NO_PROXY=169.254.169.254 glacier-put -v backups big.img': { why: 'a proxy and a CA bundle of the reader\'s network: test/proxy.test.ts runs the same settings through a proxy started by the test, test/tls.test.ts the CA bundle' },
   'npm ci        # installs and builds': { why: 'run by CI itself (.ci/run: npm ci, npm test) and by test/demo.test.ts; npm link writes to the global prefix' },
   [WALKTHROUGH]: async () => ({}),

@@ -70,13 +70,15 @@ after(async () => {
 });
 
 describe('README: glacier-restore', () => {
-  it('has the four pipes: a folder, S3, jq and a command, several hosts', () => {
+  it('has the six pipes: a folder, S3, jq and a command, several hosts, the status, the cost', () => {
     const b = section();
-    assert.equal(b.length, 4);
+    assert.equal(b.length, 6);
     assert.match(b[0], /--to ~\/restored/);
     assert.match(b[1], /--to s3:\/\//);
     assert.match(b[2], /jq[\s\S]*--exec/);
     assert.match(b[3], /--shard/);
+    assert.match(b[4], /--status/);
+    assert.match(b[5], /--dry-run[\s\S]*jq \.cost/);
   });
 
   it('block 1: the plan, then every archive to ~/restored', async () => {
@@ -117,6 +119,27 @@ describe('README: glacier-restore', () => {
     const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.archiveId);
     assert.equal(recs.length, DESCRIPTIONS.length, 'each archive in exactly one shard');
     assert.equal(new Set(recs.map((x) => x.archiveId)).size, DESCRIPTIONS.length);
+  });
+});
+
+describe('README: glacier-restore, where a run stands and what it costs', () => {
+  it('block 5: --status of the run to ~/restored, as a line and through jq', async () => {
+    const r = await bash(section()[4]);
+    assert.equal(r.code, 0, r.stderr);
+    const [full, short] = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(full.vault, 'backups');
+    assert.equal(full.target, join(home, 'restored'));
+    assert.equal(full.done, DESCRIPTIONS.length);
+    assert.deepEqual(short, { done: DESCRIPTIONS.length, jobsOutstanding: 0, eta: null });
+  });
+
+  it('block 6: the cost of moving the inventory (kept by block 4) to S3', async () => {
+    const r = await bash(section()[5]);
+    assert.equal(r.code, 0, r.stderr);
+    const cost = JSON.parse(r.stdout);
+    assert.equal(cost.currency, 'USD');
+    assert.equal(cost.transfer, 0);
+    assert.ok(cost.total > 0 && cost.retrieval > 0 && cost.s3Requests > 0);
   });
 });
 

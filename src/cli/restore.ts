@@ -8,9 +8,12 @@ import { UsageError } from '../core/errors.js';
 import { formatBytes, parseDuration } from '../core/units.js';
 import { checked, checkInventory, inventoryArchives, inventoryFromJob, jsonLines } from '../restore/input.js';
 import { describeVault } from '../core/operations.js';
-import { Journal } from '../restore/journal.js';
+import { Journal, type RunSnapshot } from '../restore/journal.js';
+import { readStatus } from '../restore/status.js';
+import { oldestFirst } from '../restore/order.js';
 import { Namer } from '../restore/names.js';
-import { plan } from '../restore/plan.js';
+import { daysAt, paceFor, plan, type Plan } from '../restore/plan.js';
+import { DEFAULT_PRICES, readPrices, priceOf, type Cost } from '../restore/prices.js';
 import { restore, type Stats } from '../restore/restore.js';
 import { parseS3Url, S3Sink, STORAGE_CLASSES } from '../restore/s3-sink.js';
 import { parseShard } from '../restore/shard.js';
@@ -32,6 +35,8 @@ Input (one of):
   (neither)             an inventory job is started, waited for, and its output kept next to the state file;
                         reruns use the kept one (warned about when the vault has a newer inventory)
   --refresh-inventory   start a new inventory job instead of using the kept one
+  From an inventory, archives are requested oldest first (CreationDate, then archive id; sorted in bounded
+  memory through temp files under $TMPDIR); stdin keeps its order.
 
 Destination (one of):
   --to DIR              DIR/NAME, written as NAME.partial and renamed when verified; mtime from the description
@@ -55,7 +60,9 @@ Options:
   --shard K/N           only archives whose id hashes to K of N (0 <= K < N): N hosts split a vault
   --storage-class C     S3 storage class (default DEEP_ARCHIVE)
   --part-size SIZE      S3 part size (default 16M; at least 5M)
-  --dry-run             print the plan (names, totals, days at the pace set); start nothing
+  --dry-run             print the plan (names, totals, days at the pace set, cost); start nothing; a plan
+                        longer than 30 days warns with the --max-jobs that takes about a week
+  --prices FILE         a price table (JSON) for --dry-run's cost instead of the project's (see README)
 ${rateHelp()}
 ${COMMON_HELP}
 
@@ -76,10 +83,18 @@ verified NAME.partial outlives its job: the next job continues it. Jobs that exp
 the run keep fewer outstanding (stderr names the --max-jobs to use). A job whose size or tree hash disagrees with
 the input line is refused before anything is written (status integrity).
 
+Status from another shell (reads the state only; no request to the vault):
+  --status              where the run of this --state (or of these -v and --to) stands: archives done, failed,
+                        missing, jobs waiting and ready, bytes done of the total, last update, ETA, what holds
+                        the next job; a table on a terminal, one JSON line otherwise or with --json
+  glacier-restore --status --state FILE [--json]
+
 Output: one JSON line per archive {"archiveId","name","size","status","to",...} (status done, failed,
 integrity, or missing: deleted from the vault since the inventory, not retried; "refused": true for an archive
 the destination can never take, e.g. a description with a NUL for --exec, reported failed on every run but never
-given a job), then a summary line; progress on stderr.
+given a job), then a summary line; progress on stderr (a line a second on a terminal; with --progress off a
+terminal, as in cron, a line a minute starting with an ISO time; the rate counts this run's bytes; the line says
+what holds the next job: --max-jobs, or the --max-bytes-per-day budget until a time).
 Exit: 0 every archive done (or missing), 1 some failed (each named on stderr), 2 bad usage, 3 integrity
 failure, 130/143 interrupted (run it again to continue).
 
@@ -92,8 +107,8 @@ Examples:
 const spec = withCommon({
   name: 'glacier-restore',
   usage,
-  string: ['to', 'exec', 'inventory', 'tier', 'max-jobs', 'max-bytes-per-day', 'pace-window', 'concurrency', 'interval', 'state', 'names', 'shard', 'storage-class', 'part-size', ...RATE_STRINGS],
-  boolean: ['dry-run', 'refresh-inventory'],
+  string: ['to', 'exec', 'inventory', 'tier', 'max-jobs', 'max-bytes-per-day', 'pace-window', 'concurrency', 'interval', 'state', 'names', 'shard', 'storage-class', 'part-size', 'prices', ...RATE_STRINGS],
+  boolean: ['dry-run', 'refresh-inventory', 'status'],
   alias: { c: 'concurrency' },
 });
 
@@ -149,17 +164,79 @@ function rfc4180(line: string): string[] {
   return out;
 }
 
-function progressLine(s: Stats): string {
+/** A byte budget as an option value, rounded up to whole MiB (or GiB past 10 GiB). */
+const sizeArg = (b: number): string => (b > 10 * 2 ** 30 ? `${Math.ceil(b / 2 ** 30)}G` : `${Math.ceil(b / 2 ** 20)}M`);
+const sizeArgBytes = (b: number): number => (b > 10 * 2 ** 30 ? Math.ceil(b / 2 ** 30) * 2 ** 30 : Math.ceil(b / 2 ** 20) * 2 ** 20);
+
+/** The plan as a short table for a terminal (stderr). */
+function planTable(p: Plan, cost: Cost): string {
+  const $ = (n: number) => `$${n < 100 ? n.toFixed(2) : Math.round(n).toLocaleString('en-US')}`;
+  const rows: [string, string][] = [
+    ['archives', `${p.archives.toLocaleString('en-US')} (${p.alreadyDone.toLocaleString('en-US')} done before)`],
+    ['to retrieve', `${p.jobs.toLocaleString('en-US')} jobs, ${formatBytes(p.jobBytes)}`],
+    ['pace', `${p.tier}, --max-jobs ${p.maxJobs}${p.maxBytesPerDay ? `, --max-bytes-per-day ${formatBytes(p.maxBytesPerDay)}` : ''}`],
+    ['takes', `about ${p.days} days`],
+    ['retrieval', `${$(cost.retrieval)} per GB + ${$(cost.requests)} requests`],
+    ['transfer out', $(cost.transfer)],
+    ['S3', `${$(cost.s3Requests)} requests + ${$(cost.s3StoragePerMonth)} a month stored`],
+    ['total', `${$(cost.total)} (${cost.region} list prices of ${cost.pricesAsOf})`],
+  ];
+  return `${rows.map(([k, v]) => `  ${k.padEnd(13)}${v}`).join('\n')}\n`;
+}
+
+/**
+ * One progress line. `bytesBefore`: bytes of archives done before this run (not counted in the rate). `held`: what
+ * holds the next job. Off a terminal the line starts with an ISO time (cron logs).
+ */
+function progressLine(s: Stats, bytesBefore: number, o: { iso: boolean; maxJobs: number }): string {
   const secs = (Date.now() - s.startedAt) / 1000;
-  const rate = secs > 0 ? (s.bytesDone - 0) / secs : 0;
+  const rate = secs > 0 ? Math.max(0, s.bytesDone - bytesBefore) / secs : 0;
   const left = s.bytes - s.bytesDone;
-  const eta = rate > 0 && s.inputDone ? `, ETA ${Math.round(left / rate)} s` : '';
-  return `${s.done + s.doneBefore}/${s.archives}${s.inputDone ? '' : '+'} archives, ${formatBytes(s.bytesDone)} of ${formatBytes(s.bytes)}, jobs waiting ${s.waiting} ready ${s.ready}, downloading ${s.downloading}, ${formatBytes(rate)}/s${eta}`;
+  const eta = rate > 0 && s.inputDone && left > 0 ? `, ETA ${new Date(Date.now() + (left / rate) * 1000).toISOString().replace(/\.\d+Z$/, 'Z')}` : '';
+  const held = !s.heldUntil ? '' : s.heldUntil === Infinity ? `; next job held by --max-jobs ${o.maxJobs}` : `; next job held by the --max-bytes-per-day budget until ${new Date(s.heldUntil).toISOString().replace(/\.\d+Z$/, 'Z')}`;
+  const line = `${s.done + s.doneBefore}/${s.archives}${s.inputDone ? '' : '+'} archives, ${formatBytes(s.bytesDone)} of ${formatBytes(s.bytes)}, jobs waiting ${s.waiting} ready ${s.ready}, downloading ${s.downloading}, ${formatBytes(rate)}/s this run${eta}${held}`;
+  return o.iso ? `${new Date().toISOString()} ${line}` : line;
+}
+
+/** Where the run stands, for the state file (read by --status). */
+function snapshotOf(s: Stats, bytesBefore: number, maxJobs: number, ended: boolean): RunSnapshot {
+  return {
+    at: Date.now(), pid: process.pid, startedAt: s.startedAt, archives: s.archives, inputDone: s.inputDone, bytes: s.bytes, bytesDone: s.bytesDone,
+    bytesThisRun: Math.max(0, s.bytesDone - bytesBefore), done: s.done + s.doneBefore, failed: s.failed, integrity: s.integrity,
+    missing: (s as { missing?: number }).missing ?? 0, waiting: s.waiting, ready: s.ready, downloading: s.downloading, jobsStarted: s.jobsStarted,
+    held: !s.heldUntil ? undefined : s.heldUntil === Infinity ? `--max-jobs ${maxJobs}` : `budget until ${new Date(s.heldUntil).toISOString()}`,
+    ...(ended ? { ended } : {}),
+  };
+}
+
+/** --status: the state's status as a table on a terminal, else (or with --json) one JSON line. */
+async function showStatus(path: string, json: boolean): Promise<number> {
+  const st = await readStatus(path);
+  if (json || !process.stdout.isTTY) {
+    process.stdout.write(`${JSON.stringify(st)}\n`);
+    return 0;
+  }
+  const rows: [string, string][] = [
+    ['state', st.state],
+    ['restore', `${st.vault} -> ${st.target}`],
+    ['run', st.running ? `running (pid ${st.running})` : 'not running'],
+    ['archives', `${st.done} done of ${st.archives}${st.inputComplete ? '' : '+'}; ${st.failed} failed, ${st.integrity} integrity, ${st.missing} missing`],
+    ['jobs', `${st.jobsOutstanding} outstanding: ${st.waiting} waiting, ${st.ready} ready, ${st.downloading} downloading`],
+    ['bytes', `${formatBytes(st.bytesDone)} of ${formatBytes(st.bytes)}${st.inputComplete ? '' : '+'}`],
+    ['rate', `${formatBytes(st.rateBytesPerSecond)}/s (the last run)`],
+    ['ETA', st.eta ?? '-'],
+    ['held by', st.heldBy ?? '-'],
+    ['last update', st.lastUpdate ?? '-'],
+  ];
+  process.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(12)}${v.replace(/[\x00-\x1f\x7f-\x9f]/g, '?')}`).join('\n')}\n`);
+  return 0;
 }
 
 run(spec, async (argv) => {
   if (argv._.length) throw new UsageError(`unexpected argument "${argv._[0]}" (see --help)`);
   const targets = [argv.to, argv.exec].filter((v) => v !== undefined);
+  // --status --state FILE needs nothing else: no vault, no destination, no request.
+  if (argv.status && argv.state !== undefined && !targets.length) return showStatus(resolve(String(argv.state)), Boolean(argv.json));
   if (targets.length !== 1) throw new UsageError('give one destination: --to DIR, --to s3://BUCKET/PREFIX or --exec CMD');
   const c = common('glacier-restore', argv);
   // Every request in flight (polls, ranged GETs of several archives) listens to the one interruption signal.
@@ -177,6 +254,7 @@ run(spec, async (argv) => {
   const partSize = sizeOption(argv, 'part-size') ?? 16 * 2 ** 20;
   if (partSize < 5 * 2 ** 20 || partSize > 5 * 2 ** 30) throw new UsageError(`invalid --part-size: 5M to 5G (S3's limits)`);
   if (argv['storage-class'] !== undefined && !String(argv.to ?? '').startsWith('s3://')) throw new UsageError('--storage-class applies to --to s3://... only');
+  const prices = argv.prices === undefined ? DEFAULT_PRICES : readPrices(String(argv.prices));
   const overrides = argv.names === undefined ? new Map<string, string>() : readNames(String(argv.names));
 
   let sink: ArchiveSink;
@@ -197,6 +275,7 @@ run(spec, async (argv) => {
   }
   const stateDir = join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'glacier-pipes');
   const statePath = argv.state !== undefined ? resolve(String(argv.state)) : join(stateDir, `restore-${c.vault}-${createHash('sha256').update(`${target}\n${argv.shard ?? ''}\n${c.endpoint ?? process.env.AWS_ENDPOINT_URL_GLACIER ?? ''}`).digest('hex').slice(0, 12)}.jsonl`);
+  if (argv.status) return showStatus(statePath, Boolean(argv.json));
   const dryRun = Boolean(argv['dry-run']);
   if (sink instanceof DirSink) {
     // An archive of the state's name would replace it, and with it the record of everything done.
@@ -214,7 +293,11 @@ run(spec, async (argv) => {
     process.stderr.write('glacier-restore: stopped with work pending (a bug); run the same command again to continue\n');
     process.exitCode = 1;
   });
+  let ending = async (): Promise<void> => {};
+  let bytesBefore = 0; // of archives done before this run: not counted in its rate
   const emit = (r: object): void | Promise<void> => {
+    const d = r as { before?: boolean; found?: boolean; size?: number };
+    if (d.before || d.found) bytesBefore += d.size ?? 0;
     // Each archive that failed is named on stderr too (--help says so), not only in its record on stdout.
     const f = r as { status?: string; archiveId?: string; name?: string; error?: string };
     if (f.status === 'failed' || f.status === 'integrity') process.stderr.write(`glacier-restore: ${f.archiveId} (${f.name}): ${f.error ?? f.status}\n`);
@@ -232,7 +315,7 @@ run(spec, async (argv) => {
         c.warn(`the inventory ${path} (${head.date}) is older than the vault's last inventory (${last}): archives added or deleted since are not in it; ${argv.inventory === undefined ? '--refresh-inventory takes a new one' : 'fetch a newer one, or run without --inventory'}`);
       }
     }
-    return inventoryArchives(path);
+    return oldestFirst(inventoryArchives(path));
   };
   try {
     const inv = argv.inventory === undefined ? undefined : String(argv.inventory);
@@ -256,8 +339,19 @@ run(spec, async (argv) => {
     // Names recorded for archives by earlier runs stay theirs; compared as the destination compares names.
     const namer = new Namer(overrides, { fold: sink.fold, held: journal.allNames() });
     if (dryRun) {
-      const p = await plan({ input, namer, sink, journal, shard, tier, maxJobs, maxBytesPerDay, windowMs, emit });
-      emit({ ...p, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
+      const isS3 = sink instanceof S3Sink;
+      const p = await plan({ input, namer, sink, journal, shard, tier, maxJobs, maxBytesPerDay, windowMs, emit, s3PartSize: isS3 ? partSize : undefined });
+      const region = c.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+      const cost = priceOf({ tier, jobs: p.jobs, jobBytes: p.jobBytes, destination: isS3 ? 's3' : argv.exec !== undefined ? 'exec' : 'dir', storageClass, s3Requests: p.s3Requests }, prices, region);
+      if (region && cost.region !== region) c.warn(`the price table has no prices for ${region}; priced at ${cost.region} (give --prices FILE for ${region})`);
+      emit({ ...p, cost, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
+      if (process.stderr.isTTY && !c.quiet) process.stderr.write(planTable(p, cost));
+      if (p.days > 30 && !c.quiet) {
+        const pace = paceFor(p.jobs, p.jobBytes, tier, windowMs, maxBytesPerDay !== undefined);
+        const opts = `--max-jobs ${pace.maxJobs}${pace.maxBytesPerDay ? ` --max-bytes-per-day ${sizeArg(pace.maxBytesPerDay)}` : ''}`;
+        const days = daysAt(p.jobs, p.jobBytes, tier, pace.maxJobs, pace.maxBytesPerDay && sizeArgBytes(pace.maxBytesPerDay), windowMs);
+        c.warn(`this plan takes ${p.days} days at the pace set (--max-jobs ${maxJobs}${maxBytesPerDay ? `, --max-bytes-per-day ${formatBytes(maxBytesPerDay).replace(/ /g, '')}` : ''}); ${opts} would take about a week (${days} days)`);
+      }
       return 0;
     }
     if (sink instanceof S3Sink) {
@@ -271,18 +365,30 @@ run(spec, async (argv) => {
         onUploadEnd: (item: { archiveId: string }, id: string) => journal.recordUploadEnd(item.archiveId, id),
       });
     }
-    let last = 0;
-    const showProgress = c.progress;
+    // Progress: on a terminal a line a second; off one (--progress in cron) a line a minute with an ISO time. The
+    // state records where the run stands every 5 s and at its end, for --status from another shell.
+    let lastLine = 0;
+    let lastSnap = 0;
+    let seen: Stats | undefined;
+    const everyMs = process.stderr.isTTY ? 1000 : 60_000;
+    const snapshot = (s: Stats, ended: boolean) => journal.recordStats(snapshotOf(s, bytesBefore, maxJobs, ended));
+    ending = async () => {
+      if (seen) await snapshot(seen, true).catch(() => {});
+    };
     const stats = await restore({
       glacier: { ...c.glacier, signal: interruption.signal }, vault: c.vault, input, sink, journal, namer, shard, tier, maxJobs, maxBytesPerDay,
       concurrency, intervalMs, signal: interruption.signal, emit, warn: c.warn, info,
-      progress: showProgress
-        ? (s) => {
-            if (Date.now() - last < 1000) return;
-            last = Date.now();
-            process.stderr.write(`glacier-restore: ${progressLine(s)}\n`);
-          }
-        : undefined,
+      progress: (s) => {
+        seen = s;
+        const t = Date.now();
+        if (t - lastSnap >= 5_000) {
+          lastSnap = t;
+          snapshot(s, false).catch(() => {});
+        }
+        if (!c.progress || t - lastLine < everyMs) return;
+        lastLine = t;
+        process.stderr.write(`glacier-restore: ${progressLine(s, bytesBefore, { iso: !process.stderr.isTTY, maxJobs })}\n`);
+      },
     });
     emit({ summary: true, archives: stats.archives, done: stats.done + stats.doneBefore, doneBefore: stats.doneBefore, failed: stats.failed, integrity: stats.integrity, missing: stats.missing, bytes: stats.bytes, jobsStarted: stats.jobsStarted, jobsAdopted: stats.jobsAdopted, found: stats.found, seconds: Math.round((Date.now() - stats.startedAt) / 100) / 10 });
     if (stats.missing) process.stderr.write(`glacier-restore: ${stats.missing} archive(s) are no longer in the vault (status "missing" on stdout: deleted since the inventory); not retried\n`);
@@ -299,6 +405,7 @@ run(spec, async (argv) => {
     throw explain(e, { vault: c.vault, endpoint: c.endpoint });
   } finally {
     settled = true;
+    await ending();
     await journal.close();
   }
 });

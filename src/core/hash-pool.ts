@@ -19,6 +19,9 @@ export const WORKER_EXEC_ARGV: string[] = process.allowedNodeEnvironmentFlags.ha
   ? ['--no-experimental-require-module']
   : [];
 
+/** Pieces up to this many bytes are hashed on the calling thread (tens of microseconds at most). */
+export const INLINE_MAX = 64 * 1024;
+
 export class HashPool {
   private piscina: Piscina | undefined;
   readonly threads: number;
@@ -59,7 +62,8 @@ export class HashPool {
   /** Tree hash of a piece plus its 1 MiB leaf digests (to fold pieces into a whole in order). */
   async hashWithLeaves(data: Uint8Array): Promise<{ treeHash: string; leaves: Buffer[] }> {
     let r: { treeHash: string; leaves?: Uint8Array };
-    if (data.buffer instanceof SharedArrayBuffer) {
+    // A small piece (a restore of many small archives) costs more to hand to a worker and back than to hash here.
+    if (data.buffer instanceof SharedArrayBuffer && data.byteLength > INLINE_MAX) {
       r = await this.pool.run({ sab: data.buffer, offset: data.byteOffset, length: data.byteLength, linear: false, leaves: true } satisfies HashTask);
     } else {
       const h = new TreeHasher({ leaves: true });

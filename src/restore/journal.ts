@@ -9,11 +9,11 @@
 // Memory at 2,000,000 archives: one 22-character key per archive done (a hash of its id), and full records only
 // for the archives with a job outstanding (at most --max-jobs).
 import { createHash } from 'node:crypto';
-import { promises as fsp, constants as C } from 'node:fs';
+import { createReadStream, promises as fsp, constants as C } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ServiceError, UsageError } from '../core/errors.js';
-import { acquireLock, createTemp, LockHeldError, syncDir } from '../core/files.js';
+import { acquireLock, createTemp, LockHeldError, processAlive as alive, syncDir } from '../core/files.js';
 
 export interface ArchiveRecord {
   archiveId: string;
@@ -42,7 +42,37 @@ type Line =
   | { t: 'upload-end'; k: string; u: string }
   | { t: 'inventory'; j: string; file?: string }
   | { t: 'name'; k: string; n: string }
-  | { t: 'refused'; k: string; e: string };
+  | { t: 'refused'; k: string; e: string }
+  | { t: 'stats'; s: RunSnapshot };
+
+/**
+ * Where a run stood, written every few seconds and at its end so another shell (`--status`) can read it without
+ * the vault. Counts are of this state's archives; `at` and `startedAt` are ms since the epoch.
+ */
+export interface RunSnapshot {
+  at: number;
+  pid: number;
+  startedAt: number;
+  /** Archives seen in the input so far, and whether it was read to its end. */
+  archives: number;
+  inputDone: boolean;
+  bytes: number;
+  bytesDone: number;
+  /** Bytes moved by this run (not counting archives done before it). */
+  bytesThisRun: number;
+  done: number;
+  failed: number;
+  integrity: number;
+  missing: number;
+  waiting: number;
+  ready: number;
+  downloading: number;
+  jobsStarted: number;
+  /** What holds the next job, when something does: e.g. "--max-jobs 100", "budget until 2026-12-08T10:00:00Z". */
+  held?: string;
+  /** Whether the run ended (finished or interrupted) rather than being caught mid-way. */
+  ended?: boolean;
+}
 
 /** The journal's key for an archive id: 128 bits of its SHA-256, as 22 base64url characters. */
 export function keyOf(archiveId: string): string {
@@ -59,6 +89,7 @@ export class Journal {
   private readonly refusals = new Map<string, string>();
   private starts: { at: number; s: number }[] = [];
   private inventory: { j: string; file?: string } | undefined;
+  private snapshot: RunSnapshot | undefined;
   private fh: fsp.FileHandle | undefined;
   private pending: { line: string; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private flushing: Promise<void> | null = null;
@@ -161,6 +192,9 @@ export class Journal {
         this.refusals.set(l.k, l.e);
         this.jobs.delete(l.k);
         break;
+      case 'stats':
+        this.snapshot = l.s;
+        break;
     }
   }
 
@@ -196,6 +230,7 @@ export class Journal {
     for (const [k, u] of this.uploads) await put({ t: 'upload', k, u: u.u, key: u.key });
     for (const [k, n] of this.names) await put({ t: 'name', k, n });
     for (const [k, e] of this.refusals) await put({ t: 'refused', k, e });
+    if (this.snapshot) await put({ t: 'stats', s: this.snapshot });
     await flush();
     await out.datasync();
     await out.close();
@@ -302,6 +337,42 @@ export class Journal {
   }
   recordInventory(jobId: string, file?: string): Promise<void> {
     return this.append({ t: 'inventory', j: jobId, file });
+  }
+  /** Records where the run stands (for --status); resolves once on disk. */
+  recordStats(s: RunSnapshot): Promise<void> {
+    return this.append({ t: 'stats', s });
+  }
+  /** The last RunSnapshot recorded, if any. */
+  lastStats(): RunSnapshot | undefined {
+    return this.snapshot;
+  }
+  /** The pid in the state's lock file when that process is alive (a run holds the state), else undefined. */
+  async holder(): Promise<number | undefined> {
+    const pid = Number(await fsp.readFile(this.lockPath, 'utf8').catch(() => ''));
+    return pid && alive(pid) ? pid : undefined;
+  }
+
+  /**
+   * The vault and target a state file records (its first line), read without locking or writing. Throws
+   * UsageError when `path` is missing or is not a glacier-restore state.
+   */
+  static async headOf(path: string): Promise<{ vault: string; target: string }> {
+    let first: string | undefined;
+    try {
+      for await (const line of createInterface({ input: createReadStream(path, { encoding: 'utf8', highWaterMark: 4096 }), crlfDelay: Infinity })) {
+        first = line;
+        break;
+      }
+    } catch (e) {
+      throw new UsageError(`cannot read the state ${path}: ${(e as Error).message}; give the --state of a run (or its -v and --to)`);
+    }
+    try {
+      const l = JSON.parse(first ?? '') as Line;
+      if (l.t === 'head') return { vault: l.vault, target: l.target };
+    } catch {
+      // not JSON: said below
+    }
+    throw new UsageError(`${path} is not a glacier-restore state; give the --state of a run (or its -v and --to)`);
   }
 
   async close(): Promise<void> {

@@ -62,6 +62,8 @@ export interface Stats {
   /** Archives the destination already held whole (found before a job was started for them, or after). */
   found: number;
   startedAt: number;
+  /** When archives wait for their job: until when the pace holds the next one (ms; Infinity: --max-jobs out), else 0. */
+  heldUntil?: number;
 }
 
 /**
@@ -138,7 +140,7 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
     },
   });
   const fetcher = makeFetcher({
-    glacier: o.glacier, vault: o.vault, sink: o.sink, pool, pieceConcurrency: o.pieceConcurrency, signal: o.signal, warn: o.warn,
+    glacier: o.glacier, vault: o.vault, sink: o.sink, pool, pieceConcurrency: o.pieceConcurrency, concurrency: o.concurrency, signal: o.signal, warn: o.warn,
     onBytes: (n) => (st.bytesDone += n),
   });
   for (const r of planner.resumed()) tracker.take(r.item, r.jobId);
@@ -221,6 +223,8 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
         }
       }
       st.inputDone = planner.inputDone;
+      const next = held || retry.length || !planner.inputDone ? pacer.nextTry(tracker.size) : 0;
+      st.heldUntil = next > now() ? next : 0;
       // 2. poll the jobs due (the first poll at once)
       await tracker.poll();
       // 3. downloads

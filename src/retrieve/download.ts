@@ -32,6 +32,11 @@ export interface DownloadOptions {
   warn?: (m: string) => void;
   /** Take pieces Glacier sends no tree hash for (warned once) instead of refusing them (IntegrityError). */
   unverified?: boolean;
+  /**
+   * Piece buffers to take from (each at least `pieceSize` bytes) instead of `concurrency` new ones: a caller that
+   * downloads many outputs reuses the same shared memory rather than leaving it per output to the garbage collector.
+   */
+  buffers?: BufferPool;
 }
 
 /** The request layer's last word on a request: carried past the piece loop's retries unchanged. */
@@ -50,7 +55,7 @@ class PieceMismatch extends Error {
  * Throws IntegrityError (exit 3) when a piece never matches or has no hash, InterruptedError on a signal.
  */
 export async function download(o: DownloadOptions): Promise<{ treeHash: string; bytes: number; unverifiedBytes: number }> {
-  const buffers = new BufferPool(o.pieceSize, Math.max(1, o.concurrency));
+  const buffers = o.buffers ?? new BufferPool(o.pieceSize, Math.max(1, o.concurrency));
   const combiner = o.combiner ?? new TreeCombiner();
   const ready = new Map<number, { data: Buffer; buf: Buffer; leaves: Buffer[] }>();
   let nextIndex = 0;

@@ -1,0 +1,94 @@
+// examples/kubernetes and examples/aws-batch: each wrapper script run for every index of its batch engine, with the
+// environment that engine gives (JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX), against glacier-local: every
+// archive restored once (one retrieval job each, bytes exact); then one index run again with an empty state, as a
+// task rescheduled on another node: it starts no job, fetches no archive and writes nothing.
+import { CreateVaultCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { run, sh, show, type Ran } from './helpers/bins.js';
+import { ROOT, startLocal, type Local } from './helpers/local.js';
+import { within } from './helpers/time.js';
+
+const SHARDS = 3;
+const ENGINES = [
+  { dir: 'kubernetes', index: 'JOB_COMPLETION_INDEX' },
+  { dir: 'aws-batch', index: 'AWS_BATCH_JOB_ARRAY_INDEX' },
+];
+
+let local: Local;
+let work: string;
+type Entry = { op: string; path?: string; status?: number };
+
+describe('batch engine examples', () => {
+  before(async () => {
+    local = await startLocal();
+    work = mkdtempSync(join(tmpdir(), 'examples-batch-'));
+  });
+  after(async () => {
+    await local?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  for (const engine of ENGINES) {
+    it(`examples/${engine.dir}/restore-shard.sh for each ${engine.index} of ${SHARDS}: every archive once; an index rerun with an empty state repeats nothing`, { timeout: within(240_000) }, async () => {
+      const vault = `batch-${engine.dir}`;
+      const g = local.client();
+      await g.send(new CreateVaultCommand({ accountId: '-', vaultName: vault }));
+      const bytes = new Map<string, Buffer>();
+      for (let i = 0; i < 24; i++) {
+        const data = randomBytes(500 + i * 97);
+        // Two archives share a description: their names must not depend on which shard restores them.
+        const r = await g.send(new UploadArchiveCommand({ accountId: '-', vaultName: vault, body: data, archiveDescription: i < 2 ? 'same.txt' : `dir/f${i}.bin` }));
+        bytes.set(r.archiveId!, data);
+      }
+      const env = { ...local.env, PATH: `${join(ROOT, 'bin')}:${dirname(process.execPath)}:${process.env.PATH}`, XDG_STATE_HOME: join(work, 'xdg') };
+      const inv = await run('glacier-job', ['inventory', '-v', vault], { env });
+      assert.equal(inv.code, 0, show(inv));
+      const jobId = JSON.parse(inv.stdout.toString('utf8')).JobId as string;
+      assert.equal((await run('glacier-job', ['wait', '-v', vault, '--interval', '200ms', '--', jobId], { env })).code, 0);
+      await local.admin('DELETE', 'counters');
+
+      const dest = join(work, engine.dir, 'dest');
+      const script = join(ROOT, 'examples', engine.dir, 'restore-shard.sh');
+      const task = (k: number, stateDir: string): Promise<Ran> =>
+        sh('exec "$1" --interval 200ms', [script], { env: { ...env, VAULT: vault, DEST: dest, SHARDS: String(SHARDS), INVENTORY: jobId, STATE_DIR: stateDir, [engine.index]: String(k) } }).done;
+      // Every index at once, as the engine runs them.
+      const runs = await Promise.all(Array.from({ length: SHARDS }, (_, k) => task(k, join(work, engine.dir, `state-${k}`))));
+      const where = new Map<string, string>();
+      runs.forEach((r, k) => {
+        assert.equal(r.code, 0, `index ${k}: ${show(r)}`);
+        for (const l of r.stdout.toString('utf8').trim().split('\n').map((x) => JSON.parse(x))) {
+          if (l.summary) continue;
+          assert.equal(l.status, 'done', JSON.stringify(l));
+          assert.ok(!where.has(l.archiveId), `${l.archiveId} restored by two indexes`);
+          where.set(l.archiveId, l.to);
+        }
+      });
+      assert.equal(where.size, bytes.size, 'every archive restored by exactly one index');
+      for (const [id, data] of bytes) assert.ok(readFileSync(where.get(id)!).equals(data), `${id} at ${where.get(id)}`);
+      assert.equal(new Set(where.values()).size, bytes.size, 'each archive at its own path');
+      const log = () => local.admin<Entry[]>('GET', 'requests').then((l) => l.filter((e) => e.path?.includes(`/vaults/${vault}/`)));
+      const initiated = (await log()).filter((e) => e.op === 'InitiateJob' && (e.status ?? 0) < 300);
+      assert.equal(initiated.length, bytes.size, 'one retrieval job per archive');
+
+      // Index 1 again on "another node": its state is gone (a new, empty STATE_DIR).
+      const stamp = new Map([...where.values()].map((p) => [p, `${statSync(p).ino}:${statSync(p).mtimeMs}`]));
+      await local.admin('DELETE', 'counters');
+      const again = await task(1, join(work, engine.dir, 'state-1-elsewhere'));
+      assert.equal(again.code, 0, show(again));
+      const lines = again.stdout.toString('utf8').trim().split('\n').map((x) => JSON.parse(x)).filter((l) => !l.summary);
+      const mine = runs[1].stdout.toString('utf8').trim().split('\n').map((x) => JSON.parse(x)).filter((l) => !l.summary);
+      assert.deepEqual(lines.map((l) => l.archiveId).sort(), mine.map((l) => l.archiveId).sort(), 'the same shard');
+      for (const l of lines) assert.equal(l.status, 'done');
+      const reqs = await log();
+      assert.equal(reqs.filter((e) => e.op === 'InitiateJob').length, 0, 'no job started');
+      // Only the inventory's output is fetched again (the new state has no copy of it); no archive's.
+      assert.deepEqual(reqs.filter((e) => e.op === 'GetJobOutput').map((e) => e.path), reqs.filter((e) => e.op === 'GetJobOutput' && e.path!.includes(jobId)).map((e) => e.path));
+      for (const [p, s] of stamp) assert.equal(`${statSync(p).ino}:${statSync(p).mtimeMs}`, s, `${p} rewritten`);
+    });
+  }
+});
