@@ -4,7 +4,7 @@
 // and the memory of a part does not grow with the part size. Against glacier-local and moto's S3 server, with a
 // recording proxy in between that sees every S3 request (and can hold one to kill the client at that instant).
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateVaultCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
+import { CreateVaultCommand, DescribeJobCommand, ListJobsCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -122,7 +122,7 @@ describe('glacier-restore to S3: uploads continued across kills, never over anot
     const g = local.client();
     await g.send(new CreateVaultCommand({ accountId: '-', vaultName: VAULT }));
     // 23 MiB + 12345 bytes: five 5 MiB parts, the last one short; then smaller ones for the other cases.
-    for (const [i, size] of [23 * MiB + 12345, 7 * MiB + 1, 6 * MiB + 3, 5 * MiB + 77, 64 * MiB].entries()) {
+    for (const [i, size] of [23 * MiB + 12345, 7 * MiB + 1, 6 * MiB + 3, 5 * MiB + 77, 64 * MiB, 22 * MiB + 9].entries()) {
       const data = randomBytes(size);
       const name = `a${i}.bin`;
       const r = await g.send(new UploadArchiveCommand({ accountId: '-', vaultName: VAULT, body: data, archiveDescription: name }));
@@ -160,22 +160,29 @@ describe('glacier-restore to S3: uploads continued across kills, never over anot
     assert.equal(h.ChecksumSHA256?.replace(/-\d+$/, ''), composite(data, partSize), `composite checksum of ${key}`);
   }
 
-  it('killed -9 mid-archive, the rerun continues the same multipart upload: no part sent twice, bytes and checksums exact', { timeout: within(180_000) }, async () => {
-    const a = archives[0];
+  /**
+   * Stops a move of `a` with `sig` while part 3 is on its way (parts 1 and 2 in S3), then runs the same command
+   * again (after `between`): the rerun must continue the same upload, sending only parts 3 to 5.
+   */
+  async function stopMidArchive(o: { a: (typeof archives)[0]; prefix: string; sig: NodeJS.Signals; env?: NodeJS.ProcessEnv; between?: () => Promise<void> }): Promise<Rec> {
+    const e = o.env ?? env;
+    const { a, prefix } = o;
     proxy.log.length = 0;
     // Parts 1 and 2 reach S3; from part 3 on, the client streams into the proxy, which never answers.
     proxy.hold = (s) => (isPart(s) && partNumber(s) >= 3 ? 'drop' : undefined);
-    const s = start('glacier-restore', args('kill', 'kill.jsonl'), { env, input: a.line });
+    const s = start('glacier-restore', args(prefix, `${prefix}.jsonl`), { env: e, input: a.line });
     await until(() => proxy.log.some((x) => x.held) && proxy.log.filter((x) => isPart(x) && x.status === 200).length >= 2, 'part 3 to be on its way after parts 1 and 2', 120_000);
-    s.proc.kill('SIGKILL');
-    await s.done;
+    s.proc.kill(o.sig);
+    const stopped = await s.done;
+    if (o.sig === 'SIGTERM') assert.equal(stopped.code, 143, show(stopped));
     proxy.hold = undefined;
     const first = proxy.log.splice(0);
     const upload = uploadIdOf(first.find((x) => isPart(x))!);
     assert.deepEqual(first.filter((x) => isPart(x) && x.status === 200).map(partNumber), [1, 2]);
-    assert.equal((await openUploadsUnder('kill')).length, 1, 'the killed run left its upload open');
+    assert.equal((await openUploadsUnder(prefix)).length, 1, 'the stopped run left its upload open');
+    await o.between?.();
 
-    const r = await run('glacier-restore', args('kill', 'kill.jsonl'), { env, input: a.line });
+    const r = await run('glacier-restore', args(prefix, `${prefix}.jsonl`), { env: e, input: a.line });
     assert.equal(r.code, 0, show(r));
     const again = proxy.log.splice(0);
     assert.equal(again.filter(isCreate).length, 0, 'no new upload was created');
@@ -190,8 +197,45 @@ describe('glacier-restore to S3: uploads continued across kills, never over anot
     }
     const rec = records(r.stdout).find((x) => x.archiveId === a.id)!;
     assert.equal(rec.status, 'done');
-    await objectIs(`kill/${rec.name}`, a.data, 5 * MiB);
-    assert.deepEqual(await openUploadsUnder('kill'), []);
+    await objectIs(`${prefix}/${rec.name}`, a.data, 5 * MiB);
+    assert.deepEqual(await openUploadsUnder(prefix), []);
+    return r;
+  }
+
+  it('killed -9 mid-archive, the rerun continues the same multipart upload: no part sent twice, bytes and checksums exact', { timeout: within(180_000) }, async () => {
+    await stopMidArchive({ a: archives[0], prefix: 'kill', sig: 'SIGKILL' });
+  });
+
+  it('SIGTERM mid-archive: exit 143 at once (no answer awaited), and the rerun continues the same upload', { timeout: within(180_000) }, async () => {
+    await stopMidArchive({ a: archives[5], prefix: 'term', sig: 'SIGTERM' });
+  });
+
+  it('killed -9 mid-archive and its job expired: the next job continues the same upload', { timeout: within(240_000) }, async () => {
+    const short = await startLocal(['--memory', '--job-delay', '0', '--job-expiry', '15s']);
+    try {
+      const g = short.client();
+      await g.send(new CreateVaultCommand({ accountId: '-', vaultName: VAULT }));
+      const a = archives[0];
+      const r = await g.send(new UploadArchiveCommand({ accountId: '-', vaultName: VAULT, body: a.data, archiveDescription: a.name }));
+      const line = `${JSON.stringify({ ...JSON.parse(a.line), ArchiveId: r.archiveId })}\n`;
+      const e = { ...env, AWS_ENDPOINT_URL_GLACIER: short.endpoint };
+      const jobs = async () => (await short.admin<{ op: string }[]>('GET', 'requests')).filter((x) => x.op === 'InitiateJob').length;
+      const rerun = await stopMidArchive({
+        a: { ...a, id: r.archiveId!, line },
+        prefix: 'expired',
+        sig: 'SIGKILL',
+        env: e,
+        between: async () => {
+          const { JobList } = await g.send(new ListJobsCommand({ accountId: '-', vaultName: VAULT }));
+          const jobId = JobList![0].JobId!;
+          await until(() => g.send(new DescribeJobCommand({ accountId: '-', vaultName: VAULT, jobId })).then(() => false, () => true), 'the job to expire', 60_000, 200);
+        },
+      });
+      assert.match(rerun.stderr, /expired/);
+      assert.equal(await jobs(), 2, 'a second job was started for the rest');
+    } finally {
+      await short.stop();
+    }
   });
 
   for (const stateLost of [false, true]) {

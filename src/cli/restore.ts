@@ -169,7 +169,7 @@ run(spec, async (argv) => {
     target = `exec:${argv.exec}`;
   } else if (String(argv.to).startsWith('s3://')) {
     const t = parseS3Url(String(argv.to));
-    sink = new S3Sink(t, { storageClass, partSize, region: argv.region });
+    sink = new S3Sink(t, { storageClass, partSize, region: argv.region, signal: interruption.signal });
     target = `s3://${t.bucket}/${t.prefix}`;
   } else {
     if (!String(argv.to)) throw new UsageError('--to needs a folder or s3://BUCKET/PREFIX');

@@ -64,6 +64,8 @@ export interface S3SinkOptions {
   /** Part responses awaited at once per archive while the next part streams (default 4). */
   partsInFlight?: number;
   records?: UploadRecords;
+  /** Fired when the run is interrupted: every S3 request in flight ends at once (answers are not waited for). */
+  signal?: AbortSignal;
 }
 
 interface Reread {
@@ -111,7 +113,7 @@ export class S3Sink implements ArchiveSink {
   async recover(): Promise<void> {
     for (const r of this.o.records?.allUploads() ?? []) {
       if (r.u !== PENDING_UPLOAD) continue;
-      for (const id of await uploadsOnKey(this.client, this.target.bucket, r.key)) await abortUpload(this.client, this.target.bucket, r.key, id);
+      for (const id of await uploadsOnKey(this.client, this.target.bucket, r.key, this.o.signal)) await abortUpload(this.client, this.target.bucket, r.key, id);
     }
   }
 
@@ -123,7 +125,7 @@ export class S3Sink implements ArchiveSink {
   /** HeadObject of `Key`, or undefined when there is no object there. */
   private async head(Key: string, checksums = false): Promise<HeadObjectCommandOutput | undefined> {
     try {
-      return await this.client.send(new HeadObjectCommand({ Bucket: this.target.bucket, Key, ChecksumMode: checksums ? 'ENABLED' : undefined }));
+      return await this.client.send(new HeadObjectCommand({ Bucket: this.target.bucket, Key, ChecksumMode: checksums ? 'ENABLED' : undefined }), { abortSignal: this.o.signal });
     } catch (e) {
       if (['NotFound', 'NoSuchKey'].includes(errorName(e)) || (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
       throw e;
@@ -146,15 +148,15 @@ export class S3Sink implements ArchiveSink {
     const Bucket = this.target.bucket;
     const rec = this.o.records?.upload(item.archiveId);
     if (rec && rec.u !== PENDING_UPLOAD) {
-      const held = rec.key === Key ? await listParts(this.client, Bucket, Key, rec.u) : undefined;
+      const held = rec.key === Key ? await listParts(this.client, Bucket, Key, rec.u, this.o.signal) : undefined;
       if (held) return { UploadId: rec.u, held };
       if (rec.key !== Key) await abortUpload(this.client, Bucket, rec.key, rec.u);
     }
     // Not recorded (the state lost, or a kill before the record): the uploads open on the archive's key are its
     // own; the one holding the most parts is continued, the others aborted.
     let best: { UploadId: string; held: Map<number, HeldPart> } | undefined;
-    for (const UploadId of await uploadsOnKey(this.client, Bucket, Key)) {
-      const held = await listParts(this.client, Bucket, Key, UploadId);
+    for (const UploadId of await uploadsOnKey(this.client, Bucket, Key, this.o.signal)) {
+      const held = await listParts(this.client, Bucket, Key, UploadId, this.o.signal);
       if (!held) continue;
       if (best && best.held.size >= held.size) {
         await abortUpload(this.client, Bucket, Key, UploadId);
@@ -183,6 +185,7 @@ export class S3Sink implements ArchiveSink {
           'glacier-creation-date': metadataValue(item.creationDate),
         },
       }),
+      { abortSignal: this.o.signal },
     );
     await this.o.records?.recordUpload(item.archiveId, up.UploadId!, Key);
     return { UploadId: up.UploadId!, held: new Map() };
@@ -201,7 +204,7 @@ export class S3Sink implements ArchiveSink {
     const sizeOf = (n: number) => (n < count ? partSize : item.size - (count - 1) * partSize);
     const parts: CompletedPart[] = new Array(count);
     const digests: Buffer[] = new Array(count);
-    const inFlight = new Set<Promise<void>>();
+    const inFlight = new Map<Promise<void>, PartStream>(); // parts sent whole, their answer awaited
     const maxInFlight = Math.max(1, this.o.partsInFlight ?? 4);
     let firstError: unknown;
     let cur: PartStream | undefined;
@@ -209,10 +212,12 @@ export class S3Sink implements ArchiveSink {
     let pos = 0;
     let mismatch = false;
 
+    // Stopped: no answer is waited for (a part S3 kept is checked by the next attempt like any other).
     const settle = async () => {
       cur?.cancel();
       cur = undefined;
-      await Promise.allSettled(inFlight);
+      for (const p of inFlight.values()) p.cancel();
+      await Promise.allSettled(inFlight.keys());
     };
     const sent = (p: PartStream) => {
       const n = p.partNumber;
@@ -228,7 +233,7 @@ export class S3Sink implements ArchiveSink {
           firstError ??= e;
         })
         .finally(() => inFlight.delete(t));
-      inFlight.add(t);
+      inFlight.set(t, p);
     };
     const checked = (r: Reread) => {
       const n = r.held.partNumber;
@@ -253,9 +258,9 @@ export class S3Sink implements ArchiveSink {
             // A part S3 holds in full is checked as its bytes pass; a part of another size (one cut short) is sent again.
             if (h && h.size === sizeOf(n) && (h.checksum || needsMd5(h))) reread = { held: h, sha: createHash('sha256'), md5: needsMd5(h) ? createHash('md5') : undefined, remaining: h.size };
             else {
-              while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+              while (inFlight.size >= maxInFlight) await Promise.race(inFlight.keys());
               if (firstError) throw firstError;
-              cur = new PartStream(this.client, { Bucket, Key, UploadId }, n, sizeOf(n));
+              cur = new PartStream(this.client, { Bucket, Key, UploadId }, n, sizeOf(n), this.o.signal);
             }
           }
           if (reread) {
@@ -285,19 +290,19 @@ export class S3Sink implements ArchiveSink {
         }
       },
       finish: async () => {
-        await Promise.allSettled(inFlight);
+        await Promise.allSettled(inFlight.keys());
         if (firstError) throw firstError;
         if (pos !== item.size) throw new Error(`the S3 sink was given ${pos} of ${item.size} bytes`);
         if (item.size === 0 && !parts[0]) {
           const empty = Buffer.alloc(0);
           const digest = createHash('sha256').update(empty).digest();
-          const r = await this.client.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: empty, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: digest.toString('base64'), ContentLength: 0 }));
+          const r = await this.client.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: empty, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: digest.toString('base64'), ContentLength: 0 }), { abortSignal: this.o.signal });
           parts[0] = { PartNumber: 1, ETag: r.ETag, ChecksumSHA256: digest.toString('base64') };
           digests[0] = digest;
         }
         // Another archive may have reached the key while this one moved: never complete over it.
         await this.refuseOther(item, Key);
-        await this.client.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } }));
+        await this.client.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } }), { abortSignal: this.o.signal });
         await this.o.records?.recordUploadEnd(item.archiveId, UploadId);
         // S3's checksum of a multipart object is the SHA-256 of the parts' digests, "-N": it must be ours.
         const want = `${createHash('sha256').update(Buffer.concat(digests)).digest('base64')}-${count}`;

@@ -36,12 +36,12 @@ export function partSizeFor(size: number, wanted: number): number {
  * Every part S3 holds for the upload (all ListParts pages), by part number; undefined when the upload is gone
  * (NoSuchUpload: completed or aborted). Throws the SDK's error for anything else.
  */
-export async function listParts(client: S3Client, Bucket: string, Key: string, UploadId: string): Promise<Map<number, HeldPart> | undefined> {
+export async function listParts(client: S3Client, Bucket: string, Key: string, UploadId: string, abortSignal?: AbortSignal): Promise<Map<number, HeldPart> | undefined> {
   const parts = new Map<number, HeldPart>();
   let PartNumberMarker: string | undefined;
   try {
     for (;;) {
-      const r = await client.send(new ListPartsCommand({ Bucket, Key, UploadId, PartNumberMarker, MaxParts: 1000 }));
+      const r = await client.send(new ListPartsCommand({ Bucket, Key, UploadId, PartNumberMarker, MaxParts: 1000 }), { abortSignal });
       for (const p of r.Parts ?? []) {
         if (p.PartNumber === undefined) continue;
         parts.set(p.PartNumber, { partNumber: p.PartNumber, size: p.Size ?? -1, etag: p.ETag ?? '', checksum: p.ChecksumSHA256 || undefined });
@@ -56,12 +56,12 @@ export async function listParts(client: S3Client, Bucket: string, Key: string, U
 }
 
 /** The ids of the multipart uploads open on exactly `Key` (all ListMultipartUploads pages), oldest first. */
-export async function uploadsOnKey(client: S3Client, Bucket: string, Key: string): Promise<string[]> {
+export async function uploadsOnKey(client: S3Client, Bucket: string, Key: string, abortSignal?: AbortSignal): Promise<string[]> {
   const found: { id: string; at: number }[] = [];
   let KeyMarker: string | undefined;
   let UploadIdMarker: string | undefined;
   for (;;) {
-    const r = await client.send(new ListMultipartUploadsCommand({ Bucket, Prefix: Key, KeyMarker, UploadIdMarker }));
+    const r = await client.send(new ListMultipartUploadsCommand({ Bucket, Prefix: Key, KeyMarker, UploadIdMarker }), { abortSignal });
     for (const u of r.Uploads ?? []) if (u.Key === Key && u.UploadId) found.push({ id: u.UploadId, at: u.Initiated?.getTime() ?? 0 });
     if (!r.IsTruncated) break;
     KeyMarker = r.NextKeyMarker;
@@ -112,6 +112,7 @@ export class PartStream {
   readonly sha: Hash = createHash('sha256');
   readonly result: Promise<UploadPartCommandOutput>;
   private readonly body = new PassThrough({ highWaterMark: CHUNK });
+  private readonly stop = new AbortController();
   private written = 0;
   private failed: unknown;
 
@@ -120,8 +121,10 @@ export class PartStream {
     params: { Bucket: string; Key: string; UploadId: string },
     readonly partNumber: number,
     readonly size: number,
+    signal?: AbortSignal,
   ) {
-    this.result = client.send(new UploadPartCommand({ ...params, PartNumber: partNumber, Body: this.body, ContentLength: size, ChecksumAlgorithm: 'SHA256' }));
+    const abortSignal = signal ? AbortSignal.any([this.stop.signal, signal]) : this.stop.signal;
+    this.result = client.send(new UploadPartCommand({ ...params, PartNumber: partNumber, Body: this.body, ContentLength: size, ChecksumAlgorithm: 'SHA256' }), { abortSignal });
     this.body.on('error', () => {}); // a cancelled body: the request's own failure is what is reported
     this.result.catch((e) => {
       this.failed = e;
@@ -145,8 +148,12 @@ export class PartStream {
     if (this.written === this.size) this.body.end();
   }
 
-  /** Ends the request without its whole body (an interrupted run): S3 keeps nothing of a part it did not receive whole. */
+  /**
+   * Ends the request, sent whole or not, without waiting for its answer (an interrupted run): S3 keeps nothing of
+   * a part it did not receive whole, and a part it did keep is checked like any other by the next run.
+   */
   cancel(): void {
+    this.stop.abort();
     this.body.destroy(new Error('part cancelled'));
   }
 
