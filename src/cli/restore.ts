@@ -38,7 +38,8 @@ Destination (one of):
                         parts checked against the bytes re-read; an object of another archive is never replaced
   --exec CMD            CMD run by /bin/sh per archive with its bytes on stdin and GLACIER_ARCHIVE_ID,
                         GLACIER_NAME, GLACIER_SIZE, GLACIER_TREE_HASH, GLACIER_DESCRIPTION, GLACIER_CREATION_DATE
-                        in its environment; done when it exits 0 (its stdout goes to stderr)
+                        in its environment; done when it exits 0 (its stdout goes to stderr); when the run
+                        is stopped it gets SIGTERM, then SIGKILL 10 s later
 
 Options:
   --tier T              Bulk (default), Standard or Expedited
@@ -60,10 +61,17 @@ Names: decoded from the descriptions mt-aws-glacier (mt1, mt2), FastGlacier and 
 description itself (glacier-put's default is the file name), else the archive id. A name never leaves DIR or
 PREFIX ('..', absolute paths, NUL and control characters are made safe); a name taken twice gets ~HASH.
 
-Output: one JSON line per archive {"archiveId","name","size","status","to",...} (status done, failed or
-integrity), then a summary line; progress on stderr.
-Exit: 0 every archive done, 1 some failed (each named on stderr), 2 bad usage, 3 integrity failure,
-130/143 interrupted (run it again to continue).
+Jobs: retrieval jobs already in progress or succeeded in the vault for these archives (ListJobs) are taken up,
+and the destination is asked before a job starts: nothing is paid for twice, even with the state file lost. A
+verified NAME.partial outlives its job: the next job continues it. Jobs that expire before their download make
+the run keep fewer outstanding (stderr names the --max-jobs to use). A job whose size or tree hash disagrees with
+the input line is refused before anything is written (status integrity).
+
+Output: one JSON line per archive {"archiveId","name","size","status","to",...} (status done, failed,
+integrity, or missing: deleted from the vault since the inventory, not retried), then a summary line; progress
+on stderr.
+Exit: 0 every archive done (or missing), 1 some failed (each named on stderr), 2 bad usage, 3 integrity
+failure, 130/143 interrupted (run it again to continue).
 
 Examples:
   glacier-restore -v photos --to ~/restored --max-bytes-per-day 200G
@@ -228,7 +236,7 @@ run(spec, async (argv) => {
     const showProgress = c.progress;
     const stats = await restore({
       glacier: { ...c.glacier, signal: interruption.signal }, vault: c.vault, input, sink, journal, namer, shard, tier, maxJobs, maxBytesPerDay,
-      concurrency, intervalMs, signal: interruption.signal, emit, warn: c.warn,
+      concurrency, intervalMs, signal: interruption.signal, emit, warn: c.warn, info,
       progress: showProgress
         ? (s) => {
             if (Date.now() - last < 1000) return;
@@ -237,7 +245,8 @@ run(spec, async (argv) => {
           }
         : undefined,
     });
-    emit({ summary: true, archives: stats.archives, done: stats.done + stats.doneBefore, doneBefore: stats.doneBefore, failed: stats.failed, integrity: stats.integrity, bytes: stats.bytes, jobsStarted: stats.jobsStarted, seconds: Math.round((Date.now() - stats.startedAt) / 100) / 10 });
+    emit({ summary: true, archives: stats.archives, done: stats.done + stats.doneBefore, doneBefore: stats.doneBefore, failed: stats.failed, integrity: stats.integrity, missing: stats.missing, bytes: stats.bytes, jobsStarted: stats.jobsStarted, jobsAdopted: stats.jobsAdopted, found: stats.found, seconds: Math.round((Date.now() - stats.startedAt) / 100) / 10 });
+    if (stats.missing) process.stderr.write(`glacier-restore: ${stats.missing} archive(s) are no longer in the vault (status "missing" on stdout: deleted since the inventory); not retried\n`);
     if (stats.integrity) {
       process.stderr.write(`glacier-restore: ${stats.integrity} archive(s) failed verification (status "integrity" on stdout); nothing unverified was kept\n`);
       return 3;

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ServiceError, UsageError } from '../core/errors.js';
 import type { Journal } from './journal.js';
-import { checkArchive } from './restore.js';
+import { checkArchive } from './planner.js';
 import { describeJob, errorCode, getJobOutput, initiateJob, readInventoryFile, sleep, type Glacier, type InventoryArchive } from './seam.js';
 
 /** Archives as JSON lines (blank lines skipped); a bad line is a UsageError naming its number. */

@@ -1,16 +1,20 @@
-// glacier-restore's loop: reads archives, starts retrieval jobs within the pace set (--max-jobs outstanding,
-// --max-bytes-per-day started per window), polls them, downloads the ready ones verified piece by piece and
-// whole, hands them to the sink, and records each step in the journal before the next, so a run stopped at
-// any instant continues where it stopped.
-import type { GlacierJobDescription } from '@aws-sdk/client-glacier';
-import { IntegrityError, InterruptedError } from '../core/errors.js';
+// glacier-restore's loop: reads archives (the planner), starts retrieval jobs within the pace set (the pacer),
+// follows them (the job tracker), downloads the ready ones verified piece by piece and whole into the sink (the
+// fetcher), and records each step in the journal before the next, so a run stopped at any instant continues
+// where it stopped.
+import { InterruptedError } from '../core/errors.js';
 import { HashPool } from '../core/hash-pool.js';
-import { MiB } from '../core/tree-hash.js';
-import { keyOf, type ArchiveRecord, type Journal } from './journal.js';
-import { describeJob, download, errorCode, initiateJob, planPieces, type Glacier, type InventoryArchive } from './seam.js';
-import type { ArchiveSink, Item } from './sinks.js';
+import type { Journal } from './journal.js';
+import { makeFetcher, type Fetched } from './fetcher.js';
 import type { Namer } from './names.js';
-import { inShard, type Shard } from './shard.js';
+import { makePacer } from './pacer.js';
+import { makePlanner } from './planner.js';
+import type { Glacier, InventoryArchive } from './seam.js';
+import type { Shard } from './shard.js';
+import type { ArchiveSink, Item } from './sinks.js';
+import { makeTracker, type Task } from './tracker.js';
+
+export { checkArchive } from './planner.js';
 
 export interface RestoreOptions {
   glacier: Glacier;
@@ -33,6 +37,8 @@ export interface RestoreOptions {
   emit(record: object): void | Promise<void>;
   progress?(s: Stats): void;
   warn(message: string): void;
+  /** What the run does, for stderr (quiet with -q). */
+  info?(message: string): void;
   now?: () => number;
 }
 
@@ -43,54 +49,19 @@ export interface Stats {
   doneBefore: number;
   failed: number;
   integrity: number;
+  /** Archives the vault no longer holds (deleted since the inventory): not retried, not a failure of the run. */
+  missing: number;
   bytes: number; // of the archives seen
   bytesDone: number;
   waiting: number;
   ready: number;
   downloading: number;
   jobsStarted: number;
+  /** Jobs already running in the vault for an archive, taken up instead of starting one. */
+  jobsAdopted: number;
+  /** Archives the destination already held whole (found before a job was started for them, or after). */
+  found: number;
   startedAt: number;
-}
-
-interface Task {
-  item: Item;
-  jobId: string;
-  state: 'waiting' | 'ready' | 'downloading';
-  nextPoll: number;
-}
-
-const ID_RE = /^[A-Za-z0-9_-]{1,1024}$/;
-
-/** Checks one input record; throws a message naming what is wrong. */
-export function checkArchive(a: InventoryArchive): InventoryArchive {
-  if (!a || typeof a !== 'object') throw new Error('not a JSON object');
-  if (typeof a.ArchiveId !== 'string' || !ID_RE.test(a.ArchiveId)) throw new Error(`no valid ArchiveId`);
-  if (typeof a.Size !== 'number' || !Number.isSafeInteger(a.Size) || a.Size < 0) throw new Error(`Size of ${a.ArchiveId} is not a byte count`);
-  if (typeof a.SHA256TreeHash !== 'string' || !/^[0-9a-fA-F]{64}$/.test(a.SHA256TreeHash)) throw new Error(`SHA256TreeHash of ${a.ArchiveId} is not 64 hex digits`);
-  return { ...a, SHA256TreeHash: a.SHA256TreeHash.toLowerCase() };
-}
-
-function record(a: InventoryArchive, name: string, mtime?: Date): Item {
-  return {
-    archiveId: a.ArchiveId,
-    name,
-    size: a.Size,
-    treeHash: a.SHA256TreeHash,
-    description: String(a.ArchiveDescription ?? ''),
-    creationDate: String(a.CreationDate ?? ''),
-    mtime: mtime?.getTime(),
-  };
-}
-
-function archiveRecord(i: Item): ArchiveRecord {
-  return { archiveId: i.archiveId, size: i.size, treeHash: i.treeHash, description: i.description, creationDate: i.creationDate };
-}
-
-/** Largest power-of-two MiB piece that is not much more than the archive (so small archives need small buffers). */
-function pieceSizeFor(size: number): number {
-  let p = MiB;
-  while (p < 16 * MiB && p < size) p *= 2;
-  return p;
 }
 
 /**
@@ -100,11 +71,8 @@ function pieceSizeFor(size: number): number {
  */
 export async function restore(o: RestoreOptions): Promise<Stats> {
   const now = o.now ?? Date.now;
-  const st: Stats = { archives: 0, inputDone: false, done: 0, doneBefore: 0, failed: 0, integrity: 0, bytes: 0, bytesDone: 0, waiting: 0, ready: 0, downloading: 0, jobsStarted: 0, startedAt: now() };
-  const tasks = new Map<string, Task>(); // by archive id
-  const retry: Item[] = []; // jobs to start again (expired, failed, or InitiateJob refused for now)
-  const seen = new Set<string>(); // keys (22 characters) of the archive ids seen, to take each once
-  const fromJournal = new Set<string>(); // archives whose job an earlier run started: taken up first, counted once
+  const st: Stats = { archives: 0, inputDone: false, done: 0, doneBefore: 0, failed: 0, integrity: 0, missing: 0, bytes: 0, bytesDone: 0, waiting: 0, ready: 0, downloading: 0, jobsStarted: 0, jobsAdopted: 0, found: 0, startedAt: now() };
+  const retry: Item[] = []; // archives to start a job for again (expired, failed)
   const pool = new HashPool(1);
   let wake: (() => void) | null = null;
   const notify = () => {
@@ -112,158 +80,94 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
     wake = null;
   };
   let held: Item | undefined; // read from the input, waiting for the pace to allow its job
-  let startBlockedUntil = 0;
   const downloads = new Set<Promise<void>>();
-
-  for (const r of o.journal.outstanding()) {
-    if (o.shard && !inShard(r.archive.archiveId, o.shard)) continue;
-    const item: Item = { ...r.archive, name: r.name, mtime: r.mtime };
-    tasks.set(item.archiveId, { item, jobId: r.jobId, state: 'waiting', nextPoll: 0 });
-    fromJournal.add(item.archiveId);
-    st.archives++;
-    st.bytes += item.size;
-  }
-
-  const iterator = o.input[Symbol.asyncIterator]();
-  const nextFromInput = async (): Promise<Item | undefined> => {
-    while (!st.inputDone) {
-      const n = await iterator.next();
-      if (n.done) {
-        st.inputDone = true;
-        return undefined;
-      }
-      const a = n.value;
-      // Names are given before the shard is applied, so every shard names an archive as a whole run would.
-      if (seen.has(keyOf(a.ArchiveId))) continue; // listed twice: once is enough
-      const { name, mtime } = o.namer.name(a.ArchiveId, a.ArchiveDescription);
-      if (o.shard && !inShard(a.ArchiveId, o.shard)) continue;
-      seen.add(keyOf(a.ArchiveId));
-      if (fromJournal.has(a.ArchiveId)) continue;
-      st.archives++;
-      st.bytes += a.Size;
-      const item = record(a, name, mtime);
-      if (o.journal.isDone(a.ArchiveId)) {
-        st.doneBefore++;
-        st.bytesDone += a.Size;
-        await o.emit({ archiveId: a.ArchiveId, name, size: a.Size, status: 'done', before: true, to: o.sink.where(item) });
-        continue;
-      }
-      return item;
-    }
-    return undefined;
-  };
-
-  const outstanding = () => tasks.size;
-  const budgetAllows = (size: number): { ok: boolean; until: number } => {
-    if (!o.maxBytesPerDay) return { ok: true, until: 0 };
-    const w = o.journal.startedInWindow();
-    // An archive bigger than a whole day's budget starts alone, when nothing else was started in the window.
-    if (w.bytes + size <= o.maxBytesPerDay || w.bytes === 0) return { ok: true, until: 0 };
-    return { ok: false, until: w.frees };
-  };
 
   const finishItem = (item: Item, status: string, extra: object = {}) => {
     o.emit({ archiveId: item.archiveId, name: item.name, size: item.size, status, to: o.sink.where(item), ...extra });
   };
-
-  const startJob = async (item: Item): Promise<boolean> => {
-    let jobId: string;
-    try {
-      jobId = await initiateJob(o.glacier, o.vault, { Type: 'archive-retrieval', ArchiveId: item.archiveId, Tier: o.tier });
-    } catch (e) {
-      if (o.signal.aborted) throw e;
-      const name = errorCode(e);
-      if (name === 'ResourceNotFoundException' || name === 'InvalidParameterValueException') {
-        st.failed++;
-        finishItem(item, 'failed', { error: `${name}: ${(e as Error).message}` });
-        return true;
-      }
-      o.warn(`cannot start a job for ${item.archiveId} now (${(e as Error).message}); trying again in ${Math.round(o.intervalMs / 1000)} s`);
-      startBlockedUntil = now() + Math.min(o.intervalMs, 60_000);
-      return false;
-    }
-    await o.journal.recordJob({ archive: archiveRecord(item), name: item.name, mtime: item.mtime, jobId, at: now() });
-    st.jobsStarted++;
-    const t: Task = { item, jobId, state: 'waiting', nextPoll: 0 };
-    tasks.set(item.archiveId, t);
-    return true;
-  };
-
-  const again = async (t: Task, why: string) => {
-    o.warn(`${why}; starting a new job for ${t.item.archiveId}`);
-    await o.journal.recordDrop(t.item.archiveId, t.jobId);
-    tasks.delete(t.item.archiveId);
-    retry.push(t.item);
-  };
-
-  const poll = async (t: Task) => {
-    let job: GlacierJobDescription;
-    try {
-      job = await describeJob(o.glacier, o.vault, t.jobId);
-    } catch (e) {
-      if (o.signal.aborted) throw e;
-      if (errorCode(e) === 'ResourceNotFoundException') return again(t, `job ${t.jobId} is gone (expired)`);
-      o.warn(`cannot ask about job ${t.jobId} (${(e as Error).message}); asking again later`);
-      t.nextPoll = now() + o.intervalMs;
-      return;
-    }
-    if (job.StatusCode === 'Succeeded') t.state = 'ready';
-    else if (job.StatusCode === 'Failed') await again(t, `job ${t.jobId} failed (${job.StatusMessage ?? 'no reason given'})`);
-    else t.nextPoll = now() + o.intervalMs;
-  };
-
-  const fetch = async (t: Task) => {
-    const item = t.item;
-    t.state = 'downloading';
-    // A run killed after the sink finished but before the record: the destination already holds it.
-    if (await o.sink.holds(item).catch(() => false)) {
-      await o.journal.recordDone(item.archiveId);
-      tasks.delete(item.archiveId);
-      st.done++;
+  const planner = makePlanner({
+    input: o.input, namer: o.namer, journal: o.journal, shard: o.shard,
+    onSeen: (item) => {
+      st.archives++;
+      st.bytes += item.size;
+    },
+    onDoneBefore: async (item) => {
+      st.doneBefore++;
       st.bytesDone += item.size;
-      finishItem(item, 'done', { jobId: t.jobId, treeHash: item.treeHash, found: true });
+      await o.emit({ archiveId: item.archiveId, name: item.name, size: item.size, status: 'done', before: true, to: o.sink.where(item) });
+    },
+  });
+  const pacer = makePacer({ maxJobs: o.maxJobs, maxBytesPerDay: o.maxBytesPerDay, journal: o.journal, now, floor: o.concurrency });
+  /** A job expired before any of its output was downloaded: fewer jobs out from now on, and the user told why. */
+  const slowDown = (t: Task) => {
+    const limit = pacer.expired();
+    if (limit === undefined) return;
+    o.warn(
+      `job ${t.jobId} expired before its output was downloaded: the downloads drain fewer jobs than --max-jobs ${o.maxJobs} within a job's life; ` +
+        `at most ${limit} jobs outstanding from now on (run with --max-jobs ${limit}, or more downloads at once with -c)`,
+    );
+  };
+  const tracker = makeTracker({
+    glacier: o.glacier, vault: o.vault, tier: o.tier, journal: o.journal, intervalMs: o.intervalMs, signal: o.signal, warn: o.warn, now,
+    onDropped: (item) => retry.push(item),
+    onGone: (t) => slowDown(t),
+    onStarted: () => st.jobsStarted++,
+    onRefused: (t, error) => {
+      st.integrity++;
+      finishItem(t.item, 'integrity', { jobId: t.jobId, error });
+    },
+  });
+  const fetcher = makeFetcher({
+    glacier: o.glacier, vault: o.vault, sink: o.sink, pool, pieceConcurrency: o.pieceConcurrency, signal: o.signal, warn: o.warn,
+    onBytes: (n) => (st.bytesDone += n),
+  });
+  for (const r of planner.resumed()) tracker.take(r.item, r.jobId);
+  // Jobs already running in the vault are taken up before any is started (never paid twice).
+  try {
+    const n = await tracker.loadRunning();
+    if (n) o.info?.(`${n} retrieval job(s) in progress or succeeded in the vault: each is taken up for its archive instead of starting another`);
+  } catch (e) {
+    if (o.signal.aborted) throw o.signal.reason instanceof InterruptedError ? o.signal.reason : e;
+    o.warn(`cannot list the vault's jobs (${(e as Error).message}); jobs already running for these archives are not taken up`);
+  }
+
+  /** The next archive that needs a job: the destination is asked first (a run whose state was lost). */
+  const nextItem = async (): Promise<Item | undefined> => {
+    for (;;) {
+      const item = await planner.next();
+      if (!item) return undefined;
+      if (!(await o.sink.holds(item).catch(() => false))) return item;
+      await o.journal.recordDone(item.archiveId);
+      st.done++;
+      st.found++;
+      st.bytesDone += item.size;
+      await o.emit({ archiveId: item.archiveId, name: item.name, size: item.size, status: 'done', to: o.sink.where(item), treeHash: item.treeHash, found: true });
+    }
+  };
+
+  /** The end of one ready job's download: journal, stats and the archive's record. */
+  const settle = async (t: Task, r: Fetched) => {
+    const item = t.item;
+    if (r.status === 'expired') {
+      const kept = r.kept ? ` (${r.kept} verified bytes kept: the next job continues after them)` : '';
+      await tracker.drop(t, `the output of job ${t.jobId} is gone (expired)${kept}`);
+      if (!r.got) slowDown(t);
       return;
     }
-    let writer;
-    try {
-      writer = await o.sink.open(item, t.jobId, pool);
-    } catch (e) {
-      if (o.signal.aborted) throw e;
-      tasks.delete(item.archiveId);
-      st.failed++;
-      finishItem(item, 'failed', { jobId: t.jobId, error: (e as Error).message });
-      return;
-    }
-    try {
-      const pieceSize = pieceSizeFor(item.size);
-      const pieces = item.size ? planPieces({ rangeStart: 0, rangeEnd: item.size - 1, archiveSize: item.size }, writer.resumed, item.size - 1, pieceSize) : [];
-      const got = await download({
-        target: { glacier: o.glacier, vault: o.vault }, pool, jobId: t.jobId, pieces, pieceSize,
-        concurrency: o.pieceConcurrency ?? 2, sink: writer, combiner: writer.combiner, signal: o.signal, warn: o.warn,
-        onBytes: (n) => (st.bytesDone += n),
-      });
-      if (item.size && got.treeHash !== item.treeHash) throw new IntegrityError(`archive ${item.archiveId}: its bytes hash to ${got.treeHash}, the inventory says ${item.treeHash}`);
-      await writer.finish();
-    } catch (e) {
-      // Interrupted (SIGINT/SIGTERM), a folder keeps its verified prefix, as after kill -9; else nothing is kept.
-      if (o.signal.aborted && writer.suspend) await writer.suspend().catch(() => {});
-      else await writer.abort().catch(() => {});
-      if (o.signal.aborted) throw o.signal.reason instanceof InterruptedError ? o.signal.reason : e;
-      if (errorCode(e) === 'ResourceNotFoundException') return again(t, `the output of job ${t.jobId} is gone (expired)`);
-      tasks.delete(item.archiveId);
-      if (e instanceof IntegrityError) {
-        st.integrity++;
-        finishItem(item, 'integrity', { jobId: t.jobId, error: e.message });
-      } else {
-        st.failed++;
-        finishItem(item, 'failed', { jobId: t.jobId, error: (e as Error).message });
+    if (r.status === 'done') await o.journal.recordDone(item.archiveId);
+    tracker.finish(t);
+    if (r.status === 'done') {
+      st.done++;
+      if (r.found) {
+        st.found++;
+        st.bytesDone += item.size;
       }
-      return;
+      finishItem(item, 'done', { jobId: t.jobId, treeHash: item.treeHash, ...(r.found ? { found: true } : {}) });
+    } else {
+      if (r.status === 'integrity') st.integrity++;
+      else st.failed++;
+      finishItem(item, r.status, { jobId: t.jobId, error: r.error });
     }
-    await o.journal.recordDone(item.archiveId);
-    tasks.delete(item.archiveId);
-    st.done++;
-    finishItem(item, 'done', { jobId: t.jobId, treeHash: item.treeHash });
   };
 
   let failure: unknown = null;
@@ -271,30 +175,42 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
     for (;;) {
       if (o.signal.aborted) throw o.signal.reason;
       if (failure) throw failure;
+      st.inputDone = planner.inputDone;
       // 1. start jobs while the pace allows
-      while (outstanding() < o.maxJobs && now() >= startBlockedUntil) {
-        const item = held ?? retry.shift() ?? (await nextFromInput());
+      while (pacer.canTry(tracker.size)) {
+        const item = held ?? retry.shift() ?? (await nextItem());
         held = undefined;
         if (!item) break;
-        const b = budgetAllows(item.size);
-        if (!b.ok) {
+        // A job already running in the vault is paid for: taking it up spends no budget.
+        if (!tracker.running(item) && !pacer.allows(item.size)) {
           held = item;
-          startBlockedUntil = Math.max(startBlockedUntil, b.until);
           break;
         }
-        if (!(await startJob(item))) {
+        const r = await tracker.start(item);
+        if (r.kind === 'adopted') st.jobsAdopted++;
+        else if (r.kind === 'missing') {
+          st.missing++;
+          finishItem(item, 'missing', { error: `${r.error} (deleted since the inventory was taken: not retried)` });
+        } else if (r.kind === 'failed') {
+          st.failed++;
+          finishItem(item, 'failed', { error: r.error });
+        } else if (r.kind === 'later') {
+          pacer.holdUntil(now() + Math.min(o.intervalMs, 60_000));
           held = item;
           break;
         }
       }
+      st.inputDone = planner.inputDone;
       // 2. poll the jobs due (the first poll at once)
-      const due = [...tasks.values()].filter((t) => t.state === 'waiting' && t.nextPoll <= now());
-      for (let i = 0; i < due.length; i += 8) await Promise.all(due.slice(i, i + 8).map(poll));
+      await tracker.poll();
       // 3. downloads
-      for (const t of tasks.values()) {
+      for (const t of tracker.tasks()) {
         if (downloads.size >= o.concurrency) break;
         if (t.state !== 'ready') continue;
-        const p: Promise<void> = fetch(t)
+        t.state = 'downloading';
+        const p: Promise<void> = fetcher
+          .fetch(t.item, t.jobId)
+          .then((r) => settle(t, r))
           .catch((e) => {
             failure ??= e;
           })
@@ -305,14 +221,19 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
         downloads.add(p);
       }
       const counts = { waiting: 0, ready: 0 };
-      for (const t of tasks.values()) if (t.state !== 'downloading') counts[t.state]++;
+      for (const t of tracker.tasks()) if (t.state !== 'downloading') counts[t.state]++;
       Object.assign(st, counts, { downloading: downloads.size });
       o.progress?.(st);
-      if (st.inputDone && !held && !retry.length && !tasks.size && !downloads.size) break;
+      if (st.inputDone && !held && !retry.length && !tracker.size && !downloads.size) break;
       // 4. sleep until something can move
-      const waits = [...tasks.values()].filter((t) => t.state === 'waiting').map((t) => t.nextPoll);
-      if ((held || retry.length || !st.inputDone) && outstanding() < o.maxJobs) waits.push(startBlockedUntil);
-      if ([...tasks.values()].some((t) => t.state === 'ready') && downloads.size < o.concurrency) waits.push(now());
+      const waits: number[] = [];
+      const poll = tracker.nextPoll();
+      if (poll !== Infinity) waits.push(poll);
+      if (held || retry.length || !st.inputDone) {
+        const next = pacer.nextTry(tracker.size);
+        if (next !== Infinity) waits.push(next);
+      }
+      if (counts.ready && downloads.size < o.concurrency) waits.push(now());
       const until = waits.length ? Math.min(...waits) : Infinity;
       const ms = Math.max(0, Math.min(until - now(), 60_000));
       if (ms > 0 || !waits.length) await pause(ms === 0 ? 60_000 : ms, o.signal, (w) => (wake = w));

@@ -23,14 +23,14 @@ export interface Item {
 }
 
 export interface ArchiveWriter {
-  /** Bytes already held from an earlier run of the same job (a multiple of 1 MiB); the download starts there. */
+  /** Bytes already held from an earlier job for the same archive (a multiple of 1 MiB); the download starts there. */
   resumed: number;
   /** Tree hash state of those bytes. */
   combiner?: TreeCombiner;
   write(data: Buffer, start: number): Promise<void>;
   finish(): Promise<void>;
   abort(): Promise<void>;
-  /** The run was interrupted: keep what is verified for the next run to resume (absent: `abort` is called). */
+  /** The run was interrupted or the job expired: keep what is verified for the next job to continue (absent: `abort` is called). */
   suspend?(): Promise<void>;
 }
 
@@ -55,7 +55,7 @@ export class DirSink implements ArchiveSink {
   async open(item: Item, jobId: string, pool: HashPool): Promise<ArchiveWriter> {
     const path = this.where(item);
     await fsp.mkdir(dirname(path), { recursive: true });
-    const { sink, resumed } = await FileSink.open(path, { jobId, vault: '', from: 0, to: item.size - 1 });
+    const { sink, resumed } = await FileSink.open(path, { jobId, vault: '', from: 0, to: item.size - 1, archive: `${item.archiveId} ${item.treeHash}` });
     const combiner = resumed ? await sink.rehashPrefix(pool) : undefined;
     return {
       resumed,
@@ -93,6 +93,9 @@ async function treeHashOfFile(path: string): Promise<string> {
   return h.digest().treeHash;
 }
 
+
+/** How long an `--exec` command stopped with SIGTERM has before SIGKILL (ms). */
+export const EXEC_GRACE_MS = 10_000;
 
 /**
  * `--exec CMD`: CMD run by /bin/sh per archive, its bytes on stdin, GLACIER_* in its environment, its stdout
@@ -163,10 +166,13 @@ export class ExecSink implements ArchiveSink {
         if (code !== 0) throw await failed('not restored');
       },
       abort: async () => {
-        // Killed before its stdin ends, so the command never sees a clean end of partial data.
+        // Killed before its stdin ends, so the command never sees a clean end of partial data; a command that
+        // ignores SIGTERM gets SIGKILL after EXEC_GRACE_MS.
         child.kill('SIGTERM');
         child.stdin!.destroy();
+        const kill = setTimeout(() => child.kill('SIGKILL'), EXEC_GRACE_MS);
         await exited;
+        clearTimeout(kill);
       },
     };
   }

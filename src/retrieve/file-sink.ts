@@ -14,6 +14,9 @@ export interface PartialState {
   from: number; // output offset of the file's first byte
   to: number; // inclusive
   verified: number; // bytes at the start of the file that are verified and on disk
+  /** The archive the output is of ("ARCHIVE_ID TREE_HASH"): a prefix with the same key, vault and range is
+   * continued by any job for that archive, not only the job that wrote it. */
+  archive?: string;
 }
 
 /** Replaces the record in one rename, so a kill mid-write leaves the old record, never a truncated one. */
@@ -35,8 +38,8 @@ export class FileSink implements Sink {
 
   /**
    * Opens FILE.partial (locked against a second download to FILE, 0600, never through a planted link), keeping
-   * a verified prefix from an earlier run of the same job and range when `canResumeAt(verified)` allows
-   * continuing there. Throws ServiceError when FILE.partial is locked or is a link.
+   * a verified prefix from an earlier run of the same job (or, with `want.archive`, of any job for the same
+   * archive) and range when `canResumeAt(verified)` allows continuing there. Throws ServiceError when FILE.partial is locked or is a link.
    */
   static async open(path: string, want: Omit<PartialState, 'verified'>, canResumeAt: (verified: number) => boolean = (v) => v % MiB === 0): Promise<{ sink: FileSink; resumed: number }> {
     const partial = FileSink.partialPath(path);
@@ -48,7 +51,8 @@ export class FileSink implements Sink {
       try {
         const old = JSON.parse(await fsp.readFile(`${partial}.json`, 'utf8')) as PartialState;
         const size = (await fsp.lstat(partial)).size;
-        if (old.jobId === want.jobId && old.vault === want.vault && old.from === want.from && old.to === want.to && old.verified <= size && canResumeAt(old.verified)) state = old;
+        const same = old.jobId === want.jobId || (want.archive !== undefined && old.archive === want.archive);
+        if (same && old.vault === want.vault && old.from === want.from && old.to === want.to && old.verified <= size && canResumeAt(old.verified)) state = { ...old, jobId: want.jobId };
       } catch {
         // nothing to resume
       }

@@ -1,0 +1,93 @@
+// The fetcher: the output of one ready job downloaded into the sink, verified piece by piece against Glacier's
+// tree hashes and whole against the archive's, handed over only once whole.
+import { IntegrityError, InterruptedError } from '../core/errors.js';
+import type { HashPool } from '../core/hash-pool.js';
+import { MiB } from '../core/tree-hash.js';
+import { download, errorCode, planPieces, type Glacier } from './seam.js';
+import type { ArchiveSink, Item } from './sinks.js';
+
+/**
+ * How a fetch ended. `done`: the sink holds the archive whole and verified (`found`: it already did, a run was
+ * killed after the sink finished); `expired`: the job's output is gone, and the sink keeps the `kept` bytes it
+ * verified (a folder: NAME.partial) for the next job of the archive to continue from (`got`: bytes this job gave);
+ * `failed` / `integrity`: the archive is not restored this run (nothing unverified was kept).
+ */
+export type Fetched = { status: 'done'; found?: boolean } | { status: 'expired'; kept: number; got: number } | { status: 'failed' | 'integrity'; error: string };
+
+/** Downloads ready jobs into the sink. */
+export interface Fetcher {
+  /**
+   * Downloads the output of job `jobId` (a whole-archive retrieval of `item`) into the sink. Resolves with how it
+   * ended; rejects only when the run's signal fired (InterruptedError; a folder keeps its verified prefix then).
+   */
+  fetch(item: Item, jobId: string): Promise<Fetched>;
+}
+
+export interface FetcherOptions {
+  glacier: Glacier;
+  vault: string;
+  sink: ArchiveSink;
+  pool: HashPool;
+  /** Ranged GETs in flight per archive (default 2). */
+  pieceConcurrency?: number;
+  signal: AbortSignal;
+  warn(message: string): void;
+  /** Verified bytes handed to the sink. */
+  onBytes?(n: number): void;
+}
+
+/** Largest power-of-two MiB piece that is not much more than the archive (so small archives need small buffers). */
+export function pieceSizeFor(size: number): number {
+  let p = MiB;
+  while (p < 16 * MiB && p < size) p *= 2;
+  return p;
+}
+
+/** The fetcher of a run (see Fetcher). */
+export function makeFetcher(o: FetcherOptions): Fetcher {
+  return {
+    async fetch(item, jobId) {
+      // A run killed after the sink finished but before the record: the destination already holds it.
+      if (await o.sink.holds(item).catch(() => false)) return { status: 'done', found: true };
+      let writer;
+      try {
+        writer = await o.sink.open(item, jobId, o.pool);
+      } catch (e) {
+        if (o.signal.aborted) throw e;
+        return { status: 'failed', error: (e as Error).message };
+      }
+      let bytes = 0; // verified bytes handed to the sink by this job
+      // A sink that keeps nothing (a command) is stopped at once when the run is: a write waiting for a reader
+      // that never reads would otherwise hold the download, and the run, for ever.
+      const stop = () => void writer.abort().catch(() => {});
+      if (!writer.suspend) o.signal.addEventListener('abort', stop, { once: true });
+      try {
+        const pieceSize = pieceSizeFor(item.size);
+        const pieces = item.size ? planPieces({ rangeStart: 0, rangeEnd: item.size - 1, archiveSize: item.size }, writer.resumed, item.size - 1, pieceSize) : [];
+        const got = await download({
+          target: { glacier: o.glacier, vault: o.vault }, pool: o.pool, jobId, pieces, pieceSize,
+          concurrency: o.pieceConcurrency ?? 2, sink: writer, combiner: writer.combiner, signal: o.signal, warn: o.warn,
+          onBytes: (n) => {
+            bytes += n;
+            o.onBytes?.(n);
+          },
+        });
+        if (item.size && got.treeHash !== item.treeHash) throw new IntegrityError(`archive ${item.archiveId}: its bytes hash to ${got.treeHash}, the inventory says ${item.treeHash}`);
+        await writer.finish();
+      } catch (e) {
+        // Interrupted (SIGINT/SIGTERM) or the job expired, a sink that can keeps its verified prefix (as after
+        // kill -9) for the next job of the same archive to continue; else nothing is kept.
+        const expired = !o.signal.aborted && errorCode(e) === 'ResourceNotFoundException';
+        if ((o.signal.aborted || expired) && writer.suspend) await writer.suspend().catch(() => {});
+        else await writer.abort().catch(() => {});
+        if (o.signal.aborted) throw o.signal.reason instanceof InterruptedError ? o.signal.reason : e;
+        if (expired) return { status: 'expired', kept: writer.suspend ? writer.resumed + bytes : 0, got: bytes };
+        if (e instanceof IntegrityError) return { status: 'integrity', error: e.message };
+        return { status: 'failed', error: (e as Error).message };
+      } finally {
+        o.signal.removeEventListener('abort', stop);
+      }
+      return { status: 'done' };
+    },
+  };
+}
