@@ -85,7 +85,10 @@ export class S3Sink implements ArchiveSink {
     const custom = Boolean(process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL);
     // The SDK reads AWS_ENDPOINT_URL_S3 and the profile's endpoint itself; S3-compatible servers on a custom
     // endpoint rarely answer virtual-hosted names (BUCKET.127.0.0.1), so those get path-style URLs.
-    this.client = o.client ?? new S3Client({ region: o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION, forcePathStyle: custom || undefined });
+    // A part request ended by an interruption makes the SDK's default logger print a warning on stderr: the
+    // sink says what matters itself, so the SDK's logger is silent.
+    const logger = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+    this.client = o.client ?? new S3Client({ region: o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION, forcePathStyle: custom || undefined, logger });
   }
 
   /** Keeps upload ids in `records` (the run's journal) from now on. */

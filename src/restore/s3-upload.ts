@@ -154,7 +154,7 @@ export class PartStream {
    */
   cancel(): void {
     this.stop.abort();
-    this.body.destroy(new Error('part cancelled'));
+    this.body.destroy();
   }
 
   private drained(): Promise<void> {
