@@ -206,13 +206,20 @@ describe('glacier-restore: output that never verifies', () => {
 });
 
 describe('glacier-restore: the pace is kept', () => {
+  // A vault for each test: jobs an earlier test left in a vault are taken up, not started again.
   let f: Fixture;
+  let term: Fixture;
+  let bytes: Fixture;
   before(async () => {
     f = await fixture('pace', ['--memory', '--job-delay', '300ms'], Array.from({ length: 24 }, (_, i) => 100_000 + i));
+    term = await fixture('pace', ['--memory', '--job-delay', '300ms'], Array.from({ length: 24 }, (_, i) => 100_000 + i));
+    bytes = await fixture('pace', ['--memory', '--job-delay', '300ms'], Array.from({ length: 9 }, (_, i) => 100_000 + i));
   });
   after(async () => {
-    await f?.local.stop();
-    if (f) rmSync(f.work, { recursive: true, force: true });
+    for (const x of [f, term, bytes]) {
+      await x?.local.stop();
+      if (x) rmSync(x.work, { recursive: true, force: true });
+    }
   });
 
   it('--max-jobs: never more jobs outstanding (started, output not yet taken) than allowed', async () => {
@@ -234,6 +241,7 @@ describe('glacier-restore: the pace is kept', () => {
   });
 
   it('SIGTERM: exit 143, and the same command finishes the rest', async () => {
+    const f = term;
     const dir = join(f.work, 'term');
     const args = ['-v', 'pace', '--to', dir, '--interval', '200ms', '--max-jobs', '2', '-c', '1'];
     const s = start('glacier-restore', args, { env: f.env, input: f.jsonl });
@@ -252,6 +260,7 @@ describe('glacier-restore: the pace is kept', () => {
   });
 
   it('--max-bytes-per-day: never more bytes started within one window', async () => {
+    const f = bytes;
     const t0 = Date.now();
     const r = await run('glacier-restore', ['-v', 'pace', '--to', join(f.work, 'bytes'), '--interval', '200ms', '--max-jobs', '50', '--max-bytes-per-day', '300K', '--pace-window', '2s'], { env: f.env, input: f.jsonl.split('\n').slice(0, 9).join('\n') });
     assert.equal(r.code, 0, show(r));

@@ -342,7 +342,9 @@ describe('glacier-restore: 200 archives to a folder, a command and S3', () => {
     const one = await run('glacier-restore', ['-v', VAULT, '--to', join(work, 'shard1'), '--shard', '1/3', '--interval', '200ms', '--max-jobs', '100'], { env, input: jsonl });
     assert.equal(one.code, 0, `${show(one)}\nfailed: ${JSON.stringify(records(one.stdout).filter((x) => x.status !== 'done'))}`);
     const n = [...seen.values()].length && records(one.stdout).length - 1;
-    assert.equal((await local.counters()).InitiateJob, n);
+    // Jobs the earlier tests left in the vault are taken up rather than started again: together, one per archive.
+    const summary = records(one.stdout).at(-1)!;
+    assert.equal(((await local.counters()).InitiateJob ?? 0) + summary.jobsAdopted, n);
   });
 
   it('--dry-run: the plan and the days at the pace set, and no job started', async () => {

@@ -6,7 +6,8 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { formatBytes, parseDuration } from '../core/units.js';
-import { checked, inventoryArchives, inventoryFromJob, jsonLines } from '../restore/input.js';
+import { checked, checkInventory, inventoryArchives, inventoryFromJob, jsonLines } from '../restore/input.js';
+import { describeVault } from '../core/operations.js';
 import { Journal } from '../restore/journal.js';
 import { Namer } from '../restore/names.js';
 import { plan } from '../restore/plan.js';
@@ -26,8 +27,11 @@ is retrieved twice.
 
 Input (one of):
   stdin                 archives as JSON lines, as glacier-job output --archives prints them (filter with jq)
-  --inventory JOB_ID|FILE   an inventory job's output, or an inventory file (JSON or CSV)
-  (neither)             an inventory job is started, waited for, and its output kept next to the state file
+  --inventory JOB_ID|FILE   an inventory job's output, or an inventory file (JSON or CSV); one of another
+                        vault (its VaultARN) is refused
+  (neither)             an inventory job is started, waited for, and its output kept next to the state file;
+                        reruns use the kept one (warned about when the vault has a newer inventory)
+  --refresh-inventory   start a new inventory job instead of using the kept one
 
 Destination (one of):
   --to DIR              DIR/NAME, written as NAME.partial and renamed when verified; mtime from the description
@@ -83,7 +87,7 @@ const spec = withCommon({
   name: 'glacier-restore',
   usage,
   string: ['to', 'exec', 'inventory', 'tier', 'max-jobs', 'max-bytes-per-day', 'pace-window', 'concurrency', 'interval', 'state', 'names', 'shard', 'storage-class', 'part-size'],
-  boolean: ['dry-run'],
+  boolean: ['dry-run', 'refresh-inventory'],
   alias: { c: 'concurrency' },
 });
 
@@ -204,21 +208,37 @@ run(spec, async (argv) => {
     if (!process.stdout.write(`${JSON.stringify(r)}\n`)) return new Promise((res) => process.stdout.once('drain', () => res()));
   };
   const info = (m: string) => (c.quiet ? undefined : process.stderr.write(`glacier-restore: ${m}\n`));
+  /** An inventory file in use: refused when of another vault; said on stderr with its date; warned about when the vault has a newer one. */
+  const useInventory = async (path: string, kept: boolean) => {
+    const head = await checkInventory(path, c.vault);
+    info(`using the inventory ${path}${head.date ? ` taken ${head.date}` : ''}${kept ? ' (kept from an earlier run)' : ''}`);
+    if (!dryRun && head.date) {
+      const last = await describeVault({ ...c.glacier, signal: interruption.signal }, c.vault).then((v) => v.LastInventoryDate, () => undefined);
+      // To the second: an inventory says its date to the second, the vault its LastInventoryDate to the millisecond.
+      if (last && Math.floor(Date.parse(last) / 1000) > Math.floor(Date.parse(head.date) / 1000)) {
+        c.warn(`the inventory ${path} (${head.date}) is older than the vault's last inventory (${last}): archives added or deleted since are not in it; ${argv.inventory === undefined ? '--refresh-inventory takes a new one' : 'fetch a newer one, or run without --inventory'}`);
+      }
+    }
+    return inventoryArchives(path);
+  };
   try {
     const inv = argv.inventory === undefined ? undefined : String(argv.inventory);
+    const refresh = Boolean(argv['refresh-inventory']);
+    if (refresh && (inv !== undefined || dryRun)) throw new UsageError('--refresh-inventory starts a new inventory job: give it without --inventory and --dry-run');
     let input;
     if (inv !== undefined) {
       const isFile = existsSync(inv);
-      if (isFile) input = inventoryArchives(inv);
+      if (isFile) input = await useInventory(inv, false);
       else if (/^[A-Za-z0-9_-]{20,}$/.test(inv)) {
         if (dryRun && !journal.inventoryJob()?.file) throw new UsageError('--dry-run starts nothing and waits for nothing: fetch the inventory first (glacier-job output JOB_ID -o FILE) and give --inventory FILE');
-        input = inventoryArchives(await inventoryFromJob({ glacier: { ...c.glacier, signal: interruption.signal }, vault: c.vault, journal, file: `${statePath}.inventory`, jobId: inv, intervalMs, signal: interruption.signal, warn: c.warn, info }));
+        input = await useInventory(await inventoryFromJob({ glacier: { ...c.glacier, signal: interruption.signal }, vault: c.vault, journal, file: `${statePath}.inventory`, jobId: inv, intervalMs, signal: interruption.signal, warn: c.warn, info }), false);
       } else throw new UsageError(`--inventory "${inv}" is neither a file nor a job id`);
-    } else if (await hasInput()) {
+    } else if (!refresh && (await hasInput())) {
       input = checked(jsonLines(process.stdin), 'stdin');
     } else {
       if (dryRun && !journal.inventoryJob()?.file) throw new UsageError('--dry-run starts no inventory job: pipe archives in, or give --inventory FILE');
-      input = inventoryArchives(await inventoryFromJob({ glacier: { ...c.glacier, signal: interruption.signal }, vault: c.vault, journal, file: `${statePath}.inventory`, intervalMs, signal: interruption.signal, warn: c.warn, info }));
+      const kept = !refresh && Boolean(journal.inventoryJob()?.file);
+      input = await useInventory(await inventoryFromJob({ glacier: { ...c.glacier, signal: interruption.signal }, vault: c.vault, journal, file: `${statePath}.inventory`, refresh, intervalMs, signal: interruption.signal, warn: c.warn, info }), kept);
     }
     const namer = new Namer(overrides);
     if (dryRun) {

@@ -43,6 +43,8 @@ export interface InventoryJobOptions {
   /** Where the inventory is kept (FILE, written as FILE.tmp and renamed when whole). */
   file: string;
   jobId?: string;
+  /** Take a new inventory even when one is kept from an earlier run (--refresh-inventory). */
+  refresh?: boolean;
   intervalMs: number;
   signal: AbortSignal;
   warn(m: string): void;
@@ -55,8 +57,9 @@ export interface InventoryJobOptions {
  */
 export async function inventoryFromJob(o: InventoryJobOptions): Promise<string> {
   const rec = o.journal.inventoryJob();
-  if (rec?.file && (!o.jobId || rec.j === o.jobId) && (await fsp.stat(rec.file).catch(() => null))) return rec.file;
-  let jobId = o.jobId ?? rec?.j;
+  if (rec?.file && !o.refresh && (!o.jobId || rec.j === o.jobId) && (await fsp.stat(rec.file).catch(() => null))) return rec.file;
+  // --refresh-inventory: a job whose output is kept is not waited for again; one still pending (a rerun) is.
+  let jobId = o.jobId ?? (o.refresh && rec?.file ? undefined : rec?.j);
   const ours = !o.jobId;
   const start = async () => {
     const id = await initiateJob(o.glacier, o.vault, { Type: 'inventory-retrieval', Format: 'JSON' });
@@ -70,7 +73,13 @@ export async function inventoryFromJob(o: InventoryJobOptions): Promise<string> 
     try {
       job = await describeJob(o.glacier, o.vault, jobId);
     } catch (e) {
-      if (errorCode(e) !== 'ResourceNotFoundException' || !ours) throw e;
+      if (errorCode(e) === 'ResourceNotFoundException' && !ours) {
+        throw new UsageError(
+          `inventory job ${jobId} is not in vault ${o.vault} (a job's output is kept about 24 hours after it completes, then it expires): ` +
+            `run without --inventory to start a new inventory job and wait for it, or give --inventory FILE with an inventory saved earlier (glacier-job output -o FILE)`,
+        );
+      }
+      if (errorCode(e) !== 'ResourceNotFoundException') throw e;
       o.warn(`inventory job ${jobId} is gone (expired)`);
       jobId = await start();
       continue;
@@ -104,6 +113,52 @@ export async function inventoryFromJob(o: InventoryJobOptions): Promise<string> 
   await fsp.rename(tmp, o.file);
   await o.journal.recordInventory(jobId, o.file);
   return o.file;
+}
+
+/** What an inventory says of itself: the vault it lists (VaultARN) and when it was taken (InventoryDate). */
+export interface InventoryHead {
+  vaultArn?: string;
+  /** The vault's name, from the ARN's last part. */
+  vault?: string;
+  /** ISO 8601, as the inventory gives it. */
+  date?: string;
+}
+
+/**
+ * The head of a JSON inventory file: Glacier writes VaultARN and InventoryDate before ArchiveList (protocol §7.4),
+ * so only the text before "ArchiveList" (within the first 64 KiB) is read. A CSV inventory has no head: {}.
+ */
+export async function inventoryHead(path: string): Promise<InventoryHead> {
+  const fh = await fsp.open(path, 'r');
+  let text: string;
+  try {
+    const buf = Buffer.alloc(65536);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    text = buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await fh.close();
+  }
+  if (!text.trimStart().startsWith('{')) return {};
+  const list = text.indexOf('"ArchiveList"');
+  const head = list < 0 ? text : text.slice(0, list);
+  const field = (name: string) => {
+    const m = new RegExp(`"${name}"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)"`).exec(head);
+    return m ? (JSON.parse(`"${m[1]}"`) as string) : undefined;
+  };
+  const vaultArn = field('VaultARN');
+  return { vaultArn, vault: vaultArn ? /:vaults\/(.+)$/.exec(vaultArn)?.[1] : undefined, date: field('InventoryDate') };
+}
+
+/**
+ * Refuses an inventory of another vault (UsageError, exit 2): every archive of it would fail, and a rerun
+ * would fail for ever. Returns its head, for the caller to say which inventory is in use.
+ */
+export async function checkInventory(path: string, vault: string): Promise<InventoryHead> {
+  const head = await inventoryHead(path);
+  if (head.vault !== undefined && head.vault !== vault) {
+    throw new UsageError(`the inventory ${path} is of vault ${head.vault} (VaultARN ${head.vaultArn}), not ${vault}: give ${vault}'s inventory, or -v ${head.vault}`);
+  }
+  return head;
 }
 
 export function inventoryArchives(path: string): AsyncIterable<InventoryArchive> {
