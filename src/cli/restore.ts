@@ -42,7 +42,9 @@ Destination (one of):
   --to DIR              DIR/NAME, written as NAME.partial and renamed when verified; mtime from the description
   --to s3://BUCKET/PREFIX   one S3 multipart upload per archive, a SHA-256 per part that S3 checks; the archive
                         id, description and tree hash in the object's metadata (x-amz-meta-glacier-*); the
-                        endpoint from AWS_ENDPOINT_URL_S3 or the profile
+                        endpoint from AWS_ENDPOINT_URL_S3 or the profile. Parts are streamed (memory does not
+                        grow with --part-size); an upload stopped part way is continued by the next run, its
+                        parts checked against the bytes re-read; an object of another archive is never replaced
   --exec CMD            CMD run by /bin/sh per archive with its bytes on stdin and GLACIER_ARCHIVE_ID,
                         GLACIER_NAME, GLACIER_SIZE, GLACIER_TREE_HASH, GLACIER_DESCRIPTION, GLACIER_CREATION_DATE
                         in its environment; done when it exits 0 (its stdout goes to stderr); when the run
@@ -59,7 +61,8 @@ Options:
   --names CSV           ArchiveId,FileName lines naming archives (overrides descriptions)
   --shard K/N           only archives whose id hashes to K of N (0 <= K < N): N hosts split a vault
   --storage-class C     S3 storage class (default DEEP_ARCHIVE)
-  --part-size SIZE      S3 part size (default 16M; at least 5M)
+  --part-size SIZE      S3 part size (default 16M; 5M to 5G; raised to fit 10,000 parts; a continued
+                        upload keeps its own)
   --dry-run             print the plan (names, totals, days at the pace set, cost); start nothing; a plan
                         longer than 30 days warns with the --max-jobs that takes about a week
   --prices FILE         a price table (JSON) for --dry-run's cost instead of the project's (see README)
@@ -265,7 +268,7 @@ run(spec, async (argv) => {
     target = `exec:${argv.exec}`;
   } else if (String(argv.to).startsWith('s3://')) {
     const t = parseS3Url(String(argv.to));
-    sink = new S3Sink(t, { storageClass, partSize, region: argv.region });
+    sink = new S3Sink(t, { storageClass, partSize, region: argv.region, signal: interruption.signal });
     target = `s3://${t.bucket}/${t.prefix}`;
   } else {
     if (!String(argv.to)) throw new UsageError('--to needs a folder or s3://BUCKET/PREFIX');
@@ -355,15 +358,10 @@ run(spec, async (argv) => {
       return 0;
     }
     if (sink instanceof S3Sink) {
-      // Uploads a killed run left open: abort them (their archive starts over; bytes in S3 are only ever whole objects).
-      for (const u of journal.allUploads()) await sink.abortUpload(u.key, u.u);
-    }
-    if (sink instanceof S3Sink) {
-      const s3 = sink;
-      Object.assign((s3 as unknown as { o: object }).o, {
-        onUpload: (item: { archiveId: string }, id: string, key: string) => journal.recordUpload(item.archiveId, id, key),
-        onUploadEnd: (item: { archiveId: string }, id: string) => journal.recordUploadEnd(item.archiveId, id),
-      });
+      // Upload ids live in the journal; uploads a killed run left open are continued, or aborted at start when
+      // their id was never recorded.
+      sink.keepRecords(journal);
+      await sink.recover();
     }
     // Progress: on a terminal a line a second; off one (--progress in cron) a line a minute with an ISO time. The
     // state records where the run stands every 5 s and at its end, for --status from another shell.

@@ -1,9 +1,13 @@
-// `--to s3://BUCKET/PREFIX`: one S3 multipart upload per archive. Every part carries its SHA-256, which S3
-// checks on receipt; the bytes of a part were each verified against Glacier's tree hash before they were
-// buffered; the upload is completed only once the whole archive matched its tree hash, else aborted. The
-// object's metadata keeps the archive id, its description and tree hash.
+// `--to s3://BUCKET/PREFIX`: one S3 multipart upload per archive, continued across runs and jobs. A part's body
+// is streamed as the verified bytes arrive, its SHA-256 sent as a trailing checksum that S3 checks, so memory
+// stays at a few 1 MiB buffers whatever the part size; a part's response is awaited while the next one streams.
+// The upload id is recorded before anything relies on it (an intent first, then the id); a killed run's upload is
+// found again (its recorded id, else the uploads open on the archive's key) and continued: each part S3 holds is
+// compared with the archive's bytes as they are re-read and verified from Glacier, and only the parts it lacks
+// are sent. The upload is completed once the whole archive matched its tree hash, and never over an object that
+// holds another archive (its `glacier-archive-id` metadata). The object's metadata keeps the archive id, its
+// description and tree hash.
 import {
-  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
@@ -11,11 +15,12 @@ import {
   S3Client,
   UploadPartCommand,
   type CompletedPart,
+  type HeadObjectCommandOutput,
 } from '@aws-sdk/client-s3';
-import { createHash } from 'node:crypto';
-import { IntegrityError, UsageError } from '../core/errors.js';
-import { MiB } from '../core/tree-hash.js';
+import { createHash, type Hash } from 'node:crypto';
+import { IntegrityError, ServiceError, UsageError } from '../core/errors.js';
 import type { ArchiveSink, ArchiveWriter, Item } from './sinks.js';
+import { abortUpload, errorName, listParts, MAX_PARTS, MIN_PART, needsMd5, partMatches, partSizeFor, PartStream, uploadsOnKey, type HeldPart } from './s3-upload.js';
 
 export interface S3Target {
   bucket: string;
@@ -38,14 +43,36 @@ export function metadataValue(s: string): string {
 
 export const STORAGE_CLASSES = ['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER', 'DEEP_ARCHIVE', 'GLACIER_IR'];
 
+/** The upload id recorded before CreateMultipartUpload is sent: an upload on that key may exist unrecorded. */
+export const PENDING_UPLOAD = '-';
+
+/** Where the sink keeps its upload ids across runs (the restore journal has these methods). */
+export interface UploadRecords {
+  upload(archiveId: string): { u: string; key: string } | undefined;
+  allUploads(): { u: string; key: string }[];
+  /** Resolves once the record is durable. */
+  recordUpload(archiveId: string, uploadId: string, key: string): Promise<void>;
+  recordUploadEnd(archiveId: string, uploadId: string): Promise<void>;
+}
+
 export interface S3SinkOptions {
   client?: S3Client;
   storageClass: string;
-  /** Bytes per part (at least 5 MiB; raised so an archive needs at most 10,000 parts). */
+  /** Bytes per part (at least 5 MiB; raised so an archive needs at most 10,000 parts). An upload continued keeps its own. */
   partSize: number;
   region?: string;
-  onUpload?: (item: Item, uploadId: string, key: string) => Promise<void>;
-  onUploadEnd?: (item: Item, uploadId: string) => Promise<void>;
+  /** Part responses awaited at once per archive while the next part streams (default 4). */
+  partsInFlight?: number;
+  records?: UploadRecords;
+  /** Fired when the run is interrupted: every S3 request in flight ends at once (answers are not waited for). */
+  signal?: AbortSignal;
+}
+
+interface Reread {
+  held: HeldPart;
+  sha: Hash;
+  md5?: Hash;
+  remaining: number;
 }
 
 export class S3Sink implements ArchiveSink {
@@ -58,7 +85,15 @@ export class S3Sink implements ArchiveSink {
     const custom = Boolean(process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL);
     // The SDK reads AWS_ENDPOINT_URL_S3 and the profile's endpoint itself; S3-compatible servers on a custom
     // endpoint rarely answer virtual-hosted names (BUCKET.127.0.0.1), so those get path-style URLs.
-    this.client = o.client ?? new S3Client({ region: o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION, forcePathStyle: custom || undefined });
+    // A part request ended by an interruption makes the SDK's default logger print a warning on stderr: the
+    // sink says what matters itself, so the SDK's logger is silent.
+    const logger = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+    this.client = o.client ?? new S3Client({ region: o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION, forcePathStyle: custom || undefined, logger });
+  }
+
+  /** Keeps upload ids in `records` (the run's journal) from now on. */
+  keepRecords(records: UploadRecords): void {
+    this.o.records = records;
   }
 
   key(item: Item): string {
@@ -70,25 +105,75 @@ export class S3Sink implements ArchiveSink {
   }
 
   async holds(item: Item): Promise<boolean> {
-    try {
-      const h = await this.client.send(new HeadObjectCommand({ Bucket: this.target.bucket, Key: this.key(item) }));
-      return h.ContentLength === item.size && h.Metadata?.['glacier-archive-id'] === item.archiveId && h.Metadata?.['glacier-tree-hash'] === item.treeHash;
-    } catch {
-      return false;
+    const h = await this.head(this.key(item)).catch(() => undefined);
+    return h?.ContentLength === item.size && h.Metadata?.['glacier-archive-id'] === item.archiveId && h.Metadata?.['glacier-tree-hash'] === item.treeHash;
+  }
+
+  /**
+   * At start: a run killed between CreateMultipartUpload and the record of its id left an upload nobody knows
+   * the id of; every upload open on such a key is aborted (it holds no part: parts are sent only after the record).
+   */
+  async recover(): Promise<void> {
+    for (const r of this.o.records?.allUploads() ?? []) {
+      if (r.u !== PENDING_UPLOAD) continue;
+      for (const id of await uploadsOnKey(this.client, this.target.bucket, r.key, this.o.signal)) await abortUpload(this.client, this.target.bucket, r.key, id);
     }
   }
 
-  /** Aborts an upload a killed run left open. */
+  /** Aborts an upload a run left open. */
   async abortUpload(key: string, uploadId: string): Promise<void> {
-    await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.target.bucket, Key: key, UploadId: uploadId })).catch((e) => {
-      if ((e as Error).name !== 'NoSuchUpload') throw e;
-    });
+    await abortUpload(this.client, this.target.bucket, key, uploadId);
   }
 
-  async open(item: Item): Promise<ArchiveWriter> {
+  /** HeadObject of `Key`, or undefined when there is no object there. */
+  private async head(Key: string, checksums = false): Promise<HeadObjectCommandOutput | undefined> {
+    try {
+      return await this.client.send(new HeadObjectCommand({ Bucket: this.target.bucket, Key, ChecksumMode: checksums ? 'ENABLED' : undefined }), { abortSignal: this.o.signal });
+    } catch (e) {
+      if (['NotFound', 'NoSuchKey'].includes(errorName(e)) || (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+      throw e;
+    }
+  }
+
+  /** Throws when the key holds an object that is not this archive: it is never replaced. */
+  private async refuseOther(item: Item, Key: string): Promise<void> {
+    const h = await this.head(Key);
+    if (!h) return;
+    const id = h.Metadata?.['glacier-archive-id'];
+    if (id === item.archiveId) return;
+    throw new ServiceError(
+      `s3://${this.target.bucket}/${Key} already holds ${id ? `archive ${id}` : 'an object that is no archive of this vault'}: not replaced (restore to another --to prefix, or move that object away and run again)`,
+    );
+  }
+
+  /** The upload this archive already has in S3 (its parts), else a new one, recorded before it is relied on. */
+  private async upload(item: Item, Key: string): Promise<{ UploadId: string; held: Map<number, HeldPart> }> {
     const Bucket = this.target.bucket;
-    const Key = this.key(item);
-    const partSize = Math.max(this.o.partSize, Math.ceil(item.size / 10_000 / MiB) * MiB);
+    const rec = this.o.records?.upload(item.archiveId);
+    if (rec && rec.u !== PENDING_UPLOAD) {
+      const held = rec.key === Key ? await listParts(this.client, Bucket, Key, rec.u, this.o.signal) : undefined;
+      if (held) return { UploadId: rec.u, held };
+      if (rec.key !== Key) await abortUpload(this.client, Bucket, rec.key, rec.u);
+    }
+    // Not recorded (the state lost, or a kill before the record): the uploads open on the archive's key are its
+    // own; the one holding the most parts is continued, the others aborted.
+    let best: { UploadId: string; held: Map<number, HeldPart> } | undefined;
+    for (const UploadId of await uploadsOnKey(this.client, Bucket, Key, this.o.signal)) {
+      const held = await listParts(this.client, Bucket, Key, UploadId, this.o.signal);
+      if (!held) continue;
+      if (best && best.held.size >= held.size) {
+        await abortUpload(this.client, Bucket, Key, UploadId);
+        continue;
+      }
+      if (best) await abortUpload(this.client, Bucket, Key, best.UploadId);
+      best = { UploadId, held };
+    }
+    if (best) {
+      await this.o.records?.recordUpload(item.archiveId, best.UploadId, Key);
+      return best;
+    }
+    // The intent is on disk before the upload exists: a kill before its id is recorded is found at the next start.
+    await this.o.records?.recordUpload(item.archiveId, PENDING_UPLOAD, Key);
     const up = await this.client.send(
       new CreateMultipartUploadCommand({
         Bucket,
@@ -103,55 +188,146 @@ export class S3Sink implements ArchiveSink {
           'glacier-creation-date': metadataValue(item.creationDate),
         },
       }),
+      { abortSignal: this.o.signal },
     );
-    const UploadId = up.UploadId!;
-    await this.o.onUpload?.(item, UploadId, Key);
-    const parts: CompletedPart[] = [];
-    const digests: Buffer[] = [];
-    let buf = Buffer.allocUnsafe(Math.min(partSize, Math.max(1, item.size)));
-    let filled = 0;
-    const send = async () => {
-      if (!filled && parts.length) return;
-      const body = buf.subarray(0, filled);
-      const digest = createHash('sha256').update(body).digest();
-      const PartNumber = parts.length + 1;
-      const r = await this.client.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body: body, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: digest.toString('base64'), ContentLength: filled }));
-      parts.push({ PartNumber, ETag: r.ETag, ChecksumSHA256: r.ChecksumSHA256 ?? digest.toString('base64') });
-      digests.push(digest);
-      filled = 0;
+    await this.o.records?.recordUpload(item.archiveId, up.UploadId!, Key);
+    return { UploadId: up.UploadId!, held: new Map() };
+  }
+
+  async open(item: Item): Promise<ArchiveWriter> {
+    const Bucket = this.target.bucket;
+    const Key = this.key(item);
+    await this.refuseOther(item, Key); // before a byte is fetched for it
+    const { UploadId, held } = await this.upload(item, Key);
+    // A continued upload keeps the part size its parts were sent with.
+    let partSize = partSizeFor(item.size, this.o.partSize);
+    const first = held.get(1);
+    if (first && first.size > 0 && (first.size >= MIN_PART || first.size >= item.size) && Math.ceil(item.size / first.size) <= MAX_PARTS) partSize = first.size;
+    const count = Math.max(1, Math.ceil(item.size / partSize));
+    const sizeOf = (n: number) => (n < count ? partSize : item.size - (count - 1) * partSize);
+    const parts: CompletedPart[] = new Array(count);
+    const digests: Buffer[] = new Array(count);
+    const inFlight = new Map<Promise<void>, PartStream>(); // parts sent whole, their answer awaited
+    const maxInFlight = Math.max(1, this.o.partsInFlight ?? 4);
+    let firstError: unknown;
+    let cur: PartStream | undefined;
+    let reread: Reread | undefined;
+    let pos = 0;
+    let mismatch = false;
+
+    // Stopped: no answer is waited for (a part S3 kept is checked by the next attempt like any other).
+    const settle = async () => {
+      cur?.cancel();
+      cur = undefined;
+      for (const p of inFlight.values()) p.cancel();
+      await Promise.allSettled(inFlight.keys());
     };
+    const sent = (p: PartStream) => {
+      const n = p.partNumber;
+      const digest = p.sha.digest();
+      const t: Promise<void> = p.result
+        .then((r) => {
+          // S3 computed the part's SHA-256 from what it received; it must be the one of the bytes we sent.
+          if (r.ChecksumSHA256 && r.ChecksumSHA256 !== digest.toString('base64')) throw new IntegrityError(`part ${n} of s3://${Bucket}/${Key}: S3 received bytes with SHA-256 ${r.ChecksumSHA256}, sent ${digest.toString('base64')}`);
+          parts[n - 1] = { PartNumber: n, ETag: r.ETag, ChecksumSHA256: digest.toString('base64') };
+          digests[n - 1] = digest;
+        })
+        .catch((e) => {
+          firstError ??= e;
+        })
+        .finally(() => inFlight.delete(t));
+      inFlight.set(t, p);
+    };
+    const checked = (r: Reread) => {
+      const n = r.held.partNumber;
+      const sha = r.sha.digest();
+      if (!partMatches(r.held, sha, r.md5?.digest())) {
+        mismatch = true;
+        throw new ServiceError(`part ${n} of the upload to s3://${Bucket}/${Key} does not hold this archive's bytes: the upload is aborted, and the archive is sent again at the next attempt`);
+      }
+      parts[n - 1] = { PartNumber: n, ETag: r.held.etag, ChecksumSHA256: r.held.checksum ?? sha.toString('base64') };
+      digests[n - 1] = sha;
+    };
+
     return {
-      resumed: 0,
-      write: async (data) => {
+      resumed: 0, // a continued upload's prefix is re-read from Glacier: each held part is checked against it
+      write: async (data, start) => {
+        if (start !== pos) throw new Error(`bytes at ${start} handed to the S3 sink, expected at ${pos}`);
         for (let off = 0; off < data.length; ) {
-          const n = Math.min(buf.length - filled, data.length - off);
-          data.copy(buf, filled, off, off + n);
-          filled += n;
-          off += n;
-          if (filled === buf.length) await send();
+          if (firstError) throw firstError;
+          if (!cur && !reread) {
+            const n = Math.floor(pos / partSize) + 1;
+            const h = held.get(n);
+            // A part S3 holds in full is checked as its bytes pass; a part of another size (one cut short) is sent again.
+            if (h && h.size === sizeOf(n) && (h.checksum || needsMd5(h))) reread = { held: h, sha: createHash('sha256'), md5: needsMd5(h) ? createHash('md5') : undefined, remaining: h.size };
+            else {
+              while (inFlight.size >= maxInFlight) await Promise.race(inFlight.keys());
+              if (firstError) throw firstError;
+              cur = new PartStream(this.client, { Bucket, Key, UploadId }, n, sizeOf(n), this.o.signal);
+            }
+          }
+          if (reread) {
+            const take = Math.min(reread.remaining, data.length - off);
+            const slice = data.subarray(off, off + take);
+            reread.sha.update(slice);
+            reread.md5?.update(slice);
+            reread.remaining -= take;
+            off += take;
+            pos += take;
+            if (!reread.remaining) {
+              const r = reread;
+              reread = undefined;
+              checked(r);
+            }
+          } else {
+            const p = cur!;
+            const take = Math.min(p.remaining, data.length - off);
+            await p.write(data.subarray(off, off + take));
+            off += take;
+            pos += take;
+            if (!p.remaining) {
+              cur = undefined;
+              sent(p);
+            }
+          }
         }
       },
       finish: async () => {
-        if (filled || !parts.length) await send();
-        await this.client.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } }));
-        await this.o.onUploadEnd?.(item, UploadId);
+        await Promise.allSettled(inFlight.keys());
+        if (firstError) throw firstError;
+        if (pos !== item.size) throw new Error(`the S3 sink was given ${pos} of ${item.size} bytes`);
+        if (item.size === 0 && !parts[0]) {
+          const empty = Buffer.alloc(0);
+          const digest = createHash('sha256').update(empty).digest();
+          const r = await this.client.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: empty, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: digest.toString('base64'), ContentLength: 0 }), { abortSignal: this.o.signal });
+          parts[0] = { PartNumber: 1, ETag: r.ETag, ChecksumSHA256: digest.toString('base64') };
+          digests[0] = digest;
+        }
+        // Another archive may have reached the key while this one moved: never complete over it.
+        await this.refuseOther(item, Key);
+        await this.client.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } }), { abortSignal: this.o.signal });
+        await this.o.records?.recordUploadEnd(item.archiveId, UploadId);
         // S3's checksum of a multipart object is the SHA-256 of the parts' digests, "-N": it must be ours.
-        const want = `${createHash('sha256').update(Buffer.concat(digests)).digest('base64')}-${parts.length}`;
-        const h = await this.client.send(new HeadObjectCommand({ Bucket, Key, ChecksumMode: 'ENABLED' }));
+        const want = `${createHash('sha256').update(Buffer.concat(digests)).digest('base64')}-${count}`;
+        const h = await this.head(Key, true);
         // Some S3-compatible servers give the composite checksum without its "-N" part count.
-        const got = h.ChecksumSHA256?.replace(/-\d+$/, '');
-        const bad = h.ContentLength !== item.size ? `holds ${h.ContentLength} bytes, not ${item.size}` : got && got !== want.replace(/-\d+$/, '') ? `has checksum ${h.ChecksumSHA256}, not ${want}` : '';
+        const got = h?.ChecksumSHA256?.replace(/-\d+$/, '');
+        const bad = h?.ContentLength !== item.size ? `holds ${h?.ContentLength} bytes, not ${item.size}` : got && got !== want.replace(/-\d+$/, '') ? `has checksum ${h!.ChecksumSHA256}, not ${want}` : '';
         if (bad) {
           await this.client.send(new DeleteObjectCommand({ Bucket, Key })).catch(() => {});
           throw new IntegrityError(`s3://${Bucket}/${Key} ${bad} (deleted)`);
         }
-        buf = Buffer.alloc(0);
       },
+      // The whole archive went through and failed (its tree hash, a part S3 holds, another archive at the key):
+      // the upload goes. Stopped part way (an error, an expired job), it stays for the next attempt to continue.
       abort: async () => {
-        await this.abortUpload(Key, UploadId).catch(() => {});
-        await this.o.onUploadEnd?.(item, UploadId);
-        buf = Buffer.alloc(0);
+        await settle();
+        if (pos === item.size || mismatch) {
+          await abortUpload(this.client, Bucket, Key, UploadId).catch(() => {});
+          await this.o.records?.recordUploadEnd(item.archiveId, UploadId);
+        }
       },
+      suspend: settle, // the recorded upload and its parts stay: the same command continues it
     };
   }
 }
