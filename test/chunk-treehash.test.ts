@@ -12,6 +12,7 @@ import { MiB, TreeHasher } from '../src/core/tree-hash.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorLines, run, sh, show, start } from './helpers/bins.js';
 import { BIN } from './helpers/local.js';
+import { within } from './helpers/time.js';
 
 const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 const th = (b: Uint8Array) => new TreeHasher().update(b).digest().treeHash;
@@ -40,7 +41,7 @@ describe('glacier-treehash', () => {
     });
   });
 
-  it('prints "<tree hash>  <name>" per FILE, matching TreeHasher', { timeout: 60_000 }, async () => {
+  it('prints "<tree hash>  <name>" per FILE, matching TreeHasher', { timeout: within(60_000) }, async () => {
     const r = await run('glacier-treehash', files.map((f) => f.path), { env });
     assert.equal(r.code, 0, show(r));
     assert.equal(r.stderr, '');
@@ -48,7 +49,7 @@ describe('glacier-treehash', () => {
     assert.equal(r.stdout.toString(), want);
   });
 
-  it('reads stdin when given - or no FILE', { timeout: 30_000 }, async () => {
+  it('reads stdin when given - or no FILE', { timeout: within(30_000) }, async () => {
     const data = randomBytes(20 * MiB + 3);
     for (const args of [[], ['-']]) {
       const r = await run('glacier-treehash', args, { env, input: data });
@@ -139,7 +140,7 @@ function checkFrames(frames: { frame: Frame; data: Buffer }[], data: Buffer, par
 
 describe('glacier-chunk', () => {
   // Parts over 1 MiB, where a part's tree hash and SHA-256 differ.
-  it('cuts stdin into header / part frames / end record with the right sizes and hashes', { timeout: 30_000 }, async () => {
+  it('cuts stdin into header / part frames / end record with the right sizes and hashes', { timeout: within(30_000) }, async () => {
     const data = randomBytes(7 * MiB + 5);
     const r = await run('glacier-chunk', ['-p', '2M'], { env, input: data });
     assert.equal(r.code, 0, show(r));
@@ -151,7 +152,7 @@ describe('glacier-chunk', () => {
     assert.deepEqual(end, { end: true, parts: 4, size: data.length, treeHash: th(data) });
   });
 
-  it('exact multiple of the part size through a shell pipe; default part sizes (64 MiB for stdin, 8 MiB for a FILE)', { timeout: 30_000 }, async () => {
+  it('exact multiple of the part size through a shell pipe; default part sizes (64 MiB for stdin, 8 MiB for a FILE)', { timeout: within(30_000) }, async () => {
     const data = randomBytes(2 * MiB);
     const f = file('chunk-2m.bin', data);
     const r = await sh('cat "$1" | "$NODE" "$BIN/glacier-chunk" -p 1MiB', [f], { env }).done;
@@ -168,7 +169,7 @@ describe('glacier-chunk', () => {
     checkFrames(fromFile.frames, data, 8 * MiB);
   });
 
-  it('-o DIR writes the parts as files and manifest.json', { timeout: 30_000 }, async () => {
+  it('-o DIR writes the parts as files and manifest.json', { timeout: within(30_000) }, async () => {
     const data = randomBytes(4 * MiB + 1000);
     const out = join(work, 'spool');
     const r = await run('glacier-chunk', ['-p', '2M', '-o', out], { env, input: data });
@@ -246,7 +247,7 @@ describe('a FIFO given as FILE', { concurrency: 2 }, () => {
     }],
   ];
   /**
-   * `p`, still waiting for input 1 s after it started, ends within 3 s of SIGTERM (else it is killed): with 143,
+   * `p`, still waiting for input 1 s after it started, ends within 3 s (scaled: within()) of SIGTERM (else it is killed): with 143,
    * or, on a machine so busy that the binary had not yet installed its handlers, by the signal itself (Node's
    * default action, which also ends it at once; the code before this change hung in both states).
    */
@@ -256,10 +257,10 @@ describe('a FIFO given as FILE', { concurrency: 2 }, () => {
       assert.equal(p.proc.exitCode, null, `still waiting: ${p.stderr()}`);
       const t0 = Date.now();
       p.proc.kill('SIGTERM');
-      const r = await Promise.race([p.done, sleep(3000).then(() => null)]);
-      assert.ok(r, `still running 3 s after the signal: ${p.stderr()}`);
+      const r = await Promise.race([p.done, sleep(within(3000)).then(() => null)]);
+      assert.ok(r, `still running ${within(3000)} ms after the signal: ${p.stderr()}`);
       assert.ok(r.code === 143 || (r.code === null && r.signal === 'SIGTERM'), show(r));
-      assert.ok(Date.now() - t0 < 3000);
+      assert.ok(Date.now() - t0 < within(3000));
     } finally {
       if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL');
     }
@@ -270,7 +271,7 @@ describe('a FIFO given as FILE', { concurrency: 2 }, () => {
     execFileSync('mkfifo', [p]);
     return p;
   };
-  it('glacier-put <(CMD) and /dev/stdin: read whole, and no description (a descriptor name says nothing)', { timeout: 30_000 }, () => {
+  it('glacier-put <(CMD) and /dev/stdin: read whole, and no description (a descriptor name says nothing)', { timeout: within(30_000) }, () => {
     const data = randomBytes(2 * MiB + 5);
     const src = file('procsub.bin', data);
     for (const how of [`<(cat ${src})`, `/dev/stdin < ${src}`, `/dev/stdin < <(cat ${src})`]) {
@@ -283,7 +284,7 @@ describe('a FIFO given as FILE', { concurrency: 2 }, () => {
     }
   });
   for (const [bin, args, e, check] of bins) {
-    it(`${bin}: waits for the writer, then reads all it writes`, { timeout: 30_000 }, async () => {
+    it(`${bin}: waits for the writer, then reads all it writes`, { timeout: within(30_000) }, async () => {
       const f = fifo();
       const data = randomBytes(3 * MiB + 11);
       const p = start(bin, args(f), { env: { ...e, XDG_STATE_HOME: join(work, 'state') } });
@@ -297,14 +298,14 @@ describe('a FIFO given as FILE', { concurrency: 2 }, () => {
       assert.equal(r.code, 0, show(r));
       check(r.stdout, data);
     });
-    it(`${bin}: SIGTERM while its stdin pipe is silent: exit 143 at once`, { timeout: 30_000 }, async () => {
+    it(`${bin}: SIGTERM while its stdin pipe is silent: exit 143 at once`, { timeout: within(30_000) }, async () => {
       const p = start(bin, args('-'), { env: { ...e, XDG_STATE_HOME: join(work, 'state') }, openStdin: true });
       p.proc.stdin!.write(randomBytes(1000));
       await endsAtOnce(p);
       p.proc.stdin!.end();
     });
     for (const writer of [false, true]) {
-      it(`${bin}: SIGTERM ${writer ? 'while the writer is silent' : 'before any writer came'}: exit 143 at once`, { timeout: 30_000 }, async () => {
+      it(`${bin}: SIGTERM ${writer ? 'while the writer is silent' : 'before any writer came'}: exit 143 at once`, { timeout: within(30_000) }, async () => {
         const f = fifo();
         const p = start(bin, args(f), { env: { ...e, XDG_STATE_HOME: join(work, 'state') } });
         const w = writer ? await fsp.open(f, 'w') : null;

@@ -13,6 +13,7 @@ import { InitiateJobCommand, UploadArchiveCommand } from '@aws-sdk/client-glacie
 import { MiB, treeHash } from '../src/core/tree-hash.js';
 import { run, show, start, type Ran } from './helpers/bins.js';
 import { startLocal, type Local } from './helpers/local.js';
+import { until } from './helpers/time.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const VAULT = 'ranges';
@@ -137,7 +138,7 @@ describe('FILE.partial: locked, private, never followed', () => {
     try {
       const file = join(dir, 'same.bin');
       const first = start('glacier-job', ['output', '-v', VAULT, '-o', file, '--piece-size', '1M', '-c', '1', '--', id], { env: s.env });
-      for (let i = 0; i < 100 && !existsSync(`${file}.partial.json`); i++) await new Promise((r) => setTimeout(r, 20));
+      await until(() => (existsSync(`${file}.partial.json`) && existsSync(`${file}.partial.lock`)) || first.proc.exitCode !== null, 'the first download to take its lock');
       assert.ok(existsSync(`${file}.partial.lock`), 'the first download holds the lock');
       assert.equal(statSync(`${file}.partial`).mode & 0o777, 0o600, 'FILE.partial is created 0600');
       const second = await job(s.env, ['output', '-v', VAULT, '-o', file, '--', id]);

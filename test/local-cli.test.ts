@@ -4,14 +4,16 @@
 // If a CLI disagrees with glacier-local, glacier-local is the one to fix.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { accessSync, constants, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { MiB, treeHash } from '../src/core/tree-hash.js';
+import { findClis, isolatedEnv } from './helpers/aws-cli.js';
 import { startLocal, type Local } from './helpers/local.js';
+import { within } from './helpers/time.js';
 
 const run = promisify(execFile);
 const ACCOUNT = '123456789012'; // glacier-local's default --account-id
@@ -19,38 +21,6 @@ const ACCOUNT = '123456789012'; // glacier-local's default --account-id
 let local: Local;
 let dir: string;
 let cliEnv: NodeJS.ProcessEnv;
-
-/** Environment that shields the CLI from this machine's ~/.aws and profile variables. */
-function isolatedEnv(base: NodeJS.ProcessEnv, home: string): NodeJS.ProcessEnv {
-  const env = { ...base };
-  for (const k of ['AWS_PROFILE', 'AWS_DEFAULT_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN', 'AWS_CA_BUNDLE', 'AWS_ENDPOINT_URL']) delete env[k];
-  writeFileSync(join(home, 'config'), '');
-  writeFileSync(join(home, 'credentials'), '');
-  return { ...env, AWS_CONFIG_FILE: join(home, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'), AWS_PAGER: '', AWS_CLI_AUTO_PROMPT: 'off' };
-}
-
-/** Each `aws` on PATH (and Debian's /usr/bin/aws), by major version: v1 is the first 1.x found, v2 prefers /usr/bin/aws. */
-function findClis(env: NodeJS.ProcessEnv): Partial<Record<1 | 2, { bin: string; version: string }>> {
-  const candidates = [...(env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'aws')), '/usr/bin/aws'];
-  const found: Partial<Record<1 | 2, { bin: string; version: string }>> = {};
-  const seen = new Set<string>();
-  for (const path of candidates) {
-    let bin: string;
-    try {
-      accessSync(path, constants.X_OK);
-      bin = realpathSync(path); // /bin/aws is /usr/bin/aws on a merged-/usr system
-    } catch {
-      continue;
-    }
-    if (seen.has(bin)) continue;
-    seen.add(bin);
-    const r = spawnSync(bin, ['--version'], { env, encoding: 'utf8', timeout: 20_000 });
-    const version = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
-    const major = /^aws-cli\/1\./.test(version) ? 1 : /^aws-cli\/2\./.test(version) ? 2 : null;
-    if (major && (!found[major] || (major === 2 && bin === '/usr/bin/aws'))) found[major] = { bin, version };
-  }
-  return found;
-}
 
 let clis: ReturnType<typeof findClis> = {};
 
@@ -72,7 +42,7 @@ const data = (n: number): Buffer => randomBytes(n);
 // The two CLIs run side by side (vaults of their own): each spends most of its time starting Python.
 describe('AWS CLI against glacier-local', { concurrency: 2 }, () => {
   for (const major of [1, 2] as const) {
-    it(`AWS CLI v${major}: vault, upload-archive, 3-part multipart upload, archive retrieval and ranged output`, { timeout: 60_000 }, async (t) => {
+    it(`AWS CLI v${major}: vault, upload-archive, 3-part multipart upload, archive retrieval and ranged output`, { timeout: within(240_000) }, async (t) => {
       const cli = clis[major];
       if (!cli) {
         t.skip(`AWS CLI v${major} is not installed (v2: apt-get install -y awscli; v1: pip install awscli)`);

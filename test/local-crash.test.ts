@@ -17,6 +17,7 @@ import { Store } from '../src/local/store.js';
 import { DiskVfs } from '../src/local/vfs.js';
 import { REGION, startLocal } from './helpers/local.js';
 import { openSignedUpload } from './helpers/signed-request.js';
+import { within } from './helpers/time.js';
 
 const A = { accountId: '-' };
 const ACCOUNT = '123456789012';
@@ -73,7 +74,7 @@ async function inventory(c: GlacierClient, vaultName: string): Promise<{ Archive
   return JSON.parse(await out.body!.transformToString()).ArchiveList;
 }
 
-test('kill -9 while upload bodies are in flight: completed archives survive intact, the cut-off part does not appear', { timeout: 30_000 }, async () => {
+test('kill -9 while upload bodies are in flight: completed archives survive intact, the cut-off part does not appear', { timeout: within(30_000) }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gl-crash-'));
   try {
     const vaultDir = join(dir, 'r', REGION, 'v', 'crash');
@@ -151,7 +152,7 @@ class CrashBeforePublish extends DiskVfs {
   }
 }
 
-test('a CompleteMultipartUpload interrupted after writing archive.json is rolled forward on restart', { timeout: 30_000 }, async () => {
+test('a CompleteMultipartUpload interrupted after writing archive.json is rolled forward on restart', { timeout: within(30_000) }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gl-rollfwd-'));
   try {
     const vaultDir = join(dir, 'r', REGION, 'v', 'rf');

@@ -14,10 +14,11 @@ import { Journal, journalDir } from '../src/upload/journal.js';
 import { REGION } from './helpers/local.js';
 import { start, show } from './helpers/bins.js';
 import { A, checkStore, g, jitter, local, putPart, restart, RUNS, runs, tell, told, useRaceServer } from './helpers/races.js';
+import { within } from './helpers/time.js';
 
 useRaceServer();
 
-test('two `glacier-put --resume FILE` at once: each one that exits 0 names an archive that reads back exactly', { timeout: 480_000 }, async () => {
+test('two `glacier-put --resume FILE` at once: each one that exits 0 names an archive that reads back exactly', { timeout: within(480_000) }, async () => {
   await g.send(new CreateVaultCommand({ ...A, vaultName: 'resume' }));
   const work = mkdtempSync(join(tmpdir(), 'gl-resume-'));
   const exits: Record<string, number> = {};

@@ -14,10 +14,11 @@ import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateVaul
 import { MiB } from '../src/core/tree-hash.js';
 import { REGION } from './helpers/local.js';
 import { A, checkStore, complete, data, g, initiate, inventoryIds, putPart, race, restart, RUNS, runs, tell, told, useRaceServer } from './helpers/races.js';
+import { within } from './helpers/time.js';
 
 useRaceServer();
 
-test('Complete racing a re-sent part with the same bytes: the archive is always whole', { timeout: 180_000 }, async () => {
+test('Complete racing a re-sent part with the same bytes: the archive is always whole', { timeout: within(180_000) }, async () => {
   await g.send(new CreateVaultCommand({ ...A, vaultName: 'same' }));
   let completedFirst = 0;
   await runs(async () => {
@@ -37,7 +38,7 @@ test('Complete racing a re-sent part with the same bytes: the archive is always 
   await checkStore('same bytes, after a restart');
 });
 
-test('Complete racing a re-sent part with other bytes: the archive holds one version whole, or Complete fails and the upload stays', { timeout: 180_000 }, async () => {
+test('Complete racing a re-sent part with other bytes: the archive holds one version whole, or Complete fails and the upload stays', { timeout: within(180_000) }, async () => {
   await g.send(new CreateVaultCommand({ ...A, vaultName: 'other' }));
   await runs(async () => {
     const parts = [randomBytes(MiB), randomBytes(1 + Math.floor(Math.random() * 5000))];
@@ -64,7 +65,7 @@ test('Complete racing a re-sent part with other bytes: the archive holds one ver
   await checkStore('other bytes, after a restart');
 });
 
-test('Complete racing Complete (a client retry): both answer the same archive, one archive exists', { timeout: 180_000 }, async () => {
+test('Complete racing Complete (a client retry): both answer the same archive, one archive exists', { timeout: within(180_000) }, async () => {
   await g.send(new CreateVaultCommand({ ...A, vaultName: 'twice' }));
   const completed: { uploadId: string; archiveId: string }[] = [];
   await runs(async () => {
@@ -88,7 +89,7 @@ test('Complete racing Complete (a client retry): both answer the same archive, o
   assert.equal((await inventoryIds('twice')).length, RUNS);
 });
 
-test('Complete racing Abort: never both succeed; the winner decides, whole', { timeout: 180_000 }, async () => {
+test('Complete racing Abort: never both succeed; the winner decides, whole', { timeout: within(180_000) }, async () => {
   await g.send(new CreateVaultCommand({ ...A, vaultName: 'abort' }));
   const wins = { complete: 0, abort: 0 };
   await runs(async () => {
@@ -112,7 +113,7 @@ test('Complete racing Abort: never both succeed; the winner decides, whole', { t
   await checkStore('Complete vs Abort, after a restart');
 });
 
-test('DeleteVault racing UploadArchive: the vault is deleted and nothing was stored, or the archive is stored whole', { timeout: 180_000 }, async () => {
+test('DeleteVault racing UploadArchive: the vault is deleted and nothing was stored, or the archive is stored whole', { timeout: within(180_000) }, async () => {
   const outcome = { deleted: 0, stored: 0 };
   await runs(async (i) => {
     const vaultName = `dv-${i}`;

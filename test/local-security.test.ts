@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-glacier';
 import { MiB, treeHash } from '../src/core/tree-hash.js';
 import { BIN, REGION, signAdmin, startLocal } from './helpers/local.js';
+import { within } from './helpers/time.js';
 
 const A = { accountId: '-' };
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -50,7 +51,7 @@ function walk(root: string, rel = ''): { path: string; dir: boolean; mode: numbe
   return out;
 }
 
-test('a second glacier-local on a busy --data exits 2 naming the holder, and 20 uploads running meanwhile all read back exactly', { timeout: 120_000 }, async () => {
+test('a second glacier-local on a busy --data exits 2 naming the holder, and 20 uploads running meanwhile all read back exactly', { timeout: within(120_000) }, async () => {
   const data = mkdtempSync(join(tmpdir(), 'gl-lock-'));
   let local = await startLocal(['--data', data, '--job-delay', '0']);
   try {
@@ -87,7 +88,7 @@ test('a second glacier-local on a busy --data exits 2 naming the holder, and 20 
   }
 });
 
-test('a lock left by a killed server does not block the next one (its pid is gone)', { timeout: 30_000 }, async () => {
+test('a lock left by a killed server does not block the next one (its pid is gone)', { timeout: within(30_000) }, async () => {
   const data = mkdtempSync(join(tmpdir(), 'gl-stale-'));
   try {
     const first = await startLocal(['--data', data]);
@@ -101,7 +102,7 @@ test('a lock left by a killed server does not block the next one (its pid is gon
   }
 });
 
-test('data files are 0600 in 0700 folders; error bodies name no server path', { timeout: 60_000 }, async () => {
+test('data files are 0600 in 0700 folders; error bodies name no server path', { timeout: within(60_000) }, async () => {
   const data = mkdtempSync(join(tmpdir(), 'gl-modes-'));
   const local = await startLocal(['--data', data, '--job-delay', '0']);
   try {
@@ -136,7 +137,7 @@ test('data files are 0600 in 0700 folders; error bodies name no server path', { 
   }
 });
 
-test('the admin API: off without --admin; with it, unsigned, wrongly signed and text/plain requests change nothing; curl --aws-sigv4 drives it; pageSize 0 is refused', { timeout: 60_000 }, async () => {
+test('the admin API: off without --admin; with it, unsigned, wrongly signed and text/plain requests change nothing; curl --aws-sigv4 drives it; pageSize 0 is refused', { timeout: within(60_000) }, async () => {
   // Off: glacier-local without --admin answers 404 even to a correctly signed call.
   const off = await runAdminless();
   assert.equal(off, 404);
@@ -219,7 +220,7 @@ async function runAdminless(): Promise<number> {
   }
 }
 
-test('another local user (uid 65534) can change nothing: not by the admin API, not in the data folder, and cannot read the secret', { timeout: 60_000 }, async () => {
+test('another local user (uid 65534) can change nothing: not by the admin API, not in the data folder, and cannot read the secret', { timeout: within(60_000) }, async () => {
   assert.equal(process.getuid?.(), 0, 'this test runs as root, to act as another user');
   const dir = mkdtempSync(join(tmpdir(), 'gl-nobody-'));
   chmodSync(dir, 0o755); // the data folder's parent is open: only glacier-local's own modes protect the data
@@ -247,7 +248,7 @@ test('another local user (uid 65534) can change nothing: not by the admin API, n
     const before = await state();
 
     // As uid 65534: every admin call, with and without the published test key pair, and with JSON and text/plain.
-    const asNobody = (cmd: string, args: string[]) => spawnSync(cmd, args, { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 15_000 });
+    const asNobody = (cmd: string, args: string[]) => spawnSync(cmd, args, { uid: 65534, gid: 65534, encoding: 'utf8', timeout: within(15_000) });
     const base = `${local.endpoint}/_local`;
     const attempts: string[][] = [];
     for (const [method, path, json] of [
@@ -285,7 +286,7 @@ test('another local user (uid 65534) can change nothing: not by the admin API, n
   }
 });
 
-test('binding a non-loopback address prints a warning naming what is exposed', { timeout: 30_000 }, async () => {
+test('binding a non-loopback address prints a warning naming what is exposed', { timeout: within(30_000) }, async () => {
   const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_'))), GLACIER_LOCAL_QUIET: '1' };
   const p = spawn(process.execPath, [BIN('glacier-local'), '--memory', '--host', '0.0.0.0', '--admin'], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let err = '';
@@ -298,7 +299,7 @@ test('binding a non-loopback address prints a warning naming what is exposed', {
   assert.doesNotMatch(quiet.stderr, /warning/);
 });
 
-test('--secret-access-key on the command line is refused without printing it; --secret-access-key-file is read', { timeout: 30_000 }, async () => {
+test('--secret-access-key on the command line is refused without printing it; --secret-access-key-file is read', { timeout: within(30_000) }, async () => {
   const secret = `Cmd${randomBytes(12).toString('hex')}Line`;
   const r = await runLocal(['--memory', '--access-key-id', 'AKIAPRIVATEKEY000002', '--secret-access-key', secret]);
   assert.equal(r.code, 2);
@@ -309,7 +310,7 @@ test('--secret-access-key on the command line is refused without printing it; --
   assert.match(missing.stderr, /^glacier-local: cannot read --secret-access-key-file/);
 });
 
-test('400 unauthenticated sockets sending 1 MiB bodies: RSS stays under 150 MB and a signed client is served meanwhile', { timeout: 90_000 }, async () => {
+test('400 unauthenticated sockets sending 1 MiB bodies: RSS stays under 150 MB and a signed client is served meanwhile', { timeout: within(90_000) }, async () => {
   const local = await startLocal(['--memory', '--job-delay', '0']);
   try {
     const g = local.client({ maxAttempts: 5 });
@@ -371,7 +372,7 @@ test('400 unauthenticated sockets sending 1 MiB bodies: RSS stays under 150 MB a
   }
 });
 
-test('a full disk: uploads answer 503 (retryable), nothing half-created is left, and the server works once there is room', { timeout: 60_000 }, async (t) => {
+test('a full disk: uploads answer 503 (retryable), nothing half-created is left, and the server works once there is room', { timeout: within(60_000) }, async (t) => {
   const mnt = mkdtempSync(join(tmpdir(), 'gl-full-'));
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0700', 'tmpfs', mnt], { stdio: 'ignore' });
@@ -429,7 +430,7 @@ test('a full disk: uploads answer 503 (retryable), nothing half-created is left,
   }
 });
 
-for (const tls of [false, true]) test(`a connection that sends no complete headers${tls ? ' (nor a TLS handshake, with --tls)' : ''} is closed within about 10 s of opening, not up to 40 s later`, { timeout: 60_000 }, async () => {
+for (const tls of [false, true]) test(`a connection that sends no complete headers${tls ? ' (nor a TLS handshake, with --tls)' : ''} is closed within about 10 s of opening, not up to 40 s later`, { timeout: within(60_000) }, async () => {
   // Node checks header deadlines only every connectionsCheckingInterval (30 s by default): without a shorter
   // interval an idle socket opened just after start holds its connection slot for ~30 s, not the 10 s promised.
   // With TLS, a socket that never starts the handshake is held by Node's handshake timeout (120 s by default).
@@ -444,7 +445,7 @@ for (const tls of [false, true]) test(`a connection that sends no complete heade
       s.on('close', () => resolve(Date.now() - t0));
       setTimeout(() => s.destroy(), 45_000).unref();
     })));
-    for (const ms of lifetimes) assert.ok(ms >= 9_000 && ms < 13_000, `closed after ${ms} ms`);
+    for (const ms of lifetimes) assert.ok(ms >= 9_000 && ms < within(13_000), `closed after ${ms} ms`);
   } finally {
     await local.stop();
   }

@@ -17,6 +17,7 @@ import { MiB, treeHash } from '../src/core/tree-hash.js';
 import { bodyBytes, expectError, payload, sleep } from './helpers/conformance.js';
 import { run, show } from './helpers/bins.js';
 import { ACCESS_KEY_ID, BIN, ROOT, SECRET_ACCESS_KEY, startLocal, type Local } from './helpers/local.js';
+import { within } from './helpers/time.js';
 
 const A = { accountId: '-' };
 
@@ -232,7 +233,7 @@ test('the --help example runs as written and returns', async () => {
   try {
     const script = example.replaceAll('/tmp/vaults', join(dir, 'vaults')).replaceAll('/tmp/glacier-local.url', join(dir, 'url'));
     const env = { ...process.env, PATH: `${ROOT}bin:${process.env.PATH}`, GLACIER_LOCAL_QUIET: '1', XDG_STATE_HOME: dir };
-    const r = spawnSync('bash', ['-e', '-c', `set -m\n${script}\nwait`], { env, encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync('bash', ['-e', '-c', `set -m\n${script}\nwait`], { env, encoding: 'utf8', timeout: within(20_000) });
     assert.equal(r.error, undefined, `the example did not return: ${r.error}`);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout + r.stderr, /demo/);

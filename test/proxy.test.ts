@@ -12,6 +12,7 @@ import { CreateVaultCommand } from '@aws-sdk/client-glacier';
 import { MiB } from '../src/core/tree-hash.js';
 import { run, show } from './helpers/bins.js';
 import { startLocal, type Local } from './helpers/local.js';
+import { within } from './helpers/time.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -120,7 +121,7 @@ describe('proxies', () => {
       await local.stop();
     });
 
-    it('HTTP_PROXY: the proxy forwards every request of an upload, a listing and a download', { timeout: 60_000 }, async () => {
+    it('HTTP_PROXY: the proxy forwards every request of an upload, a listing and a download', { timeout: within(60_000) }, async () => {
       proxy.requests.length = 0;
       const before = total(await local.counters());
       const origin = new URL(local.endpoint).host;
@@ -137,14 +138,14 @@ describe('proxies', () => {
       assert.ok(seen.filter((r) => /^GET .*\/jobs\/[^/]+\/output$/.test(r)).length >= 4, `the pieces: ${seen.join('\n')}`);
     });
 
-    it('NO_PROXY naming the endpoint bypasses the proxy; the same commands work', { timeout: 60_000 }, async () => {
+    it('NO_PROXY naming the endpoint bypasses the proxy; the same commands work', { timeout: within(60_000) }, async () => {
       proxy.requests.length = 0;
       await roundTrip({ ...local.env, HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, NO_PROXY: '127.0.0.1' }, 'px');
       assert.deepEqual(proxy.requests, []);
       assert.deepEqual(proxy.tunnels, []);
     });
 
-    it('an unreachable HTTP_PROXY fails the command (exit 1) with one line, not a silent direct connection', { timeout: 60_000 }, async () => {
+    it('an unreachable HTTP_PROXY fails the command (exit 1) with one line, not a silent direct connection', { timeout: within(60_000) }, async () => {
       const r = await run('glacier-ls', ['-v', 'px'], { env: { ...local.env, HTTP_PROXY: 'http://127.0.0.1:9', NO_PROXY: '', AWS_MAX_ATTEMPTS: '1' } });
       assert.equal(r.code, 1, show(r));
       assert.match(r.stderr, /^glacier-ls: .*(ECONNREFUSED|connect|refused)/im);
@@ -161,7 +162,7 @@ describe('proxies', () => {
       await local.stop();
     });
 
-    it('HTTPS_PROXY: every connection is a CONNECT tunnel through the proxy, carrying the archive both ways', { timeout: 60_000 }, async () => {
+    it('HTTPS_PROXY: every connection is a CONNECT tunnel through the proxy, carrying the archive both ways', { timeout: within(60_000) }, async () => {
       proxy.requests.length = 0;
       proxy.tunnels.length = 0;
       const origin = new URL(local.endpoint).host;
@@ -174,7 +175,7 @@ describe('proxies', () => {
       assert.ok(up > 3 * MiB && down > 3 * MiB, `tunnels carried ${up} bytes up and ${down} down`);
     });
 
-    it('NO_PROXY bypasses the proxy over TLS too', { timeout: 60_000 }, async () => {
+    it('NO_PROXY bypasses the proxy over TLS too', { timeout: within(60_000) }, async () => {
       proxy.tunnels.length = 0;
       await roundTrip({ ...local.env, HTTPS_PROXY: proxy.url, NO_PROXY: 'localhost,127.0.0.1' }, 'px');
       assert.deepEqual(proxy.tunnels, []);

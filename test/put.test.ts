@@ -24,6 +24,7 @@ import { fitPartSize, MAX_PARTS, upload } from '../src/upload/upload.js';
 import { errorLines, run, sh, show, sleep, start, type Ran } from './helpers/bins.js';
 import { startLocal, type Local, openUploads } from './helpers/local.js';
 import type { UploadResult } from '../src/upload/upload.js';
+import { within, until } from './helpers/time.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // for the SDK clients in this process
 const GiB = 1024 * MiB;
@@ -91,7 +92,7 @@ async function waitForParts(local: Local, n: number, proc: { exitCode: number | 
     const ok = (await requests(local)).filter((e) => e.op === 'UploadMultipartPart' && e.status === 204).length;
     if (ok >= n) return;
     assert.ok(proc.exitCode === null && proc.signalCode === null, `glacier-put ended before ${n} parts landed: ${stderr()}`);
-    assert.ok(Date.now() - t0 < 30_000, `fewer than ${n} parts landed in 30 s`);
+    assert.ok(Date.now() - t0 < within(30_000), `fewer than ${n} parts landed in ${within(30_000)} ms`);
     await sleep(50);
   }
 }
@@ -125,7 +126,7 @@ describe('glacier-put', { concurrency: 2 }, () => {
 
     // upload.ts retries each part 10 times (backoff 250 ms doubling, capped at 20 s, full jitter; not configurable
     // from the command line): about 35-50 s, at most ~72 s of sleeping.
-    it('exits 1 in bounded time after the retries, leaving no multipart upload and no journal', { timeout: 150_000 }, async () => {
+    it('exits 1 in bounded time after the retries, leaving no multipart upload and no journal', { timeout: within(150_000) }, async () => {
       const g = local.client();
       const state = freshState('perm');
       const r = await run('glacier-put', ['-v', 'perm', '-p', '1M', '-c', '1'], { env: { ...local.env, XDG_STATE_HOME: state }, input: randomBytes(3 * MiB + 1) });
@@ -134,7 +135,7 @@ describe('glacier-put', { concurrency: 2 }, () => {
       assert.equal(lines.length, 1, show(r));
       assert.match(lines[0], /^glacier-put: .*ServiceUnavailable/);
       assert.equal(r.stdout.length, 0);
-      assert.ok(r.ms < 110_000, `took ${r.ms} ms`);
+      assert.ok(r.ms < within(110_000), `took ${r.ms} ms`);
       const c = await local.counters();
       assert.equal(c.InitiateMultipartUpload, 1);
       assert.ok((c.UploadMultipartPart ?? 0) >= 2, `the part was retried: ${JSON.stringify(c)}`);
@@ -190,7 +191,7 @@ describe('glacier-put', { concurrency: 2 }, () => {
 
       for (const cs of cases) {
         for (const via of ['stdin', 'FILE'] as const) {
-          it(`${cs.name} through ${via}`, { timeout: 60_000 }, async () => {
+          it(`${cs.name} through ${via}`, { timeout: within(60_000) }, async () => {
             const f = await input(cs.n);
             const partSize = !cs.big ? MiB : via === 'FILE' ? 8 * MiB : 64 * MiB;
             const parts = Math.ceil(cs.n / partSize);
@@ -236,7 +237,7 @@ describe('glacier-put', { concurrency: 2 }, () => {
       }
       // Each part in flight listens to the one interruption signal: -c up to 64 must not print Node's
       // MaxListenersExceededWarning (10 listeners) on stderr.
-      it('-c 64: stderr holds no warning from Node', { timeout: 60_000 }, async () => {
+      it('-c 64: stderr holds no warning from Node', { timeout: within(60_000) }, async () => {
         const data = randomBytes(24 * MiB + 1);
         const r = await run('glacier-put', ['-v', 'rt', '-p', '1M', '-c', '64', '--expected-size', String(data.length)], { env: env(), input: data });
         const res = resultOf(r);
@@ -245,7 +246,7 @@ describe('glacier-put', { concurrency: 2 }, () => {
       });
       // A FILE that is stdin under another name (/dev/stdin, a pipe): glacier-put must not also read fd 0 itself,
       // or the bytes it read first are missing from the archive.
-      it('/dev/stdin as FILE, a pipe on stdin: every byte', { timeout: 60_000 }, async () => {
+      it('/dev/stdin as FILE, a pipe on stdin: every byte', { timeout: within(60_000) }, async () => {
         const data = randomBytes(3 * MiB + 5);
         const path = join(work, 'devstdin.bin');
         writeFileSync(path, data);
@@ -260,7 +261,7 @@ describe('glacier-put', { concurrency: 2 }, () => {
       });
     });
 
-    it('raw input, a glacier-chunk stream and a glacier-chunk -o folder store the same bytes with the same checksum', { timeout: 60_000 }, async () => {
+    it('raw input, a glacier-chunk stream and a glacier-chunk -o folder store the same bytes with the same checksum', { timeout: within(60_000) }, async () => {
       const data = randomBytes(3 * MiB + 12_345);
       const file = join(work, 'chunks.bin');
       writeFileSync(file, data);
@@ -356,7 +357,7 @@ describe('glacier-put', { concurrency: 2 }, () => {
         assert.equal(dry.checksum, treeHash(data));
       });
 
-      it('input that outgrows maxParts fails with a UsageError naming a larger part size, and aborts the upload', { timeout: 30_000 }, async () => {
+      it('input that outgrows maxParts fails with a UsageError naming a larger part size, and aborts the upload', { timeout: within(30_000) }, async () => {
         const data = randomBytes(5 * MiB);
         async function* pieces() {
           for (let o = 0; o < data.length; o += 300_000) yield data.subarray(o, o + 300_000);
@@ -404,7 +405,8 @@ describe('glacier-put', { concurrency: 2 }, () => {
         await waitForParts(local, n, p.proc, p.stderr);
         process.kill(p.proc.pid!, signal);
         const r = await p.done;
-        await sleep(1000); // a part already in glacier-local's hands settles (the slow fault holds it 300 ms)
+        // Every part already in glacier-local's hands (counted as it arrived) has ended (logged as it ends).
+        await until(async () => ((await local.counters()).UploadMultipartPart ?? 0) <= (await requests(local)).filter((e) => e.op === 'UploadMultipartPart').length, 'the parts in flight to end in glacier-local');
         await local.admin('DELETE', 'faults');
         return r;
       }
@@ -416,7 +418,7 @@ describe('glacier-put', { concurrency: 2 }, () => {
         return { path: js[0], header: JSON.parse(readFileSync(js[0], 'utf8').split('\n')[0]) };
       }
 
-      it('after kill -9, --resume FILE finds the journal and sends only the missing parts', { timeout: 60_000 }, async () => {
+      it('after kill -9, --resume FILE finds the journal and sends only the missing parts', { timeout: within(60_000) }, async () => {
         const data = randomBytes(20 * MiB);
         const file = join(work, 'resume.bin');
         writeFileSync(file, data);
@@ -449,7 +451,7 @@ describe('glacier-put', { concurrency: 2 }, () => {
         assert.deepEqual(await uploadsOf(g, 'resume'), []);
       });
 
-      it('--resume with input that differs in a part already sent: exit 3 naming the first differing part, and none of its parts sent', { timeout: 60_000 }, async () => {
+      it('--resume with input that differs in a part already sent: exit 3 naming the first differing part, and none of its parts sent', { timeout: within(60_000) }, async () => {
         const data = randomBytes(8 * MiB);
         const file = join(work, 'differs.bin');
         writeFileSync(file, data);
@@ -476,7 +478,7 @@ describe('glacier-put', { concurrency: 2 }, () => {
         assert.deepEqual(await uploadsOf(g, 'resume'), []);
       });
 
-      it('SIGINT mid-upload: exit 130, the exact resume command on stderr, the journal kept (0600); that command finishes it', { timeout: 60_000 }, async () => {
+      it('SIGINT mid-upload: exit 130, the exact resume command on stderr, the journal kept (0600); that command finishes it', { timeout: within(60_000) }, async () => {
         const data = randomBytes(8 * MiB);
         const file = join(work, 'sigint.bin');
         writeFileSync(file, data);
@@ -580,7 +582,7 @@ describe('glacier-put', { concurrency: 2 }, () => {
       });
       after(() => flaky.stop());
 
-      it('256 MiB through a pipe survives 500s, throttling and dropped connections with the right checksum', { timeout: 120_000 }, async () => {
+      it('256 MiB through a pipe survives 500s, throttling and dropped connections with the right checksum', { timeout: within(120_000) }, async () => {
         const fg = flaky.client();
         const data = randomBytes(256 * MiB);
         const expected = new TreeHasher().update(data).digest().treeHash;

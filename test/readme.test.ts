@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { CreateVaultCommand, InitiateJobCommand, InitiateMultipartUploadCommand, UploadArchiveCommand, UploadMultipartPartCommand, type GlacierClient } from '@aws-sdk/client-glacier';
 import { MiB, treeHash } from '../src/core/tree-hash.js';
 import { BIN, ROOT, startLocal, type Local } from './helpers/local.js';
+import { within } from './helpers/time.js';
 
 const A = { accountId: '-' };
 /** The first line of the README's walkthrough: run in a shell that has none of the test's AWS settings. */
@@ -206,7 +207,7 @@ for (const [i, block] of blocks().entries()) {
     test(`README block ${i + 1}: ${first} (${r ? r.why : 'elsewhere'})`, { skip: r ? r.why : true }, () => {});
     continue;
   }
-  test(`README block ${i + 1}: ${first}`, { timeout: 120_000 }, async (t) => {
+  test(`README block ${i + 1}: ${first}`, { timeout: within(120_000) }, async (t) => {
     if (first.startsWith('glacier-local') && spawnSync('bash', ['-c', 'command -v aws']).status !== 0) return t.skip('no aws CLI on PATH');
     if (block.includes('| jq') && spawnSync('bash', ['-c', 'command -v jq']).status !== 0) return t.skip('no jq on PATH');
     const extra = await r();

@@ -19,6 +19,7 @@ import {
 import { MiB, treeHash } from '../src/core/tree-hash.js';
 import { errorLines, run, show, sleep, start, type Ran } from './helpers/bins.js';
 import { openUploads, ROOT, startLocal, type Local } from './helpers/local.js';
+import { within, until } from './helpers/time.js';
 
 const A = { accountId: '-' };
 let work: string;
@@ -127,7 +128,7 @@ const ROWS: Row[] = [
 describe('one throttle, then one 500, on each operation of each binary: the binary still succeeds', { concurrency: 1 }, () => {
   after(() => local.admin('DELETE', 'faults'));
   for (const [i, row] of ROWS.entries()) {
-    it(`${row.bin} ${row.op}`, { timeout: 30_000 }, async () => {
+    it(`${row.bin} ${row.op}`, { timeout: within(30_000) }, async () => {
       const v = await vault(`retry-${i}`);
       const args = await row.args(v);
       await local.admin('PUT', 'faults', { spec: `${row.op}:throttle:count=1 ${row.op}:500:skip=1,count=1` });
@@ -170,12 +171,12 @@ describe('permanent failures end with exit 1 within the bound; AWS_MAX_ATTEMPTS 
       await g.send(new DeleteVaultCommand({ ...A, vaultName: 'gone' }));
       const r = await run(c.bin, fill(c.args), { env: envOf() });
       assert.match(oneLine(r, c.bin, 1), /vault "gone" not found/);
-      assert.ok(r.ms < 10_000, show(r));
+      assert.ok(r.ms < within(10_000), show(r));
     });
     it(`${c.bin} ${c.args.join(' ')}: an endpoint refusing connections is exit 1 after AWS_MAX_ATTEMPTS=3 tries (< 0.25+0.5 s of backoff)`, async () => {
       const r = await run(c.bin, ['--endpoint', refused, ...fill(c.args)], { env: envOf({ AWS_MAX_ATTEMPTS: '3' }) });
       assert.match(oneLine(r, c.bin, 1), /connection refused \(after 3 attempts\)/);
-      assert.ok(r.ms < 10_000, show(r));
+      assert.ok(r.ms < within(10_000), show(r));
     });
   }
   it('AWS_MAX_ATTEMPTS=1 sends once; AWS_MAX_ATTEMPTS=3 three times; the profile\'s max_attempts=2 twice', async () => {
@@ -230,7 +231,7 @@ describe('permanent failures end with exit 1 within the bound; AWS_MAX_ATTEMPTS 
 
 describe('clean-up after a failed upload', { concurrency: 1 }, () => {
   after(() => local.admin('DELETE', 'faults'));
-  it('parts failing and the abort throttled once: exit 1, nothing left in the vault, no journal', { timeout: 60_000 }, async () => {
+  it('parts failing and the abort throttled once: exit 1, nothing left in the vault, no journal', { timeout: within(60_000) }, async () => {
     const v = await vault('cleanup-1');
     await local.admin('PUT', 'faults', { spec: 'UploadMultipartPart:500 AbortMultipartUpload:throttle:count=1' });
     const env = envOf({ AWS_MAX_ATTEMPTS: '2' });
@@ -243,7 +244,7 @@ describe('clean-up after a failed upload', { concurrency: 1 }, () => {
     assert.deepEqual(aborts.map((a) => a.error ?? a.status), ['ThrottlingException', 204]);
     assert.deepEqual(readdirSync(join(env.XDG_STATE_HOME!, 'glacier-pipes')), [], 'no journal');
   });
-  it('the abort failing every time: exit 1, the journal kept, the message names the upload id and the command that removes it', { timeout: 60_000 }, async () => {
+  it('the abort failing every time: exit 1, the journal kept, the message names the upload id and the command that removes it', { timeout: within(60_000) }, async () => {
     const v = await vault('cleanup-2');
     await local.admin('PUT', 'faults', { spec: 'UploadMultipartPart:500 AbortMultipartUpload:500' });
     const env = envOf({ AWS_MAX_ATTEMPTS: '2' });
@@ -278,7 +279,7 @@ describe('chunk streams are verified', { concurrency: 1 }, () => {
     ['a wrong tree hash', (e: Record<string, unknown>) => ({ ...e, treeHash: '0'.repeat(64) })],
     ['a wrong size', (e: Record<string, unknown>) => ({ ...e, size: Number(e.size) + 1 })],
   ] as const) {
-    it(`an end record with ${what}: exit 3, nothing completed, nothing left open`, { timeout: 30_000 }, async () => {
+    it(`an end record with ${what}: exit 3, nothing completed, nothing left open`, { timeout: within(30_000) }, async () => {
       const v = await vault(`chunks-${what.replace(/\W/g, '')}`);
       const end = JSON.parse(stream.subarray(endAt()).toString('utf8')) as Record<string, unknown>;
       await resetLog();
@@ -290,7 +291,7 @@ describe('chunk streams are verified', { concurrency: 1 }, () => {
       oneLine(dry, 'glacier-put', 3);
     });
   }
-  it('data after the end record (two streams joined): exit 2, nothing completed, nothing left open', { timeout: 30_000 }, async () => {
+  it('data after the end record (two streams joined): exit 2, nothing completed, nothing left open', { timeout: within(30_000) }, async () => {
     const v = await vault('chunks-trailing');
     await resetLog();
     const r = await run('glacier-put', ['-v', v], { env: envOf(), input: Buffer.concat([stream, stream]) });
@@ -350,11 +351,11 @@ describe('servers that never answer, stall mid-body or repeat a page marker', { 
   const fill = (args: string[]) => args.map((a) => (a === '{SMALL}' ? small : a === '{BIG}' ? big : a));
   for (const c of cases) {
     for (const kind of ['never answers', 'stalls mid-body'] as const) {
-      it(`${c.bin} ${c.args.join(' ')}: a server that ${kind}: exit 1 within --cli-read-timeout 1 x 2 attempts`, { timeout: 20_000 }, async () => {
+      it(`${c.bin} ${c.args.join(' ')}: a server that ${kind}: exit 1 within --cli-read-timeout 1 x 2 attempts`, { timeout: within(20_000) }, async () => {
         const env = envOf({ AWS_MAX_ATTEMPTS: '2' });
         const r = await run(c.bin, ['--endpoint', kind === 'never answers' ? hang : stall, '--cli-read-timeout', '1', ...fill(c.args)], { env });
         assert.match(oneLine(r, c.bin, 1), /no answer from .* in time|connection .* was cut/);
-        assert.ok(r.ms < 8_000, show(r));
+        assert.ok(r.ms < within(8_000), show(r));
         const dir = join(env.XDG_STATE_HOME!, 'glacier-pipes');
         if (existsSync(dir)) assert.deepEqual(readdirSync(dir), [], 'no journal of an upload that was never opened');
       });
@@ -369,7 +370,7 @@ describe('servers that never answer, stall mid-body or repeat a page marker', { 
     { bin: 'glacier-job', op: 'ListJobs', args: async (v) => (await retrieval(v), ['list', '-v', v]) },
   ];
   for (const [i, l] of listings.entries()) {
-    it(`${l.bin} ${l.op}: a page marker repeated by the server is exit 1`, { timeout: 20_000 }, async () => {
+    it(`${l.bin} ${l.op}: a page marker repeated by the server is exit 1`, { timeout: within(20_000) }, async () => {
       const v = await vault(`marker-${i}`);
       const args = await l.args(v);
       await local.admin('PUT', 'faults', { spec: `${l.op}:repeat-marker` });
@@ -387,14 +388,15 @@ describe('SIGTERM during a request: 143', { concurrency: 1 }, () => {
   // Initiate and Complete are sent to the end whatever the signal (README: Journal and resume).
   // glacier-job's signals are tested request by request in job-signals.test.ts.
   for (const [i, row] of ROWS.filter((r) => r.bin !== 'glacier-job' && !(r.bin === 'glacier-put' && ['InitiateMultipartUpload', 'CompleteMultipartUpload'].includes(r.op))).entries()) {
-    it(`${row.bin} ${row.op}`, { timeout: 20_000 }, async () => {
+    it(`${row.bin} ${row.op}`, { timeout: within(60_000) }, async () => {
       const v = await vault(`term-${i}`);
       const args = await row.args(v);
-      await local.admin('PUT', 'faults', { spec: `${row.op}:slow:ms=5000` });
-      // --debug names each request as it goes out: the signal comes once this one is in flight.
+      const held = async () => ((await local.admin<{ faults: Record<string, Record<string, number>> }>('GET', 'counters')).faults[row.op]?.slow ?? 0);
+      const heldBefore = await held();
+      await local.admin('PUT', 'faults', { spec: `${row.op}:slow:ms=${within(30_000)}` });
+      // The signal comes once the request is in glacier-local's hands (its slow fault fired), whatever the load.
       const p = start(row.bin, ['--debug', ...args], { env: envOf() });
-      while (!p.stderr().includes(`debug: ${row.op}Command`) && p.proc.exitCode === null) await sleep(50);
-      await sleep(200);
+      await until(async () => (await held()) > heldBefore || p.proc.exitCode !== null, `${row.op} to reach glacier-local`);
       p.proc.kill('SIGTERM');
       const r = await p.done;
       await local.admin('DELETE', 'faults');
@@ -433,7 +435,7 @@ describe("Complete's reply is checked", { concurrency: 1 }, () => {
   });
   after(() => proxy.close());
   for (const m of ['wrong', 'no-id'] as const) {
-    it(`${m === 'wrong' ? 'a wrong tree hash' : 'no archive id'} in Complete's reply: exit 3, the journal kept`, { timeout: 30_000 }, async () => {
+    it(`${m === 'wrong' ? 'a wrong tree hash' : 'no archive id'} in Complete's reply: exit 3, the journal kept`, { timeout: within(30_000) }, async () => {
       mode = m;
       const v = await vault(`complete-${m}`);
       const env = envOf({ AWS_ENDPOINT_URL_GLACIER: endpoint });
@@ -444,7 +446,7 @@ describe("Complete's reply is checked", { concurrency: 1 }, () => {
       assert.ok(line.includes(journals[0].replace(/\.journal$/, '')), `names the upload: ${line}`);
     });
   }
-  it('an uppercase tree hash equal to ours is accepted', { timeout: 30_000 }, async () => {
+  it('an uppercase tree hash equal to ours is accepted', { timeout: within(30_000) }, async () => {
     mode = 'upper';
     const v = await vault('complete-upper');
     const r = await run('glacier-put', ['-v', v, '-p', '1M', big], { env: envOf({ AWS_ENDPOINT_URL_GLACIER: endpoint }) });
@@ -464,7 +466,7 @@ describe('the journal folder is checked before Initiate', { concurrency: 1 }, ()
     rmSync(mnt, { recursive: true, force: true });
   });
   for (const kind of ['read-only', 'full'] as const) {
-    it(`a ${kind} journal folder: exit 1 before any request, nothing in the vault`, { timeout: 30_000 }, async (t) => {
+    it(`a ${kind} journal folder: exit 1 before any request, nothing in the vault`, { timeout: within(30_000) }, async (t) => {
       if (!canMount(kind === 'read-only' ? 'ro,size=64k' : 'size=16k')) return t.skip('needs a tmpfs mount (root)');
       try {
         if (kind === 'full') {
@@ -492,7 +494,7 @@ describe('the journal folder is checked before Initiate', { concurrency: 1 }, ()
 describe('a FILE that changes while glacier-put reads it', { concurrency: 1 }, () => {
   after(() => local.admin('DELETE', 'faults'));
   for (const how of ['truncated', 'extended'] as const) {
-    it(`${how}: exit 1 "file changed as we read it", the upload aborted, nothing stored`, { timeout: 30_000 }, async () => {
+    it(`${how}: exit 1 "file changed as we read it", the upload aborted, nothing stored`, { timeout: within(30_000) }, async () => {
       const v = await vault(`torn-${how}`);
       const file = join(work, `torn-${how}.bin`);
       writeFileSync(file, randomBytes(8 * MiB));

@@ -1,6 +1,6 @@
 // Where the binaries take the CA they trust from, as the AWS CLI does: AWS_CA_BUNDLE, else `ca_bundle` in the
 // profile. Without it a self-signed glacier-local is refused with one line; a bundle that cannot be read is a
-// usage error. (The put and job suites run whole over TLS in put-tls.test.ts and job-tls.test.ts.)
+// usage error. (The put suite runs whole over TLS in put-tls.test.ts, and job output in job-tls.test.ts.)
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +11,7 @@ import { CreateVaultCommand } from '@aws-sdk/client-glacier';
 import { MiB } from '../src/core/tree-hash.js';
 import { errorLines, run, show } from './helpers/bins.js';
 import { startLocal, type Local } from './helpers/local.js';
+import { within } from './helpers/time.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -29,7 +30,7 @@ describe('TLS trust', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('ca_bundle in the profile: a multipart upload and its download over TLS', { timeout: 60_000 }, async () => {
+  it('ca_bundle in the profile: a multipart upload and its download over TLS', { timeout: within(60_000) }, async () => {
     const config = join(dir, 'config');
     writeFileSync(config, `[default]\nca_bundle = ${local.env.AWS_CA_BUNDLE}\n`);
     const env = { ...envNoCa, AWS_CONFIG_FILE: config };
@@ -44,7 +45,7 @@ describe('TLS trust', () => {
     assert.ok(out.stdout.equals(data));
   });
 
-  it('no CA for a self-signed server: exit 1, one line naming the certificate problem', { timeout: 60_000 }, async () => {
+  it('no CA for a self-signed server: exit 1, one line naming the certificate problem', { timeout: within(60_000) }, async () => {
     const r = await run('glacier-put', ['-v', 'tls', '-q'], { env: { ...envNoCa, AWS_MAX_ATTEMPTS: '1' }, input: randomBytes(1000) });
     assert.equal(r.code, 1, show(r));
     const lines = errorLines(r.stderr);
@@ -52,7 +53,7 @@ describe('TLS trust', () => {
     assert.match(lines[0], /^glacier-put: .*certificate/i);
   });
 
-  it('an AWS_CA_BUNDLE that cannot be read: exit 2, one line naming it', { timeout: 60_000 }, async () => {
+  it('an AWS_CA_BUNDLE that cannot be read: exit 2, one line naming it', { timeout: within(60_000) }, async () => {
     const missing = join(dir, 'no-such-ca.pem');
     const r = await run('glacier-put', ['-v', 'tls', '-q'], { env: { ...envNoCa, AWS_CA_BUNDLE: missing }, input: randomBytes(1000) });
     assert.equal(r.code, 2, show(r));

@@ -33,7 +33,8 @@ Options:
                            show progress; a bare number is bytes, as in aws s3 cp (200G, 3000000000)
   -c, --concurrency N      parts in flight (default 5; -t/--num-threads is the same)
   --resume [UPLOAD_ID]     continue an interrupted upload from the same input: parts already in Glacier
-                           are checked against the input, only the missing ones are sent
+                           are checked against the input, only the missing ones are sent (an id that
+                           starts with '-': --resume=ID)
   --dry-run                read and hash the input, print the result it would give, send nothing
 ${rateHelp(27)}
   -- CMD [ARGS...]         run CMD (no shell) and upload its stdout; the archive is completed only if CMD

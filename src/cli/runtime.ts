@@ -52,6 +52,10 @@ export function parseArgs(spec: CliSpec, args: string[]): Argv {
       throw unknownOption(a, known);
     }
     const name = /^--[^=]+$/.test(a) ? a.slice(2) : /^-[^-]$/.test(a) ? (spec.alias?.[a[1]] ?? a[1]) : undefined;
+    // An upload, archive or job id may start with '-': after its option it would be read as an option itself.
+    if (name !== undefined && strings.has(name) && /^-[A-Za-z0-9_-]{39,}$/.test(args[i + 1] ?? '')) {
+      throw new UsageError(`${args[i + 1].slice(0, 24)}... after ${a} is read as an option; give an id that starts with '-' with '=': --${name}=${args[i + 1]}`);
+    }
     // An empty value (-d '') is a value too: minimist would drop it and read the next word as an argument.
     if (name !== undefined && strings.has(name) && (/^-\d/.test(args[i + 1] ?? '') || args[i + 1] === '')) words.push(`--${name}=${args[++i]}`);
     else if (name !== undefined && strings.has(name) && !(spec.optionalValue ?? []).includes(name) && (i + 1 >= args.length || (/^-./.test(args[i + 1]) && args[i + 1] !== '-'))) {

@@ -196,6 +196,11 @@ export function classify(e: unknown, ctx: ErrorContext = {}): GlacierPipesError 
   if (/Region is missing/i.test(msg)) return new UsageError('You must specify a region: give --region, set AWS_REGION, or set region in the profile ("aws configure")');
   if (/Region not accepted|Invalid region/i.test(msg)) return new UsageError(`invalid region: ${msg}`);
   const where = ctx.endpoint ?? 'the Glacier endpoint';
+  // Glacier never redirects, and the SDK follows no redirect: say what came back instead of "Unknown: UnknownError".
+  if (status !== undefined && status >= 300 && status < 400) {
+    const location = (e as { $response?: { headers?: Record<string, string> } })?.$response?.headers?.location;
+    return out(`${op ? `${op}: ` : ''}${where} answered HTTP ${status}, a redirect${location ? ` to ${location.slice(0, 200)}` : ''}, which is not followed: check --endpoint and --region`);
+  }
   if (err?.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(msg)) return out(`cannot connect to ${where}: connection refused${tries}`);
   if (name === 'TimeoutError' || err?.code === 'ETIMEDOUT' || /timed? ?out/i.test(msg)) {
     return out(`${op ? `${op}: ` : ''}no answer from ${where} in time (${/connection/i.test(msg) ? 'connecting' : 'waiting for data'})${tries}; see --cli-connect-timeout / --cli-read-timeout`);

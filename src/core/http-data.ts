@@ -127,6 +127,8 @@ class Connection {
   private leftover: Buffer | null = null;
   private stream: RawBody | null = null;
   private keepAlive = true;
+  /** A response was read whole on this connection before: bytes that are no response head now are the server's leftovers. */
+  private reused = false;
   private onHead: ((r: HeadResult) => void) | null = null;
   private onFail: ((e: Error) => void) | null = null;
   private onFilled: (() => void) | null = null;
@@ -234,12 +236,12 @@ class Connection {
     }
     const end = buf.indexOf('\r\n\r\n', Math.max(0, this.headLen - bytes.length - 3), 'latin1');
     if (end < 0) {
-      if (this.headLen > MAX_HEAD) this.destroy(netError('response headers too large', 'EPROTO'));
+      if (this.headLen > MAX_HEAD) this.destroy(this.leftovers('response headers too large'));
       return;
     }
     const lines = buf.toString('latin1', 0, end).split('\r\n');
     const m = /^HTTP\/1\.([01]) (\d{3}) ?(.*)$/.exec(lines[0]);
-    if (!m) return void this.destroy(netError(`not an HTTP response: ${JSON.stringify(lines[0].slice(0, 40))}`, 'EPROTO'));
+    if (!m) return void this.destroy(this.leftovers(`not an HTTP response: ${JSON.stringify(lines[0].slice(0, 40))}`));
     const status = Number(m[2]);
     if (status === 100) {
       // 100 Continue: the real response follows.
@@ -314,7 +316,11 @@ class Connection {
 
   private intoBytes(bytes: Uint8Array, inPlace: boolean): boolean | void {
     const t = this.target!;
-    if (this.got + bytes.length > t.length) return void this.destroy(netError('the server sent more bytes than its Content-Length', 'EPROTO'));
+    if (this.got + bytes.length > t.length) {
+      // Bytes after a complete body: the body is whole; the connection, out of step, is closed once it is read.
+      bytes = bytes.subarray(0, t.length - this.got);
+      this.keepAlive = false;
+    }
     if (!inPlace) t.set(bytes, this.got);
     this.got += bytes.length;
     if (this.got === t.length) {
@@ -348,7 +354,10 @@ class Connection {
     const s = this.stream!;
     if (this.chunked) return this.chunkedBytes(b);
     if (this.remaining >= 0) {
-      if (b.length > this.remaining) return void this.destroy(netError('the server sent more bytes than its Content-Length', 'EPROTO'));
+      if (b.length > this.remaining) {
+        b = b.subarray(0, this.remaining); // bytes after a complete body: the connection is closed at its end
+        this.keepAlive = false;
+      }
       this.remaining -= b.length;
     }
     const more = s.push(b);
@@ -417,9 +426,21 @@ class Connection {
     this.stream = null;
     this.socket.setTimeout(0);
     if (this.keepAlive) {
+      this.reused = true;
       this.socket.unref();
       this.release(this);
+      // Read while idle, so bytes the server sends after a body close the connection before it is reused.
+      setImmediate(() => this.state === 'idle' && this.socket.resume());
     } else this.destroy();
+  }
+
+  /**
+   * The error for bytes that are no response head: on a connection that served a response before, they are
+   * leftovers of that response (a server out of step), and the request is retried on a new connection
+   * (ECONNRESET); on a new connection, the server does not speak HTTP (EPROTO).
+   */
+  private leftovers(message: string): Error {
+    return this.reused ? netError(`${message}: the server sent bytes after a complete response on a reused connection`) : netError(message, 'EPROTO');
   }
 
   private fail(e: Error): void {

@@ -5,28 +5,55 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseFaultSpec, validateRules } from './faults.js';
 import { header } from './context.js';
+import { DURATION_FORMS, parseDuration } from '../core/units.js';
 import { GlacierError } from './glacier-error.js';
 import { answerFor } from './guard.js';
 import { fillVault } from './inventory.js';
 import { TIERS, type Tier } from './jobs.js';
 import type { GlacierLocal } from './server.js';
 
-/** Why a PUT /_local/config body is refused, or undefined when every setting in it is valid. */
-export function configError(input: Record<string, unknown>): string | undefined {
-  for (const k of Object.keys(input)) if (!['pageSize', 'jobDelays', 'checksumRule'].includes(k)) return `unknown setting "${k}": pageSize, jobDelays or checksumRule`;
+/** A job delay in an admin body: a duration as --job-delay takes it ("2s", "500ms", 0), or milliseconds (a number). */
+function delayMs(v: unknown): number {
+  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? v : NaN;
+  return typeof v === 'string' ? parseDuration(v) : NaN;
+}
+
+/**
+ * A PUT /_local/config body checked and its job delays read: `jobDelay` is a --job-delay SPEC (one duration for
+ * every tier, or TIER=DURATION,...; tiers it does not name keep their delay), `jobDelays` an object of tier:
+ * duration ("2s") or milliseconds (a number, as before durations were taken). Returns the message naming what is
+ * wrong, or the delays to set (ms, by tier; applied after `jobDelay`).
+ */
+export function readConfig(input: Record<string, unknown>): { error: string } | { delays: Partial<Record<Tier, number>> } {
+  const settings = ['pageSize', 'jobDelay', 'jobDelays', 'checksumRule'];
+  for (const k of Object.keys(input)) if (!settings.includes(k)) return { error: `unknown setting "${k}": pageSize, jobDelay, jobDelays or checksumRule` };
   const ps = input.pageSize;
   // 0 or a fraction would send clients paging forever.
-  if (ps !== undefined && ps !== null && !(Number.isInteger(ps) && (ps as number) >= 1 && (ps as number) <= 1000)) return `invalid pageSize ${JSON.stringify(ps)}: an integer from 1 to 1000, or null for the service's`;
-  const jd = input.jobDelays;
-  if (jd !== undefined) {
-    if (!jd || typeof jd !== 'object' || Array.isArray(jd)) return 'jobDelays must be an object of tier: milliseconds';
-    for (const [t, ms] of Object.entries(jd)) {
-      if (!TIERS.includes(t as Tier)) return `invalid tier "${t}" in jobDelays: Expedited, Standard or Bulk`;
-      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) return `invalid delay ${JSON.stringify(ms)} for ${t}: milliseconds, 0 or more`;
+  if (ps !== undefined && ps !== null && !(Number.isInteger(ps) && (ps as number) >= 1 && (ps as number) <= 1000)) return { error: `invalid pageSize ${JSON.stringify(ps)}: an integer from 1 to 1000, or null for the service's` };
+  const delays: Partial<Record<Tier, number>> = {};
+  const jd1 = input.jobDelay;
+  if (jd1 !== undefined) {
+    if (typeof jd1 !== 'string' && typeof jd1 !== 'number') return { error: `invalid jobDelay ${JSON.stringify(jd1)}: a --job-delay SPEC such as "2s" or "Standard=2s,Bulk=1h"` };
+    for (const item of String(jd1).split(',')) {
+      const [tier, value] = item.includes('=') ? item.split('=') : [null, item];
+      if (tier !== null && !TIERS.includes(tier as Tier)) return { error: `invalid tier "${tier}" in jobDelay: Expedited, Standard or Bulk` };
+      const ms = typeof jd1 === 'number' ? delayMs(jd1) : delayMs(value);
+      if (!Number.isFinite(ms)) return { error: `invalid job delay "${item}" in jobDelay: ${DURATION_FORMS}, or milliseconds as a JSON number` };
+      for (const t of tier === null ? TIERS : [tier as Tier]) delays[t] = ms;
     }
   }
-  if (input.checksumRule !== undefined && input.checksumRule !== 'tree' && input.checksumRule !== 'megabyte') return `invalid checksumRule ${JSON.stringify(input.checksumRule)}: tree or megabyte`;
-  return undefined;
+  const jd = input.jobDelays;
+  if (jd !== undefined) {
+    if (!jd || typeof jd !== 'object' || Array.isArray(jd)) return { error: 'jobDelays must be an object of tier: duration ("2s") or milliseconds' };
+    for (const [t, v] of Object.entries(jd)) {
+      if (!TIERS.includes(t as Tier)) return { error: `invalid tier "${t}" in jobDelays: Expedited, Standard or Bulk` };
+      const ms = delayMs(v);
+      if (!Number.isFinite(ms)) return { error: `invalid delay ${JSON.stringify(v)} for ${t}: ${DURATION_FORMS}, or milliseconds as a JSON number, 0 or more` };
+      delays[t as Tier] = ms;
+    }
+  }
+  if (input.checksumRule !== undefined && input.checksumRule !== 'tree' && input.checksumRule !== 'megabyte') return { error: `invalid checksumRule ${JSON.stringify(input.checksumRule)}: tree or megabyte` };
+  return { delays };
 }
 
 /**
@@ -64,10 +91,10 @@ export async function admin(local: GlacierLocal, req: IncomingMessage, res: Serv
       return send(200, local.faults.list());
     }
     if (p[0] === 'config' && m === 'PUT') {
-      const bad = configError(input);
-      if (bad) return send(400, { code: 'BadRequest', message: bad });
+      const config = readConfig(input);
+      if ('error' in config) return send(400, { code: 'BadRequest', message: config.error });
       if (input.pageSize !== undefined) local.pageSize = input.pageSize === null ? undefined : input.pageSize;
-      if (input.jobDelays) local.delays = { ...local.delays, ...input.jobDelays };
+      local.delays = { ...local.delays, ...config.delays };
       if (input.checksumRule) local.checksumRule = input.checksumRule;
       return send(200, { pageSize: local.pageSize ?? null, jobDelays: local.delays, checksumRule: local.checksumRule });
     }

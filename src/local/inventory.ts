@@ -51,9 +51,12 @@ export interface InventoryParams {
   marker: string | null;
 }
 
-/** A CSV field as Amazon writes it: quoted only when it holds ',' or '"', a '"' inside written '\"'. */
+/**
+ * The ArchiveDescription column as Amazon's CSV inventory writes it: always quoted (empty too), a '"' inside
+ * written '\"', a backslash left as it is (glacier-protocol.md, inventory body (CSV); not RFC 4180).
+ */
 export function csvField(s: string): string {
-  return /[,"]/.test(s) ? `"${s.replace(/"/g, '\\"')}"` : s;
+  return `"${s.replace(/"/g, '\\"')}"`;
 }
 
 /**

@@ -68,7 +68,8 @@ Test key pair (used when neither options nor environment give one):
 
 Admin API for tests (with --admin; under /_local/, SigV4-signed with the server's key pair, service glacier;
 bodies are JSON with Content-Type: application/json): GET counters, DELETE counters, GET requests,
-GET|PUT|POST|DELETE faults ({"spec":"..."}), PUT config ({"pageSize","jobDelays","checksumRule"}),
+GET|PUT|POST|DELETE faults ({"spec":"..."}), PUT config ({"pageSize","jobDelay","jobDelays","checksumRule"}:
+jobDelay a --job-delay SPEC such as "2s" or "Standard=2s"; jobDelays {"TIER": "2s" or milliseconds}),
 POST jobs/ID/complete, POST jobs/ID/fail, POST uploads/ID/age ({"seconds":N}),
 POST fill ({"vault","count","size","description"}: COUNT synthetic archives sharing one body; "{i}" in the
 description is the archive's index), POST snapshot (with --inventory snapshot). With curl:

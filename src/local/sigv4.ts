@@ -74,7 +74,18 @@ function canonicalHeaderValue(v: string | string[] | undefined): string {
   return Array.isArray(v) ? v.map(trimAll).join(',') : trimAll(v);
 }
 
-const sha256Hex = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+/**
+ * SHA-256 (hex) of a canonical request over the bytes the client sent. Node's HTTP parser hands header values
+ * over as latin1, one character per byte on the wire, so a UTF-8 `café` arrives as `cafÃ©`; every other part of
+ * the canonical request is ASCII. Hashing that string as latin1 gives back the wire bytes (what the client signed:
+ * botocore and the AWS CLI sign UTF-8). A string holding a character above U+00FF cannot have come off the wire
+ * (a caller built the headers itself), and is hashed as UTF-8.
+ */
+export function canonicalRequestHash(canonicalRequest: string): string {
+  const wire = !/[^\u0000-\u00ff]/.test(canonicalRequest);
+  return createHash('sha256').update(canonicalRequest, wire ? 'latin1' : 'utf8').digest('hex');
+}
+
 const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
 
 export function signingKey(secret: string, date: string, region: string, service: string): Buffer {
@@ -206,7 +217,7 @@ export function checkSigV4(req: SigV4Request, lookupSecret: (accessKeyId: string
       signedList,
       payloadHash,
     ].join('\n');
-    const stringToSign = [ALGORITHM, amzDate, scope.slice(1).join('/'), sha256Hex(canonicalRequest)].join('\n');
+    const stringToSign = [ALGORITHM, amzDate, scope.slice(1).join('/'), canonicalRequestHash(canonicalRequest)].join('\n');
     const expected = Buffer.from(
       createHmac('sha256', signingKey(secret, scopeDate, region, service)).update(stringToSign, 'utf8').digest('hex'),
     );

@@ -1,0 +1,158 @@
+// Clients facing a server that misbehaves on the wire, through a small HTTP front on 127.0.0.1 that forwards to
+// glacier-local and changes one thing: a 307 redirect answered to GetJobOutput or UploadArchive is exit 1 with one
+// line naming it (not "Unknown: UnknownError"); bytes sent after a complete GetJobOutput body close that
+// connection and the download goes on, whole, on a new one. And the hint for `--resume -ID` (an upload id that
+// starts with '-') names the form that works, `--resume=ID`, which then completes the upload.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import http, { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateVaultCommand, InitiateJobCommand, InitiateMultipartUploadCommand, UploadArchiveCommand, type GlacierClient } from '@aws-sdk/client-glacier';
+import { MiB, treeHash } from '../src/core/tree-hash.js';
+import { errorLines, run, show } from './helpers/bins.js';
+import { openUploads, startLocal, type Local } from './helpers/local.js';
+import { until, within } from './helpers/time.js';
+
+const VAULT = 'wire-client';
+let local: Local;
+let g: GlacierClient;
+let dir: string;
+
+type Mode = 'pass' | 'redirect' | 'junk' | 'junk-large';
+let mode: Mode = 'pass';
+let front: Server;
+let frontUrl: string;
+/** Sockets the front wrote bytes on after a complete body, and whether each is closed yet. */
+const junked = new Map<Socket, boolean>();
+
+const OUTPUT = /^\/[^/]+\/vaults\/[^/]+\/jobs\/[^/]+\/output$/;
+const ARCHIVES = /^\/[^/]+\/vaults\/[^/]+\/archives$/;
+
+before(async () => {
+  local = await startLocal(['--memory', '--job-delay', '0']);
+  g = local.client();
+  dir = mkdtempSync(join(tmpdir(), 'gl-client-faults-'));
+  await g.send(new CreateVaultCommand({ accountId: '-', vaultName: VAULT }));
+  const upstream = new URL(local.endpoint);
+  front = createServer((req, res) => {
+    const path = req.url ?? '/';
+    if (mode === 'redirect' && ((req.method === 'GET' && OUTPUT.test(path)) || (req.method === 'POST' && ARCHIVES.test(path)))) {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(307, { Location: `http://127.0.0.1:9${path}`, 'Content-Length': '0' });
+        res.end();
+      });
+      return;
+    }
+    // Forwarded as sent (the Host header included, so the signature still holds).
+    const up = http.request({ host: upstream.hostname, port: Number(upstream.port), method: req.method, path, headers: req.headers, agent: false }, (ur) => {
+      res.writeHead(ur.statusCode!, ur.headers);
+      ur.pipe(res);
+      if (req.method === 'GET' && OUTPUT.test(path) && (mode === 'junk' || mode === 'junk-large') && ur.statusCode! < 300) {
+        const s = res.socket; // detached from the response once it is finished
+        res.once('finish', () => {
+          if (!s || s.destroyed) return;
+          junked.set(s, false);
+          s.once('close', () => junked.set(s, true));
+          s.write(mode === 'junk' ? 'junk\r\n' : Buffer.alloc(2 * MiB, 'x'));
+        });
+      }
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+  frontUrl = `http://127.0.0.1:${(front.address() as { port: number }).port}`;
+});
+
+after(async () => {
+  front?.closeAllConnections();
+  front?.close();
+  await local?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const env = () => ({ ...local.env, XDG_STATE_HOME: join(dir, 'state') });
+
+/** A retrieval job (completed at once: --job-delay 0) for a new archive of `bytes`. */
+async function retrieval(bytes: Buffer): Promise<string> {
+  const { archiveId } = await g.send(new UploadArchiveCommand({ accountId: '-', vaultName: VAULT, body: bytes, checksum: treeHash(bytes) }));
+  return (await g.send(new InitiateJobCommand({ accountId: '-', vaultName: VAULT, jobParameters: { Type: 'archive-retrieval', ArchiveId: archiveId } }))).jobId!;
+}
+
+describe('a 307 redirect', () => {
+  after(() => (mode = 'pass'));
+
+  it('on GetJobOutput: exit 1, one line naming the redirect, nothing written', { timeout: within(60_000) }, async () => {
+    const jobId = await retrieval(randomBytes(1000));
+    mode = 'redirect';
+    const out = join(dir, 'redirected.out');
+    const r = await run('glacier-job', ['output', '-v', VAULT, '--endpoint', frontUrl, '-o', out, '--', jobId], { env: env() });
+    assert.equal(r.code, 1, show(r));
+    const lines = errorLines(r.stderr, 'glacier-job');
+    assert.equal(lines.length, 1, show(r));
+    assert.match(lines[0], /^glacier-job: .*HTTP 307, a redirect to http:\/\/127\.0\.0\.1:9\/.*not followed/, show(r));
+    assert.doesNotMatch(r.stderr, /Unknown/);
+    assert.throws(() => readFileSync(out), 'no output file');
+  });
+
+  it('on UploadArchive: exit 1, one line naming the redirect', { timeout: within(60_000) }, async () => {
+    mode = 'redirect';
+    const file = join(dir, 'small.bin');
+    writeFileSync(file, randomBytes(1000));
+    const r = await run('glacier-put', ['-v', VAULT, '--endpoint', frontUrl, file], { env: env() });
+    assert.equal(r.code, 1, show(r));
+    const lines = errorLines(r.stderr);
+    assert.equal(lines.length, 1, show(r));
+    assert.match(lines[0], /^glacier-put: .*HTTP 307, a redirect .*not followed/, show(r));
+  });
+});
+
+describe('bytes after a complete body on a kept-alive connection', () => {
+  after(() => (mode = 'pass'));
+
+  for (const m of ['junk', 'junk-large'] as const) {
+    it(`${m === 'junk' ? 'a few bytes' : '2 MiB'} after each GetJobOutput piece: that connection is closed, the download goes on whole (exit 0)`, { timeout: within(90_000) }, async () => {
+      const bytes = randomBytes(4 * MiB + 77);
+      const jobId = await retrieval(bytes);
+      mode = m;
+      junked.clear();
+      const out = join(dir, `${m}.out`);
+      const r = await run('glacier-job', ['output', '-v', VAULT, '--endpoint', frontUrl, '--piece-size', '1M', '-c', '1', '-o', out, '--', jobId], { env: env() });
+      assert.equal(r.code, 0, show(r));
+      assert.ok(readFileSync(out).equals(bytes), 'the output is the archive');
+      assert.ok(junked.size >= 4, `the front sent bytes after ${junked.size} bodies`);
+      await until(() => [...junked.values()].every(Boolean), 'every connection that got bytes after a body to be closed', 10_000);
+    });
+  }
+});
+
+describe("an upload id that starts with '-'", () => {
+  it('`--resume -ID`: exit 2 with a hint naming --resume=ID; that form resumes the upload', { timeout: within(120_000) }, async () => {
+    let id = '';
+    for (let i = 0; i < 2000 && !id.startsWith('-'); i++) {
+      id = (await g.send(new InitiateMultipartUploadCommand({ accountId: '-', vaultName: VAULT, partSize: String(MiB) }))).uploadId!;
+    }
+    assert.ok(id.startsWith('-'), 'glacier-local gave no id starting with -');
+    const data = randomBytes(2 * MiB + 5);
+    const file = join(dir, 'dash.bin');
+    writeFileSync(file, data);
+    const r = await run('glacier-put', ['-v', VAULT, '-p', '1M', '--resume', id, file], { env: env() });
+    assert.equal(r.code, 2, show(r));
+    const lines = errorLines(r.stderr);
+    assert.equal(lines.length, 1, show(r));
+    assert.ok(lines[0].includes(`--resume=${id}`), lines[0]);
+    assert.doesNotMatch(lines[0], / -- ID/, 'not the form for a FILE');
+    const hinted = /(--resume=\S+)/.exec(lines[0])![1];
+    const ok = await run('glacier-put', ['-v', VAULT, '-p', '1M', hinted, file], { env: env() });
+    assert.equal(ok.code, 0, show(ok));
+    const res = JSON.parse(ok.stdout.toString('utf8')) as { uploadId: string; checksum: string };
+    assert.equal(res.uploadId, id);
+    assert.equal(res.checksum, treeHash(data));
+    assert.ok(!(await openUploads(g, VAULT)).includes(id), 'the upload is completed');
+  });
+});
