@@ -9,6 +9,7 @@ import type { HashPool } from '../core/hash-pool.js';
 import { TreeCombiner, TreeHasher } from '../core/tree-hash.js';
 import { FileSink } from './seam.js';
 import { syncDir } from '../core/files.js';
+import type { PositionalSink } from '../retrieve/download.js';
 
 /** One archive on its way out. */
 export interface Item {
@@ -28,6 +29,8 @@ export interface ArchiveWriter {
   /** Tree hash state of those bytes. */
   combiner?: TreeCombiner;
   write(data: Buffer, start: number): Promise<void>;
+  /** A destination written in place, pieces verified as they land (see download.ts PositionalSink). */
+  positional?: PositionalSink;
   finish(): Promise<void>;
   abort(): Promise<void>;
   /** The run was interrupted: keep what is verified for the next run to resume (absent: `abort` is called). */
@@ -55,12 +58,13 @@ export class DirSink implements ArchiveSink {
   async open(item: Item, jobId: string, pool: HashPool): Promise<ArchiveWriter> {
     const path = this.where(item);
     await fsp.mkdir(dirname(path), { recursive: true });
-    const { sink, resumed } = await FileSink.open(path, { jobId, vault: '', from: 0, to: item.size - 1 });
-    const combiner = resumed ? await sink.rehashPrefix(pool) : undefined;
+    // Any job for this archive continues its verified prefix (checked again against its recorded tree hashes).
+    const { sink, resumed, combiner } = await FileSink.open(path, { jobId, vault: '', from: 0, to: item.size - 1, archiveId: item.archiveId, archiveTreeHash: item.treeHash, first: 0 }, { pool });
     return {
       resumed,
-      combiner,
+      combiner: resumed ? combiner : undefined,
       write: (data, start) => sink.write(data, start),
+      positional: sink.positional,
       finish: async () => {
         await sink.finish();
         await sink.close(); // releases NAME.partial.lock
