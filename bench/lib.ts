@@ -135,7 +135,7 @@ export function copyPerGiB(file: string, gib: number): number {
 /**
  * Node's own TLS by itself: a bare node process with one TLS socket (nothing else: no HTTP, no hashing) that
  * receives the bytes of `file` from, or sends them to, a node TLS server on 127.0.0.1 with a fresh 2048-bit RSA
- * certificate (as glacier-local --tls makes), AES-128-GCM negotiated as our clients do. `landed`: received into
+ * certificate (as glacier-local --tls makes), TLS_AES_128_GCM_SHA256 as our clients offer it. `landed`: received into
  * 64 KiB reads of one buffer (socket onread); `send`: the file's bytes written in 8 MiB slices. Client CPU
  * seconds per GiB, start-up and handshake included, median of RUNS; the same for plain TCP (`plainLanded`, `plainSend`).
  */
@@ -153,7 +153,7 @@ export async function tlsWireFloor(file: string, gib: number): Promise<{ landed:
   const source = `(c) => fs.createReadStream(${JSON.stringify(file)}, { highWaterMark: 1 << 20 }).pipe(c)`;
   const drain = `(c) => { c.resume(); c.on('end', () => c.end()); }`;
   const servers = [await server('tls', tlsOpts, source), await server('tls', tlsOpts, drain), await server('net', '', source), await server('net', '', drain)];
-  const connect = (tls: boolean, port: number, extra: string) => (tls ? `require('node:tls').connect({ port: ${port}, host: '127.0.0.1', rejectUnauthorized: false, ${extra} })` : `require('node:net').connect({ port: ${port}, host: '127.0.0.1', ${extra} })`);
+  const connect = (tls: boolean, port: number, extra: string) => (tls ? `require('node:tls').connect({ port: ${port}, host: '127.0.0.1', rejectUnauthorized: false, ciphers: 'TLS_AES_128_GCM_SHA256', ${extra} })` : `require('node:net').connect({ port: ${port}, host: '127.0.0.1', ${extra} })`);
   const land = (tls: boolean, port: number) => `const b = Buffer.alloc(1 << 20); let at = 0; ${connect(tls, port, `onread: { buffer: () => { if (at >= b.length) at = 0; const s = b.subarray(at, at + 65536); at += 65536; return s; }, callback: () => true }`)}.on('end', () => process.exit(0))`;
   // Sends in 8 MiB slices from one buffer, as a part goes out (the file is read once, outside the timing of the socket).
   const send = (tls: boolean, port: number) =>

@@ -1,6 +1,7 @@
 // Fetches pieces of a job's output with parallel ranged GETs, verifies each against the tree hash Glacier
 // sends for it, and hands them to the sink strictly in order. A piece that fails verification or drops is
 // fetched again with backoff; nothing unverified reaches the sink. Memory: `concurrency` pieces.
+import { createHash } from 'node:crypto';
 import { BufferPool } from '../core/buffer-pool.js';
 import { IntegrityError, InterruptedError } from '../core/errors.js';
 import { BodyOverflow, bodyReader, readBodyInto } from '../core/http-data.js';
@@ -35,7 +36,7 @@ export interface PositionalSink {
 
 /** Bytes per slice when a piece is written in place: a buffer small enough to stay in the CPU's caches. */
 export const SLICE = MiB;
-/** Slices per piece in flight: one being filled by the socket while the others are hashed and written. */
+/** Slices per piece in flight: one being filled by the socket while the others are written. */
 const SLICES_PER_FETCH = 3;
 
 export interface DownloadOptions {
@@ -205,7 +206,7 @@ function finalError(o: DownloadOptions, e: unknown): unknown {
 
 /**
  * download() into a PositionalSink: `concurrency` pieces in flight, each read from its connection slice by slice
- * into a few SLICE buffers of its own, every slice hashed (its 1 MiB leaves, by the hash pool) and written in place
+ * into a few SLICE buffers of its own, every slice hashed (its 1 MiB leaf, on this thread) and written in place
  * while it is still in the caches; the piece counts once its leaves combine to the tree hash Glacier sent. Pieces
  * are confirmed to the sink in output order. Memory: concurrency x SLICES_PER_FETCH x SLICE.
  */
@@ -259,11 +260,9 @@ async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combine
           const data = slices[k].subarray(0, got);
           const at = p.start + off;
           const first = off / MiB;
-          const step = (async () => {
-            const h = await o.pool.hashWithLeaves(data);
-            h.leaves.forEach((l, i) => (leaves[first + i] = l));
-            await sink.writeAt(data, at);
-          })();
+          // Hashed right here while the slice is in the caches (a hash worker's round trip costs more than a leaf).
+          leaves[first] = createHash('sha256').update(data).digest();
+          const step = sink.writeAt(data, at);
           step.catch(() => {}); // awaited on the slice's next turn or below
           inFlight[k] = step;
           off += got;
@@ -291,7 +290,7 @@ async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combine
   };
 
   const worker = async () => {
-    const slices = Array.from({ length: SLICES_PER_FETCH }, () => Buffer.from(new SharedArrayBuffer(Math.min(SLICE, o.pieceSize))));
+    const slices = Array.from({ length: SLICES_PER_FETCH }, () => Buffer.allocUnsafeSlow(SLICE));
     while (!failure) {
       const i = nextIndex++;
       if (i >= o.pieces.length) return;
