@@ -68,6 +68,7 @@ export class FileSink implements Sink, PositionalSink {
   private savedTime = Date.now();
   private saving: Promise<void> = Promise.resolve();
   private combiner: TreeCombiner | undefined;
+  private finished = false;
 
   private constructor(
     readonly path: string,
@@ -219,6 +220,7 @@ export class FileSink implements Sink, PositionalSink {
   /** The whole output is verified: FILE appears, complete and on disk, in one rename. */
   async finish(): Promise<void> {
     await this.saving;
+    this.finished = true;
     await this.fh.truncate(this.state.to - this.state.from + 1);
     await this.fh.datasync();
     await this.fh.close();
@@ -228,7 +230,7 @@ export class FileSink implements Sink, PositionalSink {
 
   /** Closes FILE.partial (kept for a later run unless finished, its record brought up to date) and releases the lock. */
   async close(): Promise<void> {
-    await this.save().catch(() => {});
+    if (!this.finished) await this.save().catch(() => {});
     await this.fh.close().catch(() => {});
     await this.unlock().catch(() => {});
   }
