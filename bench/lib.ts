@@ -116,3 +116,56 @@ export async function wireFloor(file: string, gib: number): Promise<{ send: numb
 
 /** BENCH_BEFORE: a checkout of the code before the data-plane change, built, whose binaries run beside ours. */
 export const BEFORE = process.env.BENCH_BEFORE ? `${process.env.BENCH_BEFORE.replace(/\/$/, '')}/` : null;
+
+/** Seconds of CPU per GiB that AES-128-GCM costs by itself (`openssl speed -evp aes-128-gcm`, 16 KiB blocks, a TLS record). */
+export function aesGcmPerGiB(): number {
+  const out = execFileSync('openssl', ['speed', '-evp', 'aes-128-gcm', '-seconds', '2', '-bytes', '16384'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const k = Number(/AES-128-GCM\s+([\d.]+)k/i.exec(out)?.[1]);
+  return GiB / (k * 1000);
+}
+
+/** CPU seconds per GiB of `cp FILE COPY` (read plus write into the page cache), median of RUNS; the copy is removed. */
+export function copyPerGiB(file: string, gib: number): number {
+  const copy = join(WORK, 'copy.bin');
+  const t = timedRuns(`cp ${file} ${copy}`);
+  rmSync(copy, { force: true });
+  return t.cpu / gib;
+}
+
+/**
+ * Node's own TLS by itself: a bare node process with one TLS socket (nothing else: no HTTP, no hashing) that
+ * receives the bytes of `file` from, or sends them to, a node TLS server on 127.0.0.1 with a fresh 2048-bit RSA
+ * certificate (as glacier-local --tls makes), TLS_AES_128_GCM_SHA256 as our clients offer it. `landed`: received into
+ * 64 KiB reads of one buffer (socket onread); `send`: the file's bytes written in 8 MiB slices. Client CPU
+ * seconds per GiB, start-up and handshake included, median of RUNS; the same for plain TCP (`plainLanded`, `plainSend`).
+ */
+export async function tlsWireFloor(file: string, gib: number): Promise<{ landed: number; send: number; plainLanded: number; plainSend: number }> {
+  const key = join(WORK, 'floor-key.pem');
+  const cert = join(WORK, 'floor-cert.pem');
+  if (!existsSync(cert)) execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=localhost', '-days', '30'], { stdio: 'ignore' });
+  const server = (mod: string, opts: string, code: string) =>
+    new Promise<{ port: number; stop(): void }>((resolve, reject) => {
+      const c = spawn(process.execPath, ['-e', `const m = require('node:${mod}'), fs = require('node:fs'); const s = m.createServer(${opts} (${code})).listen(0, '127.0.0.1', () => console.log(s.address().port));`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      c.once('error', reject);
+      c.stdout.once('data', (d: Buffer) => resolve({ port: Number(d.toString().trim()), stop: () => c.kill() }));
+    });
+  const tlsOpts = `{ key: fs.readFileSync(${JSON.stringify(key)}), cert: fs.readFileSync(${JSON.stringify(cert)}) },`;
+  const source = `(c) => fs.createReadStream(${JSON.stringify(file)}, { highWaterMark: 1 << 20 }).pipe(c)`;
+  const drain = `(c) => { c.resume(); c.on('end', () => c.end()); }`;
+  const servers = [await server('tls', tlsOpts, source), await server('tls', tlsOpts, drain), await server('net', '', source), await server('net', '', drain)];
+  const connect = (tls: boolean, port: number, extra: string) => (tls ? `require('node:tls').connect({ port: ${port}, host: '127.0.0.1', rejectUnauthorized: false, ciphers: 'TLS_AES_128_GCM_SHA256', ${extra} })` : `require('node:net').connect({ port: ${port}, host: '127.0.0.1', ${extra} })`);
+  const land = (tls: boolean, port: number) => `const b = Buffer.alloc(1 << 20); let at = 0; ${connect(tls, port, `onread: { buffer: () => { if (at >= b.length) at = 0; const s = b.subarray(at, at + 65536); at += 65536; return s; }, callback: () => true }`)}.on('end', () => process.exit(0))`;
+  // Sends in 8 MiB slices from one buffer, as a part goes out (the file is read once, outside the timing of the socket).
+  const send = (tls: boolean, port: number) =>
+    `const fs = require('node:fs'); const fd = fs.openSync(${JSON.stringify(file)}, 'r'); const b = Buffer.allocUnsafe(8 << 20); const s = ${connect(tls, port, '')}; s.on('${tls ? 'secureConnect' : 'connect'}', function next() { const n = fs.readSync(fd, b, 0, b.length, null); if (n === 0) return s.end(); s.write(b.subarray(0, n), next); }); s.on('close', () => process.exit(0)); s.resume()`;
+  try {
+    const runs = [land(true, servers[0].port), send(true, servers[1].port), land(false, servers[2].port), send(false, servers[3].port)].map((code) => {
+      const t = timedRuns(`node -e "${code.replace(/"/g, '\\"')}"`);
+      if (t.status !== 0) throw new Error(`tls wire floor: ${t.stderr}`);
+      return t.cpu / gib;
+    });
+    return { landed: runs[0], send: runs[1], plainLanded: runs[2], plainSend: runs[3] };
+  } finally {
+    for (const s of servers) s.stop();
+  }
+}

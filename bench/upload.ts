@@ -3,7 +3,7 @@
 // over loopback costs by itself), and peak RSS against (-c + 2) x part size + 100 MiB; with BENCH_BEFORE, the
 // same figures for the code before the data-plane change; memory for 1 and 4 GiB piped inputs;
 // glacier-treehash against openssl on the same file. Each figure is the median of BENCH_RUNS runs.
-import { BEFORE, fmt, GiB, loadavg, randomFile, ratio, ROOT, RUNS, spread, timed, timedRuns, wireFloor, withBenchLocal } from './lib.js';
+import { BEFORE, fmt, GiB, loadavg, randomFile, ratio, ROOT, RUNS, spread, timed, timedRuns, tlsWireFloor, wireFloor, withBenchLocal } from './lib.js';
 
 export async function benchUpload(): Promise<void> {
   const input = randomFile('input-2g.bin', 2 * GiB);
@@ -12,9 +12,12 @@ export async function benchUpload(): Promise<void> {
   const floorPerGiB = o1.cpu; // two passes over 2 GiB: one pass's CPU seconds per GiB, twice
   const wire = await wireFloor(input, 2);
   const withSend = floorPerGiB + wire.send;
+  const tlsWire = await tlsWireFloor(input, 2);
   console.log(`\n## upload (2 GiB, glacier-local on the same 2 cores, data on disk; load ${loadavg()}; median of ${RUNS} runs)`);
   console.log(`floor: two openssl dgst -sha256 passes = ${fmt(floorPerGiB)} CPU s/GiB (one pass ${fmt(o1.wall)} s wall)`);
   console.log(`loopback send by itself (cat FILE > /dev/tcp/127.0.0.1/PORT) = ${fmt(wire.send)} CPU s/GiB = ${ratio(wire.send, floorPerGiB)}x floor; floor + send = ${fmt(withSend)} CPU s/GiB = ${ratio(withSend, floorPerGiB)}x floor`);
+  console.log(`Node by itself, sending the same bytes in 8 MiB writes: plain TCP ${fmt(tlsWire.plainSend)}, TLS ${fmt(tlsWire.send)} CPU s/GiB (${ratio(tlsWire.send, tlsWire.plainSend)}x); TLS floor + two passes = ${fmt(tlsWire.send + floorPerGiB)}`);
+  const http: Record<string, number> = {};
   // 2 GiB in 8 MiB parts (the default for a known size), -c 5: (5 + 2) x 8 + 100 MiB.
   const bound = (5 + 2) * 8 + 100;
   for (const tls of [false, true]) {
@@ -25,15 +28,16 @@ export async function benchUpload(): Promise<void> {
           ['pipe', (bin: string) => `cat ${input} | ${bin} -v bench -q --expected-size 2G`, 1.35],
         ] as const) {
           const builds: [string, string][] = [['', ROOT]];
-          // The code before had no TLS.
-          if (BEFORE && !tls) builds.push(['  before: ', BEFORE]);
+          if (BEFORE) builds.push(['  before: ', BEFORE]);
           for (const [prefix, root] of builds) {
             const t = timedRuns(args(`node ${root}bin/glacier-put`), env);
             if (t.status !== 0) throw new Error(`${label}: exit ${t.status}: ${t.stderr}`);
             const cpuPerGiB = t.cpu / 2;
+            if (!tls) http[prefix + label] = cpuPerGiB;
+            const vsHttp = tls ? ` = ${ratio(cpuPerGiB, http[prefix + label])}x the same over HTTP (goal <= 1.15), ${ratio(cpuPerGiB, tlsWire.send + floorPerGiB)}x TLS floor + two passes (goal <= 1.1)` : '';
             console.log(
               `${prefix}glacier-put ${label}${tls ? ' over TLS' : ''}: ${fmt(2048 / t.wall, 0)} MiB/s, ${fmt(cpuPerGiB)} CPU s/GiB${spread(t, 2)} = ${ratio(cpuPerGiB, floorPerGiB)}x floor (goal <= ${goal}), ` +
-                `${ratio(cpuPerGiB, withSend)}x floor + send; peak RSS ${fmt(t.rssMax, 0)} MiB (bound ${bound} MiB)`,
+                `${ratio(cpuPerGiB, withSend)}x floor + send${vsHttp}; peak RSS ${fmt(t.rssMax, 0)} MiB (bound ${bound} MiB)`,
             );
           }
         }

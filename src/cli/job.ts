@@ -28,9 +28,10 @@ const usage = `Usage: glacier-job SUBCOMMAND -v VAULT [options]
                                    the job's output to stdout (or FILE): parallel ranged GETs written in
                                    order, each piece checked against Glacier's tree hash before it is written
                                    and fetched again if it fails; the whole is checked too. With -o, an
-                                   interrupted download resumes (FILE.partial, 0600, locked) and FILE appears
-                                   only when complete. --archives: an inventory (streamed, any size) as one
-                                   JSON line per archive, with "Name": the name glacier-restore gives it
+                                   interrupted download resumes (FILE.partial, 0600, locked), by this job or
+                                   any other for the same archive bytes, its kept bytes checked again; FILE
+                                   appears only when complete. --archives: an inventory (streamed, any size) as
+                                   one JSON line per archive, with "Name": the name glacier-restore gives it
                                    (decoded from the description, before de-duplication).
   get ARCHIVE_ID [--tier ...] [--range FIRST-LAST] [-o FILE] [--interval 60s] [-d DESC] [--sns TOPIC]
                                    retrieve, wait and output in one command

@@ -11,6 +11,7 @@ import { TreeCombiner, TreeHasher } from '../core/tree-hash.js';
 import { FileSink } from './seam.js';
 import { createExclusive, syncDir } from '../core/files.js';
 import { keyOf } from './journal.js';
+import type { PositionalSink } from '../retrieve/download.js';
 
 /** One archive on its way out. */
 export interface Item {
@@ -34,6 +35,8 @@ export interface ArchiveWriter {
   /** Tree hash state of those bytes. */
   combiner?: TreeCombiner;
   write(data: Buffer, start: number): Promise<void>;
+  /** A destination written in place, pieces verified as they land (see download.ts PositionalSink). */
+  positional?: PositionalSink;
   finish(): Promise<void>;
   abort(): Promise<void>;
   /** The run was interrupted or the job expired: keep what is verified for the next job to continue (absent: `abort` is called). */
@@ -151,19 +154,20 @@ export class DirSink implements ArchiveSink {
     };
     let opened;
     try {
-      opened = await FileSink.open(`${d.path}/${partialBase}`, { jobId, vault: '', from: 0, to: item.size - 1, archive: `${item.archiveId} ${item.treeHash}` });
+      // Any job for this archive continues its verified prefix (checked again against its recorded tree hashes).
+      opened = await FileSink.open(`${d.path}/${partialBase}`, { jobId, vault: '', from: 0, to: item.size - 1, archiveId: item.archiveId, archiveTreeHash: item.treeHash, first: 0 }, { pool });
     } catch (e) {
       await d.close();
       throw shown(e);
     }
-    const { sink, resumed } = opened;
+    const { sink, resumed, combiner } = opened;
     const partial = FileSink.partialPath(`${d.path}/${partialBase}`);
-    const combiner = resumed ? await sink.rehashPrefix(pool) : undefined;
     const mode = 0o666 & ~process.umask();
     return {
       resumed,
-      combiner,
+      combiner: resumed ? combiner : undefined,
       write: (data, start) => sink.write(data, start),
+      positional: sink.positional,
       finish: async () => {
         try {
           // Never over a file this run did not make for this archive: link(2) fails if NAME exists.

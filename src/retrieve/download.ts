@@ -1,20 +1,43 @@
 // Fetches pieces of a job's output with parallel ranged GETs, verifies each against the tree hash Glacier
 // sends for it, and hands them to the sink strictly in order. A piece that fails verification or drops is
 // fetched again with backoff; nothing unverified reaches the sink. Memory: `concurrency` pieces.
+import { createHash } from 'node:crypto';
 import { BufferPool } from '../core/buffer-pool.js';
 import { IntegrityError, InterruptedError } from '../core/errors.js';
-import { BodyOverflow, readBodyInto } from '../core/http-data.js';
+import { BodyOverflow, bodyReader, readBodyInto } from '../core/http-data.js';
 import type { HashPool } from '../core/hash-pool.js';
 import { GlacierError } from '../core/glacier.js';
 import { withRetry } from '../core/retry.js';
 import { getOutput, type JobTarget } from './jobs.js';
-import { TreeCombiner } from '../core/tree-hash.js';
+import { combineTreeHashes, MiB, TreeCombiner } from '../core/tree-hash.js';
 import type { Piece } from './pieces.js';
 
 export interface Sink {
   /** Takes bytes [start, start + data.length) of the output, in order. */
   write(data: Buffer, start: number): Promise<void>;
+  /** A sink that takes bytes where they go, in any order, before they are verified (a file): see PositionalSink. */
+  positional?: PositionalSink;
 }
+
+/**
+ * A destination written in place (FILE.partial): each piece is written slice by slice as it arrives, from small
+ * buffers still in the CPU's caches, and counts only once its tree hash matched. Bytes written but not yet
+ * `verified` are never claimed by the destination's record, and a piece that fails is written again.
+ */
+export interface PositionalSink {
+  /** Writes output bytes [start, start + data.length) in place; any order; not yet verified. */
+  writeAt(data: Uint8Array, start: number): Promise<void>;
+  /**
+   * Output bytes [start, end] (inclusive) are written and match `treeHash` (hex, the tree hash of those bytes,
+   * leaves from `start`), and every byte before them already was: called in output order, once per piece.
+   */
+  verified(start: number, end: number, treeHash: string): Promise<void>;
+}
+
+/** Bytes per slice when a piece is written in place: a buffer small enough to stay in the CPU's caches. */
+export const SLICE = MiB;
+/** Slices per piece in flight: one being filled by the socket while the others are written. */
+const SLICES_PER_FETCH = 3;
 
 export interface DownloadOptions {
   target: JobTarget;
@@ -55,8 +78,9 @@ class PieceMismatch extends Error {
  * Throws IntegrityError (exit 3) when a piece never matches or has no hash, InterruptedError on a signal.
  */
 export async function download(o: DownloadOptions): Promise<{ treeHash: string; bytes: number; unverifiedBytes: number }> {
-  const buffers = o.buffers ?? new BufferPool(o.pieceSize, Math.max(1, o.concurrency));
   const combiner = o.combiner ?? new TreeCombiner();
+  if (o.sink.positional) return downloadInPlace(o, o.sink.positional, combiner);
+  const buffers = new BufferPool(o.pieceSize, Math.max(1, o.concurrency));
   const ready = new Map<number, { data: Buffer; buf: Buffer; leaves: Buffer[] }>();
   let nextIndex = 0;
   let nextToWrite = 0;
@@ -162,6 +186,133 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
   await Promise.all(workers);
   notify();
   await w;
+  if (failure) throw failure;
+  return { treeHash: combiner.digest().toString('hex'), bytes, unverifiedBytes };
+}
+
+/** The piece loop's retry settings: the same attempts as every request (AWS_MAX_ATTEMPTS; 1 turns them off). */
+function retryOptions(o: DownloadOptions, p: Piece) {
+  return {
+    attempts: o.retry?.attempts ?? o.target.glacier.policy.maxAttempts,
+    baseMs: o.retry?.baseMs ?? o.target.glacier.policy.baseMs,
+    capMs: o.retry?.capMs ?? o.target.glacier.policy.capMs,
+    signal: o.signal,
+    onRetry: (e: unknown, n: number, ms: number) => o.warn?.(`fetching bytes ${p.start}-${p.end} again (${(e as Error).message}; attempt ${n + 1} in ${ms} ms)`),
+  };
+}
+
+/** What the piece loop's retries end with, as download() throws it. */
+function finalError(o: DownloadOptions, e: unknown): unknown {
+  if (o.signal?.aborted) return o.signal.reason instanceof InterruptedError ? o.signal.reason : new InterruptedError('SIGINT');
+  if (e instanceof Final) return e.error;
+  if (e instanceof PieceMismatch) return new IntegrityError(`${e.message}, on every attempt; nothing unverified was written`);
+  return e;
+}
+
+/**
+ * download() into a PositionalSink: `concurrency` pieces in flight, each read from its connection slice by slice
+ * into a few SLICE buffers of its own, every slice hashed (its 1 MiB leaf, on this thread) and written in place
+ * while it is still in the caches; the piece counts once its leaves combine to the tree hash Glacier sent. Pieces
+ * are confirmed to the sink in output order. Memory: concurrency x SLICES_PER_FETCH x SLICE.
+ */
+async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combiner: TreeCombiner): Promise<{ treeHash: string; bytes: number; unverifiedBytes: number }> {
+  const done = new Map<number, { leaves: Buffer[]; treeHash: string; unverified: boolean }>();
+  let nextIndex = 0;
+  let nextToConfirm = 0;
+  let failure: unknown = null;
+  let bytes = 0;
+  let unverifiedBytes = 0;
+  let warnedUnverified = false;
+  let confirming: Promise<void> = Promise.resolve();
+
+  const confirm = async () => {
+    for (let r = done.get(nextToConfirm); r && !failure; r = done.get(nextToConfirm)) {
+      const p = o.pieces[nextToConfirm];
+      done.delete(nextToConfirm);
+      await sink.verified(p.start, p.end, r.treeHash);
+      for (const l of r.leaves) combiner.push(l);
+      const length = p.end - p.start + 1;
+      bytes += length;
+      if (r.unverified) unverifiedBytes += length;
+      o.onBytes?.(length);
+      nextToConfirm++;
+    }
+  };
+
+  const fetchPiece = async (p: Piece, slices: Buffer[]) => {
+    const length = p.end - p.start + 1;
+    return withRetry(async () => {
+      const r = await getOutput(o.target, o.jobId, p.start, p.end).catch((e) => {
+        throw e instanceof GlacierError ? new Final(e) : e;
+      });
+      if (!r.checksum && !o.unverified) {
+        (r.body as { destroy?: () => void }).destroy?.();
+        throw new IntegrityError(`Glacier sent no tree hash for output bytes ${p.start}-${p.end} (it sends one only for tree-hash-aligned ranges), so they cannot be verified; nothing unverified was written (--unverified takes such bytes anyway)`);
+      }
+      const body = bodyReader(r.body);
+      const leaves: Buffer[] = [];
+      const inFlight: (Promise<void> | null)[] = slices.map(() => null);
+      let off = 0;
+      try {
+        for (let k = 0; off < length; k = (k + 1) % slices.length) {
+          // A slice is refilled only once its hash and its write are done.
+          await inFlight[k];
+          const want = Math.min(SLICE, length - off);
+          const got = await body.read(slices[k].subarray(0, want));
+          if (got !== want) {
+            throw Object.assign(new Error(`piece ${p.start}-${p.end}: connection ended after ${off + got} of ${length} bytes`), { code: 'ECONNRESET' });
+          }
+          const data = slices[k].subarray(0, got);
+          const at = p.start + off;
+          const first = off / MiB;
+          // Hashed right here while the slice is in the caches (a hash worker's round trip costs more than a leaf).
+          leaves[first] = createHash('sha256').update(data).digest();
+          const step = sink.writeAt(data, at);
+          step.catch(() => {}); // awaited on the slice's next turn or below
+          inFlight[k] = step;
+          off += got;
+        }
+        if ((await body.read(Buffer.alloc(1))) !== 0) throw new PieceMismatch(`piece ${p.start}-${p.end}: more bytes than asked for`);
+        for (const f of inFlight) await f;
+      } catch (e) {
+        // A body left mid-way leaves its connection mid-response: it is closed, never reused.
+        (r.body as { destroy?: () => void }).destroy?.();
+        await Promise.allSettled(inFlight);
+        throw e;
+      }
+      const treeHash = combineTreeHashes(leaves).toString('hex');
+      if (!r.checksum) {
+        if (!warnedUnverified) o.warn?.(`Glacier sends no tree hash for output bytes ${p.start}-${p.end} (and maybe others): taking them UNVERIFIED, as --unverified asks`);
+        warnedUnverified = true;
+        return { leaves, treeHash, unverified: true };
+      }
+      // Hex digests compare case-insensitively: a service may send uppercase.
+      if (treeHash !== r.checksum.toLowerCase()) throw new PieceMismatch(`bytes ${p.start}-${p.end} do not match their tree hash (got ${treeHash}, Glacier says ${r.checksum})`);
+      return { leaves, treeHash, unverified: false };
+    }, retryOptions(o, p)).catch((e) => {
+      throw finalError(o, e);
+    });
+  };
+
+  const worker = async () => {
+    const slices = Array.from({ length: SLICES_PER_FETCH }, () => Buffer.allocUnsafeSlow(SLICE));
+    while (!failure) {
+      const i = nextIndex++;
+      if (i >= o.pieces.length) return;
+      try {
+        done.set(i, await fetchPiece(o.pieces[i], slices));
+      } catch (e) {
+        failure ??= e;
+        return;
+      }
+      confirming = confirming.then(confirm).catch((e) => {
+        failure ??= e;
+      });
+    }
+  };
+
+  await Promise.all(Array.from({ length: Math.max(1, o.concurrency) }, worker));
+  await confirming;
   if (failure) throw failure;
   return { treeHash: combiner.digest().toString('hex'), bytes, unverifiedBytes };
 }

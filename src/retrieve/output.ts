@@ -97,11 +97,13 @@ export async function writeJobOutput(o: JobOutputOptions): Promise<JobOutputResu
     let combiner;
     let resumed = 0;
     if ('file' in o.to) {
-      // A resumed file continues where a MiB boundary of the archive allows a piece to start (or is whole).
-      const opened = await FileSink.open(o.to.file, { jobId, vault: o.target.vault, from, to }, (v) => (rs + from + v) % MiB === 0 || from + v === to + 1);
+      // A resumed file continues where a MiB boundary of the archive allows a piece to start (or is whole). Any
+      // job for the same bytes of the same archive continues it, after its kept bytes are checked again.
+      const archive = o.job.ArchiveId && o.job.ArchiveSHA256TreeHash ? { archiveId: o.job.ArchiveId, archiveTreeHash: o.job.ArchiveSHA256TreeHash.toLowerCase(), first: rs + from } : {};
+      const opened = await FileSink.open(o.to.file, { jobId, vault: o.target.vault, from, to, ...archive }, { canResumeAt: (v) => (rs + from + v) % MiB === 0 || from + v === to + 1, pool, warn: o.warn });
       file = opened.sink;
       resumed = opened.resumed;
-      if (resumed > 0 && whole) combiner = await file.rehashPrefix(pool);
+      if (resumed > 0 && whole) combiner = opened.combiner;
       if (resumed > 0) o.info?.(`resuming ${o.to.file} after ${resumed} verified bytes`);
     }
     o.onTotal?.(to - from + 1, resumed);
@@ -114,6 +116,8 @@ export async function writeJobOutput(o: JobOutputOptions): Promise<JobOutputResu
         const b = Math.min(at + data.length - 1, to);
         if (a <= b) await inner.write(data.subarray(a - at, b - at + 1), a);
       },
+      // A FILE takes pieces in place, cut to [from, to] itself.
+      positional: file?.positional,
     };
     const done = await download({
       target: o.target, pool, jobId, pieces, pieceSize: o.pieceSize, concurrency: o.concurrency, combiner,
