@@ -11,12 +11,12 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, w
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { CreateVaultCommand, InitiateMultipartUploadCommand, type GlacierClient } from '@aws-sdk/client-glacier';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { run, show, type Ran } from './helpers/bins.js';
 import { BIN, ROOT, startLocal, type Local } from './helpers/local.js';
-import { within } from './helpers/time.js';
+import { until, within } from './helpers/time.js';
 
 let local: Local;
 let g: GlacierClient;
@@ -116,11 +116,20 @@ before(async () => {
   ids.retrieval = (await json('glacier-job', ['retrieve', '-v', 'backups', '--', ids.archive])).JobId;
   ids.inventoryBackups = (await json('glacier-job', ['inventory', '-v', 'backups'])).JobId;
   ids.inventoryPhotos = (await json('glacier-job', ['inventory', '-v', 'photos'])).JobId;
+  // $INVENTORY_JOB: an inventory of backups that lists only two archives made for it (its --start-date is after
+  // every other archive), since glacier-rm's example deletes whatever it lists.
+  const since = new Date(Date.now() + 1000).toISOString();
+  await until(() => Date.now() > Date.parse(since) + 5, 'the clock to pass the inventory start date', 5_000);
+  for (const k of ['listed1', 'listed2']) ids[k] = (await json('glacier-put', ['-v', 'backups', '-d', k], k)).archiveId;
+  ids.inventoryListed = (await json('glacier-job', ['inventory', '-v', 'backups', '--start-date', since])).JobId;
   const inv = await run('glacier-job', ['output', '-v', 'photos', '--wait', '--interval', '1s', '--', ids.inventoryPhotos], { env });
   assert.equal(inv.code, 0, show(inv));
   writeFileSync(join(sb, 'work', 'inv.json'), inv.stdout);
   const now = new Date().toISOString();
-  writeFileSync(join(sb, 'work', 'inventory.json'), JSON.stringify({ VaultARN: 'arn:aws:glacier:us-east-1:123456789012:vaults/backups', ArchiveList: [ids.spare1, ids.spare2].map((ArchiveId) => ({ ArchiveId, CreationDate: now })) }));
+  // inventory.json: an inventory of backups as Glacier writes it, listing the two spares (glacier-rm's examples
+  // delete what it lists; glacier-ls --inventory reconciles with it).
+  const spare = (k: string) => ({ ArchiveId: ids[k], ArchiveDescription: k, CreationDate: now, Size: Buffer.byteLength(k), SHA256TreeHash: createHash('sha256').update(k).digest('hex') });
+  writeFileSync(join(sb, 'work', 'inventory.json'), JSON.stringify({ VaultARN: 'arn:aws:glacier:us-east-1:123456789012:vaults/backups', InventoryDate: now, ArchiveList: ['spare1', 'spare2'].map(spare) }));
   for (let i = 0; i < 100; i++) {
     if (await fetch(s3endpoint).then(() => true, () => false)) break;
     await new Promise((r) => setTimeout(r, 200));
@@ -146,7 +155,7 @@ function concrete(script: string): string {
 describe('every --help example runs as written', () => {
   for (const { bin, script } of examples()) {
     it(`${bin}: ${script.split('\n')[0]}`, { timeout: within(180_000) }, async () => {
-      const extra: NodeJS.ProcessEnv = { ARCHIVE_ID: ids.spare3 };
+      const extra: NodeJS.ProcessEnv = { ARCHIVE_ID: ids.spare3, INVENTORY_JOB: ids.inventoryListed };
       if (/UPLOAD_ID|MultipartUploadId/.test(script)) {
         extra.UPLOAD_ID = (await g.send(new InitiateMultipartUploadCommand({ accountId: '-', vaultName: 'backups', partSize: String(1 << 20) }))).uploadId!;
       }

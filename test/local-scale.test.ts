@@ -57,7 +57,7 @@ test(`a vault filled with ${COUNT} archives: JSON and CSV inventories streamed a
     const csvCount = await countCsv(await inventoryBody(c, 'big', 'CSV'), (f) => {
       assert.equal(f.length, 5);
       assert.match(f[0], /^[A-Za-z0-9_-]{138}$/);
-      assert.match(f[1], /^synthetic archive \d+$/);
+      assert.match(f[1], /^"synthetic archive \d+"$/);
       assert.deepEqual(f.slice(3), ['3000', fill.treeHash]);
     });
     assert.equal(csvCount, left);

@@ -68,17 +68,17 @@ test('--inventory snapshot: inventories, counts and DeleteVault follow the last 
   });
 });
 
-test('CSV inventories are quoted as Amazon quotes them: only fields with , or ", a quote written \\"', async () => {
+test('CSV inventories are quoted as Amazon quotes them: the description column always, a quote written \\", a backslash as it is', async () => {
   await withLocal(['--memory', '--job-delay', '0'], async (_local, c) => {
     await c.send(new CreateVaultCommand({ ...A, vaultName: 'csv' }));
     const cases: [string, string][] = [
-      ['plain  two spaces', 'plain  two spaces'],
+      ['plain  two spaces', '"plain  two spaces"'],
       ['a,b', '"a,b"'],
       ['say "hi"', '"say \\"hi\\""'],
-      ['back\\slash', 'back\\slash'],
-      ['trailing\\', 'trailing\\'],
+      ['back\\slash', '"back\\slash"'],
+      ['trailing\\', '"trailing\\"'],
       ['q\\"', '"q\\\\""'],
-      ['', ''],
+      ['', '""'],
     ];
     const ids = new Map<string, string>();
     for (const [description, field] of cases) {
