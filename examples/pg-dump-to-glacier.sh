@@ -19,8 +19,8 @@
 # disk), then uploaded from there; if the upload fails, DIR is kept and glacier-put prints the command that
 # resumes it (glacier-put -v VAULT --resume DIR), sending only the missing parts. DIR is removed on success.
 #
-# Retention: with KEEP_DAYS=N, once the new dump is stored, the dumps of DB this host uploaded more than N days
-# ago are deleted: glacier-ls --archives (the local catalogue glacier-put keeps) picks them by age and name, and
+# Retention: with KEEP_DAYS=N, once the new dump is stored, the dated dumps of DB (exactly "pg_dump DB YYYY-MM-DD")
+# this host uploaded more than N days ago are deleted: glacier-ls --archives (the local catalogue glacier-put keeps) picks them by age and name, and
 # glacier-rm deletes them and records it (its JSON lines go to stderr). Glacier charges a dump deleted before it
 # is 90 days old for the rest of its 90 days (glacier-rm warns, naming the days).
 #
@@ -42,8 +42,9 @@ VAULT=${VAULT:-backups}
 desc=$(printf 'pg_dump %s %s' "$DB" "$(date +%F)" | LC_ALL=C tr -c ' -~' '?')
 KEEP_DAYS=${KEEP_DAYS:-}
 case "$KEEP_DAYS" in ''|[1-9]|[1-9][0-9]|[1-9][0-9][0-9]|[1-9][0-9][0-9][0-9]) ;; *) echo "$me: KEEP_DAYS must be a whole number of days (1-9999)" >&2; exit 2;; esac
-# The dumps of this DB: its description with glob characters escaped, then any date.
-name_glob="$(printf '%s' "${desc% *}" | sed 's/[][*?\\]/\\&/g') *"
+# The dumps of this DB and no other: its description with glob characters escaped, then a date (YYYY-MM-DD) and
+# nothing else, so neither a DB named "$DB extra" nor a hand-made "$DB test" archive is ever picked.
+name_glob="$(printf '%s' "${desc% *}" | sed 's/[][*?\\]/\\&/g') [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
 
 # Deletes this DB's dumps older than KEEP_DAYS, as the catalogue lists them (nothing without KEEP_DAYS).
 prune() {

@@ -97,7 +97,7 @@ describe('glacier-put records, glacier-ls --archives lists', { concurrency: 1 },
     const results = runs.flatMap((r) => lines<{ archiveId: string; checksum: string; size: number; description: string }>(ok(r)));
     assert.equal(results.length, 12);
 
-    const file = join(state, 'glacier-pipes', 'catalogue', 'default.us-east-1.cat3.jsonl');
+    const file = join(state, 'glacier-pipes', 'catalogue', 'us-east-1.cat3.jsonl');
     assert.equal(statSync(file).mode & 0o777, 0o600, 'the catalogue is private');
     assert.equal(statSync(join(state, 'glacier-pipes', 'catalogue')).mode & 0o777, 0o700);
     assert.equal(readFileSync(file, 'utf8').split('\n').filter(Boolean).length, 12, 'one whole line per upload, none interleaved');
@@ -153,7 +153,7 @@ describe('glacier-put records, glacier-ls --archives lists', { concurrency: 1 },
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const victim = join(work, 'victim.txt');
     writeFileSync(victim, 'precious\n');
-    symlinkSync(victim, join(dir, 'default.us-east-1.sym.jsonl'));
+    symlinkSync(victim, join(dir, 'us-east-1.sym.jsonl'));
     const before = (await local.counters()).UploadArchive ?? 0;
     const r = await run('glacier-put', ['-v', 'sym', '-d', 'x'], { env: envOf({ state }), input: 'data' });
     assert.equal(r.code, 1, show(r));
@@ -214,7 +214,7 @@ describe('retention and reconciliation', { concurrency: 1 }, () => {
     ok(await run('glacier-rm', ['-v', 'rec', '--', gone.archiveId], { env: envOf({ catalogue: theirs }) }));
 
     const env = envOf({ catalogue: mine });
-    const r = ok(await run('glacier-ls', ['-v', 'rec', '--archives', '--json', '--inventory', await inventoryJob('rec')], { env }));
+    const r = ok(await run('glacier-ls', ['-v', 'rec', '--archives', '--all-hosts', '--json', '--inventory', await inventoryJob('rec')], { env }));
     assert.match(r.stderr, /the inventory had 2 archive\(s\) the catalogue lacked \(now added\); the catalogue has 1 listed here the inventory lacks/);
     const got = new Map(lines<Listed>(r).map((a) => [a.ArchiveId, a]));
     assert.equal(got.size, 4);
@@ -224,11 +224,11 @@ describe('retention and reconciliation', { concurrency: 1 }, () => {
     assert.equal(got.get(b2.archiveId)!.Name, 'docs/report.pdf', 'mt-aws-glacier description decoded');
     assert.equal(got.get(b2.archiveId)!.SHA256TreeHash, b2.checksum);
     // Recorded: the next listing, without an inventory, has them.
-    assert.deepEqual((await listed('rec', env, ['--name', 'docs/*'])).map((a) => a.ArchiveId), [b2.archiveId]);
+    assert.deepEqual((await listed('rec', env, ['--all-hosts', '--name', 'docs/*'])).map((a) => a.ArchiveId), [b2.archiveId]);
     // The same from the inventory kept in a FILE (CSV or JSON alike).
     const inv = join(work, 'rec-inventory.json');
     ok(await run('glacier-job', ['output', '-v', 'rec', '-o', inv, '--', await inventoryJob('rec')], { env }));
-    const fromFile = lines<Listed>(ok(await run('glacier-ls', ['-v', 'rec', '--archives', '--json', '--inventory', inv], { env: envOf({ catalogue: join(work, 'rec-empty.jsonl') }) })));
+    const fromFile = lines<Listed>(ok(await run('glacier-ls', ['-v', 'rec', '--archives', '--all-hosts', '--json', '--inventory', inv], { env: envOf({ catalogue: join(work, 'rec-empty.jsonl') }) })));
     assert.deepEqual(fromFile.map((a) => a.ArchiveId).sort(), [a1, b1, b2].map((a) => a.archiveId).sort());
   });
 

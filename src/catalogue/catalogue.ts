@@ -2,16 +2,16 @@
 // deleted, kept per account, region and vault, so an archive id lost from glacier-put's stdout is found again
 // without an inventory job (hours). Several writers at once (overlapping cron jobs) append whole lines with one
 // O_APPEND write each; a line cut by a crash is skipped when read.
-import { closeSync, constants, createReadStream, fstatSync, mkdirSync, openSync, readSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, createReadStream, fstatSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, statSync, writeSync, type Stats } from 'node:fs';
 import { open as openAsync } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ServiceError, UsageError } from '../core/errors.js';
 import { journalDir } from '../upload/journal.js';
 import { Namer } from '../restore/names.js';
 
-const { O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants;
+const { O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = constants;
 
 /** Where an archive came from: glacier-put's FILE (or spool folder), its stdin, its `-- CMD`, or an inventory. */
 export type Source = 'file' | 'stdin' | 'command' | 'inventory';
@@ -47,14 +47,63 @@ type Line =
 
 /**
  * The catalogue file of a vault: `--catalogue FILE`, else GLACIER_CATALOGUE, else
- * `$XDG_STATE_HOME/glacier-pipes/catalogue/ACCOUNT.REGION.VAULT.jsonl` (XDG_STATE_HOME defaults to ~/.local/state;
- * ACCOUNT is the --account-id given, `default` for the credentials' own). Throws UsageError without a region.
+ * `$XDG_STATE_HOME/glacier-pipes/catalogue/REGION.VAULT.jsonl` (XDG_STATE_HOME defaults to ~/.local/state). The
+ * account is not in the name: `--account-id 123456789012` and `-` (the credentials' own, maybe that same account)
+ * must find the same lines, so an upload and a deletion spelled differently never split it (see sameAccount).
+ * Throws UsageError (exit 2), before anything is created, without a region, or for a region or vault that is not
+ * a region or vault name (a `/` or `..` would put the file outside the catalogue folder).
  */
 export function cataloguePath(key: VaultKey, option?: string, env: Record<string, string | undefined> = process.env): string {
   if (option) return option;
   if (env.GLACIER_CATALOGUE) return env.GLACIER_CATALOGUE;
   if (!key.region) throw new UsageError('no region for the catalogue: give --region or set AWS_REGION (or name the file: --catalogue FILE)');
-  return join(journalDir(env), 'catalogue', `${key.account === '-' ? 'default' : key.account}.${key.region}.${key.vault}.jsonl`);
+  // AWS region names (us-east-1, cn-north-1, us-gov-west-1); vault names per the CreateVault rules (protocol §3).
+  if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(key.region)) throw new UsageError(`invalid region "${key.region}": a region name such as us-east-1 (or name the catalogue: --catalogue FILE)`);
+  if (!/^[A-Za-z0-9._-]{1,255}$/.test(key.vault) || /^\.+$/.test(key.vault)) throw new UsageError(`invalid vault name "${key.vault}": 1 to 255 of A-Z a-z 0-9 _ - .`);
+  return join(journalDir(env), 'catalogue', `${key.region}.${key.vault}.jsonl`);
+}
+
+/** Whether a line's account and the one asked for may be the same: equal, or either is `-` (the credentials' own). */
+export function sameAccount(line: string | undefined, asked: string): boolean {
+  return !line || line === asked || line === '-' || asked === '-';
+}
+
+/**
+ * Refuses a catalogue in a folder another user could swap or fill, as ssh refuses a key file in one: each folder
+ * from the catalogue's up to / (each link on the way as given, and the folders it leads to) must be this user's
+ * or root's, and not writable by others unless sticky (/tmp). Folders not yet there are skipped (they will be
+ * created 0700). Throws ServiceError naming the folder and the fix.
+ */
+export function checkFolders(file: string): void {
+  const me = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  if (me === undefined) return;
+  const check = (dir: string, st: Stats, what: string) => {
+    if (st.uid !== me && st.uid !== 0) throw new ServiceError(`the catalogue's folder ${dir} ${what} belongs to another user (uid ${st.uid}); keep the catalogue in a folder of your own: --catalogue ~/FILE`);
+    if (!st.isSymbolicLink() && (st.mode & 0o002) && !(st.mode & 0o1000)) throw new ServiceError(`the catalogue's folder ${dir} is writable by others (mode ${(st.mode & 0o7777).toString(8)}); chmod o-w ${dir}, or keep the catalogue in a folder of your own: --catalogue ~/FILE`);
+  };
+  const walk = (start: string, stat: (p: string) => Stats, what: string) => {
+    for (let dir = start; ; dir = dirname(dir)) {
+      let st: Stats | undefined;
+      try {
+        st = stat(dir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new ServiceError(`cannot check the catalogue's folder ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      if (st) check(dir, st, what);
+      if (dirname(dir) === dir) return;
+    }
+  };
+  const dir = dirname(resolve(file));
+  walk(dir, lstatSync, '(or a link on its way)');
+  let real: string | undefined;
+  for (let d = dir; !real; d = dirname(d)) {
+    try {
+      real = realpathSync(d);
+    } catch {
+      if (dirname(d) === d) return;
+    }
+  }
+  walk(real, statSync, '');
 }
 
 /** The name glacier-restore gives an archive (before de-duplication), from the one decoder. */
@@ -90,6 +139,7 @@ export class CatalogueWriter {
 
   /** Opens (creating if need be) the catalogue at `path`. Throws ServiceError naming the file and the fix. */
   static open(path: string, key: VaultKey): CatalogueWriter {
+    checkFolders(path);
     let fd: number;
     try {
       mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
@@ -97,11 +147,12 @@ export class CatalogueWriter {
         fd = openSync(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        fd = openSync(path, O_WRONLY | O_APPEND | O_NOFOLLOW);
+        // O_NONBLOCK: a FIFO planted at the name fails at once (ENXIO) instead of waiting for a reader for ever.
+        fd = openSync(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK);
       }
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      const why = code === 'ELOOP' ? 'it is a symbolic link' : (code ?? (e as Error).message);
+      const why = code === 'ELOOP' ? 'it is a symbolic link' : code === 'ENXIO' ? 'it is not a regular file (a FIFO?)' : (code ?? (e as Error).message);
       throw new ServiceError(`cannot open the catalogue ${path}: ${why}; give a writable file with --catalogue FILE (or GLACIER_CATALOGUE)`);
     }
     try {
@@ -156,7 +207,7 @@ export class CatalogueWriter {
     if (size === 0) return false;
     let rfd: number;
     try {
-      rfd = openSync(this.path, O_RDONLY | O_NOFOLLOW);
+      rfd = openSync(this.path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
     } catch {
       return false;
     }
@@ -188,8 +239,11 @@ export interface CatalogueState {
 export async function readCatalogue(path: string, key: VaultKey): Promise<CatalogueState> {
   const state: CatalogueState = { archives: new Map(), deleted: new Map(), skipped: 0, exists: false };
   let fh;
+  checkFolders(path);
   try {
-    fh = await openAsync(path, O_RDONLY | O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO at the name opens at once (and is then refused as not a regular file) instead of
+    // blocking a thread of the pool until a writer comes, deaf to SIGTERM.
+    fh = await openAsync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return state;
     const code = (e as NodeJS.ErrnoException).code;
@@ -212,7 +266,7 @@ export async function readCatalogue(path: string, key: VaultKey): Promise<Catalo
         state.skipped++;
         continue;
       }
-      if (l.Vault !== key.vault || (l.Region && key.region && l.Region !== key.region) || (l.Account && l.Account !== key.account)) continue;
+      if (l.Vault !== key.vault || (l.Region && key.region && l.Region !== key.region) || !sameAccount(l.Account, key.account)) continue;
       if (l.Event === 'deleted') {
         state.archives.delete(l.ArchiveId);
         state.deleted.set(l.ArchiveId, l.DeletionDate);

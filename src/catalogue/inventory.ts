@@ -6,6 +6,7 @@ import { NotReadyError, ServiceError, UsageError } from '../core/errors.js';
 import type { Glacier } from '../core/glacier.js';
 import { describe, getOutput } from '../retrieve/jobs.js';
 import { formatOf, readInventory, type ArchiveRecord } from '../retrieve/inventory.js';
+import { checkInventory } from '../restore/input.js';
 
 async function firstChar(path: string): Promise<string> {
   for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 4096 })) {
@@ -19,10 +20,13 @@ async function firstChar(path: string): Promise<string> {
  * The archives of an inventory, one at a time in bounded memory: `source` names a FILE when one exists at that
  * path (JSON when it starts with `{`, else Glacier's CSV), else an inventory job of `vault`. Throws NotReadyError
  * (exit 4) for a job still in progress, ServiceError for a failed one, UsageError for an archive retrieval job,
- * IntegrityError for output that is not an inventory, the request layer's GlacierError for an unknown job.
+ * UsageError for an inventory FILE whose VaultARN names another vault, IntegrityError for output that is not an inventory, the request layer's GlacierError for an unknown job.
  */
 export async function* inventorySource(g: Glacier, vault: string, source: string): AsyncGenerator<ArchiveRecord> {
   if (existsSync(source)) {
+    // An inventory of another vault would add its archives to this vault's catalogue (and a retention pipe
+    // would then try to delete them here): refused by its VaultARN, as glacier-restore refuses it.
+    await checkInventory(source, vault);
     const format = (await firstChar(source)) === '{' ? 'JSON' : 'CSV';
     yield* readInventory(createReadStream(source), format);
     return;

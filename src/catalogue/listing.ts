@@ -1,6 +1,7 @@
 // What `glacier-ls --archives` prints: the catalogue's archives of a vault, picked by age and name, and, with an
 // inventory, reconciled with it: what other hosts or tools uploaded is added (and recorded), what the inventory
 // lacks is marked.
+import { UsageError } from '../core/errors.js';
 import type { ArchiveRecord } from '../retrieve/inventory.js';
 import { globToRegExp } from '../pack/exclude.js';
 import { archiveName, type CatalogueArchive, type CatalogueState, type CatalogueWriter } from './catalogue.js';
@@ -12,11 +13,36 @@ export interface Selection {
   newerThanMs?: number;
   /** A glob (`*`, `?`, `[a-z]`; `*` stops at `/`, `**` does not) on the whole Name. */
   name?: string;
+  /**
+   * Only archives this host recorded as uploaded by `host` (their Host field); undefined: every line, those an
+   * inventory added (Host null) included. glacier-ls gives this host's name unless --all-hosts or --host H.
+   */
+  host?: string;
   now?: number;
 }
 
 /** A listed archive; with an inventory, whether the inventory holds it. */
 export type Listed = CatalogueArchive & { InInventory?: boolean };
+
+/**
+ * Refuses (UsageError, exit 2) a --name GLOB that is not one: a `[` with no `]` to close it (glob matching would
+ * take it as a literal and silently pick nothing, or, worse, the wrong names), or a class such as `[z-a]`.
+ */
+export function checkGlob(glob: string): void {
+  for (let i = 0; i < glob.length; i++) {
+    if (glob[i] === '\\') i++;
+    else if (glob[i] === '[') {
+      const end = glob.indexOf(']', i + 2);
+      if (end === -1) throw new UsageError(`invalid --name "${glob}": the [ at character ${i + 1} has no ] to close it; write \\[ for a literal [`);
+      i = end;
+    }
+  }
+  try {
+    globToRegExp(glob);
+  } catch {
+    throw new UsageError(`invalid --name "${glob}": a character class such as [z-a] is out of order; write [a-z]`);
+  }
+}
 
 /** A predicate for `sel`: dates as ISO 8601; an archive without a readable CreationDate never passes an age test. */
 export function selector(sel: Selection): (a: CatalogueArchive) => boolean {
@@ -26,6 +52,7 @@ export function selector(sel: Selection): (a: CatalogueArchive) => boolean {
     const created = Date.parse(a.CreationDate);
     if (sel.olderThanMs !== undefined && !(now - created > sel.olderThanMs)) return false;
     if (sel.newerThanMs !== undefined && !(now - created < sel.newerThanMs)) return false;
+    if (sel.host !== undefined && a.Host !== sel.host) return false;
     return !name || name.test(a.Name);
   };
 }

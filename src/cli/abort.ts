@@ -57,7 +57,7 @@ run(spec, async (argv) => {
     if (ids.length) throw new UsageError('give UPLOAD_IDs or --all, not both');
     let olderThanMs: number | undefined;
     if (argv['older-than'] !== undefined) {
-      olderThanMs = durationArg('--older-than', argv['older-than']);
+      olderThanMs = durationArg('--older-than', argv['older-than'], { age: true });
     }
     sel = { all: true, olderThanMs };
   } else {

@@ -1,8 +1,8 @@
 // glacier-ls: the vaults, a vault's in-progress multipart uploads, or an upload's parts; every page, always.
 import { once } from 'node:events';
-import { CatalogueWriter, cataloguePath, readCatalogue } from '../catalogue/catalogue.js';
+import { CatalogueWriter, cataloguePath, readCatalogue, thisHost } from '../catalogue/catalogue.js';
 import { inventorySource } from '../catalogue/inventory.js';
-import { listCatalogue, reconcile, type Listed } from '../catalogue/listing.js';
+import { checkGlob, listCatalogue, reconcile, type Listed } from '../catalogue/listing.js';
 import { UsageError } from '../core/errors.js';
 import { durationArg, formatBytes } from '../core/units.js';
 import { listParts, listUploads, listVaults } from '../manage/listing.js';
@@ -13,8 +13,8 @@ import { formatTable, shortDate, type Column } from './table.js';
 const usage = `Usage: glacier-ls [--json]                         the vaults
        glacier-ls -v VAULT [--json]                 its in-progress multipart uploads
        glacier-ls -v VAULT [--json] [--] UPLOAD_ID  that upload's parts, with range and tree hash
-       glacier-ls -v VAULT --archives [--older-than D] [--newer-than D] [--name GLOB] [--inventory JOB_ID|FILE]
-                                                    the vault's archives, from the local catalogue
+       glacier-ls -v VAULT --archives [--older-than D] [--newer-than D] [--name GLOB] [--all-hosts|--host H]
+                  [--inventory JOB_ID|FILE]         the vault's archives, from the local catalogue
 
 Lists everything, following every page. Prints JSON lines with the service's field names when stdout is a
 pipe or a file (VaultName, NumberOfArchives, SizeInBytes, CreationDate ...; MultipartUploadId,
@@ -25,35 +25,44 @@ table when stdout is a terminal. An upload id that starts with '-' goes after --
 local catalogue, no request needed; oldest first. Lines are named as glacier-job output --archives names them
 (ArchiveId, ArchiveDescription, CreationDate, Size, SHA256TreeHash, Name: the name glacier-restore gives) plus
 Source (file, stdin, command, or inventory) and Host, so they go as they are to glacier-restore and glacier-rm.
+Only this host's own uploads are listed (Host = this host's name), so a retention pipe into glacier-rm never
+picks archives of other hosts or tools, such as those --inventory adds (Host null): --all-hosts lists every
+line, --host H those host H uploaded.
 
 Options:
   --json                JSON lines even on a terminal
   --archives            the vault's archives from the catalogue (with -v)
   --older-than D, --newer-than D
-                        only archives created more / less than the DURATION D ago (35d, 12h, 1w)
-  --name GLOB           only archives whose Name matches GLOB ('mydb-*', 'docs/**.pdf'; * stops at /)
+                        only archives created more / less than the DURATION D ago (35d, 12h, 1w); m is
+                        minutes and an uppercase M is refused (use d or w); --older-than 0 is refused
+  --name GLOB           only archives whose Name matches GLOB ('mydb-[0-9]*', 'docs/**.pdf'; * stops at /);
+                        match only the names you mean: 'mydb-*' also picks mydb-test-1; an unclosed [ is
+                        refused (exit 2): \\[ is a literal [
+  --all-hosts           every archive of the catalogue, other hosts' and those an inventory added included
+  --host H              only the archives host H uploaded (as the HOST column shows it)
   --inventory JOB_ID|FILE
                         reconcile the catalogue with a vault inventory (a finished inventory job, or its
                         output kept in FILE, JSON or CSV): archives other hosts or tools uploaded are added to
                         the catalogue (Source "inventory", Host null, Name decoded), and every line carries
-                        InInventory (false: uploaded after the inventory was taken, or deleted elsewhere)
+                        InInventory (false: uploaded after the inventory was taken, or deleted elsewhere);
+                        the added lines are listed with --all-hosts
   --catalogue FILE      the catalogue to read (else GLACIER_CATALOGUE, else \${XDG_STATE_HOME:-~/.local/state}/
-                        glacier-pipes/catalogue/ACCOUNT.REGION.VAULT.jsonl, ACCOUNT "default" without
-                        --account-id)
+                        glacier-pipes/catalogue/REGION.VAULT.jsonl, with and without --account-id alike)
 ${COMMON_HELP}
 
-Exit: 0 done, 1 service/network failure (unknown vault or upload), 2 bad usage, 130/143 interrupted.
+Exit: 0 done, 1 service/network failure (unknown vault or upload), 2 bad usage, 3 an inventory that is
+not one (integrity), 4 inventory job not finished yet, 130/143 interrupted.
 
 Examples:
   glacier-ls | jq -r 'select(.NumberOfArchives > 0) | .VaultName'
   glacier-ls -v backups | jq -r .MultipartUploadId | glacier-abort -v backups -
   glacier-ls -v backups -- "$UPLOAD_ID" | jq -r .SHA256TreeHash
-  glacier-ls -v backups --archives --older-than 35d --name 'mydb-*' --json | glacier-rm -v backups -
+  glacier-ls -v backups --archives --older-than 35d --name 'mydb-[0-9]*' --json | glacier-rm -v backups -
   glacier-ls -v backups --archives --name 'docs/report.pdf' --json | glacier-restore -v backups --to ./back
-  glacier-ls -v backups --archives --inventory inventory.json --json | jq -c 'select(.InInventory == false)'
+  glacier-ls -v backups --archives --all-hosts --inventory inventory.json --json | jq -c 'select(.InInventory == false)'
 `;
 
-const spec = withCommon({ name: 'glacier-ls', usage, boolean: ['json', 'archives'], string: ['older-than', 'newer-than', 'name', 'inventory', 'catalogue'] });
+const spec = withCommon({ name: 'glacier-ls', usage, boolean: ['json', 'archives', 'all-hosts'], string: ['older-than', 'newer-than', 'name', 'inventory', 'catalogue', 'host'] });
 
 type Vault = { VaultName?: string; NumberOfArchives?: number; SizeInBytes?: number; CreationDate?: string; LastInventoryDate?: string };
 type Upload = { MultipartUploadId?: string; PartSizeInBytes?: number; CreationDate?: string; ArchiveDescription?: string };
@@ -103,9 +112,16 @@ async function archives(argv: Argv): Promise<void> {
   const c = common('glacier-ls', argv);
   const key = { account: c.accountId, region: c.glacier.region ?? '', vault: c.vault };
   const path = cataloguePath(key, argv.catalogue === undefined ? undefined : String(argv.catalogue));
+  if (argv['all-hosts'] && argv.host !== undefined) throw new UsageError('give --all-hosts or --host H, not both');
+  if (argv.host !== undefined && !String(argv.host)) throw new UsageError('--host needs a host name (as the HOST column shows it)');
+  // This host's own uploads unless asked: lines an inventory added (other hosts', other tools') or another host's
+  // uploads in a shared catalogue must never reach a retention pipe (... | glacier-rm -) by default.
+  const host = argv['all-hosts'] ? undefined : argv.host !== undefined ? String(argv.host) : thisHost();
+  if (argv.name !== undefined) checkGlob(String(argv.name));
   const sel = {
-    olderThanMs: argv['older-than'] === undefined ? undefined : durationArg('--older-than', argv['older-than']),
-    newerThanMs: argv['newer-than'] === undefined ? undefined : durationArg('--newer-than', argv['newer-than']),
+    host,
+    olderThanMs: argv['older-than'] === undefined ? undefined : durationArg('--older-than', argv['older-than'], { age: true, positive: true }),
+    newerThanMs: argv['newer-than'] === undefined ? undefined : durationArg('--newer-than', argv['newer-than'], { age: true }),
     name: argv.name === undefined ? undefined : String(argv.name),
   };
   const state = await readCatalogue(path, key);
@@ -117,7 +133,7 @@ async function archives(argv: Argv): Promise<void> {
     try {
       const r = await reconcile(state, inventorySource(c.glacier, c.vault, String(argv.inventory)), writer, sel);
       listed = r.archives;
-      if (r.added || r.missing) c.warn(`the inventory had ${r.added} archive(s) the catalogue lacked (now added); the catalogue has ${r.missing} listed here the inventory lacks (InInventory false)`);
+      if (r.added || r.missing) c.warn(`the inventory had ${r.added} archive(s) the catalogue lacked (now added${r.added && host !== undefined ? ', Host null: listed with --all-hosts' : ''}); the catalogue has ${r.missing} listed here the inventory lacks (InInventory false)`);
     } finally {
       writer.close();
     }
@@ -138,7 +154,8 @@ async function archives(argv: Argv): Promise<void> {
 
 run(spec, async (argv) => {
   if (argv.archives) return archives(argv);
-  for (const o of ['older-than', 'newer-than', 'name', 'inventory', 'catalogue']) if (argv[o] !== undefined) throw new UsageError(`--${o} goes with --archives: glacier-ls -v VAULT --archives --${o} ...`);
+  for (const o of ['older-than', 'newer-than', 'name', 'inventory', 'catalogue', 'host']) if (argv[o] !== undefined) throw new UsageError(`--${o} goes with --archives: glacier-ls -v VAULT --archives --${o} ...`);
+  if (argv['all-hosts']) throw new UsageError('--all-hosts goes with --archives: glacier-ls -v VAULT --archives --all-hosts');
   if (argv._.length > 1) throw new UsageError(`one UPLOAD_ID at most (got ${argv._.length})`);
   const uploadId = argv._.length ? String(argv._[0]) : undefined;
   if (uploadId !== undefined && !/^[A-Za-z0-9_-]+$/.test(uploadId)) throw new UsageError(`malformed upload id ${JSON.stringify(uploadId)}: expected the characters A-Z a-z 0-9 _ -`);

@@ -1,4 +1,5 @@
 // glacier-put: stdin, a file, a chunk stream or a spool folder into a vault, as one JSON result line.
+import { resolve } from 'node:path';
 import { archiveName, CatalogueWriter, cataloguePath, thisHost } from '../catalogue/catalogue.js';
 import { checkDescription } from '../core/description.js';
 import { ServiceError, UsageError } from '../core/errors.js';
@@ -44,12 +45,13 @@ ${COMMON_HELP}
 
 Catalogue: every archive completed is recorded, before its result line is printed, as a JSON line (archive
 id, description, Name, size, tree hash, creation date, Source: file, stdin or command, Host) in the local
-catalogue of its account, region and vault, mode 0600: \${XDG_STATE_HOME:-~/.local/state}/glacier-pipes/
-catalogue/ACCOUNT.REGION.VAULT.jsonl (ACCOUNT "default" without --account-id). glacier-ls -v VAULT
---archives lists it; glacier-rm records deletions.
+catalogue of its region and vault, mode 0600: \${XDG_STATE_HOME:-~/.local/state}/glacier-pipes/
+catalogue/REGION.VAULT.jsonl (with and without --account-id alike). glacier-ls -v VAULT --archives lists
+it; glacier-rm records deletions.
   --catalogue FILE         the catalogue to append to instead (or GLACIER_CATALOGUE); one file may hold
-                           several vaults. An unwritable catalogue (or one others may write to) fails the
-                           run before anything is sent.
+                           several vaults. An unwritable catalogue (or one others may write to, or one that
+                           is not a regular file, or in a folder another user owns or others may write to
+                           without the sticky bit) fails the run before anything is sent.
 
 Journal: each multipart upload keeps a journal (mode 0600) in \${XDG_STATE_HOME:-~/.local/state}/glacier-pipes/
 until it completes; on failure or Ctrl-C the command to resume is printed.
@@ -181,6 +183,7 @@ run(spec, async (argv) => {
   try {
     const result = await putArchive(input, {
       glacier: c.glacier, vault: c.vault, description, partSize, expectedSize, concurrency, dryRun, resume,
+      catalogue: argv.catalogue === undefined ? undefined : resolve(String(argv.catalogue)),
       journalDir: journalDir(), where: { endpoint: c.endpoint, region: c.region, profile: argv.profile, accountId: c.accountId }, command, warn: c.warn,
       onStart: (size) => progress.setTotal(size ?? expectedSize),
       onProgress: input.kind === 'spool' ? (bytes) => progress.add(bytes) : undefined,

@@ -1,11 +1,12 @@
 // glacier-rm: deletes archives by id, from arguments or stdin (ids or JSON lines), N at a time; one JSON line per
 // archive, each deletion recorded in the catalogue.
+import { setMaxListeners } from 'node:events';
 import { createInterface } from 'node:readline';
 import { ServiceError, UsageError } from '../core/errors.js';
 import { CatalogueWriter, cataloguePath, readCatalogue } from '../catalogue/catalogue.js';
 import { deleteArchives, EARLY_DELETION_DAYS } from '../manage/delete.js';
 import { common, COMMON_HELP, withCommon } from './common.js';
-import { itemError, run } from './runtime.js';
+import { interruption, itemError, run } from './runtime.js';
 
 const usage = `Usage: glacier-rm -v VAULT [-c N] [--dry-run] [--] ARCHIVE_ID...
        ... | glacier-rm -v VAULT [-c N] [--dry-run] [-]      (ids or JSON lines on stdin, one a line)
@@ -21,12 +22,14 @@ Each deletion is recorded in the local catalogue (see glacier-put --help), so gl
 lists it. An archive younger than 90 days (by the catalogue, or the line's CreationDate) is deleted with a
 warning naming its age: Glacier charges an archive deleted early for the rest of its 90 days.
 
-A malformed id or one the service refuses (unknown, or of another vault) is reported on stderr and the rest
+A malformed id or one the service refuses (unknown, or not an archive id of this vault) is reported, naming
+the id, and the rest
 are still deleted. Deleting an archive that is already gone succeeds, as the service says.
 
 Options:
   -c, --concurrency N   deletes in flight at once (default 1, at most 100)
-  --catalogue FILE      the catalogue to record deletions in (else GLACIER_CATALOGUE, else the default one)
+  --catalogue FILE      the catalogue to record deletions in (else GLACIER_CATALOGUE, else the default one,
+                        the same with and without --account-id)
   --dry-run             check the ids and that the vault exists; delete nothing
 ${COMMON_HELP}
 
@@ -37,7 +40,7 @@ Examples:
   jq -r '.ArchiveList[].ArchiveId' inventory.json | glacier-rm -v backups
   jq -r '.ArchiveList[] | select(.CreationDate < "2024") | .ArchiveId' inventory.json | glacier-rm -v backups --dry-run
   glacier-rm -v backups -- "$ARCHIVE_ID"
-  glacier-ls -v backups --archives --older-than 35d --name 'mydb-*' --json | glacier-rm -v backups -
+  glacier-ls -v backups --archives --older-than 35d --name 'mydb-[0-9]*' --json | glacier-rm -v backups -
   glacier-job output -v backups "$INVENTORY_JOB" --archives | glacier-rm -v backups -c 16 -
 `;
 
@@ -60,6 +63,8 @@ run(spec, async (argv) => {
   if (!ids.length && process.stdin.isTTY) throw new UsageError('no ARCHIVE_ID given and stdin is a terminal: give ids, or pipe them in one a line (see --help)');
   const concurrency = argv.concurrency === undefined ? 1 : Number(argv.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 100) throw new UsageError(`invalid --concurrency "${argv.concurrency}": a whole number from 1 to 100`);
+  // Every delete in flight (up to -c 100) listens to the one interruption signal: no MaxListenersExceededWarning.
+  setMaxListeners(0, interruption.signal);
   const c = common('glacier-rm', argv);
   const dryRun = Boolean(argv['dry-run']);
   const key = { account: c.accountId, region: c.glacier.region ?? '', vault: c.vault };

@@ -182,8 +182,8 @@ export function classify(e: unknown, ctx: ErrorContext = {}): GlacierPipesError 
       }
       return out(msg);
     case 'InvalidParameterValueException':
-      // Glacier's answer to an archive id issued by another vault names the vault's ARN, not the id.
-      if (/^Invalid vault name: arn:/.test(msg) && vault) return out(`not an archive of vault "${vault}": the id was issued by another vault (${name}: ${msg})`);
+      // Glacier's answer to an archive id it cannot place (junk, or issued by another vault) names the vault's ARN, not the id.
+      if (/^Invalid vault name: arn:/.test(msg) && vault) return out(`not an archive of vault "${vault}": not an archive id of this vault (mistyped, or issued by another vault; ${name}: ${msg})`);
       if (op === 'DeleteVault' && /not empty/i.test(msg) && vault) {
         return out(
           `cannot delete vault "${vault}": it is not empty or was written to recently (${msg}); ` +

@@ -51,9 +51,15 @@ export function parseDuration(text: string): number {
 
 /**
  * A duration option's value, in milliseconds. Throws UsageError (exit 2) naming the option and the units when the
- * value is not a duration (a bare number included), or is zero while `positive` is asked for.
+ * value is not a duration (a bare number included), or is zero while `positive` is asked for. With `age` (an
+ * age that picks archives or uploads to delete or abort) an uppercase `M` unit is refused: units are otherwise
+ * case-insensitive, and `1M` read as one minute where a month was meant would pick everything.
  */
-export function durationArg(option: string, value: unknown, opts: { positive?: boolean } = {}): number {
+export function durationArg(option: string, value: unknown, opts: { positive?: boolean; age?: boolean } = {}): number {
+  // An age that picks what is deleted or aborted: `1M` (a month, to many) must not quietly mean one minute.
+  if (opts.age && /\dM(?!S)/.test(String(value))) {
+    throw new UsageError(`invalid ${option} "${value}": M is ambiguous (month or minute); use m for minutes, d or w for days or weeks (35d, 5w)`);
+  }
   const ms = parseDuration(String(value));
   if (!Number.isFinite(ms)) {
     const bare = /^\s*\d+(\.\d+)?\s*$/.test(String(value)) ? ' (a bare number has no unit)' : '';

@@ -33,6 +33,8 @@ export interface PutOptions {
   journalDir: string;
   /** --profile, --region, --endpoint and --account-id as given, for the journal and for the commands printed in messages. */
   where: Where;
+  /** `--catalogue FILE` as given (absolute), repeated in the resume command so the resumed upload is recorded there. */
+  catalogue?: string;
   /** The producer glacier-put runs (`glacier-put -- CMD ARGS...`), for the resume command printed on failure. */
   command?: readonly string[];
   /** Bytes hashed (dry run, resumed parts) or sent, as they go. */
@@ -121,7 +123,7 @@ export async function putArchive(input: Input, o: PutOptions): Promise<UploadRes
     // shell-quoted, the id as --resume=ID (one that starts with '-' is then never read as options), a FILE that
     // starts with '-' as ./FILE, and the producer after --.
     const input = o.command ? ['--', ...o.command] : path === undefined ? [] : [path.startsWith('-') ? `./${path}` : path];
-    const cmd = shellCommand(['glacier-put', '-v', o.vault, `--resume=${e.uploadId}`, ...whereArgs(o.where), ...input]);
+    const cmd = shellCommand(['glacier-put', '-v', o.vault, `--resume=${e.uploadId}`, ...whereArgs(o.where), ...(o.catalogue ? ['--catalogue', o.catalogue] : []), ...input]);
     const how = path === undefined && !o.command ? `feed the same input again: ... | ${cmd}` : cmd;
     const err = e.cause instanceof InterruptedError ? e.cause : e.typed;
     err.message = `${e.cause instanceof InterruptedError ? 'interrupted' : e.typed.message}; the parts sent so far are kept. Resume with: ${how}`;
