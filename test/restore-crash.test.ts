@@ -4,12 +4,12 @@
 // request log and job list.
 import { CreateVaultCommand, ListJobsCommand, UploadArchiveCommand, type GlacierClient, type GlacierJobDescription } from '@aws-sdk/client-glacier';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { run, show, sleep, start } from './helpers/bins.js';
+import { run, show, start } from './helpers/bins.js';
 import { startLocal, type Local } from './helpers/local.js';
 import { until } from './helpers/time.js';
 
@@ -21,6 +21,24 @@ function records(out: Buffer): Rec[] {
   // A run killed mid-line leaves a cut last line: only whole lines count.
   const text = out.toString();
   return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+/** The size of the file at `p`, 0 when it is gone (renamed to its name once whole). */
+function sizeOf(p: string): number {
+  try {
+    return statSync(p).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** walk(), read while a run is writing: a folder removed meanwhile is read as nothing. */
+function walkNow(dir: string): string[] {
+  try {
+    return walk(dir);
+  } catch {
+    return [];
+  }
 }
 
 function walk(dir: string): string[] {
@@ -64,14 +82,26 @@ async function fixture(vault: string, localArgs: string[], sizes: number[]): Pro
   return { local, env, work, data, jsonl: `${lines.join('\n')}\n` };
 }
 
-/** A deterministic sequence of "random" moments, so a failure can be replayed. */
-function moments(seed: number, n: number, lo: number, hi: number): number[] {
-  let x = seed;
-  return Array.from({ length: n }, () => {
-    x = (x * 1103515245 + 12345) % 2 ** 31;
-    return lo + (x % (hi - lo));
-  });
+/** What a run being killed has shown so far: its whole stdout records, and glacier-local's request log. */
+interface Seen {
+  recs: Rec[];
+  log: LogEntry[];
+  files: string[];
 }
+
+/**
+ * A moment to kill a run at, defined by what the run has done (never by a time): `what` names it, `reached`
+ * says whether it has come, `setup`/`cleanup` arm and disarm the glacier-local faults it needs.
+ */
+interface Moment {
+  what: string;
+  reached: (s: Seen) => boolean;
+  setup?: (l: Local) => Promise<unknown>;
+  cleanup?: (l: Local) => Promise<unknown>;
+}
+
+const freshDone = (recs: Rec[]) => recs.filter((x) => x.status === 'done' && !x.before).length;
+const ops = (log: LogEntry[], op: string) => log.filter((e) => e.op === op).length;
 
 describe('glacier-restore: kill -9 at 5 moments, then the same command', () => {
   let f: Fixture;
@@ -88,17 +118,44 @@ describe('glacier-restore: kill -9 at 5 moments, then the same command', () => {
     const dir = join(f.work, 'out');
     const args = ['-v', 'crash', '--to', dir, '--interval', '200ms', '--max-jobs', '8', '-c', '2'];
     const runs: { recs: Rec[]; log: LogEntry[] }[] = [];
-    const when = moments(Number(process.env.RESTORE_CRASH_SEED ?? 7), 5, 800, 5000);
-    for (const ms of when) {
+    // The moments spread over a run's phases: at its first request to the vault, once jobs are started, while an
+    // archive is being written (its output trickled out, so a NAME.partial is seen part-written), and after some
+    // archives were presented as done (at the first and at the fourth fresh record).
+    const when: Moment[] = [
+      { what: 'its first request to the vault', reached: (s) => s.log.length > 0 },
+      { what: '3 jobs started', reached: (s) => ops(s.log, 'InitiateJob') >= 3 },
+      {
+        what: 'a NAME.partial part-written',
+        reached: (s) => s.files.some((p) => p.endsWith('.partial') && sizeOf(p) > 0),
+        setup: (l) => l.admin('PUT', 'faults', { spec: 'GetJobOutput:slow:ms=1000' }),
+        cleanup: (l) => l.admin('DELETE', 'faults'),
+      },
+      { what: '1 archive presented as done', reached: (s) => freshDone(s.recs) >= 1 },
+      { what: '4 archives presented as done', reached: (s) => freshDone(s.recs) >= 4 },
+    ];
+    for (const m of when) {
       await f.local.admin('DELETE', 'counters');
+      await m.setup?.(f.local);
       const s = start('glacier-restore', args, { env: f.env, input: f.jsonl });
-      await sleep(ms);
-      s.proc.kill('SIGKILL');
+      // The kill is sent in the same tick the moment is seen: a run near its end has no time to finish meanwhile.
+      let out = Buffer.alloc(0);
+      let killed = false;
+      const killIf = (seen: Seen) => (killed ||= m.reached(seen) && s.proc.kill('SIGKILL'));
+      s.proc.stdout!.on('data', (d: Buffer) => {
+        out = Buffer.concat([out, d]);
+        killIf({ recs: records(out), log: [], files: [] });
+      });
+      let ended = false;
+      void s.done.then(() => (ended = true));
+      await until(async () => ended || killed || killIf({ recs: records(out), log: await f.local.admin<LogEntry[]>('GET', 'requests'), files: walkNow(dir) }), m.what, 120_000, 50);
+      assert.ok(killed, `the run ended before the moment to kill it (${m.what}): ${show(await s.done)}`);
       const r = await s.done;
+      await m.cleanup?.(f.local);
+      assert.equal(r.signal, 'SIGKILL', show(r));
       runs.push({ recs: records(r.stdout), log: await f.local.admin<LogEntry[]>('GET', 'requests') });
       // Whatever was presented as done so far is whole and right.
       for (const rec of runs.flatMap((x) => x.recs).filter((x) => x.status === 'done')) {
-        assert.ok(readFileSync(rec.to).equals(f.data.get(rec.archiveId)!), `${rec.name} done but not whole after a kill at ${ms} ms`);
+        assert.ok(readFileSync(rec.to).equals(f.data.get(rec.archiveId)!), `${rec.name} done but not whole after a kill at ${m.what}`);
       }
     }
     await f.local.admin('DELETE', 'counters');
@@ -106,7 +163,7 @@ describe('glacier-restore: kill -9 at 5 moments, then the same command', () => {
     assert.equal(last.code, 0, show(last));
     runs.push({ recs: records(last.stdout), log: await f.local.admin<LogEntry[]>('GET', 'requests') });
     const counts = runs.map((x) => x.recs.length);
-    assert.ok(counts.slice(0, 5).some((n) => n > 0) && counts.slice(0, 5).some((n) => n < 60), `the kills fell mid-run (records per run: ${counts}, kills at ${when} ms)`);
+    assert.ok(counts.slice(0, 5).some((n) => n > 0) && counts.slice(0, 5).some((n) => n < 60), `the kills fell mid-run (records per run: ${counts}, kills at ${when.map((m) => m.what).join(', ')})`);
 
     const jobArchive = new Map((await allJobs(f.local.client(), 'crash')).map((j) => [j.JobId!, j.ArchiveId!]));
     const doneIn = new Map<string, number>(); // archive -> first run that reported it done
@@ -153,7 +210,9 @@ describe('glacier-restore: expired jobs, throttling, corrupted output', () => {
     assert.equal(first.code, 1, show(first));
     const oldJobs = new Set(records(first.stdout).filter((r) => r.jobId).map((r) => r.jobId));
     assert.equal(oldJobs.size, 12);
-    await sleep(2800);
+    // Until glacier-local has let them expire (--job-expiry 2s after completion): it lists them no more.
+    const g = f.local.client();
+    await until(async () => !(await allJobs(g, 'rough')).some((j) => oldJobs.has(j.JobId)), 'the jobs of the first run to expire', 60_000, 200);
     await f.local.admin('DELETE', 'counters');
     const second = await run('glacier-restore', args, { env: { ...f.env, OUT: out }, input: f.jsonl });
     assert.equal(second.code, 0, show(second));
@@ -171,6 +230,9 @@ describe('glacier-restore: expired jobs, throttling, corrupted output', () => {
   });
 
   it('throttled InitiateJob and corrupted job output are survived; every byte verified', async () => {
+    // The jobs of the test before are taken up while they last: this run is to start its own.
+    const g = f.local.client();
+    await until(async () => (await allJobs(g, 'rough')).length === 0, 'the jobs of the test before to expire', 60_000, 200);
     await f.local.admin('DELETE', 'counters');
     await f.local.admin('PUT', 'faults', { spec: 'InitiateJob:throttle:rate=0.4' });
     await f.local.admin('POST', 'faults', { spec: 'GetJobOutput:corrupt:rate=0.3' });
@@ -295,11 +357,13 @@ describe('glacier-restore: interrupted mid-archive, a folder resumes', () => {
   it('SIGTERM keeps the verified prefix: the same command fetches only the rest', async () => {
     const dir = join(f.work, 'out');
     const args = ['-v', 'resume', '--to', dir, '--interval', '200ms'];
-    // The first 16 MiB piece comes at once, the others hang: the run is stopped with one piece verified.
-    await f.local.admin('PUT', 'faults', { spec: 'GetJobOutput:slow:skip=1,ms=60000' });
+    // The first 16 MiB piece trickles out over a second or more (so its record is saved once it is verified: the
+    // record is saved at most once a second), the others hang: the run is stopped with one piece verified.
+    await f.local.admin('PUT', 'faults', { spec: 'GetJobOutput:slow:count=1,ms=1200' });
+    await f.local.admin('POST', 'faults', { spec: 'GetJobOutput:slow:ms=60000' });
     const s = start('glacier-restore', args, { env: f.env, input: f.jsonl });
     const record = join(dir, 'f0.bin.partial.json');
-    for (let i = 0; i < 300 && !(existsSync(record) && JSON.parse(readFileSync(record, 'utf8')).verified >= 16 * MiB); i++) await sleep(100);
+    await until(() => existsSync(record) && JSON.parse(readFileSync(record, 'utf8')).verified >= 16 * MiB, 'the first 16 MiB piece verified', 60_000, 100);
     s.proc.kill('SIGTERM');
     const r = await s.done;
     assert.equal(r.code, 143, show(r));
