@@ -386,6 +386,15 @@ describe('management binaries', { concurrency: 5 }, () => {
       assert.ok(!existsSync(journalOf(young[0])));
     });
 
+    it("an id that starts with '-' and reads as short flags holding -h (-h-...) is still a usage error, not --help", async () => {
+      const env = envOf(local, state);
+      for (const id of [`-h-${'A'.repeat(89)}`, `-qh-${'b'.repeat(88)}`, `-h_${'C'.repeat(89)}`]) {
+        const bare = failed(await run('glacier-abort', ['-v', 'dash', id], { env }), 'glacier-abort', 2);
+        assert.equal(bare.length, 1);
+        assert.match(bare[0], /starts with '-' goes after --/);
+      }
+    });
+
     it("takes an upload id that starts with '-' after --, and says so when it comes without", async () => {
       // glacier-local's ids are random base64url: about one in 64 starts with '-'.
       let dashed: string | undefined;

@@ -172,7 +172,10 @@ function outFile(argv: Argv): string | undefined {
   const dir = dirname(out);
   if (!existsSync(dir)) throw new UsageError(`cannot write -o ${out}: no such folder ${dir}`);
   if (!statSync(dir).isDirectory()) throw new UsageError(`cannot write -o ${out}: ${dir} is not a folder`);
-  if (statSync(out, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`cannot write -o ${out}: is a folder`);
+  const st = statSync(out, { throwIfNoEntry: false });
+  if (st?.isDirectory()) throw new UsageError(`cannot write -o ${out}: is a folder`);
+  // FILE appears by a rename of FILE.partial over it: a device or a pipe (-o /dev/null) would be replaced by a file.
+  if (st && !st.isFile()) throw new UsageError(`cannot write -o ${out}: not a regular file (FILE is replaced by the verified download); for a device or a pipe write to stdout: glacier-job output ... > ${out}`);
   return out;
 }
 

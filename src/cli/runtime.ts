@@ -51,6 +51,11 @@ export function parseArgs(spec: CliSpec, args: string[]): Argv {
     if (optName !== undefined && a !== '-' && !known.has(optName) && (optName in Object.prototype || optName === '__proto__')) {
       throw unknownOption(a, known);
     }
+    // An upload or archive id starting with '-' (base64url, 40 characters and more) would be read as a cluster of
+    // short flags, and one such as -h-... as --help: say how to pass it, whatever letters it holds.
+    if (/^-[A-Za-z0-9_-]{39,}$/.test(a) && !known.has(optName ?? '')) {
+      throw new UsageError(`${a.slice(0, 24)}... is read as an option; an id that starts with '-' goes after --, as in: ${spec.name} -v VAULT -- ID`);
+    }
     const name = /^--[^=]+$/.test(a) ? a.slice(2) : /^-[^-]$/.test(a) ? (spec.alias?.[a[1]] ?? a[1]) : undefined;
     // An upload, archive or job id may start with '-': after its option it would be read as an option itself.
     if (name !== undefined && strings.has(name) && /^-[A-Za-z0-9_-]{39,}$/.test(args[i + 1] ?? '')) {
