@@ -21,7 +21,7 @@ export function rateHelp(column = 24): string {
   const pad = ' '.repeat(column);
   return `${'  --limit-rate RATE'.padEnd(column)}at most RATE bytes a second of archive bytes, all parts or pieces in
 ${pad}flight together, paced evenly (a SIZE a second: 5M, 512K; a bare number is MiB);
-${pad}--bwlimit is the same`;
+${pad}downloads then ask for pieces of at most 1/4 s of RATE; --bwlimit is the same`;
 }
 
 export const COMMON_HELP = `Common options:
