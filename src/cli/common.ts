@@ -100,6 +100,9 @@ export function rateOption(argv: Argv): number | undefined {
   const v = argv['limit-rate'] ?? argv.bwlimit;
   if (v === undefined) return undefined;
   const name = argv['limit-rate'] !== undefined ? 'limit-rate' : 'bwlimit';
+  // --no-limit-rate reaches here as "false": there is no limit to turn off unless one is given.
+  if (v === false || v === 'false' || v === 'true') throw new UsageError(`--${name} takes a rate (5M, 512K; a bare number is MiB); to remove a limit, leave --${name} out`);
+  if (/^\s*0*(\.0*)?\s*[kmgt]?i?b?\s*$/i.test(String(v)) && /\d/.test(String(v))) throw new UsageError(`invalid --${name} "${v}": it must be more than 0 (5M, 512K); to remove a limit, leave --${name} out`);
   return sizeArg(`--${name}`, v);
 }
 
