@@ -30,7 +30,7 @@ export const COMMON_HELP = `Common options:
   --profile NAME        AWS profile for credentials and region
   --endpoint URL        service endpoint (else AWS_ENDPOINT_URL_GLACIER / AWS_ENDPOINT_URL), e.g. glacier-local's;
                         --endpoint-url is the same (the AWS CLI's spelling)
-  --ca-bundle FILE      trust the CA certificates in FILE too (as AWS_CA_BUNDLE)
+  --ca-bundle FILE      trust the CA certificates in FILE (PEM) too (as AWS_CA_BUNDLE)
   --no-verify-ssl       do not verify TLS certificates (warned on stderr; for a test endpoint only)
   --account-id ID       account id (default -, the credentials' own)
   --cli-connect-timeout SECONDS, --cli-read-timeout SECONDS
@@ -76,16 +76,19 @@ export function checkSettings(argv: Argv): void {
 
 /**
  * --ca-bundle FILE (the AWS CLI's option): the environment the request layer reads, with AWS_CA_BUNDLE set to FILE
- * (an option wins over the environment and the profile, as in the AWS CLI). Throws UsageError when FILE cannot be read.
+ * (an option wins over the environment and the profile, as in the AWS CLI). Throws UsageError when FILE cannot be
+ * read or holds no PEM certificate (an empty or DER file would otherwise fail later, as a TLS error).
  */
 function caBundleEnv(argv: Argv): NodeJS.ProcessEnv {
   if (argv['ca-bundle'] === undefined) return process.env;
   const file = String(argv['ca-bundle']);
+  let text: string;
   try {
-    readFileSync(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new UsageError(`cannot read --ca-bundle ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; give a PEM file of CA certificates`);
   }
+  if (!/-----BEGIN CERTIFICATE-----/.test(text)) throw new UsageError(`--ca-bundle ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----): give a PEM file of CA certificates`);
   return { ...process.env, AWS_CA_BUNDLE: file };
 }
 
