@@ -214,3 +214,22 @@ describe('an unknown option names the nearest known one', () => {
     });
   }
 });
+
+describe('small usage messages say what to do', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['glacier-put', ['-v', 'rate', '--no-limit-rate', '-'], /^glacier-put: --limit-rate takes a rate \(5M, 512K; a bare number is MiB\); to remove a limit, leave --limit-rate out\n$/],
+    ['glacier-put', ['-v', 'rate', '--limit-rate', '0', '-'], /^glacier-put: invalid --limit-rate "0": it must be more than 0 .*leave --limit-rate out\n$/],
+    ['glacier-job', ['output', '-v', 'rate', '--bwlimit', '0K', 'JOB'], /^glacier-job: invalid --bwlimit "0K": it must be more than 0 /],
+    ['glacier-ls', ['--output'], /^glacier-ls: option --output needs a value \(see --help\)\n$/],
+    ['glacier-abort', ['-v', 'rate', '--al'], /^glacier-abort: unknown option --al; did you mean --all\?\n$/],
+    ['glacier-job', ['retreive', '-v', 'rate', 'ID'], /^glacier-job: unknown subcommand "retreive"; did you mean retrieve\?\n$/],
+    ['glacier-job', ['frobnicate'], /^glacier-job: unknown subcommand "frobnicate" \(see --help\)\n$/],
+  ];
+  for (const [bin, args, message] of cases) {
+    it(`${bin} ${args.join(' ')}: exit 2`, async () => {
+      const r = await run(bin, args, { env, input: '' });
+      assert.equal(r.code, 2, show(r));
+      assert.match(r.stderr, message);
+    });
+  }
+});

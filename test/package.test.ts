@@ -160,6 +160,15 @@ describe('npm pack', () => {
       }
       assert.doesNotMatch(script, /\btsc\b|npm run build/, `packed script ${name} builds from sources that are not shipped`);
     }
+    // examples/ ships only what runs from the package: not demo.ts (it needs the repository's build), and its
+    // README names only files and npm scripts a packed install has.
+    assert.ok(!files.includes('examples/demo.ts'), 'examples/demo.ts is shipped but cannot run from the package');
+    const examplesReadme = readFileSync(join(out, 'package', 'examples', 'README.md'), 'utf8');
+    for (const [, path] of examplesReadme.matchAll(/`((?:[\w.-]+\/)*[\w.-]+\.(?:ts|js|sh|json|yaml)|(?:test|bench|src)\/[\w./-]*)`/g)) {
+      const inPackage = files.includes(path) || files.some((f) => f.startsWith('examples/') && f.endsWith(`/${path}`));
+      assert.ok(inPackage, `examples/README.md names ${path}, not shipped`);
+    }
+    for (const [, name] of examplesReadme.matchAll(/npm run ([\w:-]+)/g)) assert.ok(packed.scripts?.[name], `examples/README.md says npm run ${name}, which a packed install does not have`);
     for (const m of packed.man) assert.ok(files.includes(m.replace(/^\.\//, '')), `man ${m} not shipped`);
     for (const b of Object.values(packed.bin)) assert.ok(files.includes(b), `bin ${b} not shipped`);
     // Each shipped man page is a file in the package, so `npm install -g` links it under share/man/man1.

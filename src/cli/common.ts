@@ -21,7 +21,7 @@ export function rateHelp(column = 24): string {
   const pad = ' '.repeat(column);
   return `${'  --limit-rate RATE'.padEnd(column)}at most RATE bytes a second of archive bytes, all parts or pieces in
 ${pad}flight together, paced evenly (a SIZE a second: 5M, 512K; a bare number is MiB);
-${pad}--bwlimit is the same`;
+${pad}downloads then ask for pieces of at most 1/4 s of RATE; --bwlimit is the same`;
 }
 
 export const COMMON_HELP = `Common options:
@@ -30,7 +30,7 @@ export const COMMON_HELP = `Common options:
   --profile NAME        AWS profile for credentials and region
   --endpoint URL        service endpoint (else AWS_ENDPOINT_URL_GLACIER / AWS_ENDPOINT_URL), e.g. glacier-local's;
                         --endpoint-url is the same (the AWS CLI's spelling)
-  --ca-bundle FILE      trust the CA certificates in FILE too (as AWS_CA_BUNDLE)
+  --ca-bundle FILE      trust the CA certificates in FILE (PEM) too (as AWS_CA_BUNDLE)
   --no-verify-ssl       do not verify TLS certificates (warned on stderr; for a test endpoint only)
   --account-id ID       account id (default -, the credentials' own)
   --cli-connect-timeout SECONDS, --cli-read-timeout SECONDS
@@ -76,16 +76,19 @@ export function checkSettings(argv: Argv): void {
 
 /**
  * --ca-bundle FILE (the AWS CLI's option): the environment the request layer reads, with AWS_CA_BUNDLE set to FILE
- * (an option wins over the environment and the profile, as in the AWS CLI). Throws UsageError when FILE cannot be read.
+ * (an option wins over the environment and the profile, as in the AWS CLI). Throws UsageError when FILE cannot be
+ * read or holds no PEM certificate (an empty or DER file would otherwise fail later, as a TLS error).
  */
 function caBundleEnv(argv: Argv): NodeJS.ProcessEnv {
   if (argv['ca-bundle'] === undefined) return process.env;
   const file = String(argv['ca-bundle']);
+  let text: string;
   try {
-    readFileSync(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new UsageError(`cannot read --ca-bundle ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; give a PEM file of CA certificates`);
   }
+  if (!/-----BEGIN CERTIFICATE-----/.test(text)) throw new UsageError(`--ca-bundle ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----): give a PEM file of CA certificates`);
   return { ...process.env, AWS_CA_BUNDLE: file };
 }
 
@@ -100,6 +103,9 @@ export function rateOption(argv: Argv): number | undefined {
   const v = argv['limit-rate'] ?? argv.bwlimit;
   if (v === undefined) return undefined;
   const name = argv['limit-rate'] !== undefined ? 'limit-rate' : 'bwlimit';
+  // --no-limit-rate reaches here as "false": there is no limit to turn off unless one is given.
+  if (v === false || v === 'false' || v === 'true') throw new UsageError(`--${name} takes a rate (5M, 512K; a bare number is MiB); to remove a limit, leave --${name} out`);
+  if (/^\s*0*(\.0*)?\s*[kmgt]?i?b?\s*$/i.test(String(v)) && /\d/.test(String(v))) throw new UsageError(`invalid --${name} "${v}": it must be more than 0 (5M, 512K); to remove a limit, leave --${name} out`);
   return sizeArg(`--${name}`, v);
 }
 

@@ -12,7 +12,7 @@ import { checkDescription, common, COMMON_BOOLEANS, COMMON_HELP, COMMON_STRINGS,
 import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Progress, WaitLine } from './progress.js';
-import { run, type Argv } from './runtime.js';
+import { nearest, run, type Argv } from './runtime.js';
 
 const usage = `Usage: glacier-job SUBCOMMAND -v VAULT [options]
 
@@ -211,7 +211,7 @@ async function output(c: Common, t: JobTarget, argv: Argv, job: GlacierJobDescri
 
 run(spec, async (argv) => {
   const sub = String(argv._[0] ?? '');
-  if (!(sub in SUBCOMMANDS)) throw new UsageError(sub ? `unknown subcommand "${sub}" (see --help)` : 'no subcommand: retrieve, inventory, describe, list, wait, output or get (see --help)');
+  if (!(sub in SUBCOMMANDS)) throw new UsageError(sub ? `unknown subcommand "${sub}"${nearest(sub, Object.keys(SUBCOMMANDS)) ? `; did you mean ${nearest(sub, Object.keys(SUBCOMMANDS))}?` : ' (see --help)'}` : 'no subcommand: retrieve, inventory, describe, list, wait, output or get (see --help)');
   const allowed = new Set([...SUBCOMMANDS[sub], ...COMMON_STRINGS, ...COMMON_BOOLEANS, 'debug', 'help', 'version']);
   for (const k of Object.keys(argv)) {
     if (k === '_' || k.length === 1 || argv[k] === undefined || argv[k] === false) continue;

@@ -109,6 +109,7 @@ function awsCliSpellings(spec: CliSpec, known: Set<string>, args: string[]): str
       continue;
     }
     const value = m[2] ?? args[++i];
+    if (value === undefined && known.has(m[1] === 'endpoint-url' ? 'endpoint' : 'json')) throw new UsageError(`option --${m[1]} needs a value (see --help)`);
     if (m[1] === 'endpoint-url') {
       if (!known.has('endpoint')) throw unknownOption(a, known);
       if (value === undefined) throw new UsageError(`option ${a} needs a value (see --help)`);
@@ -121,6 +122,20 @@ function awsCliSpellings(spec: CliSpec, known: Set<string>, args: string[]): str
     }
   }
   return out;
+}
+
+/**
+ * The nearest of `names` to a mistyped `word` (at most 2 edits and fewer than half the word), or undefined: for
+ * subcommands, as for options (`glacier-job retreive`: retrieve).
+ */
+export function nearest(word: string, names: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of names) {
+    const d = distance(word, k);
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return best !== undefined && bestD <= 2 && bestD * 2 < word.length ? best : undefined;
 }
 
 /** Edit distance (insert, delete, replace, swap of neighbours: optimal string alignment) between a and b. */
@@ -138,7 +153,8 @@ function distance(a: string, b: string): number {
 
 /**
  * The UsageError for an unknown option: names the nearest known long option when one is close (at most 2 edits,
- * and fewer than half the name), as git and the AWS CLI suggest: `unknown option --bwlimt; did you mean --bwlimit?`.
+ * and fewer than half the name), as git and the AWS CLI suggest: `unknown option --bwlimt; did you mean --bwlimit?`;
+ * a short word that begins exactly one known option at most 2 letters longer names it too (`--al`: `--all`).
  */
 export function unknownOption(arg: string, known: Iterable<string>): UsageError {
   const word = arg.split('=')[0];
@@ -154,6 +170,9 @@ export function unknownOption(arg: string, known: Iterable<string>): UsageError 
     }
   }
   if (best !== undefined && bestD <= 2 && bestD * 2 < name.length) return new UsageError(`unknown option ${word}; did you mean --${negated}${best}?`);
+  // A short word cut off (--al for --all): the one known option it begins, at most 2 letters short.
+  const longer = word.startsWith('--') && name.length >= 2 ? [...known].filter((k) => k.startsWith(name) && k.length - name.length <= 2) : [];
+  if (longer.length === 1) return new UsageError(`unknown option ${word}; did you mean --${negated}${longer[0]}?`);
   return new UsageError(`unknown option ${word} (see --help)`);
 }
 

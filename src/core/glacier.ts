@@ -158,6 +158,9 @@ export interface ErrorContext {
  * network errors become GlacierError (exit 1) or UsageError (exit 2: credentials missing, region missing or
  * invalid). The one place that knows the service's error codes.
  */
+/** Node's (OpenSSL's) codes for a certificate that chains to no trusted CA. */
+const TLS_TRUST_CODES = ['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'CERT_UNTRUSTED'];
+
 export function classify(e: unknown, ctx: ErrorContext = {}): GlacierPipesError {
   if (e instanceof GlacierPipesError) return e;
   const err = e as Error & { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
@@ -207,6 +210,10 @@ export function classify(e: unknown, ctx: ErrorContext = {}): GlacierPipesError 
   }
   if (['ECONNRESET', 'EPIPE', 'ECONNABORTED'].includes(err?.code ?? '') || /socket hang up|aborted|premature close/i.test(msg)) {
     return out(`${op ? `${op}: ` : ''}the connection to ${where} was cut${tries}`);
+  }
+  // The server's certificate chains to no CA we trust (glacier-local --tls, a company proxy): say how to trust it.
+  if (TLS_TRUST_CODES.includes(err?.code ?? '') || /self[- ]signed certificate|unable to (verify the first|get local issuer) certificate/i.test(msg)) {
+    return out(`${msg}: the TLS certificate of ${where} is not trusted; give its CA with --ca-bundle FILE or AWS_CA_BUNDLE`);
   }
   if (name === 'IntegrityError') return new IntegrityError(msg);
   return out(`${name !== 'Error' ? `${name}: ` : ''}${msg}${tries}`);

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { HttpHandlerOptions } from '@smithy/types';
 import { rawConnect, sdkAgents, type TransportOptions } from './transport.js';
-import { rateLimiter, type RateLimiter } from './rate.js';
+import { rateLimiter, type Prepaid, type RateLimiter } from './rate.js';
 
 interface SdkRequest {
   method: string;
@@ -108,6 +108,15 @@ interface HeadResult {
   body: RawBody;
 }
 
+/**
+ * --limit-rate: marks a response body whose bytes were booked in the bucket before its request was sent
+ * (rate.ts prepayPiece), so reading it books nothing more. Bodies from another handler are left alone (only
+ * this data plane paces reads).
+ */
+export function markPrepaid(body: unknown, paid: Prepaid): void {
+  if (body instanceof RawBody) body.prepaid(paid);
+}
+
 type BodyKind = { length: number } | { chunked: true } | { untilClose: true };
 
 /** A response body still on its connection: either filled into a buffer (fillInto) or read as a stream. */
@@ -152,6 +161,14 @@ export class RawBody extends Readable {
     return this.conn.fillInto(dst.subarray(0, n), this.left === 0);
   }
 
+  /**
+   * --limit-rate: this body's bytes were booked in the bucket before its request was sent (rate.ts
+   * prepayPiece), so reading it books nothing more: it is read within the slot booked.
+   */
+  prepaid(paid: Prepaid): void {
+    this.conn.paid = { ...paid, got: 0 };
+  }
+
   override _read(): void {
     if (!this.started) {
       this.started = true;
@@ -168,6 +185,8 @@ export class RawBody extends Readable {
 
 /** One HTTP/1.1 connection, one request at a time (keep-alive, no pipelining). */
 class Connection {
+  /** The body being read was paid for before its request (RawBody.prepaid), and how much of it came; reset when the response ends. */
+  paid: (Prepaid & { got: number }) | null = null;
   private readonly head = Buffer.allocUnsafe(HEAD_SIZE);
   private bigHead: Buffer | null = null;
   private headLen = 0;
@@ -228,6 +247,7 @@ class Connection {
   /** Sends one request and resolves with its status and headers once they arrived; the body follows. */
   request(head: string, body: Uint8Array | null, timeoutMs: number): Promise<HeadResult> {
     this.state = 'head';
+    this.paid = null;
     this.headLen = 0;
     this.bigHead = null;
     this.socket.ref();
@@ -346,7 +366,11 @@ class Connection {
    * bucket is ahead, stops reading this socket until their time (TCP's window then slows the server).
    */
   private paceRead(n: number): void {
-    const wait = rateLimiter()?.reserve(n) ?? 0;
+    let wait: number;
+    if (this.paid) {
+      this.paid.got += n;
+      wait = this.paid.from + (this.paid.got * 1000) / this.paid.bytesPerSecond - performance.now();
+    } else wait = rateLimiter()?.reserve(n) ?? 0;
     if (wait <= 0) return;
     this.socket.pause();
     setTimeout(() => {
@@ -489,6 +513,7 @@ class Connection {
   }
 
   private complete(): void {
+    this.paid = null;
     this.headLen = 0;
     this.bigHead = null;
     this.detach?.();

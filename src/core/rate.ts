@@ -53,6 +53,44 @@ export function setRateLimit(bytesPerSecond: number | undefined): void {
   limiter = bytesPerSecond === undefined ? null : new RateLimiter(bytesPerSecond);
 }
 
+/**
+ * The piece (ranged GET) size to use under the process's rate limit: `pieceSize` (bytes, 1 MiB x 2^n) cut to the
+ * largest 1 MiB x 2^n within a quarter second of the rate, never below 1 MiB; unchanged with no limit. A download
+ * books each piece in the bucket before asking for it (see prepayPiece), so with a few pieces in flight the server
+ * holds at most about one second of the rate: a piece asked for is sent at once at full speed into the kernel's
+ * socket buffers, and only small pieces keep those bursts small.
+ */
+export function pacedPieceSize(pieceSize: number): number {
+  if (!limiter) return pieceSize;
+  const MiB = 1024 * 1024;
+  let cap = MiB;
+  while (cap * 2 <= limiter.bytesPerSecond / 4) cap *= 2;
+  return Math.min(pieceSize, cap);
+}
+
+/**
+ * Books a piece's `bytes` in the process's bucket and resolves when its request may be sent (at once with no
+ * limit), with the booked slot (null with no limit). The caller reads the response within that slot
+ * (markPrepaid) and books nothing more: the bytes were paid for here, before the server was asked for them, so
+ * the server never sends ahead of the rate.
+ */
+export async function prepayPiece(bytes: number): Promise<Prepaid | null> {
+  if (!limiter) return null;
+  const wait = limiter.reserve(bytes);
+  const paid = { from: performance.now() + wait, bytesPerSecond: limiter.bytesPerSecond };
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  return paid;
+}
+
+/**
+ * A piece's booking: its bytes may arrive from `from` (performance.now() ms) at `bytesPerSecond`, so reading its
+ * body keeps to that slot (http-data.ts) rather than taking the whole piece at once.
+ */
+export interface Prepaid {
+  from: number;
+  bytesPerSecond: number;
+}
+
 /** The process's rate limiter, or null when no limit is set (the data plane's hook: see http-data.ts). */
 export function rateLimiter(): RateLimiter | null {
   return limiter;

@@ -1,5 +1,6 @@
 // The fetcher: the output of one ready job downloaded into the sink, verified piece by piece against Glacier's
 // tree hashes and whole against the archive's, handed over only once whole.
+import { pacedPieceSize } from '../core/rate.js';
 import { BufferPool } from '../core/buffer-pool.js';
 import { IntegrityError, InterruptedError } from '../core/errors.js';
 import type { HashPool } from '../core/hash-pool.js';
@@ -74,7 +75,7 @@ export function makeFetcher(o: FetcherOptions): Fetcher {
       const stop = () => void writer.abort().catch(() => {});
       if (!writer.suspend) o.signal.addEventListener('abort', stop, { once: true });
       try {
-        const pieceSize = pieceSizeFor(item.size);
+        const pieceSize = pacedPieceSize(pieceSizeFor(item.size));
         const pieces = item.size ? planPieces({ rangeStart: 0, rangeEnd: item.size - 1, archiveSize: item.size }, writer.resumed, item.size - 1, pieceSize) : [];
         const got = await download({
           target: { glacier: o.glacier, vault: o.vault }, pool: o.pool, jobId, pieces, pieceSize,

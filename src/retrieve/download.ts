@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto';
 import { BufferPool } from '../core/buffer-pool.js';
 import { IntegrityError, InterruptedError } from '../core/errors.js';
-import { BodyOverflow, bodyReader, readBodyInto } from '../core/http-data.js';
+import { BodyOverflow, bodyReader, markPrepaid, readBodyInto } from '../core/http-data.js';
+import { prepayPiece } from '../core/rate.js';
 import type { HashPool } from '../core/hash-pool.js';
 import { GlacierError } from '../core/glacier.js';
 import { withRetry } from '../core/retry.js';
@@ -100,9 +101,11 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
       async () => {
         // The request itself is retried by the request layer; a GlacierError here is its final answer, so this
         // loop retries only what the layer cannot see: a body cut short, a piece that does not match its hash.
+        const paid = await prepayPiece(length);
         const r = await getOutput(o.target, o.jobId, p.start, p.end).catch((e) => {
           throw e instanceof GlacierError ? new Final(e) : e;
         });
+        if (paid) markPrepaid(r.body, paid);
         // Our connections read the body straight into the piece buffer.
         const got = await readBodyInto(r.body, buf.subarray(0, length)).catch((e) => {
           throw e instanceof BodyOverflow ? new PieceMismatch(`piece ${p.start}-${p.end}: more bytes than asked for`) : e;
@@ -242,9 +245,12 @@ async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combine
   const fetchPiece = async (p: Piece, slices: Buffer[]) => {
     const length = p.end - p.start + 1;
     return withRetry(async () => {
+      // --limit-rate: the piece is paid for before it is asked for, so the server never sends ahead of the rate.
+      const paid = await prepayPiece(length);
       const r = await getOutput(o.target, o.jobId, p.start, p.end).catch((e) => {
         throw e instanceof GlacierError ? new Final(e) : e;
       });
+      if (paid) markPrepaid(r.body, paid);
       if (!r.checksum && !o.unverified) {
         (r.body as { destroy?: () => void }).destroy?.();
         throw new IntegrityError(`Glacier sent no tree hash for output bytes ${p.start}-${p.end} (it sends one only for tree-hash-aligned ranges), so they cannot be verified; nothing unverified was written (--unverified takes such bytes anyway)`);

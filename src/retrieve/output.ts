@@ -13,6 +13,7 @@ import { MiB } from '../core/tree-hash.js';
 import { download, type Sink } from './download.js';
 import { copyToFile, FileSink } from './file-sink.js';
 import { formatOf, readInventory } from './inventory.js';
+import { pacedPieceSize } from '../core/rate.js';
 import { jobIsVerifiable, planMegabytePieces, planPieces, type JobGeometry } from './pieces.js';
 import { loadRequestedRange } from './requested.js';
 import { displayName } from '../core/archive-name.js';
@@ -81,13 +82,15 @@ export async function writeJobOutput(o: JobOutputOptions): Promise<JobOutputResu
   // [from, to] when writing: the bytes outside are verified with their piece and dropped.
   const coverFrom = from - ((rs + from) % MiB);
   const aligned = jobIsVerifiable(geo);
+  // --limit-rate: pieces of at most a quarter second of the rate, each paid for before it is asked for.
+  const pieceSize = pacedPieceSize(o.pieceSize);
   const plan = (start: number) => {
     const coverTo = Math.min(total - 1, to + ((MiB - ((rs + to + 1) % MiB)) % MiB));
     const s = start - ((rs + start) % MiB);
-    if (aligned) return planPieces(geo, s, coverTo, o.pieceSize);
+    if (aligned) return planPieces(geo, s, coverTo, pieceSize);
     // Not a tree node: Glacier's developer guide sends no hash for any of it; a service following the API
     // reference's megabyte rule hashes MiB-aligned pieces. Each piece says which it is.
-    return planMegabytePieces(s, coverTo, o.pieceSize);
+    return planMegabytePieces(s, coverTo, pieceSize);
   };
   const whole = from === 0 && to === total - 1 && o.job.SHA256TreeHash ? o.job.SHA256TreeHash.toLowerCase() : null;
 
@@ -120,7 +123,7 @@ export async function writeJobOutput(o: JobOutputOptions): Promise<JobOutputResu
       positional: file?.positional,
     };
     const done = await download({
-      target: o.target, pool, jobId, pieces, pieceSize: o.pieceSize, concurrency: o.concurrency, combiner,
+      target: o.target, pool, jobId, pieces, pieceSize, concurrency: o.concurrency, combiner,
       sink, signal: o.target.glacier.signal, unverified: o.unverified, warn: o.warn,
       onBytes: o.onBytes && ((n) => o.onBytes!(n)),
     });
