@@ -10,6 +10,7 @@
 // for the archives with a job outstanding (at most --max-jobs).
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp, constants as C } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ServiceError, UsageError } from '../core/errors.js';
@@ -348,8 +349,11 @@ export class Journal {
   }
   /** The pid in the state's lock file when that process is alive (a run holds the state), else undefined. */
   async holder(): Promise<number | undefined> {
-    const pid = Number(await fsp.readFile(this.lockPath, 'utf8').catch(() => ''));
-    return pid && alive(pid) ? pid : undefined;
+    // The lock file holds `PID HOST` (acquireLock); a run on another host cannot be seen from here.
+    const [pidText, host] = (await fsp.readFile(this.lockPath, 'utf8').catch(() => '')).trim().split(/\s+/);
+    const pid = Number(pidText);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || (host !== undefined && host !== hostname())) return undefined;
+    return alive(pid) ? pid : undefined;
   }
 
   /**
