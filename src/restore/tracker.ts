@@ -9,6 +9,9 @@ import { archiveRecord } from './planner.js';
 import { describeJob, errorCode, initiateJob, listJobPages, type Glacier } from './seam.js';
 import type { Item } from './sinks.js';
 
+/** Errors of InitiateJob that no wait mends within a run (AWS error codes; Node's for an endpoint not reached). */
+const FATAL = new Set(['UnrecognizedClientException', 'InvalidSignatureException', 'AccessDeniedException', 'ExpiredTokenException', 'MissingAuthenticationTokenException', 'ECONNREFUSED', 'ENOTFOUND']);
+
 /** One archive's job. `waiting`: not yet complete; `ready`: its output can be downloaded; `downloading`: taken by the fetcher. */
 export interface Task {
   item: Item;
@@ -211,6 +214,9 @@ export function makeTracker(o: TrackerOptions): JobTracker {
         const name = errorCode(e);
         if (name === 'ResourceNotFoundException') return { kind: 'missing', error: `${name}: ${(e as Error).message}` };
         if (name === 'InvalidParameterValueException') return { kind: 'failed', error: `${name}: ${(e as Error).message}` };
+        // Refused credentials, or an endpoint that refuses or does not resolve after the request layer's retries,
+        // hold for every archive: the run ends (exit 1) rather than waiting for ever, and the next run continues.
+        if (FATAL.has(name)) throw e;
         o.warn(`cannot start a job for ${item.archiveId} now (${(e as Error).message}); trying again in ${Math.round(o.intervalMs / 1000)} s`);
         return { kind: 'later' };
       }
