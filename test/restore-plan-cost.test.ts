@@ -107,6 +107,14 @@ describe('glacier-restore --dry-run cost', () => {
     const bad = await run('glacier-restore', ['-v', 'v', '--to', join(work, 'out'), '--inventory', path, '--dry-run', '--prices', pf], { env: env() });
     assert.equal(bad.code, 2, show(bad));
     assert.match(bad.stderr, /^glacier-restore: --prices .*currency.*give a JSON price table/m);
+    // A region that is null, or a figure that is not finite (1e400), is the same one-line usage error, not a crash.
+    for (const broken of ['{"currency":"USD","pricesAsOf":"2025-01-01","regions":{"us-east-1":null}}', JSON.stringify(table).replace('"usd":1.5', '"usd":1e400')]) {
+      writeFileSync(pf, broken);
+      const b = await run('glacier-restore', ['-v', 'v', '--to', join(work, 'out'), '--inventory', path, '--dry-run', '--prices', pf, '--region', 'eu-west-3'], { env: env() });
+      assert.equal(b.code, 2, show(b));
+      assert.match(b.stderr, /^glacier-restore: --prices .*give a JSON price table/m);
+      assert.doesNotMatch(b.stderr, /TypeError/);
+    }
   });
 
   it('a plan longer than 30 days warns with the --max-jobs (and --max-bytes-per-day) that take about a week; that pace plans a week, without the warning', async () => {

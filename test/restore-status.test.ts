@@ -4,7 +4,7 @@
 // lines starting with an ISO time, with this run's rate and what holds the next job.
 import { CreateVaultCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -109,5 +109,14 @@ describe('glacier-restore --status', () => {
     const r = await run('glacier-restore', ['--status', '--state', join(work, 'nope.jsonl')], { env: local.env });
     assert.equal(r.code, 2, show(r));
     assert.match(r.stderr, /^glacier-restore: cannot read the state .*nope\.jsonl.*give the --state of a run/m);
+  });
+
+  it('--status of a file whose first line is JSON `null` is exit 2 (not a state), not a crash', async () => {
+    const f = join(work, 'null.jsonl');
+    writeFileSync(f, 'null\n');
+    const r = await run('glacier-restore', ['--status', '--state', f], { env: local.env });
+    assert.equal(r.code, 2, show(r));
+    assert.match(r.stderr, /is not a glacier-restore state/);
+    assert.doesNotMatch(r.stderr, /TypeError/);
   });
 });

@@ -153,6 +153,7 @@ export class Journal {
       } catch {
         continue; // the last line, cut by a kill mid-write: its step was never taken
       }
+      if (!l || typeof l !== 'object') continue; // valid JSON but no record (a line `null`): nothing of ours
       if (first && l.t === 'head' && (l.vault !== this.head.vault || l.target !== this.head.target)) {
         throw new UsageError(`${this.path} records a restore of vault "${l.vault}" to ${l.target}, not "${this.head.vault}" to ${this.head.target}; give another --state`);
       }
@@ -371,8 +372,8 @@ export class Journal {
       throw new UsageError(`cannot read the state ${path}: ${(e as Error).message}; give the --state of a run (or its -v and --to)`);
     }
     try {
-      const l = JSON.parse(first ?? '') as Line;
-      if (l.t === 'head') return { vault: l.vault, target: l.target };
+      const l = JSON.parse(first ?? '') as Line | null;
+      if (l && typeof l === 'object' && l.t === 'head') return { vault: l.vault, target: l.target };
     } catch {
       // not JSON: said below
     }

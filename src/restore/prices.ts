@@ -79,9 +79,10 @@ export function readPrices(path: string): PriceTable {
   if (typeof t.pricesAsOf !== 'string' || !/^\d{4}-\d\d-\d\d$/.test(t.pricesAsOf)) throw bad('"pricesAsOf" must be YYYY-MM-DD');
   if (!t.regions || typeof t.regions !== 'object' || !Object.keys(t.regions).length) throw bad('"regions" lists no region');
   const price = (v: unknown, at: string) => {
-    if (!v || typeof v !== 'object' || typeof (v as Figure).usd !== 'number' || !((v as Figure).usd >= 0)) throw bad(`${at} is not {"usd": NUMBER, "source": URL}`);
+    if (!v || typeof v !== 'object' || typeof (v as Figure).usd !== 'number' || !((v as Figure).usd >= 0) || !Number.isFinite((v as Figure).usd)) throw bad(`${at} is not {"usd": NUMBER, "source": URL}`);
   };
   for (const [r, p] of Object.entries(t.regions)) {
+    if (!p || typeof p !== 'object') throw bad(`regions.${r} is not an object of prices`);
     for (const k of ['retrievalPerGB', 'retrievalPer1000', 's3PutPer1000', 's3StoragePerGBMonth'] as const) {
       if (!p[k] || typeof p[k] !== 'object') throw bad(`regions.${r}.${k} is missing`);
       for (const [name, v] of Object.entries(p[k])) price(v, `regions.${r}.${k}.${name}`);
