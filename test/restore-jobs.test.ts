@@ -184,7 +184,7 @@ describe('glacier-restore: polls by the page', () => {
     // Jobs now take 3 s: several polls of every outstanding job before it completes.
     await local.admin('PUT', 'config', { jobDelays: { Bulk: 3000, Standard: 3000, Expedited: 3000 } });
     await local.admin('DELETE', 'counters');
-    const r = await run('glacier-restore', ['-v', 'many', '--to', join(work, 'out'), '--interval', '1s', '--max-jobs', '600', '-c', '8'], { env, input: out.stdout });
+    const r = await run('glacier-restore', ['-v', 'many', '--to', join(work, 'out'), '--interval', '5s', '--max-jobs', '600', '-c', '8'], { env, input: out.stdout });
     assert.equal(r.code, 0, show(r));
     assert.equal(records(r.stdout).filter((x) => x.status === 'done').length, 600);
     const log = await local.admin<LogEntry[]>('GET', 'requests');

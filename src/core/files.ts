@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants;
 
@@ -53,6 +54,28 @@ export async function createTemp(path: string, flags: number = O_WRONLY): Promis
   return createExclusive(path, flags);
 }
 
+/**
+ * Removes the `LOCK.PID-HEX.tmp` files that acquireLock left beside `lock` in processes killed (kill -9) between
+ * creating their temp file and removing it: only those that name this host and a process that is gone (or are
+ * still empty). Best effort:
+ * a file that cannot be read or removed is left.
+ */
+async function sweepLockTemps(lock: string): Promise<void> {
+  const dir = dirname(lock);
+  const base = basename(lock);
+  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = /^\.(\d+)-[0-9a-f]{12}\.tmp$/.exec(name.startsWith(base) ? name.slice(base.length) : '');
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    const text = await readNoFollow(join(dir, name)).catch(() => null);
+    const held = /^(\d+) (\S+)\n?$/.exec(text ?? '');
+    // Empty: killed before it wrote its line (a moment of microseconds).
+    if (text === '' || (held && Number(held[1]) === pid && held[2] === hostname())) await fsp.unlink(join(dir, name)).catch(() => {});
+  }
+}
+
 /** The holder a lock file names, or why it could not be taken. */
 export class LockHeldError extends Error {
   constructor(
@@ -86,6 +109,7 @@ async function readNoFollow(path: string): Promise<string | null> {
  * LockHeldError naming the holder, or a system error.
  */
 export async function acquireLock(lock: string): Promise<() => Promise<void>> {
+  await sweepLockTemps(lock);
   const me = `${process.pid} ${hostname()}\n`;
   const tmp = `${lock}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
   const fh = await createExclusive(tmp);
