@@ -53,6 +53,27 @@ export class TreeCombiner {
     for (let i = this.stack.length - 2; i >= 0; i--) root = sha256(this.stack[i].hash, root);
     return root;
   }
+
+  /**
+   * The roots of the completed subtrees, largest first: with the number of leaves pushed (which gives their
+   * levels, one per bit set), the whole state, so it can be kept and continued later (resume).
+   */
+  roots(): Buffer[] {
+    return this.stack.map((n) => n.hash);
+  }
+
+  /**
+   * A combiner continuing after `leaves` leaves whose subtree roots are `roots` (as roots() gave them). Throws
+   * when their number is not the number of bits set in `leaves`.
+   */
+  static resume(leaves: number, roots: readonly Buffer[]): TreeCombiner {
+    const c = new TreeCombiner();
+    const levels: number[] = [];
+    for (let level = 0, n = leaves; n > 0; level++, n = Math.floor(n / 2)) if (n % 2) levels.unshift(level);
+    if (levels.length !== roots.length || roots.some((r) => r.length !== 32)) throw new Error(`${roots.length} subtree roots do not fit ${leaves} leaves`);
+    levels.forEach((level, i) => c.stack.push({ level, hash: roots[i] }));
+    return c;
+  }
 }
 
 /**
