@@ -43,12 +43,15 @@ Destination (one of):
   --to s3://BUCKET/PREFIX   one S3 multipart upload per archive, a SHA-256 per part that S3 checks; the archive
                         id, description and tree hash in the object's metadata (x-amz-meta-glacier-*); the
                         endpoint from AWS_ENDPOINT_URL_S3 or the profile. Parts are streamed (memory does not
-                        grow with --part-size); an upload stopped part way is continued by the next run, its
-                        parts checked against the bytes re-read; an object of another archive is never replaced
+                        grow with --part-size); an upload stopped part way (an expired job, a stopped run) is
+                        continued by the next job after the parts S3 confirmed (recorded in the state); an
+                        object of another archive is never replaced: the archive gets another name
   --exec CMD            CMD run by /bin/sh per archive with its bytes on stdin and GLACIER_ARCHIVE_ID,
                         GLACIER_NAME, GLACIER_SIZE, GLACIER_TREE_HASH, GLACIER_DESCRIPTION, GLACIER_CREATION_DATE
                         in its environment; done when it exits 0 (its stdout goes to stderr); when the run
-                        is stopped it gets SIGTERM, then SIGKILL 10 s later
+                        is stopped it gets SIGTERM, then SIGKILL 10 s later. A job that expires part way:
+                        CMD keeps its stdin open and the next job writes on from where it stopped (the
+                        whole archive's tree hash checked at the end; a mismatch gets CMD SIGTERM)
 
 Options:
   --tier T              Bulk (default), Standard or Expedited
@@ -82,9 +85,10 @@ below DIR is followed; an existing file is never replaced; --state may not lie i
 
 Jobs: retrieval jobs already in progress or succeeded in the vault for these archives (ListJobs) are taken up,
 and the destination is asked before a job starts: nothing is paid for twice, even with the state file lost. A
-verified NAME.partial outlives its job: the next job continues it. Jobs that expire before their download make
-the run keep fewer outstanding (stderr names the --max-jobs to use). A job whose size or tree hash disagrees with
-the input line is refused before anything is written (status integrity).
+verified NAME.partial (an S3 upload's confirmed parts, a command's open stdin) outlives its job: the next job
+continues it. Jobs that expire before their download make the run keep fewer outstanding (stderr names the
+--max-jobs to use). A job whose size or tree hash disagrees with the input line is refused before anything is
+written (status integrity).
 
 Status from another shell (reads the state only; no request to the vault):
   --status              where the run of this --state (or of these -v and --to) stands: archives done, failed,
@@ -403,6 +407,7 @@ run(spec, async (argv) => {
     throw explain(e, { vault: c.vault, endpoint: c.endpoint });
   } finally {
     settled = true;
+    await (sink as ArchiveSink).close?.().catch(() => {});
     await ending();
     await journal.close();
   }

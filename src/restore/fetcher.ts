@@ -89,12 +89,14 @@ export function makeFetcher(o: FetcherOptions): Fetcher {
         await writer.finish();
       } catch (e) {
         // Interrupted (SIGINT/SIGTERM) or the job expired, a sink that can keeps its verified prefix (as after
-        // kill -9) for the next job of the same archive to continue; else nothing is kept.
+        // kill -9) for the next job of the same archive to continue; one that can only within this run (a
+        // command's stdin) keeps it when the job expired; else nothing is kept.
         const expired = !o.signal.aborted && errorCode(e) === 'ResourceNotFoundException';
-        if ((o.signal.aborted || expired) && writer.suspend) await writer.suspend().catch(() => {});
+        const keep = expired ? (writer.pause ?? writer.suspend) : o.signal.aborted ? writer.suspend : undefined;
+        if (keep) await keep.call(writer).catch(() => {});
         else await writer.abort().catch(() => {});
         if (o.signal.aborted) throw o.signal.reason instanceof InterruptedError ? o.signal.reason : e;
-        if (expired) return { status: 'expired', kept: writer.suspend ? writer.resumed + bytes : 0, got: bytes };
+        if (expired) return { status: 'expired', kept: keep ? (writer.kept?.() ?? writer.resumed + bytes) : 0, got: bytes };
         if (e instanceof IntegrityError) return { status: 'integrity', error: e.message };
         return { status: 'failed', error: (e as Error).message };
       } finally {

@@ -24,6 +24,18 @@ export interface ArchiveRecord {
   creationDate: string;
 }
 
+/**
+ * A part of an archive's S3 upload that S3 confirmed, recorded in order (parts 1..n all are): the archive byte
+ * after it (`end`), its SHA-256 (base64, as S3 lists it), the ETag S3 gave it and, for the last recorded one,
+ * the archive's tree-hash state after it (`roots`: the subtree roots, hex, concatenated; see TreeCombiner.roots).
+ */
+export interface PartRecord {
+  n: number;
+  end: number;
+  sha: string;
+  etag?: string;
+}
+
 export interface JobRecord {
   archive: ArchiveRecord;
   name: string;
@@ -41,6 +53,7 @@ type Line =
   | { t: 'start'; at: number; s: number }
   | { t: 'upload'; k: string; u: string; key: string }
   | { t: 'upload-end'; k: string; u: string }
+  | { t: 'part'; k: string; u: string; n: number; e: number; c: string; g?: string; r?: string }
   | { t: 'inventory'; j: string; file?: string }
   | { t: 'name'; k: string; n: string }
   | { t: 'refused'; k: string; e: string }
@@ -84,6 +97,8 @@ export class Journal {
   private readonly done = new Set<string>();
   private readonly jobs = new Map<string, JobRecord>();
   private readonly uploads = new Map<string, { u: string; key: string }>();
+  /** The parts of each upload recorded so far (by journal key), and the tree-hash state after the last. */
+  private readonly parts = new Map<string, { u: string; parts: PartRecord[]; roots: string }>();
   /** Each archive's name, recorded before its job starts and never changed (by journal key). */
   private readonly names = new Map<string, string>();
   /** Archives the sink refuses for good (a description --exec cannot pass on), with the reason. */
@@ -180,10 +195,22 @@ export class Journal {
         break;
       case 'upload':
         this.uploads.set(l.k, { u: l.u, key: l.key });
+        if (this.parts.get(l.k)?.u !== l.u) this.parts.delete(l.k);
         break;
       case 'upload-end':
         if (this.uploads.get(l.k)?.u === l.u) this.uploads.delete(l.k);
+        if (this.parts.get(l.k)?.u === l.u) this.parts.delete(l.k);
         break;
+      case 'part': {
+        // Parts come in order from 1 (a part recorded again replaces it and those after it); a gap ends what can be continued.
+        let p = this.parts.get(l.k);
+        if (p?.u !== l.u) this.parts.set(l.k, (p = { u: l.u, parts: [], roots: '' }));
+        if (!(l.n >= 1 && l.n <= p.parts.length + 1) || typeof l.r !== 'string') break;
+        p.parts.length = l.n - 1;
+        p.parts.push({ n: l.n, end: l.e, sha: l.c, etag: l.g });
+        p.roots = l.r;
+        break;
+      }
       case 'inventory':
         this.inventory = { j: l.j, file: l.file };
         break;
@@ -230,6 +257,9 @@ export class Journal {
     }
     for (const s of this.starts) if (!jobStarts.delete(s.at)) await put({ t: 'start', at: s.at, s: s.s });
     for (const [k, u] of this.uploads) await put({ t: 'upload', k, u: u.u, key: u.key });
+    for (const [k, p] of this.parts) {
+      for (const [i, x] of p.parts.entries()) await put({ t: 'part', k, u: p.u, n: x.n, e: x.end, c: x.sha, g: x.etag, r: i === p.parts.length - 1 ? p.roots : '' });
+    }
     for (const [k, n] of this.names) await put({ t: 'name', k, n });
     for (const [k, e] of this.refusals) await put({ t: 'refused', k, e });
     if (this.snapshot) await put({ t: 'stats', s: this.snapshot });
@@ -284,6 +314,10 @@ export class Journal {
   upload(archiveId: string): { u: string; key: string } | undefined {
     return this.uploads.get(keyOf(archiveId));
   }
+  /** The parts recorded for an archive's upload (in order from part 1) and the tree-hash state after the last. */
+  uploadParts(archiveId: string): { u: string; parts: PartRecord[]; roots: string } | undefined {
+    return this.parts.get(keyOf(archiveId));
+  }
   allUploads(): { u: string; key: string }[] {
     return [...this.uploads.values()];
   }
@@ -323,6 +357,10 @@ export class Journal {
   }
   recordUpload(archiveId: string, uploadId: string, key: string): Promise<void> {
     return this.append({ t: 'upload', k: keyOf(archiveId), u: uploadId, key });
+  }
+  /** Records that S3 holds part `p.n` of the upload (parts 1..n-1 recorded before it), with `roots` after it. */
+  recordPart(archiveId: string, uploadId: string, p: PartRecord, roots: string): Promise<void> {
+    return this.append({ t: 'part', k: keyOf(archiveId), u: uploadId, n: p.n, e: p.end, c: p.sha, g: p.etag, r: roots });
   }
   recordUploadEnd(archiveId: string, uploadId: string): Promise<void> {
     return this.append({ t: 'upload-end', k: keyOf(archiveId), u: uploadId });

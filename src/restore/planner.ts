@@ -76,7 +76,7 @@ export interface PlannerOptions {
   /** An archive the journal has as done (an earlier run finished it). */
   onDoneBefore?(item: Item): void | Promise<void>;
   /** Whether the destination holds a name for something else than this archive (the sink's `taken`). */
-  taken?(name: string, folder: boolean, item: { size: number; treeHash: string }): Promise<boolean>;
+  taken?(name: string, folder: boolean, item: { archiveId: string; size: number; treeHash: string }): Promise<boolean>;
   /** Why the sink can never take this archive, if so (the sink's `refuses`). */
   refuses?(item: Item): string | undefined;
   /** An archive refused for good (recorded in the journal before this is called): no job is started for it. */
@@ -131,7 +131,7 @@ export function makePlanner(o: PlannerOptions): Planner {
         const named = await o.namer.claim(a.ArchiveId, a.ArchiveDescription, {
           size: a.Size,
           recorded,
-          taken: done || !taken ? undefined : (n, f) => taken(n, f, { size: a.Size, treeHash: a.SHA256TreeHash }),
+          taken: done || !taken ? undefined : (n, f) => taken(n, f, { archiveId: a.ArchiveId, size: a.Size, treeHash: a.SHA256TreeHash }),
         });
         if (recorded === undefined && !done) await o.journal.recordName(a.ArchiveId, named.folder ? `${named.name}/` : named.name);
         const item = itemOf(a, named.name, named.mtime, named);

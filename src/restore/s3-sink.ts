@@ -2,11 +2,14 @@
 // is streamed as the verified bytes arrive, its SHA-256 sent as a trailing checksum that S3 checks, so memory
 // stays at a few 1 MiB buffers whatever the part size; a part's response is awaited while the next one streams.
 // The upload id is recorded before anything relies on it (an intent first, then the id); a killed run's upload is
-// found again (its recorded id, else the uploads open on the archive's key) and continued: each part S3 holds is
-// compared with the archive's bytes as they are re-read and verified from Glacier, and only the parts it lacks
-// are sent. The upload is completed once the whole archive matched its tree hash, and never over an object that
-// holds another archive (its `glacier-archive-id` metadata). The object's metadata keeps the archive id, its
-// description and tree hash.
+// found again (its recorded id, else the uploads open on the archive's key) and continued. Each part S3 confirms
+// is recorded in order with its SHA-256 and the archive's tree-hash state after it, so the next job (or run)
+// continues after the recorded parts (those S3 still lists with the same checksum), reading the archive from that
+// offset and verifying the whole archive's tree hash at the end; parts S3 holds beyond them are compared with the
+// archive's bytes as they are re-read and verified from Glacier, and only the parts it lacks are sent. The upload
+// is completed once the whole archive matched its tree hash, and never over an object that holds another archive
+// (its `glacier-archive-id` metadata): such a name is taken, and the archive gets another. The object's metadata
+// keeps the archive id, its description and tree hash.
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -19,6 +22,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { createHash, type Hash } from 'node:crypto';
 import { IntegrityError, ServiceError, UsageError } from '../core/errors.js';
+import { MiB, TreeCombiner } from '../core/tree-hash.js';
+import type { PartRecord } from './journal.js';
 import type { ArchiveSink, ArchiveWriter, Item } from './sinks.js';
 import { abortUpload, errorName, listParts, MAX_PARTS, MIN_PART, needsMd5, partMatches, partSizeFor, PartStream, uploadsOnKey, type HeldPart } from './s3-upload.js';
 
@@ -53,6 +58,10 @@ export interface UploadRecords {
   /** Resolves once the record is durable. */
   recordUpload(archiveId: string, uploadId: string, key: string): Promise<void>;
   recordUploadEnd(archiveId: string, uploadId: string): Promise<void>;
+  /** The parts recorded for the archive's upload, in order from part 1, and the tree-hash state after the last. */
+  uploadParts?(archiveId: string): { u: string; parts: PartRecord[]; roots: string } | undefined;
+  /** Records that S3 holds part `p.n` (parts 1..n-1 recorded before it) and the tree-hash state after it; resolves once durable. */
+  recordPart?(archiveId: string, uploadId: string, p: PartRecord, roots: string): Promise<void>;
 }
 
 export interface S3SinkOptions {
@@ -102,6 +111,20 @@ export class S3Sink implements ArchiveSink {
 
   where(item: Item): string {
     return `s3://${this.target.bucket}/${this.key(item)}`;
+  }
+
+  /**
+   * Whether the key for `name` holds an object that is not this archive (its `glacier-archive-id` metadata names
+   * another, or none): that name is not given to this archive, so the object is never replaced. An object of this
+   * archive (a run whose state was lost) is its own. S3 has no folders: a folder marker's name is never taken.
+   */
+  async taken(name: string, folder: boolean, item: { archiveId?: string; size: number; treeHash: string }): Promise<boolean> {
+    if (folder) return false;
+    const h = await this.head(`${this.target.prefix}${name}`);
+    if (!h) return false;
+    const id = h.Metadata?.['glacier-archive-id'];
+    if (item.archiveId !== undefined) return id !== item.archiveId;
+    return !(id && h.Metadata?.['glacier-tree-hash'] === item.treeHash && h.ContentLength === item.size);
   }
 
   async holds(item: Item): Promise<boolean> {
@@ -215,6 +238,58 @@ export class S3Sink implements ArchiveSink {
     let pos = 0;
     let mismatch = false;
 
+    // The parts recorded by an earlier job or run, still listed by S3 with the checksum recorded: the download
+    // continues after them, from the archive's tree-hash state recorded with the last one.
+    const records = this.o.records;
+    let resumed = 0;
+    let combiner: TreeCombiner | undefined;
+    let recordedThrough = 0; // parts 1..recordedThrough are recorded
+    const kept = records?.uploadParts?.(item.archiveId);
+    if (kept && kept.u === UploadId && partSize % MiB === 0 && kept.parts.length > 0 && kept.parts.length < count) {
+      const fits = kept.parts.every((p, i) => {
+        const h = held.get(i + 1);
+        // S3 lists a part's SHA-256 (AWS, for uploads created with ChecksumAlgorithm), else its ETag as it gave it.
+        const same = h?.checksum ? h.checksum.replace(/-\d+$/, '') === p.sha : Boolean(h?.etag && p.etag && h.etag.replace(/"/g, '') === p.etag.replace(/"/g, ''));
+        return p.n === i + 1 && p.end === (i + 1) * partSize && h?.size === sizeOf(i + 1) && same;
+      });
+      const end = kept.parts.length * partSize;
+      const roots = kept.roots.match(/[0-9a-f]{64}/g)?.map((r) => Buffer.from(r, 'hex')) ?? [];
+      if (fits && kept.roots.length === roots.length * 64) {
+        try {
+          combiner = TreeCombiner.resume(end / MiB, roots);
+          for (const [i, p] of kept.parts.entries()) {
+            parts[i] = { PartNumber: i + 1, ETag: held.get(i + 1)!.etag, ChecksumSHA256: p.sha };
+            digests[i] = Buffer.from(p.sha, 'base64');
+          }
+          resumed = pos = end;
+          recordedThrough = kept.parts.length;
+        } catch {
+          combiner = undefined; // a state that does not fit: the archive is re-read from its start
+        }
+      }
+    }
+    // The tree-hash state at each part's end, taken as the download folds the leaves in (see PartCombiner).
+    const rootsAt = new Map<number, string>();
+    let recording: Promise<void> = Promise.resolve();
+    /** Records, in order, each part S3 confirmed once the tree-hash state after it is known. */
+    const record = () => {
+      if (!records?.recordPart || partSize % MiB !== 0) return;
+      for (let n = recordedThrough + 1; n < count && parts[n - 1] && digests[n - 1] && rootsAt.has(n); n = recordedThrough + 1) {
+        recordedThrough = n;
+        const roots = rootsAt.get(n)!;
+        rootsAt.delete(n);
+        const p: PartRecord = { n, end: n * partSize, sha: digests[n - 1].toString('base64'), etag: parts[n - 1].ETag };
+        recording = recording.then(() => records.recordPart!(item.archiveId, UploadId, p, roots)).catch((e) => {
+          firstError ??= e;
+        });
+      }
+    };
+    const tree = new PartCombiner(resumed / MiB, combiner, (leaves, roots) => {
+      if ((leaves * MiB) % partSize !== 0) return;
+      rootsAt.set((leaves * MiB) / partSize, roots());
+      record();
+    });
+
     // Stopped: no answer is waited for (a part S3 kept is checked by the next attempt like any other).
     const settle = async () => {
       cur?.cancel();
@@ -231,6 +306,7 @@ export class S3Sink implements ArchiveSink {
           if (r.ChecksumSHA256 && r.ChecksumSHA256 !== digest.toString('base64')) throw new IntegrityError(`part ${n} of s3://${Bucket}/${Key}: S3 received bytes with SHA-256 ${r.ChecksumSHA256}, sent ${digest.toString('base64')}`);
           parts[n - 1] = { PartNumber: n, ETag: r.ETag, ChecksumSHA256: digest.toString('base64') };
           digests[n - 1] = digest;
+          record();
         })
         .catch((e) => {
           firstError ??= e;
@@ -247,10 +323,12 @@ export class S3Sink implements ArchiveSink {
       }
       parts[n - 1] = { PartNumber: n, ETag: r.held.etag, ChecksumSHA256: r.held.checksum ?? sha.toString('base64') };
       digests[n - 1] = sha;
+      record();
     };
 
     return {
-      resumed: 0, // a continued upload's prefix is re-read from Glacier: each held part is checked against it
+      resumed,
+      combiner: tree,
       write: async (data, start) => {
         if (start !== pos) throw new Error(`bytes at ${start} handed to the S3 sink, expected at ${pos}`);
         for (let off = 0; off < data.length; ) {
@@ -327,7 +405,48 @@ export class S3Sink implements ArchiveSink {
           await this.o.records?.recordUploadEnd(item.archiveId, UploadId);
         }
       },
-      suspend: settle, // the recorded upload and its parts stay: the same command continues it
+      // The recorded upload and its parts stay: the same command continues it. The job expired (the run goes on):
+      // the part being streamed is dropped, those sent whole are awaited and recorded. Interrupted: nothing is awaited.
+      suspend: async () => {
+        if (this.o.signal?.aborted) return settle();
+        cur?.cancel();
+        cur = undefined;
+        await Promise.allSettled(inFlight.keys());
+        await recording;
+      },
+      kept: () => (recordedThrough ? recordedThrough * partSize : 0),
     };
+  }
+}
+
+/**
+ * The archive's running tree hash as the download folds its 1 MiB leaves in, telling `atLeaf` the state (its
+ * subtree roots, hex) after each leaf, so the S3 sink can record it at the end of each part. `from`: the leaves
+ * already folded into `start` (a continued upload).
+ */
+class PartCombiner extends TreeCombiner {
+  private readonly inner: TreeCombiner;
+
+  constructor(
+    private leaves: number,
+    start: TreeCombiner | undefined,
+    private readonly atLeaf: (leaves: number, roots: () => string) => void,
+  ) {
+    super();
+    this.inner = start ?? new TreeCombiner();
+  }
+
+  override push(leaf: Buffer): void {
+    this.inner.push(leaf);
+    this.leaves++;
+    this.atLeaf(this.leaves, () => Buffer.concat(this.inner.roots()).toString('hex'));
+  }
+
+  override digest(): Buffer {
+    return this.inner.digest();
+  }
+
+  override roots(): Buffer[] {
+    return this.inner.roots();
   }
 }

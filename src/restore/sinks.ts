@@ -41,6 +41,13 @@ export interface ArchiveWriter {
   abort(): Promise<void>;
   /** The run was interrupted or the job expired: keep what is verified for the next job to continue (absent: `abort` is called). */
   suspend?(): Promise<void>;
+  /**
+   * The job expired, the run goes on: keep what was handed over for the next job of this run to continue (a
+   * command's stdin stays open); `open` then gives this writer again, `resumed` after it. Absent: as `suspend`.
+   */
+  pause?(): Promise<void>;
+  /** After `suspend` or `pause`: the bytes kept for the next job (absent: `resumed` plus the bytes written). */
+  kept?(): number;
 }
 
 export interface ArchiveSink {
@@ -53,12 +60,14 @@ export interface ArchiveSink {
   recover?(): Promise<void>;
   /** Why this sink can never take this archive (then no job is started for it, in this run or any later), if so. */
   refuses?(item: Item): string | undefined;
-  /** Whether the destination holds `name` for something else than this archive (see DirSink.taken). */
-  taken?(name: string, folder: boolean, item: { size: number; treeHash: string }): Promise<boolean>;
+  /** Whether the destination holds `name` for something else than this archive (see DirSink.taken, S3Sink.taken). */
+  taken?(name: string, folder: boolean, item: { archiveId?: string; size: number; treeHash: string }): Promise<boolean>;
   /** Makes a folder marker's folder. */
   makeFolder?(item: Item): Promise<void>;
   /** How the destination compares names (identity unless it is case-insensitive). */
   readonly fold?: (s: string) => string;
+  /** The run ends: what a writer kept open for a next job that never came (a command waiting on stdin) is stopped. */
+  close?(): Promise<void>;
 }
 
 /** `--to DIR`: DIR/NAME.partial (with NAME.partial.json recording the verified prefix), linked to NAME when whole. */
@@ -280,9 +289,15 @@ export const EXEC_GRACE_MS = 10_000;
 
 /**
  * `--exec CMD`: CMD run by /bin/sh per archive, its bytes on stdin, GLACIER_* in its environment, its stdout
- * sent to our stderr (our stdout carries the records). Done when CMD exits 0 after reading to the end.
+ * sent to our stderr (our stdout carries the records). Done when CMD exits 0 after reading to the end. An archive
+ * whose job expires part way keeps its command and stdin open (paused) while the next job of the run is started;
+ * that job's output is read from the offset reached and written on into the same stdin, and the whole archive's
+ * tree hash is checked at its end (a mismatch: CMD gets SIGTERM, never the end of its stdin).
  */
 export class ExecSink implements ArchiveSink {
+  /** Commands whose archive's job expired part way, stdin open, waiting for the next job (by archive id). */
+  private readonly paused = new Map<string, ArchiveWriter>();
+
   constructor(
     readonly command: string,
     private readonly env: NodeJS.ProcessEnv = process.env,
@@ -302,7 +317,19 @@ export class ExecSink implements ArchiveSink {
     return false; // only CMD knows; a run killed between CMD's exit and the record hands the archive over again
   }
 
+  /** The run ends: commands still waiting for a next job of their archive get SIGTERM (then SIGKILL), never an end of stdin. */
+  async close(): Promise<void> {
+    const waiting = [...this.paused.values()];
+    this.paused.clear();
+    await Promise.allSettled(waiting.map((w) => w.abort()));
+  }
+
   async open(item: Item): Promise<ArchiveWriter> {
+    const paused = this.paused.get(item.archiveId);
+    if (paused) {
+      this.paused.delete(item.archiveId);
+      return paused;
+    }
     const child = spawn('/bin/sh', ['-c', this.command], {
       stdio: ['pipe', 2, 2],
       env: {
@@ -329,10 +356,15 @@ export class ExecSink implements ArchiveSink {
       const code = await exited;
       return new ServiceError(`${what}: the command exited ${code ?? (exitError as Error | null)?.message ?? 'abnormally'} for ${item.archiveId}`);
     };
-    return {
+    let pos = 0; // bytes handed to the command
+    const w: ArchiveWriter = {
       resumed: 0,
-      write: async (data) => {
+      // The archive's running tree hash, kept with the command across jobs: the last job checks the whole archive.
+      combiner: new TreeCombiner(),
+      write: async (data, start) => {
+        if (start !== pos) throw new Error(`bytes at ${start} handed to the command, expected at ${pos}`);
         if (stdinError || child.stdin!.destroyed) throw await failed('the command stopped reading');
+        pos += data.length;
         const ok = child.stdin!.write(Buffer.from(data)); // the download reuses its buffer once write returns
         if (!ok) {
           await new Promise<void>((resolve) => {
@@ -361,6 +393,13 @@ export class ExecSink implements ArchiveSink {
         await exited;
         clearTimeout(kill);
       },
+      // The job expired: the command keeps its stdin; the next job of this archive continues after `pos`.
+      pause: async () => {
+        w.resumed = pos;
+        this.paused.set(item.archiveId, w);
+      },
+      kept: () => pos,
     };
+    return w;
   }
 }
