@@ -3,7 +3,7 @@
 // ends (S3) or from the byte the command last received (--exec, its stdin kept open), never from byte 0; a name
 // whose key holds another archive is never given to this one, and an object already holding this archive counts
 // as done. Counted in glacier-local's request log and in a recording proxy in front of moto's S3 server.
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { CreateVaultCommand, ListJobsCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -14,6 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { TreeHasher } from '../src/core/tree-hash.js';
+import type { PartRecord } from '../src/restore/journal.js';
+import { S3Sink, type UploadRecords } from '../src/restore/s3-sink.js';
+import type { ArchiveWriter, Item } from '../src/restore/sinks.js';
 import { run, show, start } from './helpers/bins.js';
 import { startLocal, type Local } from './helpers/local.js';
 import { until, within } from './helpers/time.js';
@@ -280,4 +284,74 @@ describe('glacier-restore to S3: names when the state file is lost after a subse
       assert.equal(jobsFor(first.id), 1);
     });
   }
+});
+
+/** Upload records in memory, as the journal keeps them (a part out of order is not kept). */
+function memoryRecords(): UploadRecords & { parts: Map<string, { u: string; parts: PartRecord[]; roots: string }> } {
+  const uploads = new Map<string, { u: string; key: string }>();
+  const parts = new Map<string, { u: string; parts: PartRecord[]; roots: string }>();
+  return {
+    parts,
+    upload: (id) => uploads.get(id),
+    allUploads: () => [...uploads.values()],
+    recordUpload: async (id, u, key) => void uploads.set(id, { u, key }),
+    recordUploadEnd: async (id, u) => {
+      if (uploads.get(id)?.u === u) uploads.delete(id);
+      parts.delete(id);
+    },
+    uploadParts: (id) => parts.get(id),
+    recordPart: async (id, u, p, roots) => {
+      const r = parts.get(id)?.u === u ? parts.get(id)! : { u, parts: [], roots: '' };
+      if (p.n !== r.parts.length + 1) return;
+      r.parts.push(p);
+      r.roots = roots;
+      parts.set(id, r);
+    },
+  };
+}
+
+/** Hands `data[from, to)` to the writer in 1 MiB pieces, each leaf folded into its tree hash as the download does. */
+async function feed(w: ArchiveWriter, data: Buffer, from: number, to: number): Promise<void> {
+  for (let o = from; o < to; o += MiB) {
+    const piece = data.subarray(o, Math.min(to, o + MiB));
+    await w.write(piece, o);
+    w.combiner!.push(createHash('sha256').update(piece).digest());
+  }
+}
+
+describe('the S3 sink across jobs, alone', () => {
+  const data = randomBytes(13 * MiB + 11);
+  const treeHash = new TreeHasher().update(data).digest().treeHash;
+
+  it('the next job continues after the parts recorded, the whole tree hash checked; a recorded part S3 no longer holds as sent means starting over', async () => {
+    for (const changed of [false, true]) {
+      const records = memoryRecords();
+      const prefix = changed ? 'alone-changed/' : 'alone/';
+      const sink = new S3Sink({ bucket: BUCKET, prefix }, { client: s3, storageClass: 'STANDARD', partSize: 5 * MiB, records, signal: new AbortController().signal });
+      const item: Item = { archiveId: `ALONE-${changed}`, name: 'x.bin', size: data.length, treeHash, description: 'x.bin', creationDate: '' };
+      const w = await sink.open(item);
+      assert.equal(w.resumed, 0);
+      await feed(w, data, 0, 12 * MiB); // parts 1 and 2 whole, part 3 begun: the job expires
+      await w.suspend!();
+      assert.deepEqual(records.parts.get(item.archiveId)?.parts.map((p) => p.n), [1, 2], 'parts 1 and 2 recorded');
+      assert.equal(w.kept!(), 10 * MiB);
+      if (changed) {
+        const { u } = records.upload(item.archiveId)!;
+        await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: `${prefix}x.bin`, UploadId: u, PartNumber: 2, Body: randomBytes(5 * MiB) }));
+      }
+      const next = await sink.open(item);
+      if (changed) {
+        assert.equal(next.resumed, 0, 'part 2 no longer holds what was sent: nothing is taken on trust');
+        await assert.rejects(feed(next, data, 0, data.length), /part 2 of the upload .* does not hold this archive's bytes/);
+        await next.abort();
+        continue;
+      }
+      assert.equal(next.resumed, 10 * MiB, 'continued after part 2');
+      await feed(next, data, 10 * MiB, data.length);
+      assert.equal(next.combiner!.digest().toString('hex'), treeHash, 'the whole archive\'s tree hash, continued from the recorded state');
+      await next.finish();
+      const o = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `${prefix}x.bin` }));
+      assert.ok(Buffer.from(await o.Body!.transformToByteArray()).equals(data), 'bytes identical');
+    }
+  });
 });
