@@ -138,8 +138,10 @@ export function copyPerGiB(file: string, gib: number): number {
  * certificate (as glacier-local --tls makes), TLS_AES_128_GCM_SHA256 as our clients offer it. `landed`: received into
  * 64 KiB reads of one buffer (socket onread); `send`: the file's bytes written in 8 MiB slices. Client CPU
  * seconds per GiB, start-up and handshake included, median of RUNS; the same for plain TCP (`plainLanded`, `plainSend`).
+ * `written` (`plainWritten` over plain TCP): the least a verified download into a file does, received into one
+ * 256 KiB buffer, hashed into 1 MiB SHA-256 leaves, written at its place, one fdatasync at the end.
  */
-export async function tlsWireFloor(file: string, gib: number): Promise<{ landed: number; send: number; plainLanded: number; plainSend: number }> {
+export async function tlsWireFloor(file: string, gib: number): Promise<{ landed: number; send: number; plainLanded: number; plainSend: number; written: number; plainWritten: number }> {
   const key = join(WORK, 'floor-key.pem');
   const cert = join(WORK, 'floor-cert.pem');
   if (!existsSync(cert)) execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=localhost', '-days', '30'], { stdio: 'ignore' });
@@ -158,14 +160,22 @@ export async function tlsWireFloor(file: string, gib: number): Promise<{ landed:
   // Sends in 8 MiB slices from one buffer, as a part goes out (the file is read once, outside the timing of the socket).
   const send = (tls: boolean, port: number) =>
     `const fs = require('node:fs'); const fd = fs.openSync(${JSON.stringify(file)}, 'r'); const b = Buffer.allocUnsafe(8 << 20); const s = ${connect(tls, port, '')}; s.on('${tls ? 'secureConnect' : 'connect'}', function next() { const n = fs.readSync(fd, b, 0, b.length, null); if (n === 0) return s.end(); s.write(b.subarray(0, n), next); }); s.on('close', () => process.exit(0)); s.resume()`;
+  // As a download into FILE must at least: received into a 256 KiB slice, hashed into 1 MiB SHA-256 leaves, written
+  // at its place (pwrite), one fdatasync at the end; nothing else (no HTTP, no record, no rename).
+  const out = join(WORK, 'floor-out.bin');
+  const write = (tls: boolean, port: number) =>
+    `const fs = require('node:fs'), crypto = require('node:crypto'); const fd = fs.openSync(${JSON.stringify(out)}, 'w', 0o600); const S = 262144; const b = Buffer.allocUnsafeSlow(S); let fill = 0, pos = 0, lf = 0, leaf = null; const leaves = []; ` +
+    `const flush = () => { if (!fill) return; const s = b.subarray(0, fill); (leaf = leaf || crypto.createHash('sha256')).update(s); lf += fill; if (lf === 1048576) { leaves.push(leaf.digest()); leaf = null; lf = 0; } fs.writeSync(fd, s, 0, fill, pos); pos += fill; fill = 0; }; ` +
+    `${connect(tls, port, `onread: { buffer: () => b.subarray(fill), callback: (n) => { fill += n; if (fill === S) flush(); return true; } }`)}.on('end', () => { flush(); if (leaf) leaves.push(leaf.digest()); fs.fdatasyncSync(fd); process.exit(0); })`;
   try {
-    const runs = [land(true, servers[0].port), send(true, servers[1].port), land(false, servers[2].port), send(false, servers[3].port)].map((code) => {
+    const runs = [land(true, servers[0].port), send(true, servers[1].port), land(false, servers[2].port), send(false, servers[3].port), write(true, servers[0].port), write(false, servers[2].port)].map((code) => {
       const t = timedRuns(`node -e "${code.replace(/"/g, '\\"')}"`);
       if (t.status !== 0) throw new Error(`tls wire floor: ${t.stderr}`);
       return t.cpu / gib;
     });
-    return { landed: runs[0], send: runs[1], plainLanded: runs[2], plainSend: runs[3] };
+    return { landed: runs[0], send: runs[1], plainLanded: runs[2], plainSend: runs[3], written: runs[4], plainWritten: runs[5] };
   } finally {
+    rmSync(out, { force: true });
     for (const s of servers) s.stop();
   }
 }

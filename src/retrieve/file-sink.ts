@@ -2,7 +2,7 @@
 // that verified it; renames it to FILE only once the whole output is verified. A later run for the same archive
 // bytes (the same archive id, tree hash and range, whatever job fetched them) continues where this one stopped,
 // after checking the bytes it keeps against those hashes again.
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, writeSync } from 'node:fs';
 import { fileFiller } from '../upload/sources.js';
 import type { HashPool } from '../core/hash-pool.js';
 import { combineTreeHashes, TreeCombiner, TreeHasher, MiB } from '../core/tree-hash.js';
@@ -148,15 +148,24 @@ export class FileSink implements Sink, PositionalSink {
 
   /** Output bytes [start, start + data.length) into FILE.partial at their place; the kept prefix is never written. */
   async writeAt(data: Uint8Array, start: number): Promise<void> {
+    this.writeAtSync(data, start);
+  }
+
+  /**
+   * writeAt on this thread, returning once the bytes are in the page cache (see PositionalSink.writeAtSync): a
+   * slice small enough for the CPU's caches is copied by the kernel while it is still there, where a write handed
+   * to a worker thread reads it from another core. Throws the write's error (ENOSPC, EIO, ...).
+   */
+  writeAtSync(data: Uint8Array, start: number): void {
     const a = Math.max(start, this.state.from + this.keep);
     const b = Math.min(start + data.length - 1, this.state.to);
     if (a > b) return;
     const pos = a - this.state.from;
     const end = b - this.state.from + 1;
     for (let off = a - start, at = pos; at < end; ) {
-      const { bytesWritten } = await this.fh.write(data, off, end - at, at);
-      off += bytesWritten;
-      at += bytesWritten;
+      const n = writeSync(this.fh.fd, data, off, end - at, at);
+      off += n;
+      at += n;
     }
   }
 
