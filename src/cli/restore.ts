@@ -404,7 +404,7 @@ run(spec, async (argv) => {
     emit({ summary: true, archives: stats.archives, done: stats.done + stats.doneBefore, doneBefore: stats.doneBefore, failed: stats.failed, integrity: stats.integrity, missing: stats.missing, bytes: stats.bytes, jobsStarted: stats.jobsStarted, jobsAdopted: stats.jobsAdopted, found: stats.found, seconds: Math.round((Date.now() - stats.startedAt) / 100) / 10 });
     if (!vaultNamed && stats.missing > 0 && stats.missing === stats.archives) {
       throw new UsageError(
-        `none of the ${stats.missing} archive(s) of ${inputIs} is in vault ${c.vault} (every one "missing"): it lists another vault's archives (a CSV inventory does not name its vault); give ${c.vault}'s inventory, or the -v of the vault it lists`,
+        `none of the ${stats.missing} archive(s) of ${inputIs} is in vault ${c.vault} (every one "missing"): it lists another vault's archives (a CSV inventory does not name its vault), or all were deleted since; give ${c.vault}'s inventory, or the -v of the vault it lists`,
       );
     }
     if (stats.missing) process.stderr.write(`glacier-restore: ${stats.missing} archive(s) are no longer in the vault (status "missing" on stdout: deleted since the inventory); not retried\n`);
