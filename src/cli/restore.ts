@@ -31,7 +31,8 @@ is retrieved twice.
 Input (one of):
   stdin                 archives as JSON lines, as glacier-job output --archives prints them (filter with jq)
   --inventory JOB_ID|FILE   an inventory job's output, or an inventory file (JSON or CSV); one of another
-                        vault (its VaultARN) is refused
+                        vault (its VaultARN) is refused; a CSV inventory names no vault: when none of its
+                        archives is in the vault, exit 2
   (neither)             an inventory job is started, waited for, and its output kept next to the state file;
                         reruns use the kept one (warned about when the vault has a newer inventory)
   --refresh-inventory   start a new inventory job instead of using the kept one
@@ -40,6 +41,7 @@ Input (one of):
 
 Destination (one of):
   --to DIR              DIR/NAME, written as NAME.partial and renamed when verified; mtime from the description
+                        (an mt-aws-glacier mtime that is no time: the CreationDate)
   --to s3://BUCKET/PREFIX   one S3 multipart upload per archive, a SHA-256 per part that S3 checks; the archive
                         id, description and tree hash in the object's metadata (x-amz-meta-glacier-*); the
                         endpoint from AWS_ENDPOINT_URL_S3 or the profile. Parts are streamed (memory does not
@@ -49,9 +51,10 @@ Destination (one of):
   --exec CMD            CMD run by /bin/sh per archive with its bytes on stdin and GLACIER_ARCHIVE_ID,
                         GLACIER_NAME, GLACIER_SIZE, GLACIER_TREE_HASH, GLACIER_DESCRIPTION, GLACIER_CREATION_DATE
                         in its environment; done when it exits 0 (its stdout goes to stderr); when the run
-                        is stopped it gets SIGTERM, then SIGKILL 10 s later. A job that expires part way:
-                        CMD keeps its stdin open and the next job writes on from where it stopped (the
-                        whole archive's tree hash checked at the end; a mismatch gets CMD SIGTERM)
+                        is stopped its process group (CMD and what it started) gets SIGTERM, then SIGKILL
+                        10 s later. A job that expires part way: CMD keeps its stdin open and the next job
+                        writes on from where it stopped (the whole archive's tree hash checked at the end; a
+                        mismatch gets CMD SIGTERM)
 
 Options:
   --tier T              Bulk (default), Standard or Expedited
@@ -75,11 +78,13 @@ ${COMMON_HELP}
 Names: decoded from the descriptions mt-aws-glacier (mt1, mt2), FastGlacier and CloudBerry (UTF-7 paths)
 write, else the description itself (glacier-put's default is the file name), else (blank) the archive id; the
 Name field of glacier-job output --archives lines. A name never leaves DIR or PREFIX ('..', absolute paths, NUL
-and control characters are made safe), is at most 255 bytes a component (a cut name keeps its extension), and
-belongs to its archive: recorded in the state before its job starts, never changed, never given to another
-archive. A name another archive holds (in the state, or a file of other bytes in DIR, compared case-insensitively
-when DIR is) gets ~HASH of the archive id. A folder marker ("photos/") becomes a folder. An archive stored
-compressed or encrypted by FastGlacier or CloudBerry is restored as stored, with "encoding" in its line.
+and control characters are made safe), is at most 255 bytes a component (a cut name keeps its extensions, as
+.tar.gz), and belongs to its archive: recorded in the state before its job starts, never changed, never given to
+another archive. A name another archive holds (in the state, or a file of other bytes in DIR, compared
+case-insensitively when DIR is) gets ~HASH of the archive id; so does an archive whose name another process took
+in DIR after it was recorded (that file is left as it is; said on stderr, the new name recorded). A folder marker
+("photos/") becomes a folder. An archive stored compressed or encrypted by FastGlacier or CloudBerry is restored
+as stored, with "encoding" in its line.
 Files: complete files and folders get the umask's mode (.partial files and the state 0600); no symbolic link
 below DIR is followed; an existing file is never replaced; --state may not lie inside DIR (exit 2).
 
@@ -87,8 +92,9 @@ Jobs: retrieval jobs already in progress or succeeded in the vault for these arc
 and the destination is asked before a job starts: nothing is paid for twice, even with the state file lost. A
 verified NAME.partial (an S3 upload's confirmed parts, a command's open stdin) outlives its job: the next job
 continues it. Jobs that expire before their download make the run keep fewer outstanding (stderr names the
---max-jobs to use). A job whose size or tree hash disagrees with the input line is refused before anything is
-written (status integrity).
+--max-jobs to use), rising back a step a round once jobs drain in time again. A job whose size or tree hash
+disagrees with the input line is refused before anything is written (status integrity), and that line is refused
+on later runs with no job started.
 
 Status from another shell (reads the state only; no request to the vault):
   --status              where the run of this --state (or of these -v and --to) stands: archives done, failed,
@@ -97,13 +103,14 @@ Status from another shell (reads the state only; no request to the vault):
   glacier-restore --status --state FILE [--json]
 
 Output: one JSON line per archive {"archiveId","name","size","status","to",...} (status done, failed,
-integrity, or missing: deleted from the vault since the inventory, not retried; "refused": true for an archive
-the destination can never take, e.g. a description with a NUL for --exec, reported failed on every run but never
-given a job), then a summary line; progress on stderr (a line a second on a terminal; with --progress off a
-terminal, as in cron, a line a minute starting with an ISO time; the rate counts this run's bytes; the line says
-what holds the next job: --max-jobs, or the --max-bytes-per-day budget until a time).
-Exit: 0 every archive done (or missing), 1 some failed (each named on stderr), 2 bad usage, 3 integrity
-failure, 130/143 interrupted (run it again to continue).
+integrity, or missing: deleted from the vault since the inventory, not retried, kept in the state; "refused":
+true for an archive the destination can never take, e.g. a description with a NUL for --exec, reported failed on
+every run but never given a job), then a summary line; progress on stderr (a line a second on a terminal; with
+--progress off a terminal, as in cron, a line a minute starting with an ISO time; the rate counts this run's
+bytes; the line says what holds the next job: --max-jobs, or the --max-bytes-per-day budget until a time).
+Exit: 0 every archive done (or missing), 1 some failed (each named on stderr), 2 bad usage (or none of the
+archives of a CSV inventory or of stdin is in the vault: another vault's), 3 integrity failure, 130/143
+interrupted (run it again to continue).
 
 Examples:
   glacier-restore -v photos --to ~/restored --max-bytes-per-day 200G
@@ -312,8 +319,14 @@ run(spec, async (argv) => {
   };
   const info = (m: string) => (c.quiet ? undefined : process.stderr.write(`glacier-restore: ${m}\n`));
   /** An inventory file in use: refused when of another vault; said on stderr with its date; warned about when the vault has a newer one. */
+  // What the input is, and whether it names its vault (a JSON inventory's VaultARN); a CSV inventory and lines on
+  // stdin do not, so an input none of whose archives is in the vault is taken as another vault's (exit 2).
+  let inputIs = 'the archives on stdin';
+  let vaultNamed = false;
   const useInventory = async (path: string, kept: boolean) => {
     const head = await checkInventory(path, c.vault);
+    inputIs = `the inventory ${path}`;
+    vaultNamed = head.vault !== undefined;
     info(`using the inventory ${path}${head.date ? ` taken ${head.date}` : ''}${kept ? ' (kept from an earlier run)' : ''}`);
     if (!dryRun && head.date) {
       const last = await describeVault({ ...c.glacier, signal: interruption.signal }, c.vault).then((v) => v.LastInventoryDate, () => undefined);
@@ -393,6 +406,11 @@ run(spec, async (argv) => {
       },
     });
     emit({ summary: true, archives: stats.archives, done: stats.done + stats.doneBefore, doneBefore: stats.doneBefore, failed: stats.failed, integrity: stats.integrity, missing: stats.missing, bytes: stats.bytes, jobsStarted: stats.jobsStarted, jobsAdopted: stats.jobsAdopted, found: stats.found, seconds: Math.round((Date.now() - stats.startedAt) / 100) / 10 });
+    if (!vaultNamed && stats.missing > 0 && stats.missing === stats.archives) {
+      throw new UsageError(
+        `none of the ${stats.missing} archive(s) of ${inputIs} is in vault ${c.vault} (every one "missing"): it lists another vault's archives (a CSV inventory does not name its vault), or all were deleted since; give ${c.vault}'s inventory, or the -v of the vault it lists`,
+      );
+    }
     if (stats.missing) process.stderr.write(`glacier-restore: ${stats.missing} archive(s) are no longer in the vault (status "missing" on stdout: deleted since the inventory); not retried\n`);
     if (stats.integrity) {
       process.stderr.write(`glacier-restore: ${stats.integrity} archive(s) failed verification (status "integrity" on stdout); nothing unverified was kept\n`);

@@ -13,23 +13,31 @@ export interface Decoded {
   backslashSeparates: boolean;
   /** How the client transformed the bytes before upload ("compressed", "encrypted", "compressed+encrypted"). */
   encoding?: string;
+  /** The description carries a modification time that is not a valid one (or none, where its client always writes one). */
+  badTime?: boolean;
 }
 
 const b64 = (s: string) => Buffer.from(s.trim().replace(/-/g, '+').replace(/_/g, '/'), 'base64');
 
 /**
  * mt-aws-glacier and FastGlacier write times as 20130228T163008Z (mt-aws-glacier: years 1000 to 9999, before 1970
- * included); others write ISO 8601 or RFC 1123. Returns undefined for text that is no time.
+ * included); others write ISO 8601 or RFC 1123. Returns undefined for text that is no time: a field out of its
+ * range (month 13, 31 February, hour 25) is no time, never carried over into the next. `strict`: only the
+ * YYYYMMDDTHHMMSSZ form mt-aws-glacier writes (its own parser's rule), years 1000 to 9999.
  */
-function parseTime(text: string | undefined): Date | undefined {
+export function parseTime(text: string | undefined, strict = false): Date | undefined {
   if (!text) return undefined;
-  const m = /^\s*(\d{4})-?(\d{2})-?(\d{2})\s*T\s*(\d{2}):?(\d{2}):?(\d{2})(?:[.,]\d+)?\s*Z\s*$/i.exec(text);
+  const m = (strict ? /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/ : /^\s*(\d{4})-?(\d{2})-?(\d{2})\s*T\s*(\d{2}):?(\d{2}):?(\d{2})(?:[.,]\d+)?\s*Z\s*$/i).exec(text);
   let d: Date;
   if (m) {
+    const [y, mo, day, h, mi, sec] = m.slice(1).map(Number);
+    if (strict && (y < 1000 || y > 9999)) return undefined;
     d = new Date(0);
-    d.setUTCFullYear(+m[1], +m[2] - 1, +m[3]); // setUTCFullYear, not Date.UTC: years 0-99 are not 1900-1999
-    d.setUTCHours(+m[4], +m[5], +m[6], 0);
-  } else d = new Date(text);
+    d.setUTCFullYear(y, mo - 1, day); // setUTCFullYear, not Date.UTC: years 0-99 are not 1900-1999
+    d.setUTCHours(h, mi, Math.min(sec, 59), 0); // a leap second (:60) is the second before
+    if (d.getUTCFullYear() !== y || d.getUTCMonth() !== mo - 1 || d.getUTCDate() !== day || h > 23 || mi > 59 || sec > 60) return undefined;
+  } else if (strict) return undefined;
+  else d = new Date(text);
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
@@ -114,7 +122,11 @@ export function decodeDescription(description: string | undefined | null): Decod
       let json = b64(mt[2]).toString('utf8');
       if (mt[1] === 'mt1') json = Buffer.from(json, 'latin1').toString('utf8');
       const h = JSON.parse(json) as { filename?: unknown; mtime?: unknown };
-      if (typeof h.filename === 'string') return { path: h.filename, mtime: parseTime(String(h.mtime ?? '')), format: mt[1], backslashSeparates: false };
+      if (typeof h.filename === 'string') {
+        // mt-aws-glacier always writes mtime, as YYYYMMDDTHHMMSSZ: anything else is refused, not guessed at.
+        const mtime = typeof h.mtime === 'string' ? parseTime(h.mtime, true) : undefined;
+        return { path: h.filename, mtime, format: mt[1], backslashSeparates: false, ...(mtime ? {} : { badTime: true }) };
+      }
     } catch {
       // not mt-aws-glacier's after all: the description is a plain name
     }
@@ -185,9 +197,37 @@ export function splitExt(base: string): [string, string] {
   return [base.slice(0, dot), base.slice(dot)];
 }
 
+/**
+ * Like splitExt, with every extension a name carries: `backup.tar.gz` → [`backup`, `.tar.gz`]. Before the last
+ * extension, short alphanumeric ones (at most 10 characters each: `.tar`, `.7z`, `.001`) are taken while the whole
+ * stays within EXT_MAX bytes and a stem is left.
+ */
+export function splitExts(base: string): [string, string] {
+  let [stem, ext] = splitExt(base);
+  if (!ext) return [stem, ext];
+  for (;;) {
+    const m = /\.[A-Za-z0-9]{1,10}$/.exec(stem);
+    if (!m || m.index === 0 || Buffer.byteLength(m[0] + ext) > EXT_MAX) return [stem, ext];
+    stem = stem.slice(0, m.index);
+    ext = m[0] + ext;
+  }
+}
+
 /** `stem` + `~tag` + `ext` in at most SEGMENT_MAX bytes: the stem is cut, the tag and the extension kept. */
 export function fit(stem: string, tag: string, ext: string): string {
   return `${cutBytes(stem, SEGMENT_MAX - Buffer.byteLength(`~${tag}${ext}`))}~${tag}${ext}`;
+}
+
+/**
+ * `base` with `~tag` before its extension, in at most SEGMENT_MAX bytes (`photo.jpg` → `photo~tag.jpg`). When
+ * the stem must be cut to fit, every extension is kept (`x….tar.gz` → `x…~tag.tar.gz`, not `x….ta~tag.gz`).
+ */
+export function withTag(base: string, tag: string): string {
+  const [stem, ext] = splitExt(base);
+  const plain = `${stem}~${tag}${ext}`;
+  if (Buffer.byteLength(plain) <= SEGMENT_MAX) return plain;
+  const [stem2, ext2] = splitExts(base);
+  return fit(stem2, tag, ext2);
 }
 
 /**
@@ -209,7 +249,7 @@ export function safeName(path: string, o: { backslashSeparates?: boolean } = {})
     .map((s) => (/\.partial(\.json(\.tmp)?|\.lock)?$/.test(s) || s.startsWith('.glacier-restore-') ? `${s}_` : s))
     .map((s) => {
       if (Buffer.byteLength(s) <= SEGMENT_MAX) return s;
-      const [stem, ext] = splitExt(s);
+      const [stem, ext] = splitExts(s);
       return fit(stem, shortHash(s), ext);
     });
   if (!segs.length) return null;
@@ -225,6 +265,8 @@ export interface BaseName {
   /** The description names a folder (`photos/`): the archive is a folder marker. */
   folder: boolean;
   mtime?: Date;
+  /** The description's modification time is not a valid one (see Decoded.badTime). */
+  badTime?: boolean;
   format: string;
   encoding?: string;
 }
@@ -240,7 +282,7 @@ export function baseName(archiveId: string, description: string | undefined | nu
   const path = decoded.path ?? '';
   const folder = (decoded.backslashSeparates ? /[/\\]\s*$/ : /\/\s*$/).test(path);
   const safe = safeName(path, { backslashSeparates: decoded.backslashSeparates });
-  return { name: safe ?? safeName(archiveId) ?? 'archive', folder: folder && safe !== null, mtime: decoded.mtime, format: decoded.format, encoding: decoded.encoding };
+  return { name: safe ?? safeName(archiveId) ?? 'archive', folder: folder && safe !== null, mtime: decoded.mtime, ...(decoded.badTime ? { badTime: true } : {}), format: decoded.format, encoding: decoded.encoding };
 }
 
 /** The `Name` field of an `--archives` line: baseName's, with `/` after a folder marker's folder. */

@@ -45,6 +45,15 @@ export interface JobRecord {
   at: number;
 }
 
+/** An archive refused for good: why, and the input line's size and tree hash it is about (when it is about them). */
+export interface Refusal {
+  reason: string;
+  size?: number;
+  treeHash?: string;
+  /** Refused because the vault's own job contradicts the input line (status integrity), not by the sink. */
+  integrity?: boolean;
+}
+
 type Line =
   | { t: 'head'; v: 1; vault: string; target: string }
   | { t: 'job'; k: string; a: ArchiveRecord; n: string; m?: number; j: string; at: number }
@@ -56,7 +65,9 @@ type Line =
   | { t: 'part'; k: string; u: string; n: number; e: number; c: string; g?: string; r?: string }
   | { t: 'inventory'; j: string; file?: string }
   | { t: 'name'; k: string; n: string }
-  | { t: 'refused'; k: string; e: string }
+  | { t: 'refused'; k: string; e: string; s?: number; h?: string; x?: 'integrity' }
+  | { t: 'missing'; k: string }
+  | { t: 'rename'; k: string; n: string }
   | { t: 'stats'; s: RunSnapshot };
 
 /**
@@ -101,8 +112,10 @@ export class Journal {
   private readonly parts = new Map<string, { u: string; parts: PartRecord[]; roots: string }>();
   /** Each archive's name, recorded before its job starts and never changed (by journal key). */
   private readonly names = new Map<string, string>();
-  /** Archives the sink refuses for good (a description --exec cannot pass on), with the reason. */
-  private readonly refusals = new Map<string, string>();
+  /** Archives refused for good (a description --exec cannot pass on; an input line the vault's job contradicts). */
+  private readonly refusals = new Map<string, Refusal>();
+  /** Archives the vault no longer holds (InitiateJob answered ResourceNotFound: deleted since the inventory). */
+  private readonly missing = new Set<string>();
   private starts: { at: number; s: number }[] = [];
   private inventory: { j: string; file?: string } | undefined;
   private snapshot: RunSnapshot | undefined;
@@ -218,8 +231,15 @@ export class Journal {
         if (!this.names.has(l.k)) this.names.set(l.k, l.n); // the first name given stays
         break;
       case 'refused':
-        this.refusals.set(l.k, l.e);
+        this.refusals.set(l.k, { reason: l.e, size: l.s, treeHash: l.h, integrity: l.x === 'integrity' });
         this.jobs.delete(l.k);
+        break;
+      case 'missing':
+        this.missing.add(l.k);
+        this.jobs.delete(l.k);
+        break;
+      case 'rename':
+        this.names.set(l.k, l.n); // the destination held the name for something else: the archive's new name
         break;
       case 'stats':
         this.snapshot = l.s;
@@ -261,7 +281,8 @@ export class Journal {
       for (const [i, x] of p.parts.entries()) await put({ t: 'part', k, u: p.u, n: x.n, e: x.end, c: x.sha, g: x.etag, r: i === p.parts.length - 1 ? p.roots : '' });
     }
     for (const [k, n] of this.names) await put({ t: 'name', k, n });
-    for (const [k, e] of this.refusals) await put({ t: 'refused', k, e });
+    for (const [k, r] of this.refusals) await put({ t: 'refused', k, e: r.reason, s: r.size, h: r.treeHash, x: r.integrity ? 'integrity' : undefined });
+    for (const k of this.missing) await put({ t: 'missing', k });
     if (this.snapshot) await put({ t: 'stats', s: this.snapshot });
     await flush();
     await out.datasync();
@@ -332,9 +353,19 @@ export class Journal {
   allNames(): IterableIterator<string> {
     return this.names.values();
   }
-  /** Why the sink refused an archive for good, if it did. */
-  refusal(archiveId: string): string | undefined {
-    return this.refusals.get(keyOf(archiveId));
+  /**
+   * Why an archive was refused for good, if it was. A refusal recorded for an input line (its size and tree hash)
+   * holds only for that line: a corrected line is tried again.
+   */
+  refusal(archiveId: string, line?: { size: number; treeHash: string }): Refusal | undefined {
+    const r = this.refusals.get(keyOf(archiveId));
+    if (!r || !line) return r;
+    if ((r.size !== undefined && r.size !== line.size) || (r.treeHash !== undefined && r.treeHash !== line.treeHash)) return undefined;
+    return r;
+  }
+  /** Whether an earlier run found the archive gone from the vault (status `missing`; not asked for again). */
+  isMissing(archiveId: string): boolean {
+    return this.missing.has(keyOf(archiveId));
   }
   doneCount(): number {
     return this.done.size;
@@ -371,9 +402,24 @@ export class Journal {
     if (this.names.has(k)) return Promise.resolve();
     return this.append({ t: 'name', k, n: name });
   }
-  /** Records that the sink refuses this archive for good: later runs report it failed without starting a job. */
-  recordRefused(archiveId: string, reason: string): Promise<void> {
-    return this.append({ t: 'refused', k: keyOf(archiveId), e: reason });
+  /**
+   * Records that this archive is refused for good: later runs report it (failed, or integrity when `o.integrity`)
+   * without starting a job. `o.line`: the input's size and tree hash the refusal is about (a line that differs
+   * from them is tried again).
+   */
+  recordRefused(archiveId: string, reason: string, o: { line?: { size: number; treeHash: string }; integrity?: boolean } = {}): Promise<void> {
+    return this.append({ t: 'refused', k: keyOf(archiveId), e: reason, s: o.line?.size, h: o.line?.treeHash, x: o.integrity ? 'integrity' : undefined });
+  }
+  /** Records that the vault no longer holds this archive: later runs report it `missing` without asking again. */
+  recordMissing(archiveId: string): Promise<void> {
+    return this.append({ t: 'missing', k: keyOf(archiveId) });
+  }
+  /**
+   * Records an archive's new name: the destination held its recorded name for something else (a file another
+   * process made there), and it was restored under the next free name instead.
+   */
+  recordRename(archiveId: string, name: string): Promise<void> {
+    return this.append({ t: 'rename', k: keyOf(archiveId), n: name });
   }
   recordInventory(jobId: string, file?: string): Promise<void> {
     return this.append({ t: 'inventory', j: jobId, file });

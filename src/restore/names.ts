@@ -1,14 +1,13 @@
 // File names for archives, made unique: the decoder is core/archive-name.ts; here a duplicate gets a suffix derived
 // from the archive id alone, and names recorded in the state or held in the destination are never given again.
-import { baseName, fit, shortHash, splitExt, type BaseName } from '../core/archive-name.js';
+import { baseName, shortHash, withTag, type BaseName } from '../core/archive-name.js';
 
 export { baseName, decodeDescription, decodeUtf7, displayName, safeName, SEGMENT_MAX, type BaseName, type Decoded } from '../core/archive-name.js';
 
 /** `photo.jpg` + `x1y2` → `photo~x1y2.jpg` (the suffix before the extension, so the type stays visible). */
 function withSuffix(name: string, suffix: string): string {
   const slash = name.lastIndexOf('/');
-  const [stem, ext] = splitExt(name.slice(slash + 1));
-  return `${name.slice(0, slash + 1)}${fit(stem, suffix, ext)}`;
+  return `${name.slice(0, slash + 1)}${withTag(name.slice(slash + 1), suffix)}`;
 }
 
 export interface Named extends BaseName {
@@ -64,7 +63,16 @@ export class Namer {
    * free here and not `taken(name, folder)` in the destination (resolves true when the destination holds that
    * name for something else).
    */
-  async claim(archiveId: string, description: string | undefined, o: { size?: number; recorded?: string; taken?: (name: string, folder: boolean) => Promise<boolean> } = {}): Promise<Named> {
+  claim(archiveId: string, description: string | undefined, o: { size?: number; recorded?: string; taken?: (name: string, folder: boolean) => Promise<boolean> } = {}): Promise<Named> {
+    // One claim at a time: two archives asking the destination about the same free name never both get it.
+    const next = this.claiming.then(() => this.claimNow(archiveId, description, o));
+    this.claiming = next.catch(() => {});
+    return next;
+  }
+
+  private claiming: Promise<unknown> = Promise.resolve();
+
+  private async claimNow(archiveId: string, description: string | undefined, o: { size?: number; recorded?: string; taken?: (name: string, folder: boolean) => Promise<boolean> }): Promise<Named> {
     const b = this.base(archiveId, description, o.size);
     if (o.recorded !== undefined) {
       const folder = o.recorded.endsWith('/');

@@ -36,6 +36,18 @@ export function itemOf(a: InventoryArchive, name: string, mtime?: Date, more: { 
   };
 }
 
+/**
+ * The mtime an archive's file gets (ms since the epoch): the one its description carries; when the description's
+ * client records one (mt-aws-glacier always does) but it is not a valid time, the inventory's CreationDate;
+ * else none (the time of the restore).
+ */
+export function mtimeOf(a: InventoryArchive, named: { mtime?: Date; badTime?: boolean }): Date | undefined {
+  if (named.mtime) return named.mtime;
+  if (!named.badTime) return undefined;
+  const t = Date.parse(String(a.CreationDate ?? ''));
+  return Number.isNaN(t) ? undefined : new Date(t);
+}
+
 /** What the journal keeps of an item when its job starts. */
 export function archiveRecord(i: Item): ArchiveRecord {
   return { archiveId: i.archiveId, size: i.size, treeHash: i.treeHash, description: i.description, creationDate: i.creationDate };
@@ -79,8 +91,15 @@ export interface PlannerOptions {
   taken?(name: string, folder: boolean, item: { archiveId: string; size: number; treeHash: string }): Promise<boolean>;
   /** Why the sink can never take this archive, if so (the sink's `refuses`). */
   refuses?(item: Item): string | undefined;
-  /** An archive refused for good (recorded in the journal before this is called): no job is started for it. */
-  onRefused?(item: Item, reason: string): void | Promise<void>;
+  /**
+   * An archive refused for good (recorded in the journal before this is called): no job is started for it.
+   * `o.integrity`: an earlier run's job contradicted this input line (its size or tree hash).
+   */
+  onRefused?(item: Item, reason: string, o: { integrity?: boolean }): void | Promise<void>;
+  /** An archive an earlier run found gone from the vault (recorded `missing`): no job is started for it. */
+  onMissing?(item: Item): void | Promise<void>;
+  /** An archive whose recorded name the destination held for something else: `item.name` is its new name. */
+  onRenamed?(item: Item, from: string): void | Promise<void>;
   /** A folder marker with no bytes: made by the sink, no job needed. */
   onFolder?(item: Item): Promise<void>;
 }
@@ -100,8 +119,10 @@ export function makePlanner(o: PlannerOptions): Planner {
       for (const r of o.journal.outstanding()) {
         if (o.shard && !inShard(r.archive.archiveId, o.shard)) continue;
         const encoding = o.namer.base(r.archive.archiveId, r.archive.description).encoding;
-        const item: Item = { ...r.archive, name: r.name, mtime: r.mtime, ...(encoding ? { encoding } : {}) };
-        o.namer.claim(r.archive.archiveId, r.archive.description, { recorded: r.name }).catch(() => {}); // holds its name
+        // Its name is the recorded one: renamed since its job started when the destination held it for something else.
+        const name = o.journal.nameOf(r.archive.archiveId)?.replace(/\/$/, '') ?? r.name;
+        const item: Item = { ...r.archive, name, mtime: r.mtime, ...(encoding ? { encoding } : {}) };
+        o.namer.claim(r.archive.archiveId, r.archive.description, { recorded: name }).catch(() => {}); // holds its name
         fromJournal.add(item.archiveId);
         o.onSeen?.(item);
         out.push({ item, jobId: r.jobId, at: r.at });
@@ -128,22 +149,38 @@ export function makePlanner(o: PlannerOptions): Planner {
         const done = o.journal.isDone(a.ArchiveId);
         const recorded = o.journal.nameOf(a.ArchiveId);
         const taken = o.taken;
-        const named = await o.namer.claim(a.ArchiveId, a.ArchiveDescription, {
-          size: a.Size,
-          recorded,
-          taken: done || !taken ? undefined : (n, f) => taken(n, f, { archiveId: a.ArchiveId, size: a.Size, treeHash: a.SHA256TreeHash }),
-        });
+        const takenHere = done || !taken ? undefined : (n: string, f: boolean) => taken(n, f, { archiveId: a.ArchiveId, size: a.Size, treeHash: a.SHA256TreeHash });
+        let named = await o.namer.claim(a.ArchiveId, a.ArchiveDescription, { size: a.Size, recorded, taken: takenHere });
         if (recorded === undefined && !done) await o.journal.recordName(a.ArchiveId, named.folder ? `${named.name}/` : named.name);
-        const item = itemOf(a, named.name, named.mtime, named);
+        // A recorded name the destination now holds for something else (a file another process made there since):
+        // the archive takes the next free name, as for a name another archive holds, and keeps it from now on.
+        let renamedFrom: string | undefined;
+        if (recorded !== undefined && takenHere && !o.journal.isMissing(a.ArchiveId) && (await takenHere(named.name, named.folder))) {
+          renamedFrom = named.name;
+          named = await o.namer.claim(a.ArchiveId, a.ArchiveDescription, { size: a.Size, taken: takenHere });
+          await o.journal.recordRename(a.ArchiveId, named.folder ? `${named.name}/` : named.name);
+        }
+        const item = itemOf(a, named.name, mtimeOf(a, named), named);
         o.onSeen?.(item);
+        if (renamedFrom !== undefined) await o.onRenamed?.(item, renamedFrom);
         if (done) {
           await o.onDoneBefore?.(item);
           continue;
         }
-        const refused = o.journal.refusal(a.ArchiveId) ?? o.refuses?.(item);
+        if (o.journal.isMissing(a.ArchiveId)) {
+          await o.onMissing?.(item);
+          continue;
+        }
+        const line = { size: a.Size, treeHash: a.SHA256TreeHash };
+        const recordedRefusal = o.journal.refusal(a.ArchiveId, line);
+        if (recordedRefusal) {
+          await o.onRefused?.(item, recordedRefusal.reason, { integrity: recordedRefusal.integrity });
+          continue;
+        }
+        const refused = o.refuses?.(item);
         if (refused !== undefined) {
-          if (o.journal.refusal(a.ArchiveId) === undefined) await o.journal.recordRefused(a.ArchiveId, refused);
-          await o.onRefused?.(item, refused);
+          await o.journal.recordRefused(a.ArchiveId, refused);
+          await o.onRefused?.(item, refused, {});
           continue;
         }
         if (item.folder && o.onFolder) {

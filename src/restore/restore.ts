@@ -11,7 +11,8 @@ import { makePacer } from './pacer.js';
 import { makePlanner } from './planner.js';
 import type { Glacier, InventoryArchive } from './seam.js';
 import type { Shard } from './shard.js';
-import type { ArchiveSink, Item } from './sinks.js';
+import { DirSink, type ArchiveSink, type Item } from './sinks.js';
+import { join } from 'node:path';
 import { makeTracker, type Task } from './tracker.js';
 
 export { checkArchive } from './planner.js';
@@ -83,6 +84,7 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
   };
   let held: Item | undefined; // read from the input, waiting for the pace to allow its job
   const downloads = new Set<Promise<void>>();
+  let failure: unknown = null; // what ends the run (a journal write that failed, an unexpected error)
 
   const finishItem = (item: Item, status: string, extra: object = {}) => {
     // An archive a client stored compressed or encrypted is restored as stored: its line says so.
@@ -102,10 +104,20 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
     },
     taken: o.sink.taken?.bind(o.sink),
     refuses: o.sink.refuses?.bind(o.sink),
-    onRefused: (item, reason) => {
+    onRefused: (item, reason, r) => {
+      if (r.integrity) {
+        st.integrity++;
+        finishItem(item, 'integrity', { refused: true, error: `${reason} (refused in an earlier run: no job is started for this line again)` });
+        return;
+      }
       st.failed++;
       finishItem(item, 'failed', { refused: true, error: `refused for good: ${reason}` });
     },
+    onMissing: (item) => {
+      st.missing++;
+      finishItem(item, 'missing', { error: 'not in the vault when an earlier run asked for it (deleted since the inventory was taken: not retried)' });
+    },
+    onRenamed: (item, from) => o.warn(`${o.sink.where({ ...item, name: from })} holds something else (not archive ${item.archiveId}): it is left as it is, and the archive is restored as ${o.sink.where(item)}`),
     onFolder: async (item) => {
       try {
         await o.sink.makeFolder?.(item);
@@ -120,9 +132,12 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
     },
   });
   const pacer = makePacer({ maxJobs: o.maxJobs, maxBytesPerDay: o.maxBytesPerDay, journal: o.journal, now, floor: o.concurrency });
-  /** A job expired before any of its output was downloaded: fewer jobs out from now on, and the user told why. */
-  const slowDown = (t: Task) => {
-    const limit = pacer.expired();
+  /**
+   * A job expired before any of its output was downloaded: fewer jobs out from now on, and the user told why.
+   * `startedAt`: when the job was started (its life so far is how long the pace waits before rising again).
+   */
+  const slowDown = (t: Task, startedAt = o.journal.job(t.item.archiveId)?.at) => {
+    const limit = pacer.expired(startedAt === undefined ? undefined : now() - startedAt);
     if (limit === undefined) return;
     o.warn(
       `job ${t.jobId} expired before its output was downloaded: the downloads drain fewer jobs than --max-jobs ${o.maxJobs} within a job's life; ` +
@@ -137,8 +152,21 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
     onRefused: (t, error) => {
       st.integrity++;
       finishItem(t.item, 'integrity', { jobId: t.jobId, error });
+      // Recorded for this input line, so that later runs start no job for it again (a corrected line is tried).
+      o.journal.recordRefused(t.item.archiveId, error, { line: { size: t.item.size, treeHash: t.item.treeHash }, integrity: true }).catch((e) => (failure ??= e));
     },
   });
+  // A folder whose file at an archive's name was made by another process meanwhile: the next free name.
+  if (o.sink instanceof DirSink) {
+    const sink = o.sink;
+    sink.renameWith({
+      next: async (item) => (await o.namer.claim(item.archiveId, item.description, { size: item.size, taken: (n, f) => sink.taken(n, f, item) })).name,
+      record: async (item, name) => {
+        await o.journal.recordRename(item.archiveId, name);
+        o.warn(`${sink.where(item)} appeared meanwhile and holds something else (not archive ${item.archiveId}): it is left as it is, and the archive is restored as ${join(sink.dir, name)}`);
+      },
+    });
+  }
   const fetcher = makeFetcher({
     glacier: o.glacier, vault: o.vault, sink: o.sink, pool, pieceConcurrency: o.pieceConcurrency, concurrency: o.concurrency, signal: o.signal, warn: o.warn,
     onBytes: (n) => (st.bytesDone += n),
@@ -172,13 +200,17 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
     const item = t.item;
     if (r.status === 'expired') {
       const kept = r.kept ? ` (${r.kept} verified bytes kept: the next job continues after them)` : '';
+      const startedAt = o.journal.job(item.archiveId)?.at;
       await tracker.drop(t, `the output of job ${t.jobId} is gone (expired)${kept}`);
-      if (!r.got) slowDown(t);
+      if (!r.got) slowDown(t, startedAt);
       return;
     }
     if (r.status === 'done') await o.journal.recordDone(item.archiveId);
     tracker.finish(t);
     if (r.status === 'done') {
+      // A job drained within its life: after a quiet period the pace may rise again towards --max-jobs.
+      const raised = pacer.drained();
+      if (raised !== undefined) o.info?.(`jobs drain within their life again: at most ${raised} jobs outstanding from now on (--max-jobs ${o.maxJobs})`);
       st.done++;
       if (r.found) {
         st.found++;
@@ -192,7 +224,6 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
     }
   };
 
-  let failure: unknown = null;
   try {
     for (;;) {
       if (o.signal.aborted) throw o.signal.reason;
@@ -211,6 +242,7 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
         const r = await tracker.start(item);
         if (r.kind === 'adopted') st.jobsAdopted++;
         else if (r.kind === 'missing') {
+          await o.journal.recordMissing(item.archiveId); // later runs report it without asking again
           st.missing++;
           finishItem(item, 'missing', { error: `${r.error} (deleted since the inventory was taken: not retried)` });
         } else if (r.kind === 'failed') {

@@ -7,7 +7,7 @@ import { constants as C, existsSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { ServiceError } from '../core/errors.js';
 import type { HashPool } from '../core/hash-pool.js';
-import { TreeCombiner, TreeHasher } from '../core/tree-hash.js';
+import { MiB, TreeCombiner, TreeHasher } from '../core/tree-hash.js';
 import { FileSink } from './seam.js';
 import { createExclusive, syncDir } from '../core/files.js';
 import { keyOf } from './journal.js';
@@ -115,6 +115,24 @@ export class DirSink implements ArchiveSink {
     return join(this.dir, item.name);
   }
 
+  private renamer?: Renamer;
+
+  /** How an archive whose name another process took meanwhile gets its next free name (see Renamer). */
+  renameWith(r: Renamer): void {
+    this.renamer = r;
+  }
+
+  /**
+   * The archive's next free name (see Renamer) with its folder opened below DIR (no link followed): `path` names
+   * the file through the open folder; `close` closes it. Throws when the renamer does.
+   */
+  private async nextPlace(item: Item): Promise<{ name: string; path: string; close(): Promise<void> }> {
+    const name = await this.renamer!.next(item);
+    const parts = name.split('/');
+    const nd = await openBelow(this.dir, parts.slice(0, -1), true);
+    return { name, path: `${nd.path}/${parts[parts.length - 1]}`, close: nd.close };
+  }
+
   /**
    * Whether DIR holds `name` for something else than this archive: a file of other bytes (another archive's,
    * or the user's), a link, or a folder where a file is wanted (names compared as DIR compares them). A file of
@@ -164,7 +182,8 @@ export class DirSink implements ArchiveSink {
     let opened;
     try {
       // Any job for this archive continues its verified prefix (checked again against its recorded tree hashes).
-      opened = await FileSink.open(`${d.path}/${partialBase}`, { jobId, vault: '', from: 0, to: item.size - 1, archiveId: item.archiveId, archiveTreeHash: item.treeHash, first: 0 }, { pool });
+      // A partial kept whole (its name was taken at the last moment) is continued too: nothing left to fetch.
+      opened = await FileSink.open(`${d.path}/${partialBase}`, { jobId, vault: '', from: 0, to: item.size - 1, archiveId: item.archiveId, archiveTreeHash: item.treeHash, first: 0 }, { pool, canResumeAt: (v) => v % MiB === 0 || v === item.size });
     } catch (e) {
       await d.close();
       throw shown(e);
@@ -172,31 +191,58 @@ export class DirSink implements ArchiveSink {
     const { sink, resumed, combiner } = opened;
     const partial = FileSink.partialPath(`${d.path}/${partialBase}`);
     const mode = 0o666 & ~process.umask();
+    let kept = false; // NAME.partial holds the verified archive and stays (NAME was taken meanwhile)
     return {
       resumed,
       combiner: resumed ? combiner : undefined,
       write: (data, start) => sink.write(data, start),
       positional: sink.positional,
       finish: async () => {
+        let renamed: { name: string; close(): Promise<void> } | undefined;
+        let to = final;
+        let closed = false;
         try {
-          // Never over a file this run did not make for this archive: link(2) fails if NAME exists.
-          await sink.finish({ mode, mtime: item.mtime === undefined ? undefined : new Date(item.mtime), noReplace: true, to: final });
+          // Another process made NAME meanwhile (after it was recorded for this archive): NAME is left as it is,
+          // and the archive takes its next free name (recorded in the state), as for a name another archive holds.
+          if (await heldByOther(final, item)) {
+            const other = join(this.dir, item.name);
+            const moved = this.renamer ? await this.nextPlace(item).catch((e2: Error) => e2) : new Error('');
+            if (moved instanceof Error) {
+              kept = true;
+              closed = true;
+              await sink.close(); // NAME.partial and its record stay, claiming every verified byte
+              const why = moved.message ? ` (no other name: ${(shown(moved) as Error).message})` : '';
+              throw new ServiceError(`${other} appeared meanwhile and holds something else; it was left as it is, and the verified archive is kept as ${join(d.shown, partialBase)}.partial${why}: move ${other} away and run the same command again`);
+            }
+            renamed = moved;
+            to = moved.path;
+          }
+          // Never over a file this run did not make for this archive: link(2) fails if the name exists.
+          await sink.finish({ mode, mtime: item.mtime === undefined ? undefined : new Date(item.mtime), noReplace: true, to });
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw shown(e);
-          const st = await fsp.lstat(final).catch(() => null);
-          if (st?.isFile() && st.size === item.size && (await treeHashOfFile(final)) === item.treeHash) {
-            await fsp.rm(partial, { force: true }); // NAME holds this archive already (an earlier run's)
-          } else {
+          if (!(await holdsArchive(to, item))) {
+            // Made by another process between the look and the link: the verified bytes are kept, never deleted.
+            kept = true;
             await fsp.chmod(partial, 0o600).catch(() => {});
-            throw new ServiceError(`${join(this.dir, item.name)} appeared meanwhile and holds something else; it was left as it is (the verified archive is ${join(d.shown, partialBase)}.partial)`);
+            const other = renamed ? join(this.dir, renamed.name) : join(this.dir, item.name);
+            throw new ServiceError(`${other} appeared meanwhile and holds something else; it was left as it is, and the verified archive is kept as ${join(d.shown, partialBase)}.partial: move ${other} away and run the same command again`);
           }
+          await fsp.rm(partial, { force: true }); // the name holds this archive already (an earlier run's)
+          await fsp.rm(`${partial}.json`, { force: true });
         } finally {
-          await sink.close(); // releases NAME.partial.lock
+          if (!closed) await sink.close(); // releases NAME.partial.lock
+          await renamed?.close();
+        }
+        if (renamed) {
+          await this.renamer!.record(item, renamed.name);
+          item.name = renamed.name;
         }
         await syncDir(d.path).finally(() => d.close());
       },
       suspend: () => sink.close().finally(() => d.close()), // NAME.partial and its record stay: the same command resumes after them
       abort: async () => {
+        if (kept) return void (await d.close()); // verified bytes a message points to are never deleted
         await sink.close();
         await fsp.rm(partial, { force: true });
         await fsp.rm(`${partial}.json`, { force: true });
@@ -275,6 +321,27 @@ function notFolder(e: unknown, path: string): unknown {
   return e;
 }
 
+/**
+ * Gives an archive a new name when the destination took its own meanwhile: `next` claims the next free name
+ * (not yet recorded), `record` records it in the state once the archive is there.
+ */
+export interface Renamer {
+  next(item: Item): Promise<string>;
+  record(item: Item, name: string): Promise<void>;
+}
+
+/** Whether something other than this archive is at `path` (a file of other bytes, a link, a folder). */
+async function heldByOther(path: string, item: { size: number; treeHash: string }): Promise<boolean> {
+  const st = await fsp.lstat(path).catch(() => null);
+  return st !== null && !(await holdsArchive(path, item));
+}
+
+/** Whether `path` is a regular file holding this archive (its size and tree hash; never read through a link). */
+async function holdsArchive(path: string, item: { size: number; treeHash: string }): Promise<boolean> {
+  const st = await fsp.lstat(path).catch(() => null);
+  return Boolean(st?.isFile() && st.size === item.size && (await treeHashOfFile(path).catch(() => '')) === item.treeHash);
+}
+
 /** The tree hash of the file at `path` (never read through a link). */
 async function treeHashOfFile(path: string): Promise<string> {
   const h = new TreeHasher();
@@ -309,7 +376,7 @@ export class ExecSink implements ArchiveSink {
 
   /** The environment cannot carry a NUL: a description holding one can never be handed to CMD. */
   refuses(item: Item): string | undefined {
-    if (item.description.includes('\0')) return 'its description holds a NUL character, which no environment variable (GLACIER_DESCRIPTION) can carry; restore it with --to DIR or --to s3://..., or name it with --names';
+    if (item.description.includes('\0')) return 'its description holds a NUL character, which no environment variable (GLACIER_DESCRIPTION) can carry, whatever its name; restore it with --to DIR or --to s3://...';
     return undefined;
   }
 
@@ -330,7 +397,9 @@ export class ExecSink implements ArchiveSink {
       this.paused.delete(item.archiveId);
       return paused;
     }
+    // CMD leads a process group of its own (detached): stopping it stops what it started too.
     const child = spawn('/bin/sh', ['-c', this.command], {
+      detached: true,
       stdio: ['pipe', 2, 2],
       env: {
         ...this.env,
@@ -385,13 +454,14 @@ export class ExecSink implements ArchiveSink {
         if (code !== 0) throw await failed('not restored');
       },
       abort: async () => {
-        // Killed before its stdin ends, so the command never sees a clean end of partial data; a command that
-        // ignores SIGTERM gets SIGKILL after EXEC_GRACE_MS.
-        child.kill('SIGTERM');
+        // Killed before its stdin ends, so the command never sees a clean end of partial data. Its whole process
+        // group gets SIGTERM (what CMD started too), and SIGKILL after EXEC_GRACE_MS if any of it is left then.
+        signalGroup(child.pid, 'SIGTERM');
         child.stdin!.destroy();
-        const kill = setTimeout(() => child.kill('SIGKILL'), EXEC_GRACE_MS);
+        const deadline = Date.now() + EXEC_GRACE_MS;
+        while (groupAlive(child.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        if (groupAlive(child.pid)) signalGroup(child.pid, 'SIGKILL');
         await exited;
-        clearTimeout(kill);
       },
       // The job expired: the command keeps its stdin; the next job of this archive continues after `pos`.
       pause: async () => {
@@ -401,5 +471,26 @@ export class ExecSink implements ArchiveSink {
       kept: () => pos,
     };
     return w;
+  }
+}
+
+/** Sends `signal` to the process group `pid` leads (a detached child); nothing when it is gone. */
+function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // the group is gone
+  }
+}
+
+/** Whether any process of the group `pid` leads is left. */
+function groupAlive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
