@@ -56,7 +56,8 @@ Options:
   --max-bytes-per-day SIZE  bytes of retrievals started per 24 h at most (e.g. 500G)
   --pace-window D       the window --max-bytes-per-day counts over (default 24h)
   -c, --concurrency N   archives downloading at once (default 2)
-  --interval D          how often to ask about jobs (default 15m; the first time at once)
+  --interval D          how often to ask about jobs, by ListJobs pages (default 15m; the first time at once; a
+                        job started later is first asked about at most 5 s, or D, after the last poll)
   --state FILE          the journal (default $XDG_STATE_HOME/glacier-pipes/restore-VAULT-HASH.jsonl, mode 0600)
   --names CSV           ArchiveId,FileName lines naming archives (overrides descriptions)
   --shard K/N           only archives whose id hashes to K of N (0 <= K < N): N hosts split a vault
