@@ -13,7 +13,7 @@ import { readStatus } from '../restore/status.js';
 import { oldestFirst } from '../restore/order.js';
 import { Namer } from '../restore/names.js';
 import { daysAt, paceFor, plan, type Plan } from '../restore/plan.js';
-import { DEFAULT_PRICES, readPrices, priceOf, type Cost } from '../restore/prices.js';
+import { DEFAULT_PRICES, readPrices, priceOf, S3_OBJECT_OVERHEAD, type Cost } from '../restore/prices.js';
 import { restore, type Stats } from '../restore/restore.js';
 import { parseS3Url, S3Sink, STORAGE_CLASSES } from '../restore/s3-sink.js';
 import { parseShard } from '../restore/shard.js';
@@ -64,7 +64,8 @@ Options:
   --storage-class C     S3 storage class (default DEEP_ARCHIVE)
   --part-size SIZE      S3 part size (default 16M; 5M to 5G; raised to fit 10,000 parts; a continued
                         upload keeps its own)
-  --dry-run             print the plan (names, totals, days at the pace set, cost); start nothing; a plan
+  --dry-run             print the plan (names, totals, days at the pace set, cost: S3 storage with its 40 KB
+                        per object in GLACIER and DEEP_ARCHIVE); start nothing; a plan
                         longer than 30 days warns with the --max-jobs that takes about a week
   --prices FILE         a price table (JSON) for --dry-run's cost instead of the project's (see README)
 ${rateHelp()}
@@ -172,20 +173,26 @@ function rfc4180(line: string): string[] {
 const sizeArg = (b: number): string => (b > 10 * 2 ** 30 ? `${Math.ceil(b / 2 ** 30)}G` : `${Math.ceil(b / 2 ** 20)}M`);
 const sizeArgBytes = (b: number): number => (b > 10 * 2 ** 30 ? Math.ceil(b / 2 ** 30) * 2 ** 30 : Math.ceil(b / 2 ** 20) * 2 ** 20);
 
-/** The plan as a short table for a terminal (stderr). */
-function planTable(p: Plan, cost: Cost): string {
+/** The plan as a short table for a terminal (stderr): each cost line a total for the plan, with what it counts. */
+function planTable(p: Plan, cost: Cost, storageClass: string | undefined): string {
   const $ = (n: number) => `$${n < 100 ? n.toFixed(2) : Math.round(n).toLocaleString('en-US')}`;
+  const n = (x: number) => x.toLocaleString('en-US');
+  const gb = (p.jobBytes / 2 ** 30).toLocaleString('en-US', { maximumFractionDigits: 1 });
   const rows: [string, string][] = [
-    ['archives', `${p.archives.toLocaleString('en-US')} (${p.alreadyDone.toLocaleString('en-US')} done before)`],
-    ['to retrieve', `${p.jobs.toLocaleString('en-US')} jobs, ${formatBytes(p.jobBytes)}`],
+    ['archives', `${n(p.archives)} (${n(p.alreadyDone)} done before)`],
+    ['to retrieve', `${n(p.jobs)} jobs, ${formatBytes(p.jobBytes)}`],
     ['pace', `${p.tier}, --max-jobs ${p.maxJobs}${p.maxBytesPerDay ? `, --max-bytes-per-day ${formatBytes(p.maxBytesPerDay)}` : ''}`],
     ['takes', `about ${p.days} days`],
-    ['retrieval', `${$(cost.retrieval)} per GB + ${$(cost.requests)} requests`],
-    ['transfer out', $(cost.transfer)],
-    ['S3', `${$(cost.s3Requests)} requests + ${$(cost.s3StoragePerMonth)} a month stored`],
-    ['total', `${$(cost.total)} (${cost.region} list prices of ${cost.pricesAsOf})`],
+    ['retrieval', `${$(cost.retrieval)} in all for ${gb} GB (${p.tier})`],
+    ['job requests', `${$(cost.requests)} in all for ${n(p.jobs)} jobs`],
+    ['transfer out', `${$(cost.transfer)} in all${cost.transfer ? ` for ${gb} GB` : ''}`],
   ];
-  return `${rows.map(([k, v]) => `  ${k.padEnd(13)}${v}`).join('\n')}\n`;
+  if (storageClass !== undefined) {
+    rows.push(['S3 requests', `${$(cost.s3Requests)} in all for ${n(p.s3Requests)} PUT-class requests`]);
+    rows.push(['S3 storage', `${$(cost.s3StoragePerMonth)} a month (${storageClass}${S3_OBJECT_OVERHEAD[storageClass] ? ', with 40 KB of overhead per object' : ''})`]);
+  }
+  rows.push(['total', `${$(cost.total)} (${cost.region} list prices of ${cost.pricesAsOf}; S3 storage counted for one month)`]);
+  return `${rows.map(([k, v]) => `  ${k.padEnd(14)}${v}`).join('\n')}\n`;
 }
 
 /**
@@ -349,7 +356,7 @@ run(spec, async (argv) => {
       const cost = priceOf({ tier, jobs: p.jobs, jobBytes: p.jobBytes, destination: isS3 ? 's3' : argv.exec !== undefined ? 'exec' : 'dir', storageClass, s3Requests: p.s3Requests }, prices, region);
       if (region && cost.region !== region) c.warn(`the price table has no prices for ${region}; priced at ${cost.region} (give --prices FILE for ${region})`);
       emit({ ...p, cost, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
-      if (process.stderr.isTTY && !c.quiet) process.stderr.write(planTable(p, cost));
+      if (process.stderr.isTTY && !c.quiet) process.stderr.write(planTable(p, cost, isS3 ? storageClass : undefined));
       if (p.days > 30 && !c.quiet) {
         const pace = paceFor(p.jobs, p.jobBytes, tier, windowMs, maxBytesPerDay !== undefined);
         const opts = `--max-jobs ${pace.maxJobs}${pace.maxBytesPerDay ? ` --max-bytes-per-day ${sizeArg(pace.maxBytesPerDay)}` : ''}`;
