@@ -90,8 +90,10 @@ the input line is refused before anything is written (status integrity).
 
 Status from another shell (reads the state only; no request to the vault):
   --status              where the run of this --state (or of these -v and --to) stands: archives done, failed,
-                        missing, jobs waiting and ready, bytes done of the total, last update, ETA, what holds
-                        the next job; a table on a terminal, one JSON line otherwise or with --json
+                        missing, jobs waiting and ready, bytes done of the total, last update, ETA (a lower
+                        bound until the input is read to its end), what holds the next job; a table on a
+                        terminal, one JSON line otherwise or with --json; a -v or --to the state does not
+                        record is warned about
   glacier-restore --status --state FILE [--json]
 
 Output: one JSON line per archive {"archiveId","name","size","status","to",...} (status done, failed,
@@ -220,9 +222,17 @@ function snapshotOf(s: Stats, bytesBefore: number, maxJobs: number, ended: boole
   };
 }
 
-/** --status: the state's status as a table on a terminal, else (or with --json) one JSON line. */
-async function showStatus(path: string, json: boolean): Promise<number> {
+/**
+ * --status: the state's status as a table on a terminal, else (or with --json) one JSON line. `given`: the vault
+ * and destination named on the command line, if any: a state recording others is shown with a warning on stderr.
+ */
+async function showStatus(path: string, json: boolean, given: { vault?: string; target?: string } = {}): Promise<number> {
   const st = await readStatus(path);
+  const differs = (given.vault !== undefined && given.vault !== st.vault) || (given.target !== undefined && given.target !== st.target);
+  if (differs) {
+    const asked = [given.vault !== undefined ? `vault "${given.vault}"` : '', given.target !== undefined ? `to ${given.target}` : ''].filter(Boolean).join(' ');
+    process.stderr.write(`glacier-restore: warning: ${path} records a restore of vault "${st.vault}" to ${st.target}, not ${asked}; showing the state's own (drop -v/--to, or give the --state of that run)\n`.replace(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/g, '?'));
+  }
   if (json || !process.stdout.isTTY) {
     process.stdout.write(`${JSON.stringify(st)}\n`);
     return 0;
@@ -235,7 +245,7 @@ async function showStatus(path: string, json: boolean): Promise<number> {
     ['jobs', `${st.jobsOutstanding} outstanding: ${st.waiting} waiting, ${st.ready} ready, ${st.downloading} downloading`],
     ['bytes', `${formatBytes(st.bytesDone)} of ${formatBytes(st.bytes)}${st.inputComplete ? '' : '+'}`],
     ['rate', `${formatBytes(st.rateBytesPerSecond)}/s (the last run)`],
-    ['ETA', st.eta ?? '-'],
+    ['ETA', st.eta ? `${st.eta}${st.etaLowerBound ? ' at the earliest (the input is not read to its end yet)' : ''}` : '-'],
     ['held by', st.heldBy ?? '-'],
     ['last update', st.lastUpdate ?? '-'],
   ];
@@ -247,7 +257,7 @@ run(spec, async (argv) => {
   if (argv._.length) throw new UsageError(`unexpected argument "${argv._[0]}" (see --help)`);
   const targets = [argv.to, argv.exec].filter((v) => v !== undefined);
   // --status --state FILE needs nothing else: no vault, no destination, no request.
-  if (argv.status && argv.state !== undefined && !targets.length) return showStatus(resolve(String(argv.state)), Boolean(argv.json));
+  if (argv.status && argv.state !== undefined && !targets.length) return showStatus(resolve(String(argv.state)), Boolean(argv.json), { vault: argv.vault === undefined ? undefined : String(argv.vault) });
   if (targets.length !== 1) throw new UsageError('give one destination: --to DIR, --to s3://BUCKET/PREFIX or --exec CMD');
   const c = common('glacier-restore', argv);
   // Every request in flight (polls, ranged GETs of several archives) listens to the one interruption signal.
@@ -286,7 +296,7 @@ run(spec, async (argv) => {
   }
   const stateDir = join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'glacier-pipes');
   const statePath = argv.state !== undefined ? resolve(String(argv.state)) : join(stateDir, `restore-${c.vault}-${createHash('sha256').update(`${target}\n${argv.shard ?? ''}\n${c.endpoint ?? process.env.AWS_ENDPOINT_URL_GLACIER ?? ''}`).digest('hex').slice(0, 12)}.jsonl`);
-  if (argv.status) return showStatus(statePath, Boolean(argv.json));
+  if (argv.status) return showStatus(statePath, Boolean(argv.json), { vault: c.vault, target });
   const dryRun = Boolean(argv['dry-run']);
   if (sink instanceof DirSink) {
     // An archive of the state's name would replace it, and with it the record of everything done.
