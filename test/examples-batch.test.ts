@@ -1,7 +1,8 @@
 // examples/kubernetes and examples/aws-batch: each wrapper script run for every index of its batch engine, with the
-// environment that engine gives (JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX), against glacier-local: every
-// archive restored once (one retrieval job each, bytes exact); then one index run again with an empty state, as a
-// task rescheduled on another node: it starts no job, fetches no archive and writes nothing.
+// environment that engine gives (JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX), against glacier-local, the
+// inventory a file on the volume the tasks share (saved there once from the inventory job): every archive restored
+// once (one retrieval job each, bytes exact); then one index run again with an empty state, as a task rescheduled
+// on another node: it starts no job, fetches nothing (no archive, no inventory) and writes nothing.
 import { CreateVaultCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -54,8 +55,16 @@ describe('batch engine examples', () => {
 
       const dest = join(work, engine.dir, 'dest');
       const script = join(ROOT, 'examples', engine.dir, 'restore-shard.sh');
-      const task = (k: number, stateDir: string): Promise<Ran> =>
-        sh('exec "$1" --interval 200ms', [script], { env: { ...env, VAULT: vault, DEST: dest, SHARDS: String(SHARDS), INVENTORY: jobId, STATE_DIR: stateDir, [engine.index]: String(k) } }).done;
+      // The volume every task mounts: the inventory file on it, saved from INVENTORY_JOB by a task that finds none.
+      const shared = join(work, engine.dir, 'volume');
+      const inventory = join(shared, 'inventory.json');
+      mkdirSync(shared, { recursive: true });
+      const task = (k: number, stateDir: string, more: Record<string, string> = {}): Promise<Ran> =>
+        sh('exec "$1" --interval 200ms', [script], { env: { ...env, VAULT: vault, DEST: dest, SHARDS: String(SHARDS), INVENTORY: inventory, INVENTORY_JOB: jobId, STATE_DIR: stateDir, [engine.index]: String(k), ...more } }).done;
+      // Without an inventory file or a job to save one from: exit 2, saying what to do.
+      const none = await task(0, join(work, engine.dir, 'state-none'), { INVENTORY_JOB: '' });
+      assert.equal(none.code, 2, show(none));
+      assert.match(none.stderr.toString(), /no inventory file .*inventory\.json: save one there \(glacier-job output/);
       // Every index at once, as the engine runs them.
       const runs = await Promise.all(Array.from({ length: SHARDS }, (_, k) => task(k, join(work, engine.dir, `state-${k}`))));
       const where = new Map<string, string>();
@@ -74,6 +83,7 @@ describe('batch engine examples', () => {
       const log = () => local.admin<Entry[]>('GET', 'requests').then((l) => l.filter((e) => e.path?.includes(`/vaults/${vault}/`)));
       const initiated = (await log()).filter((e) => e.op === 'InitiateJob' && (e.status ?? 0) < 300);
       assert.equal(initiated.length, bytes.size, 'one retrieval job per archive');
+      assert.ok(statSync(inventory).isFile(), 'the inventory saved on the shared volume');
 
       // Index 1 again on "another node": its state is gone (a new, empty STATE_DIR).
       const stamp = new Map([...where.values()].map((p) => [p, `${statSync(p).ino}:${statSync(p).mtimeMs}`]));
@@ -86,8 +96,8 @@ describe('batch engine examples', () => {
       for (const l of lines) assert.equal(l.status, 'done');
       const reqs = await log();
       assert.equal(reqs.filter((e) => e.op === 'InitiateJob').length, 0, 'no job started');
-      // Only the inventory's output is fetched again (the new state has no copy of it); no archive's.
-      assert.deepEqual(reqs.filter((e) => e.op === 'GetJobOutput').map((e) => e.path), reqs.filter((e) => e.op === 'GetJobOutput' && e.path!.includes(jobId)).map((e) => e.path));
+      // Nothing fetched: no archive's output, and not the inventory's either (the file on the volume is read).
+      assert.deepEqual(reqs.filter((e) => e.op === 'GetJobOutput').map((e) => e.path), []);
       for (const [p, s] of stamp) assert.equal(`${statSync(p).ino}:${statSync(p).mtimeMs}`, s, `${p} rewritten`);
     });
   }

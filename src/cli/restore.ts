@@ -13,7 +13,7 @@ import { readStatus } from '../restore/status.js';
 import { oldestFirst } from '../restore/order.js';
 import { Namer } from '../restore/names.js';
 import { daysAt, paceFor, plan, type Plan } from '../restore/plan.js';
-import { DEFAULT_PRICES, readPrices, priceOf, type Cost } from '../restore/prices.js';
+import { DEFAULT_PRICES, readPrices, priceOf, S3_OBJECT_OVERHEAD, type Cost } from '../restore/prices.js';
 import { restore, type Stats } from '../restore/restore.js';
 import { parseS3Url, S3Sink, STORAGE_CLASSES } from '../restore/s3-sink.js';
 import { parseShard } from '../restore/shard.js';
@@ -62,14 +62,16 @@ Options:
   --max-bytes-per-day SIZE  bytes of retrievals started per 24 h at most (e.g. 500G)
   --pace-window D       the window --max-bytes-per-day counts over (default 24h)
   -c, --concurrency N   archives downloading at once (default 2)
-  --interval D          how often to ask about jobs (default 15m; the first time at once)
+  --interval D          how often to ask about jobs, by ListJobs pages (default 15m; the first time at once; a
+                        job started later is first asked about at most 5 s, or D, after the last poll)
   --state FILE          the journal (default $XDG_STATE_HOME/glacier-pipes/restore-VAULT-HASH.jsonl, mode 0600)
   --names CSV           ArchiveId,FileName lines naming archives (overrides descriptions)
   --shard K/N           only archives whose id hashes to K of N (0 <= K < N): N hosts split a vault
   --storage-class C     S3 storage class (default DEEP_ARCHIVE)
   --part-size SIZE      S3 part size (default 16M; 5M to 5G; raised to fit 10,000 parts; a continued
                         upload keeps its own)
-  --dry-run             print the plan (names, totals, days at the pace set, cost); start nothing; a plan
+  --dry-run             print the plan (names, totals, days at the pace set, cost: S3 storage with its 40 KB
+                        per object in GLACIER and DEEP_ARCHIVE); start nothing; a plan
                         longer than 30 days warns with the --max-jobs that takes about a week
   --prices FILE         a price table (JSON) for --dry-run's cost instead of the project's (see README)
 ${rateHelp()}
@@ -98,8 +100,10 @@ on later runs with no job started.
 
 Status from another shell (reads the state only; no request to the vault):
   --status              where the run of this --state (or of these -v and --to) stands: archives done, failed,
-                        missing, jobs waiting and ready, bytes done of the total, last update, ETA, what holds
-                        the next job; a table on a terminal, one JSON line otherwise or with --json
+                        missing, jobs waiting and ready, bytes done of the total, last update, ETA (a lower
+                        bound until the input is read to its end), what holds the next job; a table on a
+                        terminal, one JSON line otherwise or with --json; a -v or --to the state does not
+                        record is warned about
   glacier-restore --status --state FILE [--json]
 
 Output: one JSON line per archive {"archiveId","name","size","status","to",...} (status done, failed,
@@ -182,20 +186,26 @@ function rfc4180(line: string): string[] {
 const sizeArg = (b: number): string => (b > 10 * 2 ** 30 ? `${Math.ceil(b / 2 ** 30)}G` : `${Math.ceil(b / 2 ** 20)}M`);
 const sizeArgBytes = (b: number): number => (b > 10 * 2 ** 30 ? Math.ceil(b / 2 ** 30) * 2 ** 30 : Math.ceil(b / 2 ** 20) * 2 ** 20);
 
-/** The plan as a short table for a terminal (stderr). */
-function planTable(p: Plan, cost: Cost): string {
+/** The plan as a short table for a terminal (stderr): each cost line a total for the plan, with what it counts. */
+function planTable(p: Plan, cost: Cost, storageClass: string | undefined): string {
   const $ = (n: number) => `$${n < 100 ? n.toFixed(2) : Math.round(n).toLocaleString('en-US')}`;
+  const n = (x: number) => x.toLocaleString('en-US');
+  const gb = (p.jobBytes / 2 ** 30).toLocaleString('en-US', { maximumFractionDigits: 1 });
   const rows: [string, string][] = [
-    ['archives', `${p.archives.toLocaleString('en-US')} (${p.alreadyDone.toLocaleString('en-US')} done before)`],
-    ['to retrieve', `${p.jobs.toLocaleString('en-US')} jobs, ${formatBytes(p.jobBytes)}`],
+    ['archives', `${n(p.archives)} (${n(p.alreadyDone)} done before)`],
+    ['to retrieve', `${n(p.jobs)} jobs, ${formatBytes(p.jobBytes)}`],
     ['pace', `${p.tier}, --max-jobs ${p.maxJobs}${p.maxBytesPerDay ? `, --max-bytes-per-day ${formatBytes(p.maxBytesPerDay)}` : ''}`],
     ['takes', `about ${p.days} days`],
-    ['retrieval', `${$(cost.retrieval)} per GB + ${$(cost.requests)} requests`],
-    ['transfer out', $(cost.transfer)],
-    ['S3', `${$(cost.s3Requests)} requests + ${$(cost.s3StoragePerMonth)} a month stored`],
-    ['total', `${$(cost.total)} (${cost.region} list prices of ${cost.pricesAsOf})`],
+    ['retrieval', `${$(cost.retrieval)} in all for ${gb} GB (${p.tier})`],
+    ['job requests', `${$(cost.requests)} in all for ${n(p.jobs)} jobs`],
+    ['transfer out', `${$(cost.transfer)} in all${cost.transfer ? ` for ${gb} GB` : ''}`],
   ];
-  return `${rows.map(([k, v]) => `  ${k.padEnd(13)}${v}`).join('\n')}\n`;
+  if (storageClass !== undefined) {
+    rows.push(['S3 requests', `${$(cost.s3Requests)} in all for ${n(p.s3Requests)} PUT-class requests`]);
+    rows.push(['S3 storage', `${$(cost.s3StoragePerMonth)} a month (${storageClass}${S3_OBJECT_OVERHEAD[storageClass] ? ', with 40 KB of overhead per object' : ''})`]);
+  }
+  rows.push(['total', `${$(cost.total)} (${cost.region} list prices of ${cost.pricesAsOf}; S3 storage counted for one month)`]);
+  return `${rows.map(([k, v]) => `  ${k.padEnd(14)}${v}`).join('\n')}\n`;
 }
 
 /**
@@ -223,9 +233,17 @@ function snapshotOf(s: Stats, bytesBefore: number, maxJobs: number, ended: boole
   };
 }
 
-/** --status: the state's status as a table on a terminal, else (or with --json) one JSON line. */
-async function showStatus(path: string, json: boolean): Promise<number> {
+/**
+ * --status: the state's status as a table on a terminal, else (or with --json) one JSON line. `given`: the vault
+ * and destination named on the command line, if any: a state recording others is shown with a warning on stderr.
+ */
+async function showStatus(path: string, json: boolean, given: { vault?: string; target?: string } = {}): Promise<number> {
   const st = await readStatus(path);
+  const differs = (given.vault !== undefined && given.vault !== st.vault) || (given.target !== undefined && given.target !== st.target);
+  if (differs) {
+    const asked = [given.vault !== undefined ? `vault "${given.vault}"` : '', given.target !== undefined ? `to ${given.target}` : ''].filter(Boolean).join(' ');
+    process.stderr.write(`glacier-restore: warning: ${path} records a restore of vault "${st.vault}" to ${st.target}, not ${asked}; showing the state's own (drop -v/--to, or give the --state of that run)\n`.replace(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/g, '?'));
+  }
   if (json || !process.stdout.isTTY) {
     process.stdout.write(`${JSON.stringify(st)}\n`);
     return 0;
@@ -238,7 +256,7 @@ async function showStatus(path: string, json: boolean): Promise<number> {
     ['jobs', `${st.jobsOutstanding} outstanding: ${st.waiting} waiting, ${st.ready} ready, ${st.downloading} downloading`],
     ['bytes', `${formatBytes(st.bytesDone)} of ${formatBytes(st.bytes)}${st.inputComplete ? '' : '+'}`],
     ['rate', `${formatBytes(st.rateBytesPerSecond)}/s (the last run)`],
-    ['ETA', st.eta ?? '-'],
+    ['ETA', st.eta ? `${st.eta}${st.etaLowerBound ? ' at the earliest (the input is not read to its end yet)' : ''}` : '-'],
     ['held by', st.heldBy ?? '-'],
     ['last update', st.lastUpdate ?? '-'],
   ];
@@ -250,7 +268,7 @@ run(spec, async (argv) => {
   if (argv._.length) throw new UsageError(`unexpected argument "${argv._[0]}" (see --help)`);
   const targets = [argv.to, argv.exec].filter((v) => v !== undefined);
   // --status --state FILE needs nothing else: no vault, no destination, no request.
-  if (argv.status && argv.state !== undefined && !targets.length) return showStatus(resolve(String(argv.state)), Boolean(argv.json));
+  if (argv.status && argv.state !== undefined && !targets.length) return showStatus(resolve(String(argv.state)), Boolean(argv.json), { vault: argv.vault === undefined ? undefined : String(argv.vault) });
   if (targets.length !== 1) throw new UsageError('give one destination: --to DIR, --to s3://BUCKET/PREFIX or --exec CMD');
   const c = common('glacier-restore', argv);
   // Every request in flight (polls, ranged GETs of several archives) listens to the one interruption signal.
@@ -289,7 +307,7 @@ run(spec, async (argv) => {
   }
   const stateDir = join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'glacier-pipes');
   const statePath = argv.state !== undefined ? resolve(String(argv.state)) : join(stateDir, `restore-${c.vault}-${createHash('sha256').update(`${target}\n${argv.shard ?? ''}\n${c.endpoint ?? process.env.AWS_ENDPOINT_URL_GLACIER ?? ''}`).digest('hex').slice(0, 12)}.jsonl`);
-  if (argv.status) return showStatus(statePath, Boolean(argv.json));
+  if (argv.status) return showStatus(statePath, Boolean(argv.json), { vault: c.vault, target });
   const dryRun = Boolean(argv['dry-run']);
   if (sink instanceof DirSink) {
     // An archive of the state's name would replace it, and with it the record of everything done.
@@ -365,7 +383,7 @@ run(spec, async (argv) => {
       const cost = priceOf({ tier, jobs: p.jobs, jobBytes: p.jobBytes, destination: isS3 ? 's3' : argv.exec !== undefined ? 'exec' : 'dir', storageClass, s3Requests: p.s3Requests }, prices, region);
       if (region && cost.region !== region) c.warn(`the price table has no prices for ${region}; priced at ${cost.region} (give --prices FILE for ${region})`);
       emit({ ...p, cost, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
-      if (process.stderr.isTTY && !c.quiet) process.stderr.write(planTable(p, cost));
+      if (process.stderr.isTTY && !c.quiet) process.stderr.write(planTable(p, cost, isS3 ? storageClass : undefined));
       if (p.days > 30 && !c.quiet) {
         const pace = paceFor(p.jobs, p.jobBytes, tier, windowMs, maxBytesPerDay !== undefined);
         const opts = `--max-jobs ${pace.maxJobs}${pace.maxBytesPerDay ? ` --max-bytes-per-day ${sizeArg(pace.maxBytesPerDay)}` : ''}`;

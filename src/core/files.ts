@@ -54,6 +54,9 @@ export async function createTemp(path: string, flags: number = O_WRONLY): Promis
   return createExclusive(path, flags);
 }
 
+/** The lock temps found in each folder read (by device and inode); see sweepLockTemps. */
+const lockTemps = new Map<string, string[]>();
+
 /**
  * Removes the `LOCK.PID-HEX.tmp` files that acquireLock left beside `lock` in processes killed (kill -9) between
  * creating their temp file and removing it: only those that name this host and a process that is gone (or are
@@ -63,7 +66,19 @@ export async function createTemp(path: string, flags: number = O_WRONLY): Promis
 async function sweepLockTemps(lock: string): Promise<void> {
   const dir = dirname(lock);
   const base = basename(lock);
-  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  // A folder is read once per process (the lock temps found are kept by folder): a restore of millions of files
+  // into one folder takes a lock per file, and reading the folder each time would cost in proportion to the files
+  // already there. Temps left by a process killed after that read are removed by the next process.
+  // (By the folder's device and inode: a path like /proc/self/fd/N names another folder once N is reused.)
+  const st = await fsp.stat(dir).catch(() => null);
+  const key = st ? `${st.dev}:${st.ino}` : undefined;
+  let temps = key === undefined ? undefined : lockTemps.get(key);
+  if (!temps) {
+    const all = await fsp.readdir(dir).catch(() => [] as string[]);
+    temps = all.filter((n) => /\.\d+-[0-9a-f]{12}\.tmp$/.test(n));
+    if (key !== undefined) lockTemps.set(key, temps);
+  }
+  const names = temps.filter((n) => n.startsWith(base));
   for (const name of names) {
     const m = /^\.(\d+)-[0-9a-f]{12}\.tmp$/.exec(name.startsWith(base) ? name.slice(base.length) : '');
     if (!m) continue;

@@ -104,6 +104,8 @@ export interface CostInput {
   storageClass?: string;
   /** S3 PUT-class requests of the uploads: per archive, CreateMultipartUpload + one per part + CompleteMultipartUpload. */
   s3Requests?: number;
+  /** S3 objects the uploads make (default: one per job). */
+  s3Objects?: number;
 }
 
 export interface Cost {
@@ -121,6 +123,16 @@ export interface Cost {
 /** GB as AWS bills it: 2^30 bytes. */
 export const GB = 2 ** 30;
 
+/**
+ * S3's chargeable overhead per object in the GLACIER and DEEP_ARCHIVE storage classes: 40 KB of metadata, 8 KB
+ * billed at S3 Standard's storage price and 32 KB at the class's (https://aws.amazon.com/s3/pricing/, storage:
+ * "Amazon S3 adds 40 KB of chargeable overhead for metadata"). KB as 1,024 bytes.
+ */
+export const S3_OBJECT_OVERHEAD: Record<string, { standardBytes: number; classBytes: number }> = {
+  GLACIER: { standardBytes: 8 * 1024, classBytes: 32 * 1024 },
+  DEEP_ARCHIVE: { standardBytes: 8 * 1024, classBytes: 32 * 1024 },
+};
+
 /** Rounded to a millionth of a dollar, so sums of small plans are not shown as 0 and figures stay readable. */
 export const usd = (n: number): number => Math.round(n * 1e6) / 1e6;
 
@@ -135,7 +147,7 @@ export function s3RequestsFor(size: number, partSize: number): number {
  * The cost of a plan against `table` for `region` (the table's FALLBACK_REGION when it lacks that region; the
  * region priced is in the result). Each line is the table's figure times the plan's count: retrieval per GB and per
  * 1,000 jobs for the tier, transfer out per GB (folder or command), S3 PUT-class requests per 1,000 and one month of
- * S3 storage for the storage class (S3). Throws UsageError when the table has no figure for the tier or class.
+ * S3 storage for the storage class (S3), with S3_OBJECT_OVERHEAD per object for GLACIER and DEEP_ARCHIVE. Throws UsageError when the table has no figure for the tier or class.
  */
 export function priceOf(input: CostInput, table: PriceTable, region: string | undefined): Cost {
   const r = region && table.regions[region] ? region : table.regions[FALLBACK_REGION] ? FALLBACK_REGION : Object.keys(table.regions)[0];
@@ -154,6 +166,12 @@ export function priceOf(input: CostInput, table: PriceTable, region: string | un
     const cls = input.storageClass ?? 'DEEP_ARCHIVE';
     s3Requests = ((input.s3Requests ?? 0) / 1000) * need(p.s3PutPer1000[cls], `S3 PUT price for ${cls}`);
     s3StoragePerMonth = gb * need(p.s3StoragePerGBMonth[cls], `S3 storage price for ${cls}`);
+    const over = S3_OBJECT_OVERHEAD[cls];
+    if (over) {
+      const objects = input.s3Objects ?? input.jobs;
+      s3StoragePerMonth += ((objects * over.classBytes) / GB) * need(p.s3StoragePerGBMonth[cls], `S3 storage price for ${cls}`);
+      s3StoragePerMonth += ((objects * over.standardBytes) / GB) * need(p.s3StoragePerGBMonth.STANDARD, 'S3 storage price for STANDARD (the 8 KB per object billed at its rate)');
+    }
   }
   const total = retrieval + requests + transfer + s3Requests + s3StoragePerMonth;
   return { currency: 'USD', region: r, pricesAsOf: table.pricesAsOf, retrieval: usd(retrieval), requests: usd(requests), transfer: usd(transfer), s3Requests: usd(s3Requests), s3StoragePerMonth: usd(s3StoragePerMonth), total: usd(total) };

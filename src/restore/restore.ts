@@ -260,10 +260,9 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
       // 2. poll the jobs due (the first poll at once)
       await tracker.poll();
       // 3. downloads
-      for (const t of tracker.tasks()) {
-        if (downloads.size >= o.concurrency) break;
-        if (t.state !== 'ready') continue;
-        t.state = 'downloading';
+      while (downloads.size < o.concurrency) {
+        const t = tracker.nextReady();
+        if (!t) break;
         const p: Promise<void> = fetcher
           .fetch(t.item, t.jobId)
           .then((r) => settle(t, r))
@@ -276,8 +275,7 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
           });
         downloads.add(p);
       }
-      const counts = { waiting: 0, ready: 0 };
-      for (const t of tracker.tasks()) if (t.state !== 'downloading') counts[t.state]++;
+      const counts = { waiting: tracker.waiting, ready: tracker.ready };
       Object.assign(st, counts, { downloading: downloads.size });
       o.progress?.(st);
       if (st.inputDone && !held && !retry.length && !tracker.size && !downloads.size) break;

@@ -1,7 +1,7 @@
 // The few calls glacier-restore makes into the rest of the toolkit, in one place: the Glacier client, job
 // calls, the verified ranged download and the inventory reader. Swapping one of them for another module's is
 // one edit here.
-import type { GlacierJobDescription, JobParameters } from '@aws-sdk/client-glacier';
+import { ListJobsCommand, type GlacierJobDescription, type JobParameters } from '@aws-sdk/client-glacier';
 import { createReadStream } from 'node:fs';
 import { send, type Glacier } from '../core/glacier.js';
 import * as operations from '../core/operations.js';
@@ -29,6 +29,26 @@ export const getJobOutput = operations.getJobOutput;
 /** The vault's jobs, one ListJobs page at a time (as many jobs a page as the service gives), `filter` as ListJobs takes it. */
 export async function* listJobPages(g: Glacier, vault: string, filter: { completed?: string; statuscode?: string } = {}): AsyncGenerator<GlacierJobDescription[]> {
   for await (const page of operations.listJobsPages(g, vault, filter)) yield page.JobList ?? [];
+}
+
+/**
+ * The vault's jobs one ListJobs page at a time from the page that `from` starts (a Marker an earlier listing
+ * answered; undefined: the first page), each page with the marker it was asked with (`at`), so that a later
+ * listing can start there. ListJobs lists jobs by initiation time (protocol §7.3), so a job started after a page
+ * was listed is on that page or a later one. A marker seen twice ends the listing with an error.
+ */
+export async function* listJobPagesFrom(g: Glacier, vault: string, from?: string): AsyncGenerator<{ at: string | undefined; jobs: GlacierJobDescription[] }> {
+  const seen = new Set<string>();
+  let marker = from;
+  for (;;) {
+    const r = await send(g, new ListJobsCommand({ accountId: g.accountId, vaultName: vault, marker }));
+    yield { at: marker, jobs: r.JobList ?? [] };
+    const next = r.Marker ?? undefined;
+    if (next === undefined) return;
+    if (seen.has(next)) throw new Error(`ListJobs: the service returned page marker ${next.slice(0, 40)} a second time; stopping rather than loop`);
+    seen.add(next);
+    marker = next;
+  }
 }
 
 /** The service's error code of a failure (the request layer's classified `code`, else the SDK's name). */

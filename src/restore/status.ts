@@ -28,8 +28,12 @@ export interface RestoreStatus {
   bytesDone: number;
   /** Bytes a second moved by the last run (archives done before it not counted). */
   rateBytesPerSecond: number;
-  /** ISO time the rest would be done at that rate, when the total is known and the run moves bytes; else null. */
+  /**
+   * ISO time the rest would be done at that rate, when the run moves bytes; else null. Before the input was read
+   * to its end only the bytes seen so far are counted: then `etaLowerBound` is true (the end is that time or later).
+   */
   eta: string | null;
+  etaLowerBound: boolean;
   /** What held the next job at the last record: "--max-jobs N" or "budget until TIME". */
   heldBy: string | null;
 }
@@ -60,7 +64,7 @@ export async function readStatus(path: string): Promise<RestoreStatus> {
   const bytes = s?.bytes ?? 0;
   const bytesDone = Math.min(bytes, s?.bytesDone ?? 0);
   const left = bytes - bytesDone;
-  const eta = s?.inputDone && rate > 0 && left > 0 && !s.ended ? new Date(s.at + (left / rate) * 1000).toISOString() : null;
+  const eta = s && rate > 0 && left > 0 && !s.ended ? new Date(s.at + (left / rate) * 1000).toISOString() : null;
   return {
     state: path,
     vault: head.vault,
@@ -81,6 +85,7 @@ export async function readStatus(path: string): Promise<RestoreStatus> {
     bytesDone,
     rateBytesPerSecond: Math.round(rate),
     eta,
+    etaLowerBound: eta !== null && !s?.inputDone,
     heldBy: (pid && s?.held) || null,
   };
 }

@@ -2,11 +2,13 @@
 // is done with it) through polling to ready, and their end: expired or failed jobs are dropped from the journal
 // and their archive handed back for a new job. Jobs already running in the vault for an archive (started by
 // `glacier-job retrieve`, another host, a run whose state was lost) are taken up instead of starting another,
-// and many jobs are followed with ListJobs pages (50 jobs a request on AWS) rather than one DescribeJob each.
+// and jobs are followed with ListJobs pages (50 jobs a request on AWS) rather than one DescribeJob each: polls
+// come in rounds (every --interval; the first at once), and a round lists from the page where the oldest job due
+// was last seen, not from the vault's first page, and stops once every job due was seen.
 import type { GlacierJobDescription } from '@aws-sdk/client-glacier';
 import type { Journal } from './journal.js';
 import { archiveRecord } from './planner.js';
-import { describeJob, errorCode, initiateJob, listJobPages, type Glacier } from './seam.js';
+import { describeJob, errorCode, initiateJob, listJobPagesFrom, type Glacier } from './seam.js';
 import type { Item } from './sinks.js';
 
 /** Errors of InitiateJob that no wait mends within a run (AWS error codes; Node's for an endpoint not reached). */
@@ -19,6 +21,10 @@ export interface Task {
   state: 'waiting' | 'ready' | 'downloading';
   /** When to ask about the job next (ms since the epoch; 0 = at once). */
   nextPoll: number;
+  /** When the job was started (ms since the epoch; 0 when not known): ListJobs lists jobs in this order. */
+  at: number;
+  /** The ListJobs marker of a page at or before the job's place in the listing (undefined: the first page). */
+  from?: string;
 }
 
 /**
@@ -28,8 +34,8 @@ export interface Task {
  */
 export type Started = { kind: 'started' | 'adopted'; task: Task } | { kind: 'missing' | 'failed'; error: string } | { kind: 'later' };
 
-/** Due waiting jobs from which one poll lists the vault's jobs by the page rather than a DescribeJob each. */
-export const PAGE_POLL_FROM = 4;
+/** A job started after the first round is first asked about this long after the last round (or --interval, if shorter). */
+export const FIRST_POLL_MS = 5_000;
 
 /**
  * Follows the run's jobs, one per archive id. Rejects only when the run's signal fired (an interrupted request);
@@ -39,6 +45,11 @@ export interface JobTracker {
   /** Jobs outstanding (waiting, ready or downloading). */
   readonly size: number;
   tasks(): IterableIterator<Task>;
+  /** Jobs waiting for Glacier, and jobs ready to download (kept as counts: no walk over the jobs). */
+  readonly waiting: number;
+  readonly ready: number;
+  /** The job ready longest, marked `downloading` for the caller to fetch; undefined when none is ready. */
+  nextReady(): Task | undefined;
   /** Takes up a job started earlier (by an earlier run: already in the journal). */
   take(item: Item, jobId: string): Task;
   /**
@@ -53,13 +64,18 @@ export interface JobTracker {
    * new one (InitiateJob, then its journal record).
    */
   start(item: Item): Promise<Started>;
-  /** Asks about every waiting job whose poll is due; marks the complete ones ready, drops the expired or failed. */
+  /**
+   * When a waiting job's poll is due, one round: ListJobs pages from the page where the oldest job due was last
+   * seen until every job due was seen (a job not listed from there is looked for from the first page; one not
+   * listed at all gets a DescribeJob, which says it is gone). Every waiting job listed on the way is updated:
+   * the complete ones marked ready, the failed dropped, the others asked about again a round later.
+   */
   poll(): Promise<void>;
   /** Drops a job (expired, failed): journal record, warning naming `why`, archive handed to `onDropped`. */
   drop(t: Task, why: string): Promise<void>;
   /** Forgets a job whose archive is finished (done, failed, integrity). */
   finish(t: Task): void;
-  /** The earliest poll due among waiting jobs (Infinity when none waits). */
+  /** The earliest poll due among waiting jobs, or a little earlier (Infinity when none waits). */
   nextPoll(): number;
 }
 
@@ -101,14 +117,51 @@ export function disagreement(item: Item, job: GlacierJobDescription): string | u
   return undefined;
 }
 
-/** The job tracker of a run (see JobTracker). Polls a few jobs with DescribeJob (8 at a time), many by ListJobs pages. */
+/** The job tracker of a run (see JobTracker). Polls by ListJobs pages; DescribeJob only for a job no listing shows. */
 export function makeTracker(o: TrackerOptions): JobTracker {
   const tasks = new Map<string, Task>(); // by archive id
+  const byJob = new Map<string, Task>(); // the same tasks by job id
+  /** When the last round began (undefined before the first): jobs started later are first asked about a round later. */
+  let lastRound: number | undefined;
+  /** The marker of the last page of the latest listing: a job started after it is listed on that page or later. */
+  let tail: string | undefined;
+  const add = (t: Task) => {
+    tasks.set(t.item.archiveId, t);
+    byJob.set(t.jobId, t);
+    waiting++;
+    if (t.nextPoll < soonest) soonest = t.nextPoll;
+  };
+  const forget = (t: Task) => {
+    if (tasks.get(t.item.archiveId) === t) {
+      tasks.delete(t.item.archiveId);
+      if (t.state === 'waiting') waiting--;
+      else if (t.state === 'ready') ready--;
+    }
+    if (byJob.get(t.jobId) === t) byJob.delete(t.jobId);
+  };
+  // Counts and the ready queue, kept as jobs change state, so that a run of 100,000 jobs never walks them all
+  // for each archive; `soonest` is at most the earliest poll due (exact after each poll).
+  let waiting = 0;
+  let ready = 0;
+  const readyQueue: Task[] = [];
+  let readyHead = 0;
+  let soonest = Infinity;
+  const schedule = (t: Task, at: number) => {
+    t.nextPoll = at;
+    if (at < soonest) soonest = at;
+  };
+  /**
+   * A task for a job just started or taken up: asked about in the first round (at once), or in a round
+   * FIRST_POLL_MS (at most --interval) after the last, with every other job started meanwhile.
+   */
+  const task = (item: Item, jobId: string, at: number, from: string | undefined): Task => ({
+    item, jobId, state: 'waiting', nextPoll: lastRound === undefined ? 0 : lastRound + Math.min(o.intervalMs, FIRST_POLL_MS), at, from,
+  });
 
   const drop = async (t: Task, why: string) => {
     o.warn(`${why}; starting a new job for ${t.item.archiveId}`);
     await o.journal.recordDrop(t.item.archiveId, t.jobId);
-    tasks.delete(t.item.archiveId);
+    forget(t);
     o.onDropped(t.item);
   };
 
@@ -117,13 +170,17 @@ export function makeTracker(o: TrackerOptions): JobTracker {
     const wrong = disagreement(t.item, job);
     if (wrong) {
       await o.journal.recordDrop(t.item.archiveId, t.jobId);
-      tasks.delete(t.item.archiveId);
+      forget(t);
       o.onRefused(t, wrong);
       return;
     }
-    if (job.StatusCode === 'Succeeded') t.state = 'ready';
-    else if (job.StatusCode === 'Failed') await drop(t, `job ${t.jobId} failed (${job.StatusMessage ?? 'no reason given'})`);
-    else t.nextPoll = o.now() + o.intervalMs;
+    if (job.StatusCode === 'Succeeded') {
+      t.state = 'ready';
+      waiting--;
+      ready++;
+      readyQueue.push(t);
+    } else if (job.StatusCode === 'Failed') await drop(t, `job ${t.jobId} failed (${job.StatusMessage ?? 'no reason given'})`);
+    else schedule(t, o.now() + o.intervalMs);
   };
 
   const pollOne = async (t: Task) => {
@@ -137,50 +194,103 @@ export function makeTracker(o: TrackerOptions): JobTracker {
         return drop(t, `job ${t.jobId} is gone (expired)`);
       }
       o.warn(`cannot ask about job ${t.jobId} (${(e as Error).message}); asking again later`);
-      t.nextPoll = o.now() + o.intervalMs;
+      schedule(t, o.now() + o.intervalMs);
       return;
     }
     await apply(t, job);
   };
 
-  /** Many due jobs: the vault's jobs by the page, until each due job was seen; those never listed get a DescribeJob. */
-  const pollPages = async (due: Task[]) => {
-    const left = new Map(due.map((t) => [t.jobId, t]));
-    try {
-      for await (const page of listJobPages(o.glacier, o.vault)) {
-        for (const job of page) {
-          const t = job.JobId ? left.get(job.JobId) : undefined;
-          if (!t) continue;
-          left.delete(job.JobId!);
-          if (tasks.get(t.item.archiveId) === t) await apply(t, job);
-        }
-        if (!left.size) break;
+  /**
+   * Lists from `from` until every job of `left` was seen (or the listing ends), applying what it says to each
+   * waiting job listed (removed from `left`). Rejects with the listing's error (a stale marker, the service).
+   */
+  const listFrom = async (from: string | undefined, left: Map<string, Task>, round: number) => {
+    for await (const page of listJobPagesFrom(o.glacier, o.vault, from)) {
+      for (const job of page.jobs) {
+        const t = job.JobId ? byJob.get(job.JobId) : undefined;
+        if (!t || t.state !== 'waiting' || tasks.get(t.item.archiveId) !== t) continue;
+        left.delete(t.jobId);
+        t.from = page.at;
+        await apply(t, job);
+        if (t.state === 'waiting') schedule(t, round + o.intervalMs);
       }
+      tail = page.at;
+      if (!left.size) return;
+    }
+  };
+
+  /** One round (see JobTracker.poll). */
+  const round = async (due: Task[]) => {
+    const now = o.now();
+    lastRound = now;
+    const left = new Map(due.map((t) => [t.jobId, t]));
+    // Jobs are listed by initiation time: from the oldest due job's page, every due job is on that page or after.
+    let oldest = due[0];
+    for (const t of due) if (t.at < oldest.at) oldest = t;
+    const start = oldest.from;
+    try {
+      await listFrom(start, left, now);
+      // Not listed after `start` (a marker the service no longer knows, jobs listed in another order): from the top.
+      if (left.size && start !== undefined) await listFrom(undefined, left, now);
     } catch (e) {
       if (o.signal.aborted) throw e;
-      o.warn(`cannot list the vault's jobs (${(e as Error).message}); asking about each`);
+      if (start !== undefined) {
+        try {
+          await listFrom(undefined, left, now);
+        } catch (e2) {
+          if (o.signal.aborted) throw e2;
+          o.warn(`cannot list the vault's jobs (${(e2 as Error).message}); asking again in ${Math.round(o.intervalMs / 1000)} s`);
+          for (const t of left.values()) schedule(t, now + o.intervalMs);
+          return;
+        }
+      } else {
+        o.warn(`cannot list the vault's jobs (${(e as Error).message}); asking again in ${Math.round(o.intervalMs / 1000)} s`);
+        for (const t of left.values()) schedule(t, now + o.intervalMs);
+        return;
+      }
     }
-    // Not listed: expired (DescribeJob says so), or the listing failed.
-    const rest = [...left.values()];
+    // In no listing from the first page: expired (DescribeJob says so), or gone some other way.
+    const rest = [...left.values()].filter((t) => tasks.get(t.item.archiveId) === t);
     for (let i = 0; i < rest.length; i += 8) await Promise.all(rest.slice(i, i + 8).map(pollOne));
   };
 
   /** Running or succeeded retrieval jobs of the vault by archive id: the newest whole-archive one of each. */
-  const inVault = new Map<string, GlacierJobDescription>();
+  const inVault = new Map<string, GlacierJobDescription & { from?: string }>();
 
   return {
     get size() {
       return tasks.size;
     },
     tasks: () => tasks.values(),
+    get waiting() {
+      return waiting;
+    },
+    get ready() {
+      return ready;
+    },
+    nextReady() {
+      while (readyHead < readyQueue.length) {
+        const t = readyQueue[readyHead++];
+        if (readyHead > 1024 && readyHead * 2 > readyQueue.length) {
+          readyQueue.splice(0, readyHead);
+          readyHead = 0;
+        }
+        if (t.state !== 'ready' || tasks.get(t.item.archiveId) !== t) continue;
+        t.state = 'downloading';
+        ready--;
+        return t;
+      }
+      return undefined;
+    },
     take(item, jobId) {
-      const t: Task = { item, jobId, state: 'waiting', nextPoll: 0 };
-      tasks.set(item.archiveId, t);
+      const t = task(item, jobId, 0, undefined);
+      add(t);
       return t;
     },
     async loadRunning() {
-      for await (const page of listJobPages(o.glacier, o.vault)) {
-        for (const j of page) {
+      for await (const page of listJobPagesFrom(o.glacier, o.vault)) {
+        tail = page.at;
+        for (const j of page.jobs) {
           if (j.Action !== 'ArchiveRetrieval' || !j.ArchiveId || !j.JobId) continue;
           if (j.StatusCode !== 'InProgress' && j.StatusCode !== 'Succeeded') continue;
           const size = j.ArchiveSizeInBytes;
@@ -188,7 +298,7 @@ export function makeTracker(o: TrackerOptions): JobTracker {
           const had = inVault.get(j.ArchiveId);
           // A succeeded job first (its output is there now), then the newest (it expires last).
           const ok = (x: GlacierJobDescription) => x.StatusCode === 'Succeeded';
-          if (!had || (ok(j) !== ok(had) ? ok(j) : String(j.CreationDate) > String(had.CreationDate))) inVault.set(j.ArchiveId, j);
+          if (!had || (ok(j) !== ok(had) ? ok(j) : String(j.CreationDate) > String(had.CreationDate))) inVault.set(j.ArchiveId, { ...j, from: page.at });
         }
       }
       return inVault.size;
@@ -200,11 +310,13 @@ export function makeTracker(o: TrackerOptions): JobTracker {
     async start(item) {
       const running = this.running(item);
       if (running) {
+        const j = inVault.get(item.archiveId)!;
         inVault.delete(item.archiveId);
         await o.journal.recordJob({ archive: archiveRecord(item), name: item.name, mtime: item.mtime, jobId: running, at: o.now() });
-        const task: Task = { item, jobId: running, state: 'waiting', nextPoll: 0 };
-        tasks.set(item.archiveId, task);
-        return { kind: 'adopted', task };
+        const created = Date.parse(String(j.CreationDate));
+        const t = task(item, running, Number.isFinite(created) ? created : 0, j.from);
+        add(t);
+        return { kind: 'adopted', task: t };
       }
       let jobId: string;
       try {
@@ -220,26 +332,29 @@ export function makeTracker(o: TrackerOptions): JobTracker {
         o.warn(`cannot start a job for ${item.archiveId} now (${(e as Error).message}); trying again in ${Math.round(o.intervalMs / 1000)} s`);
         return { kind: 'later' };
       }
-      await o.journal.recordJob({ archive: archiveRecord(item), name: item.name, mtime: item.mtime, jobId, at: o.now() });
-      const task: Task = { item, jobId, state: 'waiting', nextPoll: 0 };
-      tasks.set(item.archiveId, task);
-      o.onStarted?.(task);
-      return { kind: 'started', task };
+      const at = o.now();
+      await o.journal.recordJob({ archive: archiveRecord(item), name: item.name, mtime: item.mtime, jobId, at });
+      // Started after the latest listing's last page: listed there or later (no DescribeJob for a new job).
+      const t = task(item, jobId, at, tail);
+      add(t);
+      o.onStarted?.(t);
+      return { kind: 'started', task: t };
     },
     async poll() {
       const now = o.now();
-      const due = [...tasks.values()].filter((t) => t.state === 'waiting' && t.nextPoll <= now);
-      if (due.length >= PAGE_POLL_FROM) return pollPages(due);
-      for (let i = 0; i < due.length; i += 8) await Promise.all(due.slice(i, i + 8).map(pollOne));
+      if (soonest > now) return;
+      const list: Task[] = [];
+      for (const t of tasks.values()) if (t.state === 'waiting' && t.nextPoll <= now) list.push(t);
+      if (list.length) await round(list);
+      soonest = Infinity;
+      for (const t of tasks.values()) if (t.state === 'waiting' && t.nextPoll < soonest) soonest = t.nextPoll;
     },
     drop,
     finish(t) {
-      tasks.delete(t.item.archiveId);
+      forget(t);
     },
     nextPoll() {
-      let m = Infinity;
-      for (const t of tasks.values()) if (t.state === 'waiting' && t.nextPoll < m) m = t.nextPoll;
-      return m;
+      return waiting ? soonest : Infinity;
     },
   };
 }

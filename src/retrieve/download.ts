@@ -278,7 +278,7 @@ async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combine
           // A slice is refilled only once its hash and its write are done.
           await inFlight[k];
           // Slices never straddle a 1 MiB leaf (pieces start on leaf boundaries of the output).
-          const want = Math.min(SLICE, length - off, MiB - (off % MiB));
+          const want = Math.min(slices[k].length, length - off, MiB - (off % MiB));
           const got = await body.read(slices[k].subarray(0, want));
           if (got !== want) {
             throw Object.assign(new Error(`piece ${p.start}-${p.end}: connection ended after ${off + got} of ${length} bytes`), { code: 'ECONNRESET' });
@@ -321,8 +321,14 @@ async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combine
     });
   };
 
+  // Slices no bigger than the longest piece, and no more workers than pieces: a download of a 1 KiB archive
+  // allocates 1 KiB, not SLICES_PER_FETCH MiB per worker, which millions of small archives would leave to the
+  // garbage collector (external memory that forces a full collection every few archives).
+  const longest = o.pieces.reduce((m, p) => Math.max(m, p.end - p.start + 1), 0);
+  const sliceSize = Math.max(1, Math.min(SLICE, longest));
+  const sliceCount = Math.min(SLICES_PER_FETCH, Math.max(1, Math.ceil(longest / SLICE)));
   const worker = async () => {
-    const slices = Array.from({ length: sink.writeAtSync ? 1 : SLICES_PER_FETCH }, () => Buffer.allocUnsafeSlow(SLICE));
+    const slices = Array.from({ length: sink.writeAtSync ? 1 : sliceCount }, () => Buffer.allocUnsafeSlow(sliceSize));
     while (!failure) {
       const i = nextIndex++;
       if (i >= o.pieces.length) return;
@@ -338,7 +344,7 @@ async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combine
     }
   };
 
-  await Promise.all(Array.from({ length: Math.max(1, o.concurrency) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, o.pieces.length)) }, worker));
   await confirming;
   if (failure) throw failure;
   return { treeHash: combiner.digest().toString('hex'), bytes, unverifiedBytes };
