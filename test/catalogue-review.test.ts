@@ -3,43 +3,22 @@
 // write where they should not, are refused. The real binaries against a real glacier-local.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, lchownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { chmodSync, existsSync, lchownSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { run, sh, show, start, type Ran } from './helpers/bins.js';
-import { BIN, ROOT, startLocal, type Local } from './helpers/local.js';
+import { run, sh, show, start } from './helpers/bins.js';
+import { BIN, ROOT, type Local } from './helpers/local.js';
 import { within } from './helpers/time.js';
+import { catalogueBench, lines, ok } from './helpers/catalogue.js';
 
+const bench = catalogueBench('gp-catalogue-review-');
 let local: Local;
 let work: string;
-
-before(async () => {
-  local = await startLocal(['--memory', '--job-delay', '0']);
-  work = mkdtempSync(join(tmpdir(), 'gp-catalogue-review-'));
-});
-after(async () => {
-  await local?.stop();
-  rmSync(work, { recursive: true, force: true });
-});
-
-function envOf(o: { state?: string; catalogue?: string } = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...local.env, XDG_STATE_HOME: o.state ?? join(work, 'state') };
-  delete env.GLACIER_VAULT;
-  if (o.catalogue) env.GLACIER_CATALOGUE = o.catalogue;
-  else delete env.GLACIER_CATALOGUE;
-  return env;
-}
-
-function ok(r: Ran): Ran {
-  assert.equal(r.code, 0, show(r));
-  return r;
-}
-
-function lines<T = Record<string, unknown>>(r: Ran): T[] {
-  return r.stdout.toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
-}
+before(async () => ({ local, work } = await bench.start()));
+after(() => bench.stop());
+const { envOf, vault: vaultOps, inventoryJob, inventoryIds } = bench;
 
 type Listed = { ArchiveId: string; Name: string; Source: string; Host: string | null };
 
@@ -49,19 +28,6 @@ async function put(vault: string, env: NodeJS.ProcessEnv, desc: string, extra: s
 
 async function ids(vault: string, env: NodeJS.ProcessEnv, extra: string[] = []): Promise<string[]> {
   return lines<Listed>(ok(await run('glacier-ls', ['-v', vault, '--archives', '--json', ...extra], { env }))).map((a) => a.ArchiveId).sort();
-}
-
-async function vaultOps(vault: string): Promise<void> {
-  ok(await run('glacier-vault', ['create', vault], { env: envOf() }));
-}
-
-async function inventoryJob(vault: string): Promise<string> {
-  return (JSON.parse(ok(await run('glacier-job', ['inventory', '-v', vault], { env: envOf() })).stdout.toString()) as { JobId: string }).JobId;
-}
-
-async function inventoryIds(vault: string): Promise<string[]> {
-  const r = ok(await run('glacier-job', ['output', '-v', vault, '--wait', '--interval', '100ms', '--archives', '--', await inventoryJob(vault)], { env: envOf() }));
-  return lines<{ ArchiveId: string }>(r).map((a) => a.ArchiveId).sort();
 }
 
 /** Rewrites the catalogue's archive lines for `which` (CreationDate `days` ago, and Host when given). */

@@ -4,44 +4,22 @@
 // The real binaries over real pipes against a real glacier-local.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, appendFileSync, existsSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync, appendFileSync, existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { run, sh, show, type Ran } from './helpers/bins.js';
-import { BIN, ROOT, startLocal, type Local } from './helpers/local.js';
+import { run, sh, show } from './helpers/bins.js';
+import { BIN, ROOT, type Local } from './helpers/local.js';
 import { within } from './helpers/time.js';
+import { catalogueBench, lines, ok } from './helpers/catalogue.js';
 
+const bench = catalogueBench('gp-catalogue-test-');
 let local: Local;
 let work: string;
-
-before(async () => {
-  local = await startLocal(['--memory', '--job-delay', '0']);
-  work = mkdtempSync(join(tmpdir(), 'gp-catalogue-test-'));
-});
-after(async () => {
-  await local?.stop();
-  rmSync(work, { recursive: true, force: true });
-});
-
-/** The binaries' environment: a private state folder, and the catalogue FILE given (else the default place). */
-function envOf(o: { state?: string; catalogue?: string } = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...local.env, XDG_STATE_HOME: o.state ?? join(work, 'state') };
-  delete env.GLACIER_VAULT;
-  if (o.catalogue) env.GLACIER_CATALOGUE = o.catalogue;
-  else delete env.GLACIER_CATALOGUE;
-  return env;
-}
-
-function ok(r: Ran): Ran {
-  assert.equal(r.code, 0, show(r));
-  return r;
-}
-
-function lines<T = Record<string, unknown>>(r: Ran): T[] {
-  return r.stdout.toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
-}
+before(async () => ({ local, work } = await bench.start()));
+after(() => bench.stop());
+const { envOf, vault: vaultOps, inventoryJob, inventoryIds } = bench;
 
 type Listed = { ArchiveId: string; ArchiveDescription: string; CreationDate: string; Size: number; SHA256TreeHash: string; Name: string; Source: string; Host: string | null; InInventory?: boolean };
 
@@ -51,22 +29,6 @@ async function put(vault: string, env: NodeJS.ProcessEnv, desc: string, body: Bu
 
 async function listed(vault: string, env: NodeJS.ProcessEnv, extra: string[] = []): Promise<Listed[]> {
   return lines<Listed>(ok(await run('glacier-ls', ['-v', vault, '--archives', '--json', ...extra], { env })));
-}
-
-async function vaultOps(vault: string): Promise<void> {
-  ok(await run('glacier-vault', ['create', vault], { env: envOf() }));
-}
-
-/** The vault's archive ids by a fresh inventory job (glacier-local answers at once with --job-delay 0). */
-async function inventoryJob(vault: string): Promise<string> {
-  const r = ok(await run('glacier-job', ['inventory', '-v', vault], { env: envOf() }));
-  return (JSON.parse(r.stdout.toString()) as { JobId: string }).JobId;
-}
-
-async function inventoryIds(vault: string): Promise<string[]> {
-  const job = await inventoryJob(vault);
-  const r = ok(await run('glacier-job', ['output', '-v', vault, '--wait', '--interval', '100ms', '--archives', '--', job], { env: envOf() }));
-  return lines<{ ArchiveId: string }>(r).map((a) => a.ArchiveId).sort();
 }
 
 /** Rewrites the CreationDate of the catalogue's lines for `ids` to `days` ago, as the file would read that much later. */

@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { CreateVaultCommand, InitiateMultipartUploadCommand, type GlacierClient } from '@aws-sdk/client-glacier';
+import { CreateVaultCommand, InitiateJobCommand, InitiateMultipartUploadCommand, UploadArchiveCommand, type GlacierClient } from '@aws-sdk/client-glacier';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { run, show, type Ran } from './helpers/bins.js';
 import { BIN, ROOT, startLocal, type Local } from './helpers/local.js';
@@ -67,6 +67,15 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The fixtures the examples act on are made through the SDK: a binary started for each would only cost time. */
+async function upload(vaultName: string, archiveDescription: string, body: string): Promise<string> {
+  return (await g.send(new UploadArchiveCommand({ accountId: '-', vaultName, archiveDescription, body }))).archiveId!;
+}
+
+async function initiate(vaultName: string, jobParameters: { Type: string; ArchiveId?: string; InventoryRetrievalParameters?: { StartDate: string } }): Promise<string> {
+  return (await g.send(new InitiateJobCommand({ accountId: '-', vaultName, jobParameters }))).jobId!;
+}
+
 async function json(bin: string, args: string[], input?: string | Buffer): Promise<Record<string, string>> {
   const r = await run(bin, args, { env, input });
   assert.equal(r.code, 0, show(r));
@@ -109,19 +118,19 @@ before(async () => {
   const packed = await run('glacier-pack', ['-C', home, 'docs'], { env });
   assert.equal(packed.code, 0, show(packed));
   ids.archive = (await json('glacier-put', ['-v', 'backups', '-d', 'docs'], packed.stdout)).archiveId;
-  for (const k of ['spare1', 'spare2', 'spare3']) ids[k] = (await json('glacier-put', ['-v', 'backups', '-d', k], k)).archiveId;
+  for (const k of ['spare1', 'spare2', 'spare3']) ids[k] = await upload('backups', k, k);
   // photos: a dozen archives named with folders (mt-aws-glacier, FastGlacier and the like keep paths), so that
   // --shard 1/3 takes some of them.
-  for (let i = 0; i < 12; i++) await json('glacier-put', ['-v', 'photos', '-d', `albums/2026/img-${i}.jpg`], `photo ${i}`);
-  ids.retrieval = (await json('glacier-job', ['retrieve', '-v', 'backups', '--', ids.archive])).JobId;
-  ids.inventoryBackups = (await json('glacier-job', ['inventory', '-v', 'backups'])).JobId;
-  ids.inventoryPhotos = (await json('glacier-job', ['inventory', '-v', 'photos'])).JobId;
+  for (let i = 0; i < 12; i++) await upload('photos', `albums/2026/img-${i}.jpg`, `photo ${i}`);
+  ids.retrieval = await initiate('backups', { Type: 'archive-retrieval', ArchiveId: ids.archive });
+  ids.inventoryBackups = await initiate('backups', { Type: 'inventory-retrieval' });
+  ids.inventoryPhotos = await initiate('photos', { Type: 'inventory-retrieval' });
   // $INVENTORY_JOB: an inventory of backups that lists only two archives made for it (its --start-date is after
   // every other archive), since glacier-rm's example deletes whatever it lists.
   const since = new Date(Date.now() + 1000).toISOString();
   await until(() => Date.now() > Date.parse(since) + 5, 'the clock to pass the inventory start date', 5_000);
-  for (const k of ['listed1', 'listed2']) ids[k] = (await json('glacier-put', ['-v', 'backups', '-d', k], k)).archiveId;
-  ids.inventoryListed = (await json('glacier-job', ['inventory', '-v', 'backups', '--start-date', since])).JobId;
+  for (const k of ['listed1', 'listed2']) ids[k] = await upload('backups', k, k);
+  ids.inventoryListed = await initiate('backups', { Type: 'inventory-retrieval', InventoryRetrievalParameters: { StartDate: since } });
   const inv = await run('glacier-job', ['output', '-v', 'photos', '--wait', '--interval', '1s', '--', ids.inventoryPhotos], { env });
   assert.equal(inv.code, 0, show(inv));
   writeFileSync(join(sb, 'work', 'inv.json'), inv.stdout);

@@ -1,8 +1,9 @@
 // glacier-job output of a large archive (uploaded by glacier-put), the real binary over real pipes against a real
 // glacier-local: through a pipe and with -o (FILE only when complete), a response corrupted once (fetched again),
 // a connection dropped mid-piece, corrupted on every attempt (exit 3, nothing unverified written), killed with -o
-// and resumed (only the missing ranges fetched), cut short by `| head`. The archive spans six pieces of the default
-// 16 MiB (more than the default 4 in flight, the last one short): what the sizes exercise; more bytes only cost time.
+// and resumed (only the missing ranges fetched), cut short by `| head`. The archive is two pieces of the default
+// 16 MiB (the last one short), and eighteen of the 1 MiB pieces the fault cases ask for (more than the default 4 in
+// flight, the last one short): what the sizes exercise; more bytes only cost time.
 // job-tls.test.ts runs this file again over HTTPS.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,8 +20,9 @@ import { until } from './helpers/time.js';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const A = { accountId: '-' };
 const VAULT = 'restore';
-const PIECE = 16 * MiB; // glacier-job's default --piece-size
-const BIG = 5 * PIECE + 10 * MiB + 4321; // six pieces, the last one short
+const DEFAULT_PIECE = 16 * MiB; // glacier-job's default --piece-size
+const PIECE = MiB; // the --piece-size of the fault cases
+const BIG = DEFAULT_PIECE + MiB + 4321; // two default pieces, eighteen of 1 MiB; the last one short
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
@@ -74,7 +76,7 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('glacier-job output of a 90 MiB archive', () => {
+describe('glacier-job output of a 17 MiB archive', () => {
   let jobId: string;
 
   before(async () => {
@@ -92,12 +94,15 @@ describe('glacier-job output of a 90 MiB archive', () => {
     assert.equal(r.stdout.length, BIG);
     assert.ok(r.stdout.equals(big), 'stdout equals the archive');
     const ranges = await outputRanges();
-    assert.equal(ranges.length, Math.ceil(BIG / PIECE), 'parallel ranged GETs, one per piece');
+    assert.equal(ranges.length, Math.ceil(BIG / DEFAULT_PIECE), 'parallel ranged GETs, one per piece');
+    assert.deepEqual(ranges.map((x) => x.start).sort((a, b) => a - b), [0, DEFAULT_PIECE], 'pieces of the default 16 MiB');
   });
 
   it('with -o: FILE appears only complete, at the end; FILE.partial and FILE.partial.json are gone', async () => {
     const file = join(dir, 'restored.bin');
-    const s = start('glacier-job', ['output', '-v', VAULT, '-o', file, '--', jobId], { env });
+    // The first response is held a moment: FILE.partial is there to be seen however fast the rest goes.
+    await admin('PUT', 'faults', { spec: 'GetJobOutput:slow:count=1,ms=300' });
+    const s = start('glacier-job', ['output', '-v', VAULT, '--piece-size', '1M', '-o', file, '--', jobId], { env });
     let sawPartial = false;
     let early: string | null = null;
     const poll = setInterval(() => {
@@ -110,6 +115,7 @@ describe('glacier-job output of a 90 MiB archive', () => {
     }, 5);
     const r = await s.done;
     clearInterval(poll);
+    await admin('DELETE', 'faults');
     assert.equal(r.code, 0, show(r));
     assert.equal(r.stdout.length, 0);
     assert.equal(early, null);
@@ -123,7 +129,7 @@ describe('glacier-job output of a 90 MiB archive', () => {
     await admin('DELETE', 'counters');
     await admin('PUT', 'faults', { spec: 'GetJobOutput:corrupt:count=1' });
     try {
-      const r = await job(['output', '-v', VAULT, '--', jobId]);
+      const r = await job(['output', '-v', VAULT, '--piece-size', '1M', '--', jobId]);
       assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
       assert.ok(r.stdout.equals(big), 'stdout equals the archive');
       assert.deepEqual(errorLines(r.stderr, 'glacier-job'), [], 'only warnings on stderr');
@@ -146,7 +152,7 @@ describe('glacier-job output of a 90 MiB archive', () => {
     await admin('DELETE', 'counters');
     await admin('PUT', 'faults', { spec: 'GetJobOutput:drop:count=1' });
     try {
-      const r = await job(['output', '-v', VAULT, '--', jobId]);
+      const r = await job(['output', '-v', VAULT, '--piece-size', '1M', '--', jobId]);
       assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
       assert.ok(r.stdout.equals(big), 'stdout equals the archive');
       assert.deepEqual(errorLines(r.stderr, 'glacier-job'), [], 'only warnings on stderr');
@@ -164,7 +170,7 @@ describe('glacier-job output of a 90 MiB archive', () => {
     await admin('DELETE', 'counters');
     await admin('PUT', 'faults', { spec: 'GetJobOutput:corrupt' });
     try {
-      const r = await job(['output', '-v', VAULT, '--', jobId]);
+      const r = await job(['output', '-v', VAULT, '--piece-size', '1M', '--', jobId]);
       assert.equal(r.code, 3, `exit ${r.code}: ${r.stderr}`);
       assert.ok(isVerifiedPrefix(r.stdout), `stdout (${r.stdout.length} bytes) is a prefix of whole verified pieces`);
       const errs = errorLines(r.stderr, 'glacier-job');
@@ -178,7 +184,7 @@ describe('glacier-job output of a 90 MiB archive', () => {
     // The first three responses are good, every later one corrupt: exactly those three pieces reach stdout.
     await admin('PUT', 'faults', { spec: 'GetJobOutput:corrupt:skip=3' });
     try {
-      const r = await job(['output', '-v', VAULT, '-c', '1', '--', jobId]);
+      const r = await job(['output', '-v', VAULT, '-c', '1', '--piece-size', '1M', '--', jobId]);
       assert.equal(r.code, 3, `exit ${r.code}: ${r.stderr}`);
       assert.equal(r.stdout.length, 3 * PIECE, 'the three verified pieces, nothing more');
       assert.ok(isVerifiedPrefix(r.stdout));
@@ -194,7 +200,7 @@ describe('glacier-job output of a 90 MiB archive', () => {
     await admin('PUT', 'faults', { spec: 'GetJobOutput:slow:ms=300' });
     let verified = 0;
     try {
-      const s = start('glacier-job', ['output', '-v', VAULT, '-c', '1', '--piece-size', '4M', '-o', file, '--', jobId], { env });
+      const s = start('glacier-job', ['output', '-v', VAULT, '-c', '1', '--piece-size', '1M', '-o', file, '--', jobId], { env });
       // Killed once the record says some bytes are verified (each piece is held 300 ms, so many remain).
       verified = await until(() => {
         try {
@@ -212,7 +218,7 @@ describe('glacier-job output of a 90 MiB archive', () => {
     assert.ok(!existsSync(file), 'FILE does not exist before the download is complete');
     const rec = JSON.parse(readFileSync(record, 'utf8')) as Json;
     verified = rec.verified;
-    assert.ok(verified > 0 && verified < BIG && verified % (4 * MiB) === 0, `verified ${verified}`);
+    assert.ok(verified > 0 && verified < BIG && verified % PIECE === 0, `verified ${verified}`);
     assert.ok(statSync(`${file}.partial`).size >= verified);
 
     await admin('DELETE', 'counters');

@@ -2,16 +2,15 @@
 // every archive done once, nothing partial shown as done), jobs that expire, throttling and corrupted output;
 // and it keeps to its pace (--max-jobs outstanding, --max-bytes-per-day per window), checked in glacier-local's
 // request log and job list.
-import { CreateVaultCommand, ListJobsCommand, UploadArchiveCommand, type GlacierClient, type GlacierJobDescription } from '@aws-sdk/client-glacier';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { ListJobsCommand, type GlacierClient, type GlacierJobDescription } from '@aws-sdk/client-glacier';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { run, show, start } from './helpers/bins.js';
-import { startLocal, type Local } from './helpers/local.js';
+import { type Local } from './helpers/local.js';
 import { until } from './helpers/time.js';
+import { restoreFixture, type RestoreFixture } from './helpers/restore-fixture.js';
 
 const MiB = 1024 * 1024;
 type Rec = Record<string, any>;
@@ -57,30 +56,10 @@ async function allJobs(g: GlacierClient, vaultName: string): Promise<GlacierJobD
   return jobs;
 }
 
-interface Fixture {
-  local: Local;
-  env: NodeJS.ProcessEnv;
-  work: string;
-  data: Map<string, Buffer>;
-  jsonl: string;
-}
+type Fixture = RestoreFixture;
 
-async function fixture(vault: string, localArgs: string[], sizes: number[]): Promise<Fixture> {
-  const work = mkdtempSync(join(tmpdir(), 'glacier-restore-crash-'));
-  const local = await startLocal(localArgs);
-  const env = { ...local.env, XDG_STATE_HOME: join(work, 'state') };
-  const g = local.client();
-  await g.send(new CreateVaultCommand({ accountId: '-', vaultName: vault }));
-  const data = new Map<string, Buffer>();
-  const lines: string[] = [];
-  for (const [i, size] of sizes.entries()) {
-    const body = randomBytes(size);
-    const r = await g.send(new UploadArchiveCommand({ accountId: '-', vaultName: vault, body, archiveDescription: `f${i}.bin` }));
-    data.set(r.archiveId!, body);
-    lines.push(JSON.stringify({ ArchiveId: r.archiveId, ArchiveDescription: `f${i}.bin`, CreationDate: new Date().toISOString(), Size: size, SHA256TreeHash: r.checksum }));
-  }
-  return { local, env, work, data, jsonl: `${lines.join('\n')}\n` };
-}
+const fixture = (vault: string, localArgs: string[], sizes: number[]): Promise<Fixture> =>
+  restoreFixture(vault, localArgs, sizes, { prefix: 'glacier-restore-crash-' });
 
 /** What a run being killed has shown so far: its whole stdout records, and glacier-local's request log. */
 interface Seen {

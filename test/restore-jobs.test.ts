@@ -2,16 +2,16 @@
 // next job (never restarted from byte 0); a run whose downloads drain fewer jobs than it starts within a job's
 // life slows down instead of paying for jobs that expire unused; jobs already running in the vault are taken up,
 // and outstanding jobs are followed by ListJobs pages. Counted in glacier-local's request log.
-import { CreateVaultCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
-import { randomBytes } from 'node:crypto';
+import { CreateVaultCommand } from '@aws-sdk/client-glacier';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { run, show } from './helpers/bins.js';
-import { startLocal, type Local } from './helpers/local.js';
+import { startLocal } from './helpers/local.js';
 import { within } from './helpers/time.js';
+import { restoreFixture, type RestoreFixture } from './helpers/restore-fixture.js';
 
 const MiB = 1024 * 1024;
 type Rec = Record<string, any>;
@@ -21,31 +21,11 @@ function records(out: Buffer): Rec[] {
   return out.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
 
-interface Fixture {
-  local: Local;
-  env: NodeJS.ProcessEnv;
-  work: string;
-  data: Map<string, Buffer>;
-  jsonl: string;
-}
+type Fixture = RestoreFixture;
 
 /** glacier-local on disk (its job output comes in 1 MiB chunks, which `slow` paces), a vault, and archives. */
-async function fixture(vault: string, localArgs: string[], sizes: number[]): Promise<Fixture> {
-  const work = mkdtempSync(join(tmpdir(), 'glacier-restore-jobs-'));
-  const local = await startLocal(['--data', join(work, 'vaults'), ...localArgs]);
-  const env = { ...local.env, XDG_STATE_HOME: join(work, 'state') };
-  const g = local.client();
-  await g.send(new CreateVaultCommand({ accountId: '-', vaultName: vault }));
-  const data = new Map<string, Buffer>();
-  const lines: string[] = [];
-  for (const [i, size] of sizes.entries()) {
-    const body = randomBytes(size);
-    const r = await g.send(new UploadArchiveCommand({ accountId: '-', vaultName: vault, body, archiveDescription: `f${i}.bin` }));
-    data.set(r.archiveId!, body);
-    lines.push(JSON.stringify({ ArchiveId: r.archiveId, ArchiveDescription: `f${i}.bin`, CreationDate: new Date().toISOString(), Size: size, SHA256TreeHash: r.checksum }));
-  }
-  return { local, env, work, data, jsonl: `${lines.join('\n')}\n` };
-}
+const fixture = (vault: string, localArgs: string[], sizes: number[]): Promise<Fixture> =>
+  restoreFixture(vault, localArgs, sizes, { prefix: 'glacier-restore-jobs-', onDisk: true });
 
 const fixtures: Fixture[] = [];
 after(async () => {

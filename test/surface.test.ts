@@ -121,18 +121,20 @@ async function readBack(vault: string, archiveId: string): Promise<Buffer> {
 }
 
 describe('glacier-put -- CMD: the producer\'s exit status decides', () => {
-  for (const p of ['64', '8']) {
-    it(`sh -c 'head -c 50M /dev/urandom; exit 3' (-p ${p}: ${p === '64' ? 'one request' : 'multipart, parts sent'}): exit 1 naming the status, nothing stored, no upload left`, { timeout: within(120_000) }, async () => {
+  // 16 MiB: one request in a 32 MiB part, or sixteen 1 MiB parts (the producer cannot write them all before several
+  // have been sent, glacier-put reading no faster than it sends).
+  for (const p of ['32', '1']) {
+    it(`sh -c 'head -c 16M /dev/urandom; exit 3' (-p ${p}: ${p === '32' ? 'one request' : 'multipart, parts sent'}): exit 1 naming the status, nothing stored, no upload left`, { timeout: within(120_000) }, async () => {
       await admin('DELETE', 'counters'); // and the request log
-      const r = await run('glacier-put', ['-v', 'prod', '-p', p, '--', 'sh', '-c', 'head -c 50M /dev/urandom; exit 3'], { env });
+      const r = await run('glacier-put', ['-v', 'prod', '-p', p, '--', 'sh', '-c', 'head -c 16M /dev/urandom; exit 3'], { env });
       assert.equal(r.code, 1, show(r));
       assert.equal(r.stdout.length, 0);
       const lines = errorLines(r.stderr);
       assert.equal(lines.length, 1, r.stderr);
-      assert.match(lines[0], /^glacier-put: sh -c 'head -c 50M \/dev\/urandom; exit 3' exited with status 3; nothing was stored$/);
+      assert.match(lines[0], /^glacier-put: sh -c 'head -c 16M \/dev\/urandom; exit 3' exited with status 3; nothing was stored$/);
       const log = (await admin<{ op: string; status: number }[]>('GET', 'requests'));
       assert.equal(log.filter((x) => (x.op === 'UploadArchive' || x.op === 'CompleteMultipartUpload') && x.status < 300).length, 0, 'nothing stored');
-      if (p === '8') assert.ok(log.some((x) => x.op === 'UploadMultipartPart' && x.status < 300), 'parts had landed before the producer failed');
+      if (p === '1') assert.ok(log.some((x) => x.op === 'UploadMultipartPart' && x.status < 300), 'parts had landed before the producer failed');
       assert.deepEqual(await openUploads(g, 'prod'), [], 'no upload left open');
     });
   }

@@ -1,0 +1,34 @@
+// Prints the suite's test files (dist/test/*.test.js), the longest first, for `npm test`:
+//   node --test --test-concurrency=3 ... $(node dist/test/helpers/order.js)
+// node --test starts files in the order given, so a long file started last would run on alone at the end; started
+// first, the short ones fill the slots around it. A file not named below (a new one) comes after the named ones, in
+// name order; nothing is left out. The order only changes when a file starts, never what runs.
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The longest files, longest first: by the wall time each took run alone on a busy 2-core machine (CPU seconds
+ * and waits together), measured with `bash test/helpers/file-cost.sh`; put and job-output were cut since.
+ */
+export const LONGEST = [
+  'restore', 'local-races', 'restore-s3', 'put-tls', 'request-layer', 'restore-jobs', 'job-tls', 'catalogue',
+  'inventory-scale', 'cli-surface', 'job-signals', 'job', 'catalogue-review', 'hardening', 'local-races-resume',
+  'help-examples', 'local-faults', 'restore-names', 'pack', 'inventory', 'restore-readme', 'package', 'surface',
+  'job-range', 'restore-plan-cost', 'put', 'restore-crash', 'job-output',
+];
+
+/** The test files in `dir` (names ending .test.js), the LONGEST ones first in that order, then the rest by name. */
+export function ordered(dir: string): string[] {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.test.js')).sort();
+  const rank = (f: string) => {
+    const i = LONGEST.indexOf(f.slice(0, -'.test.js'.length));
+    return i < 0 ? LONGEST.length : i;
+  };
+  return files.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0)).map((f) => join(dir, f));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const dir = fileURLToPath(new URL('..', import.meta.url));
+  process.stdout.write(`${ordered(dir).map((f) => relative(process.cwd(), f)).join('\n')}\n`);
+}
