@@ -68,7 +68,9 @@ Options:
   --shard K/N           only archives whose id hashes to K of N (0 <= K < N): N hosts split a vault
   --storage-class C     S3 storage class (default DEEP_ARCHIVE)
   --part-size SIZE      S3 part size (default 16M; 5M to 5G; raised to fit 10,000 parts; a continued
-                        upload keeps its own)
+                        upload keeps its own). A part cut by a job's expiry halves the archive's parts after
+                        it (not below 5M, kept in the state); a job that gives no whole 5M part fails the
+                        archive for this run (a higher --limit-rate, or fewer -c, is what helps)
   --dry-run             print the plan (names, totals, days at the pace set, cost); start nothing; a plan
                         longer than 30 days warns with the --max-jobs that takes about a week
   --prices FILE         a price table (JSON) for --dry-run's cost instead of the project's (see README)

@@ -201,7 +201,7 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
     if (r.status === 'expired') {
       const kept = r.kept ? ` (${r.kept} verified bytes kept: the next job continues after them)` : '';
       const startedAt = o.journal.job(item.archiveId)?.at;
-      await tracker.drop(t, `the output of job ${t.jobId} is gone (expired)${kept}`);
+      await tracker.drop(t, `the output of job ${t.jobId} is gone (expired)${kept}${r.warning ? `; ${r.warning}` : ''}`);
       if (!r.got) slowDown(t, startedAt);
       return;
     }
