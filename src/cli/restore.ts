@@ -45,7 +45,8 @@ Destination (one of):
   --to s3://BUCKET/PREFIX   one S3 multipart upload per archive, a SHA-256 per part that S3 checks; the archive
                         id, description and tree hash in the object's metadata (x-amz-meta-glacier-*); the
                         endpoint from AWS_ENDPOINT_URL_S3 or the profile. Parts are streamed (memory does not
-                        grow with --part-size); an upload stopped part way (an expired job, a stopped run) is
+                        grow with --part-size; a part S3 holds up to 16M is kept while it is compared, a
+                        foreign one sent again); an upload stopped part way (an expired job, a stopped run) is
                         continued by the next job after the parts S3 confirmed (recorded in the state); an
                         object of another archive is never replaced: the archive gets another name
   --exec CMD            CMD run by /bin/sh per archive with its bytes on stdin and GLACIER_ARCHIVE_ID,

@@ -90,7 +90,7 @@ interface Reread {
 }
 
 /** A part S3 holds is compared with the archive's bytes (kept in memory meanwhile) up to this size; a larger one is sent again. */
-const MAX_REREAD = 64 * MiB;
+const MAX_REREAD = 16 * MiB;
 
 /**
  * The part size after an expiry cut a part of `cur` bytes: half (whole MiB), never below 5 MiB, and never so small
