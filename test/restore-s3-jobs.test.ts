@@ -311,6 +311,29 @@ describe('glacier-restore to S3: a job that cannot give a whole part', () => {
   });
 });
 
+describe('glacier-restore: a job left by a stopped run that expires before the rerun downloads it', () => {
+  it('does not lower the jobs outstanding nor blame the pace; the rerun restores the archive', { timeout: within(120_000) }, async () => {
+    const { local, g, env, archives } = await vaultWith('leftover', ['--job-delay', '1s', '--job-expiry', '2s'], [{ body: randomBytes(MiB + 7), description: 'left.bin' }]);
+    const [a] = archives;
+    const state = join(work, 'leftover.jsonl');
+    const args = (interval: string) => ['-v', 'leftover', '--to', `s3://${BUCKET}/leftover/`, '--storage-class', 'STANDARD', '--max-jobs', '10', '-c', '1', '--interval', interval, '--state', state];
+    // The first run starts the job, asks once (in progress) and is stopped while it waits an hour to ask again.
+    const first = start('glacier-restore', args('1h'), { env, input: a.line });
+    await until(async () => (await local.admin<LogEntry[]>('GET', 'requests')).some((e) => e.op === 'DescribeJob'), 'the first run to ask about its job', within(60_000), 100);
+    first.proc.kill('SIGTERM');
+    await first.done;
+    const { JobList } = await g.send(new ListJobsCommand({ accountId: '-', vaultName: 'leftover' }));
+    const jobId = JobList![0].JobId!;
+    await until(() => g.send(new ListJobsCommand({ accountId: '-', vaultName: 'leftover' })).then((r) => !(r.JobList ?? []).some((j) => j.JobId === jobId)), 'the job to expire', within(60_000), 200);
+    const r = await run('glacier-restore', args('200ms'), { env, input: a.line });
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stderr, new RegExp(`job ${jobId} is gone \\(expired\\)`), 'the leftover job was found gone in the rerun');
+    assert.doesNotMatch(r.stderr, /jobs outstanding from now on/, 'the pace is not lowered for a job this run neither started nor saw running');
+    const o = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'leftover/left.bin' }));
+    assert.ok(Buffer.from(await o.Body!.transformToByteArray()).equals(a.body), 'bytes identical');
+  });
+});
+
 /** Upload records in memory, as the journal keeps them (a part out of order is not kept). */
 function memoryRecords(): UploadRecords & { parts: Map<string, { u: string; parts: PartRecord[]; roots: string }> } {
   const uploads = new Map<string, { u: string; key: string; s?: number }>();

@@ -59,7 +59,8 @@ Destination (one of):
 
 Options:
   --tier T              Bulk (default), Standard or Expedited
-  --max-jobs N          retrieval jobs outstanding at most (default 100)
+  --max-jobs N          retrieval jobs outstanding at most (default 100); fewer while jobs this run
+                        started (or saw in progress) expire before their turn to download
   --max-bytes-per-day SIZE  bytes of retrievals started per 24 h at most (e.g. 500G)
   --pace-window D       the window --max-bytes-per-day counts over (default 24h)
   -c, --concurrency N   archives downloading at once (default 2)

@@ -137,6 +137,8 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
    * `startedAt`: when the job was started (its life so far is how long the pace waits before rising again).
    */
   const slowDown = (t: Task, startedAt = o.journal.job(t.item.archiveId)?.at) => {
+    // A job left ready by an earlier run (or another host) before this one began says nothing of this run's pace.
+    if (!t.ours) return;
     const limit = pacer.expired(startedAt === undefined ? undefined : now() - startedAt);
     if (limit === undefined) return;
     o.warn(

@@ -19,6 +19,11 @@ export interface Task {
   state: 'waiting' | 'ready' | 'downloading';
   /** When to ask about the job next (ms since the epoch; 0 = at once). */
   nextPoll: number;
+  /**
+   * Started by this run, or seen in progress by it: its expiry unused says the pace is too fast. A job an earlier
+   * run (or another host) left ready before this run began says nothing of this run's pace.
+   */
+  ours?: boolean;
 }
 
 /**
@@ -123,7 +128,10 @@ export function makeTracker(o: TrackerOptions): JobTracker {
     }
     if (job.StatusCode === 'Succeeded') t.state = 'ready';
     else if (job.StatusCode === 'Failed') await drop(t, `job ${t.jobId} failed (${job.StatusMessage ?? 'no reason given'})`);
-    else t.nextPoll = o.now() + o.intervalMs;
+    else {
+      t.ours = true; // in progress: it becomes ready during this run
+      t.nextPoll = o.now() + o.intervalMs;
+    }
   };
 
   const pollOne = async (t: Task) => {
@@ -221,7 +229,7 @@ export function makeTracker(o: TrackerOptions): JobTracker {
         return { kind: 'later' };
       }
       await o.journal.recordJob({ archive: archiveRecord(item), name: item.name, mtime: item.mtime, jobId, at: o.now() });
-      const task: Task = { item, jobId, state: 'waiting', nextPoll: 0 };
+      const task: Task = { item, jobId, state: 'waiting', nextPoll: 0, ours: true };
       tasks.set(item.archiveId, task);
       o.onStarted?.(task);
       return { kind: 'started', task };
