@@ -286,15 +286,63 @@ describe('glacier-restore to S3: names when the state file is lost after a subse
   }
 });
 
+describe('glacier-restore to S3: a job that cannot give a whole part', () => {
+  // 24 MiB in the default 16 MiB parts; a job lives 5 s after it completes and the download is paced at 1800K/s:
+  // a job gives about 9 MiB, never part 1 whole. The parts after a cut are made smaller (8 MiB, then 5 MiB).
+  it('completes byte-identical with smaller parts after the first cut; no MiB fetched more than three times; the warning names --part-size', { timeout: within(300_000) }, async () => {
+    const SIZE = 24 * MiB;
+    const { local, env, archives } = await vaultWith('cut-parts', ['--job-delay', '0', '--job-expiry', '5s'], [{ body: randomBytes(SIZE), description: 'cut.bin' }]);
+    const [a] = archives;
+    await local.admin('DELETE', 'counters');
+    const state = join(work, 'cut-parts.jsonl');
+    const args = ['-v', 'cut-parts', '--to', `s3://${BUCKET}/cut/`, '--storage-class', 'STANDARD', '--limit-rate', '1800K', '--interval', '200ms', '--state', state];
+    const r = await runBounded(local, args, env, a.line, 10);
+    assert.ok(!r.runaway, `the archive never completed: more than 10 jobs started\n${show(r)}`);
+    assert.equal(r.code, 0, show(r));
+    const o = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'cut/cut.bin' }));
+    assert.ok(Buffer.from(await o.Body!.transformToByteArray()).equals(a.body), 'bytes identical');
+    assert.match(r.stderr, /part 1 \(16 MiB\) was cut by the expiry: the parts from byte 0 on are 8 MiB .*--part-size/);
+    const log = await local.admin<LogEntry[]>('GET', 'requests');
+    const cover = coverage(log, SIZE);
+    // The first job's bytes beyond what the second stores whole are fetched by a third: three at most.
+    assert.ok(Math.max(...cover) <= 3, `no MiB fetched more than three times (coverage per MiB: ${cover.join('')})`);
+    assert.ok(cover.every((c) => c >= 1));
+    assert.match(readFileSync(state, 'utf8'), /"t":"upload"[^\n]*"s":8388608/, 'the smaller part size recorded in the state');
+  });
+});
+
+describe('glacier-restore: a job left by a stopped run that expires before the rerun downloads it', () => {
+  it('does not lower the jobs outstanding nor blame the pace; the rerun restores the archive', { timeout: within(120_000) }, async () => {
+    const { local, g, env, archives } = await vaultWith('leftover', ['--job-delay', '1s', '--job-expiry', '2s'], [{ body: randomBytes(MiB + 7), description: 'left.bin' }]);
+    const [a] = archives;
+    const state = join(work, 'leftover.jsonl');
+    const args = (interval: string) => ['-v', 'leftover', '--to', `s3://${BUCKET}/leftover/`, '--storage-class', 'STANDARD', '--max-jobs', '10', '-c', '1', '--interval', interval, '--state', state];
+    // The first run starts the job, asks once (in progress) and is stopped while it waits an hour to ask again.
+    const first = start('glacier-restore', args('1h'), { env, input: a.line });
+    await until(async () => (await local.admin<LogEntry[]>('GET', 'requests')).some((e) => e.op === 'DescribeJob'), 'the first run to ask about its job', within(60_000), 100);
+    first.proc.kill('SIGTERM');
+    await first.done;
+    const { JobList } = await g.send(new ListJobsCommand({ accountId: '-', vaultName: 'leftover' }));
+    const jobId = JobList![0].JobId!;
+    await until(() => g.send(new ListJobsCommand({ accountId: '-', vaultName: 'leftover' })).then((r) => !(r.JobList ?? []).some((j) => j.JobId === jobId)), 'the job to expire', within(60_000), 200);
+    const r = await run('glacier-restore', args('200ms'), { env, input: a.line });
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stderr, new RegExp(`job ${jobId} is gone \\(expired\\)`), 'the leftover job was found gone in the rerun');
+    assert.doesNotMatch(r.stderr, /jobs outstanding from now on/, 'the pace is not lowered for a job this run neither started nor saw running');
+    const o = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'leftover/left.bin' }));
+    assert.ok(Buffer.from(await o.Body!.transformToByteArray()).equals(a.body), 'bytes identical');
+  });
+});
+
 /** Upload records in memory, as the journal keeps them (a part out of order is not kept). */
 function memoryRecords(): UploadRecords & { parts: Map<string, { u: string; parts: PartRecord[]; roots: string }> } {
-  const uploads = new Map<string, { u: string; key: string }>();
+  const uploads = new Map<string, { u: string; key: string; s?: number }>();
   const parts = new Map<string, { u: string; parts: PartRecord[]; roots: string }>();
   return {
     parts,
     upload: (id) => uploads.get(id),
     allUploads: () => [...uploads.values()],
-    recordUpload: async (id, u, key) => void uploads.set(id, { u, key }),
+    recordUpload: async (id, u, key, s) => void uploads.set(id, { u, key, s }),
     recordUploadEnd: async (id, u) => {
       if (uploads.get(id)?.u === u) uploads.delete(id);
       parts.delete(id);
@@ -323,7 +371,7 @@ describe('the S3 sink across jobs, alone', () => {
   const data = randomBytes(13 * MiB + 11);
   const treeHash = new TreeHasher().update(data).digest().treeHash;
 
-  it('the next job continues after the parts recorded, the whole tree hash checked; a recorded part S3 no longer holds as sent means starting over', async () => {
+  it('the next job continues after the parts recorded, the whole tree hash checked; a part S3 holds with other bytes is sent again and the upload completes', async () => {
     for (const changed of [false, true]) {
       const records = memoryRecords();
       const prefix = changed ? 'alone-changed/' : 'alone/';
@@ -341,17 +389,52 @@ describe('the S3 sink across jobs, alone', () => {
       }
       const next = await sink.open(item);
       if (changed) {
+        // Part 2 holds another writer's bytes: nothing is taken on trust, and it is sent again from the archive's.
         assert.equal(next.resumed, 0, 'part 2 no longer holds what was sent: nothing is taken on trust');
-        await assert.rejects(feed(next, data, 0, data.length), /part 2 of the upload .* does not hold this archive's bytes/);
-        await next.abort();
-        continue;
+        await feed(next, data, 0, data.length);
+      } else {
+        assert.equal(next.resumed, 10 * MiB, 'continued after part 2');
+        await feed(next, data, 10 * MiB, data.length);
       }
-      assert.equal(next.resumed, 10 * MiB, 'continued after part 2');
-      await feed(next, data, 10 * MiB, data.length);
       assert.equal(next.combiner!.digest().toString('hex'), treeHash, 'the whole archive\'s tree hash, continued from the recorded state');
       await next.finish();
       const o = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `${prefix}x.bin` }));
       assert.ok(Buffer.from(await o.Body!.transformToByteArray()).equals(data), 'bytes identical');
     }
+  });
+
+  it('a part cut by an expiry makes the parts after it smaller (recorded: a new sink keeps it); a 5 MiB part no job gives whole fails the archive', async () => {
+    const big = randomBytes(24 * MiB);
+    const bigHash = new TreeHasher().update(big).digest().treeHash;
+    const records = memoryRecords();
+    const sink = () => new S3Sink({ bucket: BUCKET, prefix: 'shrink/' }, { client: s3, storageClass: 'STANDARD', partSize: 16 * MiB, records, signal: new AbortController().signal });
+    const item: Item = { archiveId: 'SHRINK', name: 'y.bin', size: big.length, treeHash: bigHash, description: 'y.bin', creationDate: '' };
+    let w = await sink().open(item);
+    await feed(w, big, 0, 9 * MiB); // part 1 (16 MiB) cut
+    await w.suspend!();
+    assert.equal(w.kept!(), 0);
+    assert.match(w.afterExpiry!()?.warning ?? '', /part 1 \(16 MiB\) was cut .* 8 MiB .*--part-size/);
+    assert.equal(records.upload(item.archiveId)?.s, 8 * MiB, 'the smaller size recorded with the upload');
+    w = await sink().open(item); // a new sink: as a rerun
+    await feed(w, big, 0, 9 * MiB); // part 1 (8 MiB) whole, part 2 cut
+    await w.suspend!();
+    assert.equal(w.kept!(), 8 * MiB, 'part 1 of 8 MiB kept');
+    assert.equal(records.upload(item.archiveId)?.s, 5 * MiB, 'then 5 MiB, never less');
+    w = await sink().open(item);
+    assert.equal(w.resumed, 8 * MiB);
+    await feed(w, big, 8 * MiB, 12 * MiB); // not one 5 MiB part whole
+    await w.suspend!();
+    assert.match(w.afterExpiry!()?.error ?? '', /one whole 5 MiB part .* higher --limit-rate, or fewer downloads at once \(-c\)/);
+    w = await sink().open(item);
+    assert.equal(w.resumed, 8 * MiB, 'what is kept stays for the next run');
+    await feed(w, big, 8 * MiB, big.length);
+    await w.finish();
+    const o = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'shrink/y.bin' }));
+    assert.ok(Buffer.from(await o.Body!.transformToByteArray()).equals(big), 'bytes identical');
+    // Parts of 8, 5, 5, 5 and 1 MiB: S3's composite checksum is that of these parts.
+    const h = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'shrink/y.bin', ChecksumMode: 'ENABLED' }));
+    const ends = [8, 13, 18, 23, 24].map((m) => m * MiB);
+    const digests = ends.map((e, i) => createHash('sha256').update(big.subarray(i ? ends[i - 1] : 0, e)).digest());
+    assert.equal(h.ChecksumSHA256?.replace(/-\d+$/, ''), createHash('sha256').update(Buffer.concat(digests)).digest('base64'), 'parts of 8, 5, 5, 5, 1 MiB');
   });
 });

@@ -45,7 +45,8 @@ Destination (one of):
   --to s3://BUCKET/PREFIX   one S3 multipart upload per archive, a SHA-256 per part that S3 checks; the archive
                         id, description and tree hash in the object's metadata (x-amz-meta-glacier-*); the
                         endpoint from AWS_ENDPOINT_URL_S3 or the profile. Parts are streamed (memory does not
-                        grow with --part-size); an upload stopped part way (an expired job, a stopped run) is
+                        grow with --part-size; a part S3 holds up to 16M is kept while it is compared, a
+                        foreign one sent again); an upload stopped part way (an expired job, a stopped run) is
                         continued by the next job after the parts S3 confirmed (recorded in the state); an
                         object of another archive is never replaced: the archive gets another name
   --exec CMD            CMD run by /bin/sh per archive with its bytes on stdin and GLACIER_ARCHIVE_ID,
@@ -58,7 +59,8 @@ Destination (one of):
 
 Options:
   --tier T              Bulk (default), Standard or Expedited
-  --max-jobs N          retrieval jobs outstanding at most (default 100)
+  --max-jobs N          retrieval jobs outstanding at most (default 100); fewer while jobs this run
+                        started (or saw in progress) expire before their turn to download
   --max-bytes-per-day SIZE  bytes of retrievals started per 24 h at most (e.g. 500G)
   --pace-window D       the window --max-bytes-per-day counts over (default 24h)
   -c, --concurrency N   archives downloading at once (default 2)
@@ -69,7 +71,9 @@ Options:
   --shard K/N           only archives whose id hashes to K of N (0 <= K < N): N hosts split a vault
   --storage-class C     S3 storage class (default DEEP_ARCHIVE)
   --part-size SIZE      S3 part size (default 16M; 5M to 5G; raised to fit 10,000 parts; a continued
-                        upload keeps its own)
+                        upload keeps its own). A part cut by a job's expiry halves the archive's parts after
+                        it (not below 5M, kept in the state); a job that gives no whole 5M part fails the
+                        archive for this run (a higher --limit-rate, or fewer -c, is what helps)
   --dry-run             print the plan (names, totals, days at the pace set, cost: S3 storage with its 40 KB
                         per object in GLACIER and DEEP_ARCHIVE); start nothing; a plan
                         longer than 30 days warns with the --max-jobs that takes about a week

@@ -14,7 +14,7 @@ import type { ArchiveSink, Item } from './sinks.js';
  * verified (a folder: NAME.partial) for the next job of the archive to continue from (`got`: bytes this job gave);
  * `failed` / `integrity`: the archive is not restored this run (nothing unverified was kept).
  */
-export type Fetched = { status: 'done'; found?: boolean } | { status: 'expired'; kept: number; got: number } | { status: 'failed' | 'integrity'; error: string };
+export type Fetched = { status: 'done'; found?: boolean } | { status: 'expired'; kept: number; got: number; warning?: string } | { status: 'failed' | 'integrity'; error: string };
 
 /** Downloads ready jobs into the sink. */
 export interface Fetcher {
@@ -96,7 +96,9 @@ export function makeFetcher(o: FetcherOptions): Fetcher {
         if (keep) await keep.call(writer).catch(() => {});
         else await writer.abort().catch(() => {});
         if (o.signal.aborted) throw o.signal.reason instanceof InterruptedError ? o.signal.reason : e;
-        if (expired) return { status: 'expired', kept: keep ? (writer.kept?.() ?? writer.resumed + bytes) : 0, got: bytes };
+        const after = expired ? writer.afterExpiry?.() : undefined;
+        if (after?.error) return { status: 'failed', error: after.error };
+        if (expired) return { status: 'expired', kept: keep ? (writer.kept?.() ?? writer.resumed + bytes) : 0, got: bytes, warning: after?.warning };
         if (e instanceof IntegrityError) return { status: 'integrity', error: e.message };
         return { status: 'failed', error: (e as Error).message };
       } finally {

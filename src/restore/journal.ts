@@ -60,7 +60,7 @@ type Line =
   | { t: 'drop'; k: string; j: string }
   | { t: 'done'; k: string }
   | { t: 'start'; at: number; s: number }
-  | { t: 'upload'; k: string; u: string; key: string }
+  | { t: 'upload'; k: string; u: string; key: string; s?: number }
   | { t: 'upload-end'; k: string; u: string }
   | { t: 'part'; k: string; u: string; n: number; e: number; c: string; g?: string; r?: string }
   | { t: 'inventory'; j: string; file?: string }
@@ -107,7 +107,7 @@ export function keyOf(archiveId: string): string {
 export class Journal {
   private readonly done = new Set<string>();
   private readonly jobs = new Map<string, JobRecord>();
-  private readonly uploads = new Map<string, { u: string; key: string }>();
+  private readonly uploads = new Map<string, { u: string; key: string; s?: number }>();
   /** The parts of each upload recorded so far (by journal key), and the tree-hash state after the last. */
   private readonly parts = new Map<string, { u: string; parts: PartRecord[]; roots: string }>();
   /** Each archive's name, recorded before its job starts and never changed (by journal key). */
@@ -207,7 +207,7 @@ export class Journal {
         this.starts.push({ at: l.at, s: l.s });
         break;
       case 'upload':
-        this.uploads.set(l.k, { u: l.u, key: l.key });
+        this.uploads.set(l.k, { u: l.u, key: l.key, s: l.s });
         if (this.parts.get(l.k)?.u !== l.u) this.parts.delete(l.k);
         break;
       case 'upload-end':
@@ -276,7 +276,7 @@ export class Journal {
       if (r.at > cut) jobStarts.add(r.at);
     }
     for (const s of this.starts) if (!jobStarts.delete(s.at)) await put({ t: 'start', at: s.at, s: s.s });
-    for (const [k, u] of this.uploads) await put({ t: 'upload', k, u: u.u, key: u.key });
+    for (const [k, u] of this.uploads) await put({ t: 'upload', k, u: u.u, key: u.key, s: u.s });
     for (const [k, p] of this.parts) {
       for (const [i, x] of p.parts.entries()) await put({ t: 'part', k, u: p.u, n: x.n, e: x.end, c: x.sha, g: x.etag, r: i === p.parts.length - 1 ? p.roots : '' });
     }
@@ -332,7 +332,8 @@ export class Journal {
   outstanding(): JobRecord[] {
     return [...this.jobs.values()];
   }
-  upload(archiveId: string): { u: string; key: string } | undefined {
+  /** The archive's S3 upload: its id, key and, once an expiry cut a part, the size of the parts after those recorded (`s`, bytes). */
+  upload(archiveId: string): { u: string; key: string; s?: number } | undefined {
     return this.uploads.get(keyOf(archiveId));
   }
   /** The parts recorded for an archive's upload (in order from part 1) and the tree-hash state after the last. */
@@ -386,8 +387,9 @@ export class Journal {
   recordDone(archiveId: string): Promise<void> {
     return this.append({ t: 'done', k: keyOf(archiveId) });
   }
-  recordUpload(archiveId: string, uploadId: string, key: string): Promise<void> {
-    return this.append({ t: 'upload', k: keyOf(archiveId), u: uploadId, key });
+  /** Records an archive's S3 upload; `partSize`: the size of its parts after those recorded (kept by later runs). */
+  recordUpload(archiveId: string, uploadId: string, key: string, partSize?: number): Promise<void> {
+    return this.append({ t: 'upload', k: keyOf(archiveId), u: uploadId, key, s: partSize });
   }
   /** Records that S3 holds part `p.n` of the upload (parts 1..n-1 recorded before it), with `roots` after it. */
   recordPart(archiveId: string, uploadId: string, p: PartRecord, roots: string): Promise<void> {

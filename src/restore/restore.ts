@@ -137,6 +137,8 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
    * `startedAt`: when the job was started (its life so far is how long the pace waits before rising again).
    */
   const slowDown = (t: Task, startedAt = o.journal.job(t.item.archiveId)?.at) => {
+    // A job left ready by an earlier run (or another host) before this one began says nothing of this run's pace.
+    if (!t.ours) return;
     const limit = pacer.expired(startedAt === undefined ? undefined : now() - startedAt);
     if (limit === undefined) return;
     o.warn(
@@ -201,7 +203,7 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
     if (r.status === 'expired') {
       const kept = r.kept ? ` (${r.kept} verified bytes kept: the next job continues after them)` : '';
       const startedAt = o.journal.job(item.archiveId)?.at;
-      await tracker.drop(t, `the output of job ${t.jobId} is gone (expired)${kept}`);
+      await tracker.drop(t, `the output of job ${t.jobId} is gone (expired)${kept}${r.warning ? `; ${r.warning}` : ''}`);
       if (!r.got) slowDown(t, startedAt);
       return;
     }

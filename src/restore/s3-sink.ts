@@ -6,7 +6,9 @@
 // is recorded in order with its SHA-256 and the archive's tree-hash state after it, so the next job (or run)
 // continues after the recorded parts (those S3 still lists with the same checksum), reading the archive from that
 // offset and verifying the whole archive's tree hash at the end; parts S3 holds beyond them are compared with the
-// archive's bytes as they are re-read and verified from Glacier, and only the parts it lacks are sent. The upload
+// archive's bytes as they are re-read and verified from Glacier, and only the parts it lacks, or that hold other
+// bytes, are sent (S3 replaces a part sent again under its number). A part cut by a job's expiry makes the
+// archive's parts after it smaller (see smallerPart), recorded with the upload. The upload
 // is completed once the whole archive matched its tree hash, and never over an object that holds another archive
 // (its `glacier-archive-id` metadata): such a name is taken, and the archive gets another. The object's metadata
 // keeps the archive id, its description and tree hash.
@@ -53,10 +55,11 @@ export const PENDING_UPLOAD = '-';
 
 /** Where the sink keeps its upload ids across runs (the restore journal has these methods). */
 export interface UploadRecords {
-  upload(archiveId: string): { u: string; key: string } | undefined;
+  /** `s`: the size of the parts after those recorded, once an expiry cut a part (absent: the run's part size). */
+  upload(archiveId: string): { u: string; key: string; s?: number } | undefined;
   allUploads(): { u: string; key: string }[];
   /** Resolves once the record is durable. */
-  recordUpload(archiveId: string, uploadId: string, key: string): Promise<void>;
+  recordUpload(archiveId: string, uploadId: string, key: string, partSize?: number): Promise<void>;
   recordUploadEnd(archiveId: string, uploadId: string): Promise<void>;
   /** The parts recorded for the archive's upload, in order from part 1, and the tree-hash state after the last. */
   uploadParts?(archiveId: string): { u: string; parts: PartRecord[]; roots: string } | undefined;
@@ -82,6 +85,21 @@ interface Reread {
   sha: Hash;
   md5?: Hash;
   remaining: number;
+  /** The part's bytes as they passed: sent as the part again when S3's part is not them. */
+  bytes: Buffer[];
+}
+
+/** A part S3 holds is compared with the archive's bytes (kept in memory meanwhile) up to this size; a larger one is sent again. */
+const MAX_REREAD = 16 * MiB;
+
+/**
+ * The part size after an expiry cut a part of `cur` bytes: half (whole MiB), never below 5 MiB, and never so small
+ * that the archive's `rest` bytes after `parts` parts need more than 10,000 parts; `cur` when it cannot shrink.
+ */
+export function smallerPart(cur: number, parts: number, rest: number): number {
+  const half = Math.max(MIN_PART, Math.floor(cur / 2 / MiB) * MiB);
+  const least = Math.ceil(rest / Math.max(1, MAX_PARTS - parts) / MiB) * MiB;
+  return Math.min(cur, Math.max(half, least));
 }
 
 export class S3Sink implements ArchiveSink {
@@ -217,26 +235,43 @@ export class S3Sink implements ArchiveSink {
     return { UploadId: up.UploadId!, held: new Map() };
   }
 
+  /** Part sizes made smaller by an expiry this run (by archive id and upload id), for a sink without records. */
+  private readonly shrunk = new Map<string, number>();
+
   async open(item: Item): Promise<ArchiveWriter> {
     const Bucket = this.target.bucket;
     const Key = this.key(item);
     await this.refuseOther(item, Key); // before a byte is fetched for it
     const { UploadId, held } = await this.upload(item, Key);
-    // A continued upload keeps the part size its parts were sent with.
+    // The size of the parts after those recorded: --part-size, smaller once an expiry cut a part of this
+    // archive (recorded with the upload); an upload continued without its state keeps its first part's size.
+    const rec = this.o.records?.upload(item.archiveId);
+    const chosen = (rec?.u === UploadId ? rec.s : undefined) ?? this.shrunk.get(`${item.archiveId} ${UploadId}`);
     let partSize = partSizeFor(item.size, this.o.partSize);
     const first = held.get(1);
-    if (first && first.size > 0 && (first.size >= MIN_PART || first.size >= item.size) && Math.ceil(item.size / first.size) <= MAX_PARTS) partSize = first.size;
-    const count = Math.max(1, Math.ceil(item.size / partSize));
-    const sizeOf = (n: number) => (n < count ? partSize : item.size - (count - 1) * partSize);
-    const parts: CompletedPart[] = new Array(count);
-    const digests: Buffer[] = new Array(count);
+    if (chosen && chosen >= MIN_PART && chosen % MiB === 0 && Math.ceil(item.size / chosen) <= MAX_PARTS) partSize = chosen;
+    else if (first && first.size > 0 && (first.size >= MIN_PART || first.size >= item.size) && Math.ceil(item.size / first.size) <= MAX_PARTS) partSize = first.size;
+    // Each part's end in the archive: the parts recorded (their own sizes), then `partSize` ones to the end.
+    const ends: number[] = [];
+    const layout = (from: number) => {
+      ends.length = 0;
+      let e = from;
+      do ends.push((e = Math.min(item.size, e + partSize)));
+      while (e < item.size);
+    };
+    layout(0);
+    let count = ends.length;
+    const sizeOf = (n: number) => ends[n - 1] - (n > 1 ? ends[n - 2] : 0);
+    const parts: CompletedPart[] = [];
+    const digests: Buffer[] = [];
     const inFlight = new Map<Promise<void>, PartStream>(); // parts sent whole, their answer awaited
     const maxInFlight = Math.max(1, this.o.partsInFlight ?? 4);
     let firstError: unknown;
     let cur: PartStream | undefined;
     let reread: Reread | undefined;
     let pos = 0;
-    let mismatch = false;
+    let completed = 0; // parts S3 confirmed (or matched) during this job
+    let after: { warning?: string; error?: string } | undefined;
 
     // The parts recorded by an earlier job or run, still listed by S3 with the checksum recorded: the download
     // continues after them, from the archive's tree-hash state recorded with the last one.
@@ -245,22 +280,28 @@ export class S3Sink implements ArchiveSink {
     let combiner: TreeCombiner | undefined;
     let recordedThrough = 0; // parts 1..recordedThrough are recorded
     const kept = records?.uploadParts?.(item.archiveId);
-    if (kept && kept.u === UploadId && partSize % MiB === 0 && kept.parts.length > 0 && kept.parts.length < count) {
+    if (kept && kept.u === UploadId && kept.parts.length > 0) {
+      let prev = 0;
       const fits = kept.parts.every((p, i) => {
         const h = held.get(i + 1);
         // S3 lists a part's SHA-256 (AWS, for uploads created with ChecksumAlgorithm), else its ETag as it gave it.
         const same = h?.checksum ? h.checksum.replace(/-\d+$/, '') === p.sha : Boolean(h?.etag && p.etag && h.etag.replace(/"/g, '') === p.etag.replace(/"/g, ''));
-        return p.n === i + 1 && p.end === (i + 1) * partSize && h?.size === sizeOf(i + 1) && same;
+        const ok = p.n === i + 1 && p.end > prev && p.end < item.size && p.end % MiB === 0 && h?.size === p.end - prev && same;
+        prev = p.end;
+        return ok;
       });
-      const end = kept.parts.length * partSize;
+      const end = prev;
       const roots = kept.roots.match(/[0-9a-f]{64}/g)?.map((r) => Buffer.from(r, 'hex')) ?? [];
-      if (fits && kept.roots.length === roots.length * 64) {
+      if (fits && kept.roots.length === roots.length * 64 && kept.parts.length + Math.ceil((item.size - end) / partSize) <= MAX_PARTS) {
         try {
           combiner = TreeCombiner.resume(end / MiB, roots);
           for (const [i, p] of kept.parts.entries()) {
             parts[i] = { PartNumber: i + 1, ETag: held.get(i + 1)!.etag, ChecksumSHA256: p.sha };
             digests[i] = Buffer.from(p.sha, 'base64');
           }
+          layout(end);
+          ends.unshift(...kept.parts.map((p) => p.end));
+          count = ends.length;
           resumed = pos = end;
           recordedThrough = kept.parts.length;
         } catch {
@@ -268,25 +309,34 @@ export class S3Sink implements ArchiveSink {
         }
       }
     }
+    // Parts end on whole MiB (all but the last): only then is the tree-hash state at their ends recorded.
+    const aligned = ends.slice(0, -1).every((e) => e % MiB === 0);
+    const partEnding = new Map(ends.slice(0, -1).map((e, i) => [e, i + 1]));
+    let at = 0; // index in `ends` of the part holding `pos`
+    const partAt = (offset: number) => {
+      while (ends[at] <= offset && at < ends.length - 1) at++;
+      return at + 1;
+    };
     // The tree-hash state at each part's end, taken as the download folds the leaves in (see PartCombiner).
     const rootsAt = new Map<number, string>();
     let recording: Promise<void> = Promise.resolve();
     /** Records, in order, each part S3 confirmed once the tree-hash state after it is known. */
     const record = () => {
-      if (!records?.recordPart || partSize % MiB !== 0) return;
+      if (!records?.recordPart || !aligned) return;
       for (let n = recordedThrough + 1; n < count && parts[n - 1] && digests[n - 1] && rootsAt.has(n); n = recordedThrough + 1) {
         recordedThrough = n;
         const roots = rootsAt.get(n)!;
         rootsAt.delete(n);
-        const p: PartRecord = { n, end: n * partSize, sha: digests[n - 1].toString('base64'), etag: parts[n - 1].ETag };
+        const p: PartRecord = { n, end: ends[n - 1], sha: digests[n - 1].toString('base64'), etag: parts[n - 1].ETag };
         recording = recording.then(() => records.recordPart!(item.archiveId, UploadId, p, roots)).catch((e) => {
           firstError ??= e;
         });
       }
     };
     const tree = new PartCombiner(resumed / MiB, combiner, (leaves, roots) => {
-      if ((leaves * MiB) % partSize !== 0) return;
-      rootsAt.set((leaves * MiB) / partSize, roots());
+      const n = partEnding.get(leaves * MiB);
+      if (n === undefined) return;
+      rootsAt.set(n, roots());
       record();
     });
 
@@ -306,6 +356,7 @@ export class S3Sink implements ArchiveSink {
           if (r.ChecksumSHA256 && r.ChecksumSHA256 !== digest.toString('base64')) throw new IntegrityError(`part ${n} of s3://${Bucket}/${Key}: S3 received bytes with SHA-256 ${r.ChecksumSHA256}, sent ${digest.toString('base64')}`);
           parts[n - 1] = { PartNumber: n, ETag: r.ETag, ChecksumSHA256: digest.toString('base64') };
           digests[n - 1] = digest;
+          completed++;
           record();
         })
         .catch((e) => {
@@ -314,16 +365,23 @@ export class S3Sink implements ArchiveSink {
         .finally(() => inFlight.delete(t));
       inFlight.set(t, p);
     };
-    const checked = (r: Reread) => {
+    const checked = async (r: Reread) => {
       const n = r.held.partNumber;
       const sha = r.sha.digest();
-      if (!partMatches(r.held, sha, r.md5?.digest())) {
-        mismatch = true;
-        throw new ServiceError(`part ${n} of the upload to s3://${Bucket}/${Key} does not hold this archive's bytes: the upload is aborted, and the archive is sent again at the next attempt`);
+      if (partMatches(r.held, sha, r.md5?.digest())) {
+        parts[n - 1] = { PartNumber: n, ETag: r.held.etag, ChecksumSHA256: r.held.checksum ?? sha.toString('base64') };
+        digests[n - 1] = sha;
+        completed++;
+        record();
+        return;
       }
-      parts[n - 1] = { PartNumber: n, ETag: r.held.etag, ChecksumSHA256: r.held.checksum ?? sha.toString('base64') };
-      digests[n - 1] = sha;
-      record();
+      // S3's part n is not these bytes (another writer's, or one damaged): sent again from them, it replaces it.
+      while (inFlight.size >= maxInFlight) await Promise.race(inFlight.keys());
+      if (firstError) throw firstError;
+      const p = (cur = new PartStream(this.client, { Bucket, Key, UploadId }, n, sizeOf(n), this.o.signal));
+      for (const b of r.bytes) await p.write(b);
+      cur = undefined;
+      sent(p);
     };
 
     return {
@@ -334,10 +392,12 @@ export class S3Sink implements ArchiveSink {
         for (let off = 0; off < data.length; ) {
           if (firstError) throw firstError;
           if (!cur && !reread) {
-            const n = Math.floor(pos / partSize) + 1;
+            const n = partAt(pos);
             const h = held.get(n);
-            // A part S3 holds in full is checked as its bytes pass; a part of another size (one cut short) is sent again.
-            if (h && h.size === sizeOf(n) && (h.checksum || needsMd5(h))) reread = { held: h, sha: createHash('sha256'), md5: needsMd5(h) ? createHash('md5') : undefined, remaining: h.size };
+            // A part S3 holds in full is checked as its bytes pass; a part of another size (one cut short), or one
+            // too large to keep in memory while it is checked, is sent again.
+            if (h && h.size === sizeOf(n) && h.size <= MAX_REREAD && (h.checksum || needsMd5(h)))
+              reread = { held: h, sha: createHash('sha256'), md5: needsMd5(h) ? createHash('md5') : undefined, remaining: h.size, bytes: [] };
             else {
               while (inFlight.size >= maxInFlight) await Promise.race(inFlight.keys());
               if (firstError) throw firstError;
@@ -349,13 +409,14 @@ export class S3Sink implements ArchiveSink {
             const slice = data.subarray(off, off + take);
             reread.sha.update(slice);
             reread.md5?.update(slice);
+            reread.bytes.push(Buffer.from(slice)); // a copy: the caller reuses its buffers
             reread.remaining -= take;
             off += take;
             pos += take;
             if (!reread.remaining) {
               const r = reread;
               reread = undefined;
-              checked(r);
+              await checked(r);
             }
           } else {
             const p = cur!;
@@ -396,27 +457,59 @@ export class S3Sink implements ArchiveSink {
           throw new IntegrityError(`s3://${Bucket}/${Key} ${bad} (deleted)`);
         }
       },
-      // The whole archive went through and failed (its tree hash, a part S3 holds, another archive at the key):
+      // The whole archive went through and failed (its tree hash, another archive at the key):
       // the upload goes. Stopped part way (an error, an expired job), it stays for the next attempt to continue.
       abort: async () => {
         await settle();
-        if (pos === item.size || mismatch) {
+        if (pos === item.size) {
           await abortUpload(this.client, Bucket, Key, UploadId).catch(() => {});
           await this.o.records?.recordUploadEnd(item.archiveId, UploadId);
         }
       },
       // The recorded upload and its parts stay: the same command continues it. The job expired (the run goes on):
       // the part being streamed is dropped, those sent whole are awaited and recorded. Interrupted: nothing is awaited.
+      // A part cut by the expiry makes the parts after those recorded smaller (see smallerPart), recorded with the
+      // upload so that the next job and later runs keep it; a job that gave no whole part of the least size ends
+      // the archive for this run (see afterExpiry).
       suspend: async () => {
         if (this.o.signal?.aborted) return settle();
+        const cut = cur && cur.remaining < cur.size ? cur.partNumber : reread && reread.remaining < reread.held.size ? reread.held.partNumber : undefined;
         cur?.cancel();
         cur = undefined;
+        reread = undefined;
         await Promise.allSettled(inFlight.keys());
         await recording;
+        if (cut === undefined) return;
+        const from = recordedThrough ? ends[recordedThrough - 1] : 0;
+        const next = smallerPart(partSize, recordedThrough, item.size - from);
+        if (!completed && next === partSize) {
+          after = {
+            error:
+              `no job lives long enough to give one whole ${mib(partSize)} part of this archive (part ${cut} cut at each expiry): ` +
+              `run again with a higher --limit-rate, or fewer downloads at once (-c)`,
+          };
+          return;
+        }
+        if (next < partSize) {
+          this.shrunk.set(`${item.archiveId} ${UploadId}`, next);
+          await records?.recordUpload(item.archiveId, UploadId, Key, next);
+        }
+        after = {
+          warning:
+            next < partSize
+              ? `part ${cut} (${mib(sizeOf(cut))}) was cut by the expiry: the parts from byte ${from} on are ${mib(next)} (a smaller --part-size, or a higher --limit-rate, gives whole parts within a job's life)`
+              : `part ${cut} (${mib(sizeOf(cut))}) was cut by the expiry and is sent again by the next job (a smaller --part-size, or a higher --limit-rate, wastes less)`,
+        };
       },
-      kept: () => (recordedThrough ? recordedThrough * partSize : 0),
+      kept: () => (recordedThrough ? ends[recordedThrough - 1] : 0),
+      afterExpiry: () => after,
     };
   }
+}
+
+/** `n` bytes as MiB for messages ("8 MiB", "5.5 MiB"). */
+function mib(n: number): string {
+  return `${Number((n / MiB).toFixed(1))} MiB`;
 }
 
 /**

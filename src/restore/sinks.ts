@@ -48,6 +48,11 @@ export interface ArchiveWriter {
   pause?(): Promise<void>;
   /** After `suspend` or `pause`: the bytes kept for the next job (absent: `resumed` plus the bytes written). */
   kept?(): number;
+  /**
+   * After the job expired and `suspend` or `pause`: a warning on what the expiry cost and which option changes it,
+   * or an error when another job would not do better (the archive then fails for this run, what is kept stays).
+   */
+  afterExpiry?(): { warning?: string; error?: string } | undefined;
 }
 
 export interface ArchiveSink {

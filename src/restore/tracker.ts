@@ -25,6 +25,11 @@ export interface Task {
   at: number;
   /** The ListJobs marker of a page at or before the job's place in the listing (undefined: the first page). */
   from?: string;
+  /**
+   * Started by this run, or seen in progress by it: its expiry unused says the pace is too fast. A job an earlier
+   * run (or another host) left ready before this run began says nothing of this run's pace.
+   */
+  ours?: boolean;
 }
 
 /**
@@ -180,7 +185,10 @@ export function makeTracker(o: TrackerOptions): JobTracker {
       ready++;
       readyQueue.push(t);
     } else if (job.StatusCode === 'Failed') await drop(t, `job ${t.jobId} failed (${job.StatusMessage ?? 'no reason given'})`);
-    else schedule(t, o.now() + o.intervalMs);
+    else {
+      t.ours = true; // in progress: it becomes ready during this run
+      schedule(t, o.now() + o.intervalMs);
+    }
   };
 
   const pollOne = async (t: Task) => {
@@ -336,6 +344,7 @@ export function makeTracker(o: TrackerOptions): JobTracker {
       await o.journal.recordJob({ archive: archiveRecord(item), name: item.name, mtime: item.mtime, jobId, at });
       // Started after the latest listing's last page: listed there or later (no DescribeJob for a new job).
       const t = task(item, jobId, at, tail);
+      t.ours = true;
       add(t);
       o.onStarted?.(t);
       return { kind: 'started', task: t };
