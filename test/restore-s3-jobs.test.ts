@@ -313,13 +313,19 @@ describe('glacier-restore to S3: a job that cannot give a whole part', () => {
 
 describe('glacier-restore: a job left by a stopped run that expires before the rerun downloads it', () => {
   it('does not lower the jobs outstanding nor blame the pace; the rerun restores the archive', { timeout: within(120_000) }, async () => {
-    const { local, g, env, archives } = await vaultWith('leftover', ['--job-delay', '1s', '--job-expiry', '2s'], [{ body: randomBytes(MiB + 7), description: 'left.bin' }]);
+    // Jobs take 8 s: the first run's first poll after starting its job (within 5 s) finds it in progress.
+    const { local, g, env, archives } = await vaultWith('leftover', ['--job-delay', '8s', '--job-expiry', '2s'], [{ body: randomBytes(MiB + 7), description: 'left.bin' }]);
     const [a] = archives;
     const state = join(work, 'leftover.jsonl');
     const args = (interval: string) => ['-v', 'leftover', '--to', `s3://${BUCKET}/leftover/`, '--storage-class', 'STANDARD', '--max-jobs', '10', '-c', '1', '--interval', interval, '--state', state];
-    // The first run starts the job, asks once (in progress) and is stopped while it waits an hour to ask again.
+    // The first run starts the job, asks once (in progress) and is stopped while it waits to ask again.
     const first = start('glacier-restore', args('1h'), { env, input: a.line });
-    await until(async () => (await local.admin<LogEntry[]>('GET', 'requests')).some((e) => e.op === 'DescribeJob'), 'the first run to ask about its job', within(60_000), 100);
+    // It asks about its job with a ListJobs page (or a DescribeJob) once it has started it.
+    const askedAfterStart = (log: LogEntry[]) => {
+      const i = log.findIndex((e) => e.op === 'InitiateJob');
+      return i >= 0 && log.slice(i + 1).some((e) => e.op === 'ListJobs' || e.op === 'DescribeJob');
+    };
+    await until(async () => askedAfterStart(await local.admin<LogEntry[]>('GET', 'requests')), 'the first run to ask about its job', within(60_000), 100);
     first.proc.kill('SIGTERM');
     await first.done;
     const { JobList } = await g.send(new ListJobsCommand({ accountId: '-', vaultName: 'leftover' }));
