@@ -1,6 +1,22 @@
 // Spawns the project's real binaries (bin/glacier-*) over real pipes and collects what they print.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { after } from 'node:test';
 import { BIN } from './local.js';
+
+// Every process started here that has not ended yet. A test that fails while one runs (an assertion or an until()
+// giving up) would otherwise leave it holding the test file open for ever: once the file's tests are over, whatever
+// is left gets SIGKILL, so the file ends and reports the failure.
+const live = new Set<ChildProcess>();
+after(() => {
+  for (const p of live) {
+    p.kill('SIGKILL');
+    // A grandchild may still hold the pipes: they are closed on this side too.
+    p.stdin?.destroy();
+    p.stdout?.destroy();
+    p.stderr?.destroy();
+    p.unref();
+  }
+});
 
 export interface Ran {
   code: number | null;
@@ -34,6 +50,8 @@ function startCmd(cmd: string, args: string[], o: { env: NodeJS.ProcessEnv; inpu
   const t0 = Date.now();
   const withStdin = o.input !== undefined || o.openStdin;
   const proc = spawn(cmd, args, { env: o.env, stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  live.add(proc);
+  proc.once('exit', () => live.delete(proc));
   const out: Buffer[] = [];
   let err = '';
   proc.stdout!.on('data', (d: Buffer) => out.push(d));
