@@ -88,7 +88,8 @@ and control characters are made safe), is at most 255 bytes a component (a cut n
 .tar.gz), and belongs to its archive: recorded in the state before its job starts, never changed, never given to
 another archive. A name another archive holds (in the state, or a file of other bytes in DIR, compared
 case-insensitively when DIR is) gets ~HASH of the archive id; so does an archive whose name another process took
-in DIR after it was recorded (that file is left as it is; said on stderr, the new name recorded). A folder marker
+in DIR after it was recorded, or whose NAME.partial or NAME.partial.json is a link or no file (that is left as it
+is, never followed; said on stderr, the new name recorded). A folder marker
 ("photos/") becomes a folder. An archive stored compressed or encrypted by FastGlacier or CloudBerry is restored
 as stored, with "encoding" in its line.
 Files: complete files and folders get the umask's mode (.partial files and the state 0600); no symbolic link

@@ -158,6 +158,18 @@ export class DirSink implements ArchiveSink {
           st = await fsp.lstat(`${d.path}/${base}`).catch(() => null);
         }
       }
+      // A link or anything but a plain file at NAME.partial or NAME.partial.json (planted by another user) holds
+      // the name as NAME itself would: it is never followed, and the archive takes its next free name.
+      if (!folder) {
+        const partialBase = Buffer.byteLength(`${base}.partial.json.tmp`) > 255 ? undefined : base;
+        if (partialBase !== undefined) {
+          const partial = FileSink.partialPath(`${d.path}/${partialBase}`);
+          for (const f of [partial, `${partial}.json`]) {
+            const ps = await fsp.lstat(f).catch(() => null);
+            if (ps && !ps.isFile()) return true;
+          }
+        }
+      }
       if (!st) return false;
       if (folder) return !st.isDirectory();
       if (!st.isFile() || st.size !== item.size) return true;
@@ -184,6 +196,19 @@ export class DirSink implements ArchiveSink {
       if (e instanceof Error) e.message = e.message.split(d.path).join(d.shown);
       return e;
     };
+    // A link (or anything but a plain file) planted at NAME.partial or NAME.partial.json after the name was given:
+    // never followed; the archive takes its next free name (recorded in the state) and is written there.
+    if (this.renamer && partialBase === base) {
+      for (const f of [FileSink.partialPath(`${d.path}/${base}`), `${FileSink.partialPath(`${d.path}/${base}`)}.json`]) {
+        const ps = await fsp.lstat(f).catch(() => null);
+        if (ps && !ps.isFile()) {
+          const name = await this.renamer.next(item).finally(() => d.close());
+          await this.renamer.record(item, name);
+          item.name = name;
+          return this.open(item, jobId, pool);
+        }
+      }
+    }
     let opened;
     try {
       // Any job for this archive continues its verified prefix (checked again against its recorded tree hashes).
