@@ -51,5 +51,7 @@ export const initiateJob = (g: Glacier, vaultName: string, jobParameters: JobPar
 export const describeJob = (g: Glacier, vaultName: string, jobId: string) => send(g, new DescribeJobCommand({ accountId: g.accountId, vaultName, jobId }));
 export const listJobsPages = (g: Glacier, vaultName: string, filter: { completed?: string; statuscode?: string }) =>
   paginate(g, (marker) => new ListJobsCommand({ accountId: g.accountId, vaultName, marker, ...filter }));
+/** One ListJobs page, asked with `marker` (undefined: the first page); its Marker names the next page, if any. */
+export const listJobsPage = (g: Glacier, vaultName: string, marker?: string) => send(g, new ListJobsCommand({ accountId: g.accountId, vaultName, marker }));
 /** GetJobOutput: `range` as the Range header wants it ("bytes=A-B" or "bytes=A-"), undefined for all of it. */
 export const getJobOutput = (g: Glacier, vaultName: string, jobId: string, range?: string) => send(g, new GetJobOutputCommand({ accountId: g.accountId, vaultName, jobId, range }));

@@ -1,7 +1,7 @@
 // The few calls glacier-restore makes into the rest of the toolkit, in one place: the Glacier client, job
 // calls, the verified ranged download and the inventory reader. Swapping one of them for another module's is
 // one edit here.
-import { ListJobsCommand, type GlacierJobDescription, type JobParameters } from '@aws-sdk/client-glacier';
+import type { GlacierJobDescription, JobParameters } from '@aws-sdk/client-glacier';
 import { createReadStream } from 'node:fs';
 import { send, type Glacier } from '../core/glacier.js';
 import * as operations from '../core/operations.js';
@@ -41,7 +41,7 @@ export async function* listJobPagesFrom(g: Glacier, vault: string, from?: string
   const seen = new Set<string>();
   let marker = from;
   for (;;) {
-    const r = await send(g, new ListJobsCommand({ accountId: g.accountId, vaultName: vault, marker }));
+    const r = await operations.listJobsPage(g, vault, marker);
     yield { at: marker, jobs: r.JobList ?? [] };
     const next = r.Marker ?? undefined;
     if (next === undefined) return;
