@@ -33,7 +33,8 @@ describe('glacier-restore: inventories checked', () => {
   async function inventoryFile(vault: string, file: string): Promise<void> {
     const inv = await run('glacier-job', ['inventory', '-v', vault], { env });
     assert.equal(inv.code, 0, show(inv));
-    const out = await run('glacier-job', ['output', '-v', vault, JSON.parse(inv.stdout.toString()).JobId, '--wait', '--interval', '200ms', '-o', file], { env });
+    // The id goes after --: one in 64 starts with '-'.
+    const out = await run('glacier-job', ['output', '-v', vault, '--wait', '--interval', '200ms', '-o', file, '--', JSON.parse(inv.stdout.toString()).JobId], { env });
     assert.equal(out.code, 0, show(out));
   }
 

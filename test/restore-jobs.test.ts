@@ -159,7 +159,7 @@ describe('glacier-restore: polls by the page', () => {
     await local.admin('POST', 'fill', { vault: 'many', count: 600, size: 1 });
     const inv = await run('glacier-job', ['inventory', '-v', 'many'], { env });
     assert.equal(inv.code, 0, show(inv));
-    const out = await run('glacier-job', ['output', '-v', 'many', JSON.parse(inv.stdout.toString()).JobId, '--wait', '--interval', '200ms', '--archives'], { env });
+    const out = await run('glacier-job', ['output', '-v', 'many', '--wait', '--interval', '200ms', '--archives', '--', JSON.parse(inv.stdout.toString()).JobId], { env });
     assert.equal(out.code, 0, show(out));
     // Jobs now take 3 s: several polls of every outstanding job before it completes.
     await local.admin('PUT', 'config', { jobDelays: { Bulk: 3000, Standard: 3000, Expedited: 3000 } });

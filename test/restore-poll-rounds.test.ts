@@ -30,7 +30,7 @@ describe('glacier-restore: polls in rounds of ListJobs pages', () => {
     await local.admin('POST', 'fill', { vault: 'rounds', count: 301, size: 1 });
     const inv = await run('glacier-job', ['inventory', '-v', 'rounds'], { env });
     assert.equal(inv.code, 0, show(inv));
-    const out = await run('glacier-job', ['output', '-v', 'rounds', JSON.parse(inv.stdout.toString()).JobId, '--wait', '--interval', '200ms', '--archives'], { env });
+    const out = await run('glacier-job', ['output', '-v', 'rounds', '--wait', '--interval', '200ms', '--archives', '--', JSON.parse(inv.stdout.toString()).JobId], { env });
     assert.equal(out.code, 0, show(out));
     const lines = out.stdout.toString().trim().split('\n');
     assert.equal(lines.length, 301);

@@ -132,7 +132,7 @@ describe('glacier-restore: review fixes against glacier-local', () => {
     async function csvInventory(v: string, file: string): Promise<void> {
       const inv = await run('glacier-job', ['inventory', '-v', v, '--format', 'CSV'], { env });
       assert.equal(inv.code, 0, show(inv));
-      const out = await run('glacier-job', ['output', '-v', v, JSON.parse(inv.stdout.toString()).JobId, '--wait', '--interval', '200ms', '-o', file], { env });
+      const out = await run('glacier-job', ['output', '-v', v, '--wait', '--interval', '200ms', '-o', file, '--', JSON.parse(inv.stdout.toString()).JobId], { env });
       assert.equal(out.code, 0, show(out));
       assert.match(readFileSync(file, 'utf8'), /^ArchiveId,ArchiveDescription,CreationDate,Size,SHA256TreeHash\n/);
     }

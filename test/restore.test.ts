@@ -88,7 +88,7 @@ async function uploadAll(): Promise<void> {
   // The input as `glacier-job output --archives` prints it, through the real binaries.
   const inv = await run('glacier-job', ['inventory', '-v', VAULT], { env });
   assert.equal(inv.code, 0, show(inv));
-  const out = await run('glacier-job', ['output', '-v', VAULT, JSON.parse(inv.stdout.toString()).JobId, '--wait', '--interval', '1s', '--archives'], { env });
+  const out = await run('glacier-job', ['output', '-v', VAULT, '--wait', '--interval', '1s', '--archives', '--', JSON.parse(inv.stdout.toString()).JobId], { env });
   assert.equal(out.code, 0, show(out));
   jsonl = out.stdout.toString();
   assert.equal(jsonl.trim().split('\n').length, 200);
