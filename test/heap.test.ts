@@ -40,6 +40,6 @@ test('the binaries that move archive bytes keep it small before they load anythi
     const lines = readFileSync(new URL(`../../bin/${bin}`, import.meta.url), 'utf8').split('\n').map((l) => l.trim()).filter((l) => /^(import|await import)/.test(l));
     assert.equal(lines[0], "import { answerFast } from '../dist/src/cli/fast.js';", bin);
     assert.equal(lines[1], "await import('../dist/src/cli/small-heap.js');", bin);
-    assert.match(lines[2], /^await import\('\.\.\/dist\/src\/cli\/\w+\.js'\);$/, `${bin}: the binary's own module is loaded after, dynamically`);
+    assert.match(lines[2], /^await import\('\.\.\/dist\/src\/bundle\/\w+\.js'\);$/, `${bin}: the binary's own module is loaded after, dynamically`);
   }
 });

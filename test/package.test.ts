@@ -28,6 +28,9 @@ function timed(args: string[]): { ms: number; stdout: string; status: number | n
   return { ms: Number(process.hrtime.bigint() - t0) / 1e6, stdout: r.stdout, status: r.status };
 }
 
+/** The modules --help and --version must not load: the SDK and the packages of the byte path, bundled or not. */
+const HEAVY = /node_modules\/(@aws-sdk|@smithy|piscina|https?-proxy-agent|lzma-native|tar-stream)\/|\/dist\/src\/bundle\//;
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 describe('--help and --version load neither the SDK nor the hash pool', () => {
@@ -60,7 +63,8 @@ export async function resolve(specifier, context, next) {
       for (const args of [['--help'], ['--version'], ['-v', 'backups', '-h']]) {
         const r = modules(name, args);
         assert.equal(r.status, 0, r.stdout);
-        const heavy = r.urls.filter((u) => /node_modules\/(@aws-sdk|@smithy|piscina|https?-proxy-agent|lzma-native|tar-stream)\//.test(u));
+        // The SDK comes bundled with the binary's module (dist/src/bundle/, scripts/bundle.mjs) or, unbundled, from node_modules.
+        const heavy = r.urls.filter((u) => HEAVY.test(u));
         assert.deepEqual(heavy, [], `${name} ${args.join(' ')} loaded ${heavy.length} heavy modules`);
         if (args[0] === '--version') assert.equal(r.stdout, `${name} ${pkg.version}\n`);
       }
@@ -73,7 +77,8 @@ export async function resolve(specifier, context, next) {
 
   it('a binary loads the SDK for a request (the check above can fail)', () => {
     const r = modules('glacier-ls', ['--endpoint', 'http://127.0.0.1:9', '--region', 'us-east-1']);
-    assert.ok(r.urls.some((u) => /node_modules\/@aws-sdk\//.test(u)), 'glacier-ls with a request resolved no @aws-sdk module');
+    assert.ok(r.urls.some((u) => /\/dist\/src\/bundle\/ls\.js$/.test(u)), 'glacier-ls with a request resolved no bundle of its module');
+    assert.ok(r.urls.some((u) => HEAVY.test(u) && !/\/ls\.js$/.test(u)), 'glacier-ls with a request resolved no chunk holding the SDK');
   });
 
   it('start-up: glacier-put --help and --version within 150 ms of node -e 0, measured in the same run', (t) => {
@@ -144,7 +149,7 @@ describe('npm pack', () => {
     const json = execFileSync('npm', ['pack', '--json', '--pack-destination', out], { cwd: copy, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_loglevel: 'error' }, maxBuffer: 1 << 24 });
     const [info] = JSON.parse(json.slice(json.indexOf('['))) as [{ filename: string; files: { path: string }[] }];
     const files = info.files.map((f) => f.path);
-    for (const f of ['README.md', 'LICENSE', 'package.json', 'examples/README.md', 'examples/nightly-cron.sh', 'examples/pg-dump-to-glacier.sh', 'dist/src/cli/put.js', 'dist/src/cli/fast.js', ...BINS.map((b) => `bin/${b}`), ...BINS.map((b) => `man/${b}.1`), ...BINS.map((b) => `dist/help/${b}.txt`)]) {
+    for (const f of ['README.md', 'LICENSE', 'package.json', 'examples/README.md', 'examples/nightly-cron.sh', 'examples/pg-dump-to-glacier.sh', 'dist/src/cli/put.js', 'dist/src/cli/fast.js', 'dist/src/bundle/put.js', 'dist/src/bundle/local.js', ...BINS.map((b) => `bin/${b}`), ...BINS.map((b) => `man/${b}.1`), ...BINS.map((b) => `dist/help/${b}.txt`)]) {
       assert.ok(files.includes(f), `npm pack lacks ${f}`);
     }
     assert.ok(!files.some((f) => /^(src|test|bench)\//.test(f)), 'sources and tests are not shipped');

@@ -34,7 +34,9 @@ export class HashPool {
   // Initiate) then never tears down workers still loading their module, which can abort Node itself.
   private get pool(): Piscina {
     this.piscina ??= new Piscina({
-      filename: new URL('./hash-worker.js', import.meta.url).href,
+      // Through ../core/: this module is also bundled into dist/src/bundle/ (scripts/bundle.mjs), a sibling
+      // folder of dist/src/core/, and the worker is loaded unbundled from there.
+      filename: new URL('../core/hash-worker.js', import.meta.url).href,
       minThreads: this.threads,
       maxThreads: this.threads,
       // Callers bound how many parts exist at once (the buffer pool); the queue only ever holds those.
