@@ -37,6 +37,8 @@ await build({
   platform: 'node',
   target: 'node20',
   external: ['lzma-native', 'piscina'],
+  // ES module builds where a package has them (the AWS SDK does): esbuild drops what no binary uses.
+  mainFields: ['module', 'main'],
   // CommonJS packages inside an ES module bundle still call require() for Node's own modules.
   banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
   chunkNames: 'chunk-[hash]',
