@@ -11,6 +11,7 @@
 //   node scripts/bundle.mjs        (run by `npm run build`)
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const binaries = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).bin;
 
@@ -30,6 +31,7 @@ const entryPoints = Object.fromEntries(
 rmSync(new URL('../dist/src/bundle', import.meta.url), { recursive: true, force: true });
 await build({
   entryPoints,
+  absWorkingDir: fileURLToPath(new URL('..', import.meta.url)),
   outdir: 'dist/src/bundle',
   bundle: true,
   splitting: true,
