@@ -136,3 +136,19 @@ test('hash workers cannot load their module through require(esm), so piscina imp
   });
   assert.equal(code, 'ERR_REQUIRE_ESM');
 });
+
+test('a small part is hashed on the calling thread: no worker thread starts for it', async () => {
+  const { HashPool, INLINE_MAX } = await import('../src/core/hash-pool.js');
+  const pool = new HashPool(1);
+  const started = () => (pool as unknown as { piscina: unknown }).piscina !== undefined;
+  try {
+    const small = new Uint8Array(new SharedArrayBuffer(8 * MiB), 0, INLINE_MAX).fill(7);
+    assert.equal((await pool.hash(small)).treeHash, treeHash(Buffer.from(small)));
+    assert.equal(started(), false, 'a part of INLINE_MAX bytes started the pool');
+    const large = new Uint8Array(new SharedArrayBuffer(8 * MiB), 0, INLINE_MAX + 1).fill(7);
+    assert.equal((await pool.hash(large)).treeHash, treeHash(Buffer.from(large)));
+    assert.equal(started(), true, 'a larger part went to a worker');
+  } finally {
+    await pool.close();
+  }
+});

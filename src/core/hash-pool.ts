@@ -52,8 +52,9 @@ export class HashPool {
   hash(data: Uint8Array): Promise<PartHashes>;
   hash(data: Uint8Array, linear: false): Promise<{ treeHash: string; sha256: null }>;
   async hash(data: Uint8Array, linear = true): Promise<{ treeHash: string; sha256: string | null }> {
-    if (!(data.buffer instanceof SharedArrayBuffer)) {
-      // Not shareable without a copy; small inputs are quicker hashed right here.
+    if (!(data.buffer instanceof SharedArrayBuffer) || data.byteLength <= INLINE_MAX) {
+      // Not shareable without a copy, or small (a one-line archive): quicker hashed right here than handed to a
+      // worker, and a run whose parts are all small starts no worker thread (each costs tens of ms of CPU).
       const d = new TreeHasher({ linear }).update(data).digest();
       return { treeHash: d.treeHash, sha256: d.sha256 };
     }
