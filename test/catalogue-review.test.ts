@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { run, sh, show, start } from './helpers/bins.js';
 import { BIN, ROOT, type Local } from './helpers/local.js';
 import { within } from './helpers/time.js';
-import { catalogueBench, lines, ok } from './helpers/catalogue.js';
+import { catalogueBench, lines, ok, rewrite } from './helpers/catalogue.js';
 
 const bench = catalogueBench('gp-catalogue-review-');
 let local: Local;
@@ -28,20 +28,6 @@ async function put(vault: string, env: NodeJS.ProcessEnv, desc: string, extra: s
 
 async function ids(vault: string, env: NodeJS.ProcessEnv, extra: string[] = []): Promise<string[]> {
   return lines<Listed>(ok(await run('glacier-ls', ['-v', vault, '--archives', '--json', ...extra], { env }))).map((a) => a.ArchiveId).sort();
-}
-
-/** Rewrites the catalogue's archive lines for `which` (CreationDate `days` ago, and Host when given). */
-function rewrite(file: string, which: string[], o: { days?: number; host?: string }): void {
-  const text = readFileSync(file, 'utf8').split('\n').map((l) => {
-    if (!l) return l;
-    const x = JSON.parse(l) as Record<string, unknown>;
-    if (x.Event === 'archive' && which.includes(String(x.ArchiveId))) {
-      if (o.days !== undefined) x.CreationDate = new Date(Date.now() - o.days * 86_400_000).toISOString();
-      if (o.host !== undefined) x.Host = o.host;
-    }
-    return JSON.stringify(x);
-  });
-  writeFileSync(file, text.join('\n'));
 }
 
 const jsonlUnder = (dir: string): string[] => (existsSync(dir) ? (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.jsonl')) : []);
@@ -89,17 +75,12 @@ describe('retention deletes only what this host uploaded, and only the dated nam
   });
 
   it('examples/pg-dump-to-glacier.sh KEEP_DAYS never deletes a dump of a DB named "mydb extra"', { timeout: within(120_000) }, async () => {
-    await vaultOps('pgx');
-    const cat = join(work, 'pgx.jsonl');
-    const fakes = join(work, 'pgx-fakes');
-    mkdirSync(fakes, { recursive: true });
-    writeFileSync(join(fakes, 'pg_dump'), '#!/bin/sh\nprintf -- "-- dump of %s\\n" "$1"\n', { mode: 0o755 });
-    const env = { ...envOf({ catalogue: cat }), PATH: `${fakes}:${BIN('').replace(/\/$/, '')}:${process.env.PATH}` };
+    const { cat, env, script } = await bench.pgDump('pgx');
     const old = await put('pgx', env, 'pg_dump mydb 2026-10-01');
     const extra = await put('pgx', env, 'pg_dump mydb extra 2026-10-01');
     const hand = await put('pgx', env, 'pg_dump mydb before-upgrade');
     rewrite(cat, [old, extra, hand], { days: 40 });
-    const r = ok(await sh('"$1"', [join(ROOT, 'examples', 'pg-dump-to-glacier.sh')], { env: { ...env, DB: 'mydb', VAULT: 'pgx', KEEP_DAYS: '35' } }).done);
+    const r = ok(await script('35'));
     const tonight = lines<{ archiveId: string }>(r)[0].archiveId;
     assert.match(r.stderr, new RegExp(`"archiveId":"${old}","deleted":true`));
     assert.deepEqual(await inventoryIds('pgx'), [extra, hand, tonight].sort());

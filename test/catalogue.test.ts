@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { run, sh, show } from './helpers/bins.js';
-import { BIN, ROOT, type Local } from './helpers/local.js';
+import { BIN, type Local } from './helpers/local.js';
 import { within } from './helpers/time.js';
-import { catalogueBench, lines, ok } from './helpers/catalogue.js';
+import { catalogueBench, lines, ok, rewrite } from './helpers/catalogue.js';
 
 const bench = catalogueBench('gp-catalogue-test-');
 let local: Local;
@@ -31,17 +31,6 @@ async function listed(vault: string, env: NodeJS.ProcessEnv, extra: string[] = [
   return lines<Listed>(ok(await run('glacier-ls', ['-v', vault, '--archives', '--json', ...extra], { env })));
 }
 
-/** Rewrites the CreationDate of the catalogue's lines for `ids` to `days` ago, as the file would read that much later. */
-function age(file: string, ids: string[], days: number): void {
-  const when = new Date(Date.now() - days * 86_400_000).toISOString();
-  const text = readFileSync(file, 'utf8').split('\n').map((l) => {
-    if (!l) return l;
-    const o = JSON.parse(l) as Record<string, unknown>;
-    if (o.Event === 'archive' && ids.includes(String(o.ArchiveId))) o.CreationDate = when;
-    return JSON.stringify(o);
-  });
-  writeFileSync(file, text.join('\n'));
-}
 
 describe('glacier-put records, glacier-ls --archives lists', { concurrency: 1 }, () => {
   it('three writers at once: every upload listed once, with its fields; a torn last line is skipped and the next line is whole', { timeout: within(180_000) }, async () => {
@@ -147,7 +136,7 @@ describe('retention and reconciliation', { concurrency: 1 }, () => {
     const old = [await put('ret', env, 'mydb-2026-10-01'), await put('ret', env, 'mydb-2026-10-02'), await put('ret', env, 'mydb-2026-10-03')];
     const oldOther = await put('ret', env, 'photos-2026-10-01');
     const fresh = await put('ret', env, 'mydb-2026-12-06');
-    age(cat, [...old, oldOther].map((a) => a.archiveId), 40);
+    rewrite(cat, [...old, oldOther].map((a) => a.archiveId), { days: 40 });
 
     const r = ok(await sh(`set -e; "$NODE" "$BIN/glacier-ls" -v ret --archives --older-than 35d --name 'mydb-*' --json | "$NODE" "$BIN/glacier-rm" -v ret -`, [], { env }).done);
     const out = lines<{ archiveId: string; deleted: boolean; ageDays: number }>(r);
@@ -221,25 +210,20 @@ describe('retention and reconciliation', { concurrency: 1 }, () => {
 
 describe('examples/pg-dump-to-glacier.sh KEEP_DAYS', () => {
   it('stores tonight\'s dump, then deletes this DB\'s dumps older than KEEP_DAYS, and only those', { timeout: within(120_000) }, async () => {
-    await vaultOps('pg');
-    const cat = join(work, 'pg.jsonl');
-    const fakes = join(work, 'pg-fakes');
-    mkdirSync(fakes, { recursive: true });
-    writeFileSync(join(fakes, 'pg_dump'), '#!/bin/sh\nprintf -- "-- dump of %s\\n" "$1"\n', { mode: 0o755 });
-    const env = { ...envOf({ catalogue: cat }), PATH: `${fakes}:${BIN('').replace(/\/$/, '')}:${process.env.PATH}` };
+    const { cat, env, script } = await bench.pgDump('pg');
     const old = await put('pg', env, 'pg_dump mydb 2026-10-01');
     const recent = await put('pg', env, 'pg_dump mydb 2026-11-20');
     const otherDb = await put('pg', env, 'pg_dump mydb2 2026-10-01');
-    age(cat, [old.archiveId, otherDb.archiveId], 40);
-    age(cat, [recent.archiveId], 17);
-    const r = ok(await sh('"$1"', [join(ROOT, 'examples', 'pg-dump-to-glacier.sh')], { env: { ...env, DB: 'mydb', VAULT: 'pg', KEEP_DAYS: '35' } }).done);
+    rewrite(cat, [old.archiveId, otherDb.archiveId], { days: 40 });
+    rewrite(cat, [recent.archiveId], { days: 17 });
+    const r = ok(await script('35'));
     const tonight = lines<{ archiveId: string }>(r)[0].archiveId;
     assert.match(r.stderr, new RegExp(`"archiveId":"${old.archiveId}","deleted":true`));
     assert.match(r.stderr, /40 day\(s\) old: Glacier charges its early deletion/);
     const kept = [recent.archiveId, otherDb.archiveId, tonight].sort();
     assert.deepEqual((await listed('pg', env)).map((a) => a.ArchiveId).sort(), kept);
     assert.deepEqual(await inventoryIds('pg'), kept);
-    const bad = await sh('"$1"', [join(ROOT, 'examples', 'pg-dump-to-glacier.sh')], { env: { ...env, DB: 'mydb', VAULT: 'pg', KEEP_DAYS: '5x' } }).done;
+    const bad = await script('5x');
     assert.equal(bad.code, 2, show(bad));
   });
 });

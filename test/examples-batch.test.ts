@@ -4,14 +4,13 @@
 // once (one retrieval job each, bytes exact); then one index run again with an empty state, as a task rescheduled
 // on another node: it starts no job, fetches nothing (no archive, no inventory) and writes nothing.
 import { CreateVaultCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { run, sh, show, type Ran } from './helpers/bins.js';
-import { ROOT, startLocal, type Local } from './helpers/local.js';
+import { ROOT, useLocal, type Local } from './helpers/local.js';
 import { within } from './helpers/time.js';
 
 const SHARDS = 3;
@@ -25,14 +24,7 @@ let work: string;
 type Entry = { op: string; path?: string; status?: number };
 
 describe('batch engine examples', () => {
-  before(async () => {
-    local = await startLocal();
-    work = mkdtempSync(join(tmpdir(), 'examples-batch-'));
-  });
-  after(async () => {
-    await local?.stop();
-    rmSync(work, { recursive: true, force: true });
-  });
+  useLocal('examples-batch-', (l, w) => ([local, work] = [l, w]));
 
   for (const engine of ENGINES) {
     it(`examples/${engine.dir}/restore-shard.sh for each ${engine.index} of ${SHARDS}: every archive once; an index rerun with an empty state repeats nothing`, { timeout: within(240_000) }, async () => {

@@ -114,8 +114,9 @@ after(() => rmSync(work, { recursive: true, force: true }));
 /** A fresh $XDG_STATE_HOME. */
 const freshState = (name: string) => mkdtempSync(join(work, `state-${name}-`));
 
-// The permanent-failure test mostly sleeps through glacier-put's backoff, so it runs beside the others.
-describe('glacier-put', { concurrency: 2 }, () => {
+// The permanent-failure test mostly sleeps through glacier-put's backoff, and the injected faults' test through
+// its retries' (each with a glacier-local of its own): they run beside the others.
+describe('glacier-put', { concurrency: 3 }, () => {
   describe('a part that fails on every attempt', { concurrency: 1 }, () => {
     let local: Local;
     before(async () => {
@@ -574,39 +575,39 @@ describe('glacier-put', { concurrency: 2 }, () => {
       });
       it('an unknown option: exit 2', () => refused(['-v', 'bad', '--no-such-option', file], { code: 2, message: /unknown option --no-such-option/ }));
     });
+  });
 
-    describe('under injected faults', { concurrency: 1 }, () => {
-      let flaky: Local;
-      before(async () => {
-        flaky = await startLocal([
-          '--memory', '--job-delay', '0',
-          '--faults', 'UploadMultipartPart:500:rate=0.1', '--faults', 'UploadMultipartPart:throttle:rate=0.05', '--faults', 'UploadMultipartPart:drop:rate=0.05',
-          // One of each for certain, whatever the rates draw (with 32 parts they miss every request 0.1% of runs).
-          '--faults', 'UploadMultipartPart:500:skip=2,count=1', '--faults', 'UploadMultipartPart:throttle:skip=9,count=1', '--faults', 'UploadMultipartPart:drop:skip=17,count=1',
-        ]);
-        await flaky.client().send(new CreateVaultCommand({ ...A, vaultName: 'flaky' }));
-      });
-      after(() => flaky.stop());
+  describe('under injected faults', { concurrency: 1 }, () => {
+    let flaky: Local;
+    before(async () => {
+      flaky = await startLocal([
+        '--memory', '--job-delay', '0',
+        '--faults', 'UploadMultipartPart:500:rate=0.1', '--faults', 'UploadMultipartPart:throttle:rate=0.05', '--faults', 'UploadMultipartPart:drop:rate=0.05',
+        // One of each for certain, whatever the rates draw (with 32 parts they miss every request 0.1% of runs).
+        '--faults', 'UploadMultipartPart:500:skip=2,count=1', '--faults', 'UploadMultipartPart:throttle:skip=9,count=1', '--faults', 'UploadMultipartPart:drop:skip=17,count=1',
+      ]);
+      await flaky.client().send(new CreateVaultCommand({ ...A, vaultName: 'flaky' }));
+    });
+    after(() => flaky.stop());
 
-      // What counts is the number of requests the faults can hit (32 parts), not their size.
-      it('32 parts through a pipe survive 500s, throttling and dropped connections with the right checksum', { timeout: within(120_000) }, async () => {
-        const fg = flaky.client();
-        const data = randomBytes(32 * MiB);
-        const expected = new TreeHasher().update(data).digest().treeHash;
-        const r = await run('glacier-put', ['-v', 'flaky', '-p', '1M'], { env: { ...flaky.env, XDG_STATE_HOME: freshState('flaky') }, input: data });
-        const res = resultOf(r);
-        assert.equal(res.checksum, expected);
-        assert.equal(res.size, data.length);
-        assert.equal(res.parts, 32);
-        assert.deepEqual(errorLines(r.stderr), [], show(r));
-        const { requests: reqs, faults } = await flaky.admin<{ requests: Record<string, number>; faults: Record<string, Record<string, number>> }>('GET', 'counters');
-        const fired = Object.values(faults.UploadMultipartPart ?? {}).reduce((s, n) => s + n, 0);
-        assert.ok(fired >= 3, `faults fired: ${JSON.stringify(faults)}`); // the three counted ones at least
-        // Several faults can fire on one request, so failed attempts are between 1 and `fired`.
-        assert.ok(reqs.UploadMultipartPart > 32 && reqs.UploadMultipartPart <= 32 + fired, `each failed attempt was retried: ${JSON.stringify(reqs)}`);
-        assert.deepEqual(await uploadsOf(fg, 'flaky'), []);
-        assert.ok((await readArchive(fg, 'flaky', res.archiveId!)).equals(data));
-      });
+    // What counts is the number of requests the faults can hit (32 parts), not their size.
+    it('32 parts through a pipe survive 500s, throttling and dropped connections with the right checksum', { timeout: within(120_000) }, async () => {
+      const fg = flaky.client();
+      const data = randomBytes(32 * MiB);
+      const expected = new TreeHasher().update(data).digest().treeHash;
+      const r = await run('glacier-put', ['-v', 'flaky', '-p', '1M'], { env: { ...flaky.env, XDG_STATE_HOME: freshState('flaky') }, input: data });
+      const res = resultOf(r);
+      assert.equal(res.checksum, expected);
+      assert.equal(res.size, data.length);
+      assert.equal(res.parts, 32);
+      assert.deepEqual(errorLines(r.stderr), [], show(r));
+      const { requests: reqs, faults } = await flaky.admin<{ requests: Record<string, number>; faults: Record<string, Record<string, number>> }>('GET', 'counters');
+      const fired = Object.values(faults.UploadMultipartPart ?? {}).reduce((s, n) => s + n, 0);
+      assert.ok(fired >= 3, `faults fired: ${JSON.stringify(faults)}`); // the three counted ones at least
+      // Several faults can fire on one request, so failed attempts are between 1 and `fired`.
+      assert.ok(reqs.UploadMultipartPart > 32 && reqs.UploadMultipartPart <= 32 + fired, `each failed attempt was retried: ${JSON.stringify(reqs)}`);
+      assert.deepEqual(await uploadsOf(fg, 'flaky'), []);
+      assert.ok((await readArchive(fg, 'flaky', res.archiveId!)).equals(data));
     });
   });
 });

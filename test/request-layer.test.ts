@@ -40,7 +40,9 @@ before(async () => {
   writeFileSync(big, bigData);
 });
 after(async () => {
-  await local.stop();
+  // SIGKILL: glacier-local's SIGTERM waits for the requests the SIGTERM tests' slow faults still hold (30 s each),
+  // and nothing of this in-memory server needs a clean stop.
+  await local.kill9();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -173,12 +175,17 @@ describe('permanent failures end with exit 1 within the bound; AWS_MAX_ATTEMPTS 
       assert.match(oneLine(r, c.bin, 1), /vault "gone" not found/);
       assert.ok(r.ms < within(10_000), show(r));
     });
-    it(`${c.bin} ${c.args.join(' ')}: an endpoint refusing connections is exit 1 after AWS_MAX_ATTEMPTS=3 tries (< 0.25+0.5 s of backoff)`, async () => {
-      const r = await run(c.bin, ['--endpoint', refused, ...fill(c.args)], { env: envOf({ AWS_MAX_ATTEMPTS: '3' }) });
-      assert.match(oneLine(r, c.bin, 1), /connection refused \(after 3 attempts\)/);
-      assert.ok(r.ms < within(10_000), show(r));
-    });
   }
+  // Each against the refusing port with a state folder of its own (glacier-local untouched): side by side.
+  describe('an endpoint refusing connections', { concurrency: 3 }, () => {
+    for (const c of cases) {
+      it(`${c.bin} ${c.args.join(' ')}: an endpoint refusing connections is exit 1 after AWS_MAX_ATTEMPTS=3 tries (< 0.25+0.5 s of backoff)`, async () => {
+        const r = await run(c.bin, ['--endpoint', refused, ...fill(c.args)], { env: envOf({ AWS_MAX_ATTEMPTS: '3' }) });
+        assert.match(oneLine(r, c.bin, 1), /connection refused \(after 3 attempts\)/);
+        assert.ok(r.ms < within(10_000), show(r));
+      });
+    }
+  });
   it('AWS_MAX_ATTEMPTS=1 sends once; AWS_MAX_ATTEMPTS=3 three times; the profile\'s max_attempts=2 twice', async () => {
     await vault('perm');
     await local.admin('PUT', 'faults', { spec: 'DescribeVault:500' });
@@ -349,18 +356,22 @@ describe('servers that never answer, stall mid-body or repeat a page marker', { 
     { bin: 'glacier-vault', args: ['describe', 'v'] },
   ];
   const fill = (args: string[]) => args.map((a) => (a === '{SMALL}' ? small : a === '{BIG}' ? big : a));
-  for (const c of cases) {
-    for (const kind of ['never answers', 'stalls mid-body'] as const) {
-      it(`${c.bin} ${c.args.join(' ')}: a server that ${kind}: exit 1 within --cli-read-timeout 1 x 2 attempts`, { timeout: within(20_000) }, async () => {
-        const env = envOf({ AWS_MAX_ATTEMPTS: '2' });
-        const r = await run(c.bin, ['--endpoint', kind === 'never answers' ? hang : stall, '--cli-read-timeout', '1', ...fill(c.args)], { env });
-        assert.match(oneLine(r, c.bin, 1), /no answer from .* in time|connection .* was cut/);
-        assert.ok(r.ms < within(8_000), show(r));
-        const dir = join(env.XDG_STATE_HOME!, 'glacier-pipes');
-        if (existsSync(dir)) assert.deepEqual(readdirSync(dir), [], 'no journal of an upload that was never opened');
-      });
+  // Each against its own connection to a server of its own kind with a state folder of its own (glacier-local
+  // untouched), mostly waiting out the read timeout: side by side.
+  describe('servers that never answer or stall mid-body', { concurrency: 3 }, () => {
+    for (const c of cases) {
+      for (const kind of ['never answers', 'stalls mid-body'] as const) {
+        it(`${c.bin} ${c.args.join(' ')}: a server that ${kind}: exit 1 within --cli-read-timeout 1 x 2 attempts`, { timeout: within(20_000) }, async () => {
+          const env = envOf({ AWS_MAX_ATTEMPTS: '2' });
+          const r = await run(c.bin, ['--endpoint', kind === 'never answers' ? hang : stall, '--cli-read-timeout', '1', ...fill(c.args)], { env });
+          assert.match(oneLine(r, c.bin, 1), /no answer from .* in time|connection .* was cut/);
+          assert.ok(r.ms < within(8_000), show(r));
+          const dir = join(env.XDG_STATE_HOME!, 'glacier-pipes');
+          if (existsSync(dir)) assert.deepEqual(readdirSync(dir), [], 'no journal of an upload that was never opened');
+        });
+      }
     }
-  }
+  });
   const listings: { bin: string; op: string; args: (v: string) => Promise<string[]> }[] = [
     { bin: 'glacier-ls', op: 'ListVaults', args: async () => [] },
     { bin: 'glacier-ls', op: 'ListMultipartUploads', args: async (v) => (await openUpload(v), ['-v', v]) },

@@ -2,14 +2,13 @@
 // as a file at NAME would: the archive is restored under its ~HASH name, the link and its target untouched.
 import { CreateVaultCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { shortHash } from '../src/core/archive-name.js';
 import { run, show, start } from './helpers/bins.js';
-import { startLocal, type Local } from './helpers/local.js';
+import { useLocal, type Local } from './helpers/local.js';
 import { until, within } from './helpers/time.js';
 
 type Rec = Record<string, any>;
@@ -22,14 +21,9 @@ describe('glacier-restore: a link planted at NAME.partial', () => {
   let work: string;
   let env: NodeJS.ProcessEnv;
 
-  before(async () => {
-    work = mkdtempSync(join(tmpdir(), 'glacier-restore-gaps-'));
-    local = await startLocal(['--memory', '--job-delay', '0']);
+  useLocal('glacier-restore-gaps-', (l, w) => {
+    [local, work] = [l, w];
     env = { ...local.env, XDG_STATE_HOME: join(work, 'state') };
-  });
-  after(async () => {
-    await local?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   async function upload(v: string, description: string): Promise<{ id: string; body: Buffer; line: string }> {

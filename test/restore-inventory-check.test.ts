@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { run, show } from './helpers/bins.js';
 import { startLocal, type Local } from './helpers/local.js';
+import { inventoryOutput } from './helpers/restore-fixture.js';
 import { until, within } from './helpers/time.js';
 
 type Rec = Record<string, any>;
@@ -31,11 +32,7 @@ describe('glacier-restore: inventories checked', () => {
 
   /** An inventory of `vault` saved to a file through the real binaries. */
   async function inventoryFile(vault: string, file: string): Promise<void> {
-    const inv = await run('glacier-job', ['inventory', '-v', vault], { env });
-    assert.equal(inv.code, 0, show(inv));
-    // The id goes after --: one in 64 starts with '-'.
-    const out = await run('glacier-job', ['output', '-v', vault, '--wait', '--interval', '200ms', '-o', file, '--', JSON.parse(inv.stdout.toString()).JobId], { env });
-    assert.equal(out.code, 0, show(out));
+    await inventoryOutput(vault, env, ['-o', file]);
   }
 
   before(async () => {

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { inShard } from '../src/restore/shard.js';
 import { run, sh, show } from './helpers/bins.js';
 import { startLocal, type Local } from './helpers/local.js';
+import { inventoryOutput } from './helpers/restore-fixture.js';
 
 type Rec = Record<string, any>;
 type LogEntry = { op: string; status?: number };
@@ -85,11 +86,7 @@ before(async () => {
     data.set(r.archiveId!, body);
     ids.set(label, r.archiveId!);
   }
-  const inv = await run('glacier-job', ['inventory', '-v', VAULT], { env });
-  assert.equal(inv.code, 0, show(inv));
-  const out = await run('glacier-job', ['output', '-v', VAULT, '--wait', '--interval', '200ms', '--archives', '--', JSON.parse(inv.stdout.toString()).JobId], { env });
-  assert.equal(out.code, 0, show(out));
-  for (const rec of records(out.stdout)) lines.set(labelOf(rec.ArchiveId), rec);
+  for (const rec of records(await inventoryOutput(VAULT, env))) lines.set(labelOf(rec.ArchiveId), rec);
   assert.equal(lines.size, DESCRIPTIONS.length);
 });
 after(async () => {

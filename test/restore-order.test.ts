@@ -3,15 +3,14 @@
 // on stdin keep their order.
 import { CreateVaultCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { oldestFirst } from '../src/restore/order.js';
 import type { InventoryArchive } from '../src/restore/seam.js';
 import { run, show } from './helpers/bins.js';
-import { startLocal, type Local } from './helpers/local.js';
+import { useLocal, type Local } from './helpers/local.js';
 
 let local: Local;
 let work: string;
@@ -23,14 +22,7 @@ async function* from<T>(xs: T[]): AsyncGenerator<T> {
 const rec = (id: string, date: string): InventoryArchive => ({ ArchiveId: id, ArchiveDescription: `d-${id}`, CreationDate: date, Size: 1, SHA256TreeHash: 'b'.repeat(64) });
 
 describe('oldest first', () => {
-  before(async () => {
-    local = await startLocal();
-    work = mkdtempSync(join(tmpdir(), 'restore-order-'));
-  });
-  after(async () => {
-    await local?.stop();
-    rmSync(work, { recursive: true, force: true });
-  });
+  useLocal('restore-order-', (l, w) => ([local, work] = [l, w]));
 
   it('an external sort: 2,000 archives through runs of 64 come out by CreationDate then id; spill files 0600 in a 0700 folder, removed at the end', async () => {
     const root = join(work, 'tmp-a');

@@ -1,14 +1,13 @@
 // glacier-restore --dry-run prices its plan from the project's price table (or --prices FILE): each figure of the
 // "cost" object is the table's price times the plan's count, for each tier and destination; a plan longer than
 // 30 days warns with the pace that takes about a week.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { DEFAULT_PRICES, type PriceTable } from '../src/restore/prices.js';
 import { run, show } from './helpers/bins.js';
-import { startLocal, type Local } from './helpers/local.js';
+import { useLocal, type Local } from './helpers/local.js';
 
 const MiB = 2 ** 20;
 const GB = 2 ** 30;
@@ -38,14 +37,7 @@ const close = (got: number, want: number, what: string) => assert.ok(Math.abs(go
 
 describe('glacier-restore --dry-run cost', () => {
   const env = () => ({ ...local.env, XDG_STATE_HOME: join(work, 'state') });
-  before(async () => {
-    local = await startLocal();
-    work = mkdtempSync(join(tmpdir(), 'restore-cost-'));
-  });
-  after(async () => {
-    await local?.stop();
-    rmSync(work, { recursive: true, force: true });
-  });
+  useLocal('restore-cost-', (l, w) => ([local, work] = [l, w]));
 
   // Sizes from 1 byte to 37 MiB, so S3 uploads of several parts are counted.
   const sizes = (i: number) => (i % 5 === 0 ? 37 * MiB + i : 1 + i * 7919);

@@ -2,14 +2,13 @@
 // DEEP_ARCHIVE classes (8 KB at STANDARD's price, 32 KB at the class's), and the plan's table on a terminal says
 // which figures are totals for the plan (never a total shown as a price per GB).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { DEFAULT_PRICES, usd } from '../src/restore/prices.js';
 import { run, sh, show } from './helpers/bins.js';
-import { BIN, startLocal, type Local } from './helpers/local.js';
+import { BIN, useLocal, type Local } from './helpers/local.js';
 
 const GB = 2 ** 30;
 let local: Local;
@@ -30,14 +29,7 @@ const plan = (stdout: Buffer) => JSON.parse(stdout.toString('utf8').trim().split
 
 describe('glacier-restore --dry-run: S3 storage with its per-object overhead, and the table on a terminal', () => {
   const env = () => ({ ...local.env, XDG_STATE_HOME: join(work, 'state') });
-  before(async () => {
-    local = await startLocal();
-    work = mkdtempSync(join(tmpdir(), 'restore-plan-table-'));
-  });
-  after(async () => {
-    await local?.stop();
-    rmSync(work, { recursive: true, force: true });
-  });
+  useLocal('restore-plan-table-', (l, w) => ([local, work] = [l, w]));
 
   it('1,000 archives of 10 KB to DEEP_ARCHIVE: storage is the bytes and 40 KB per object, 8 KB of it at STANDARD', async () => {
     const n = 1000;

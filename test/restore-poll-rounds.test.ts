@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { run, show } from './helpers/bins.js';
 import { startLocal, type Local } from './helpers/local.js';
+import { inventoryOutput } from './helpers/restore-fixture.js';
 import { within } from './helpers/time.js';
 
 type LogEntry = { op: string };
@@ -28,11 +29,7 @@ describe('glacier-restore: polls in rounds of ListJobs pages', () => {
     const env = { ...local.env, XDG_STATE_HOME: join(work, 'state') };
     await local.client().send(new CreateVaultCommand({ accountId: '-', vaultName: 'rounds' }));
     await local.admin('POST', 'fill', { vault: 'rounds', count: 301, size: 1 });
-    const inv = await run('glacier-job', ['inventory', '-v', 'rounds'], { env });
-    assert.equal(inv.code, 0, show(inv));
-    const out = await run('glacier-job', ['output', '-v', 'rounds', '--wait', '--interval', '200ms', '--archives', '--', JSON.parse(inv.stdout.toString()).JobId], { env });
-    assert.equal(out.code, 0, show(out));
-    const lines = out.stdout.toString().trim().split('\n');
+    const lines = (await inventoryOutput('rounds', env)).toString().trim().split('\n');
     assert.equal(lines.length, 301);
 
     // Jobs take 3 s and are asked about every 2 s: one DescribeJob per job per poll would be at least 2 per job

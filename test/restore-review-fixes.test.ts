@@ -3,13 +3,13 @@
 // names no vault: exit 2 when none of its archives is in this one), an input line of Size 0 (refused once, no job
 // started for it again), `missing` kept in the state, a job limit that rises back after a quiet period, --exec's
 // process group stopped whole, long multi-extension names and an mt2 mtime that is no time.
-import { CreateVaultCommand, DeleteArchiveCommand, ListJobsCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
+import { CreateVaultCommand, DeleteArchiveCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { decodeDescription, safeName, shortHash } from '../src/core/archive-name.js';
 import { HashPool } from '../src/core/hash-pool.js';
 import { TreeHasher } from '../src/core/tree-hash.js';
@@ -17,7 +17,8 @@ import { Namer } from '../src/restore/names.js';
 import { makePacer } from '../src/restore/pacer.js';
 import { DirSink, ExecSink, type Item } from '../src/restore/sinks.js';
 import { run, show, start } from './helpers/bins.js';
-import { startLocal, type Local } from './helpers/local.js';
+import { useLocal, type Local } from './helpers/local.js';
+import { inventoryOutput } from './helpers/restore-fixture.js';
 import { until, within } from './helpers/time.js';
 
 type Rec = Record<string, any>;
@@ -46,14 +47,9 @@ describe('glacier-restore: review fixes against glacier-local', () => {
   const log = () => local.admin<LogEntry[]>('GET', 'requests');
   const initiated = async () => (await log()).filter((e) => e.op === 'InitiateJob').length;
 
-  before(async () => {
-    work = mkdtempSync(join(tmpdir(), 'glacier-restore-review-'));
-    local = await startLocal(['--memory', '--job-delay', '0']);
+  useLocal('glacier-restore-review-', (l, w) => {
+    [local, work] = [l, w];
     env = { ...local.env, XDG_STATE_HOME: join(work, 'state') };
-  });
-  after(async () => {
-    await local?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   describe('a file another process makes at an archive name', () => {
@@ -130,10 +126,7 @@ describe('glacier-restore: review fixes against glacier-local', () => {
 
   describe('a CSV inventory (it names no vault)', () => {
     async function csvInventory(v: string, file: string): Promise<void> {
-      const inv = await run('glacier-job', ['inventory', '-v', v, '--format', 'CSV'], { env });
-      assert.equal(inv.code, 0, show(inv));
-      const out = await run('glacier-job', ['output', '-v', v, '--wait', '--interval', '200ms', '-o', file, '--', JSON.parse(inv.stdout.toString()).JobId], { env });
-      assert.equal(out.code, 0, show(out));
+      await inventoryOutput(v, env, ['-o', file], ['--format', 'CSV']);
       assert.match(readFileSync(file, 'utf8'), /^ArchiveId,ArchiveDescription,CreationDate,Size,SHA256TreeHash\n/);
     }
 

@@ -3,13 +3,10 @@
 // ends (S3) or from the byte the command last received (--exec, its stdin kept open), never from byte 0; a name
 // whose key holds another archive is never given to this one, and an object already holding this archive counts
 // as done. Counted in glacier-local's request log and in a recording proxy in front of moto's S3 server.
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { CreateVaultCommand, ListJobsCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -21,72 +18,11 @@ import type { ArchiveWriter, Item } from '../src/restore/sinks.js';
 import { run, show, start } from './helpers/bins.js';
 import { startLocal, type Local } from './helpers/local.js';
 import { until, within } from './helpers/time.js';
+import { composite, isCreate, isPart, partNumber, records, startMoto, type Moto, type RecordingProxy } from './helpers/s3-moto.js';
 
 const MiB = 1024 * 1024;
 const BUCKET = 'jobs-moved';
-type Rec = Record<string, any>;
 type LogEntry = { op: string; jobId?: string; status?: number; range?: string };
-interface Seen {
-  method: string;
-  url: string;
-  status?: number;
-}
-
-/** An HTTP proxy on 127.0.0.1 in front of moto that logs every request and moto's status. */
-class RecordingProxy {
-  readonly log: Seen[] = [];
-  port = 0;
-  private server = http.createServer((req, res) => {
-    const s: Seen = { method: req.method!, url: req.url! };
-    this.log.push(s);
-    const up = http.request({ host: '127.0.0.1', port: this.target, method: req.method, path: req.url, headers: req.headers }, (r) => {
-      s.status = r.statusCode;
-      res.writeHead(r.statusCode!, r.headers);
-      r.pipe(res);
-    });
-    up.on('error', () => res.destroy());
-    req.on('error', () => up.destroy());
-    req.pipe(up);
-  });
-
-  constructor(private readonly target: number) {}
-
-  async listen(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-
-  close(): void {
-    this.server.closeAllConnections();
-    this.server.close();
-  }
-}
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-
-function records(out: Buffer | string): Rec[] {
-  const text = out.toString();
-  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l));
-}
-
-const partNumber = (s: Seen) => Number(/[?&]partNumber=(\d+)/.exec(s.url)?.[1] ?? 0);
-const isPart = (s: Seen) => s.method === 'PUT' && /[?&]partNumber=/.test(s.url);
-const isCreate = (s: Seen) => s.method === 'POST' && /[?&]uploads(=|&|$)/.test(s.url);
-
-/** S3's composite checksum of an object uploaded in `partSize` parts, computed here from its bytes. */
-function composite(data: Buffer, partSize: number): string {
-  const digests: Buffer[] = [];
-  for (let off = 0; off < Math.max(1, data.length); off += partSize) digests.push(createHash('sha256').update(data.subarray(off, off + partSize)).digest());
-  return createHash('sha256').update(Buffer.concat(digests)).digest('base64');
-}
-
 /** How many answered GetJobOutput ranges covered each MiB of an archive of `size` bytes. */
 function coverage(log: LogEntry[], size: number): number[] {
   const cover = new Array(Math.ceil(size / MiB)).fill(0);
@@ -97,7 +33,22 @@ function coverage(log: LogEntry[], size: number): number[] {
   return cover;
 }
 
-let moto: ChildProcess;
+/**
+ * The request log shows an archive of `size` bytes downloaded over three job lifetimes at least: three jobs
+ * started, bytes from three, and no MiB fetched more than twice (each job continued the last one's verified bytes).
+ * Returns the coverage per MiB.
+ */
+function threeLifetimes(log: LogEntry[], size: number): number[] {
+  const jobs = log.filter((e) => e.op === 'InitiateJob' && e.status === 202);
+  assert.ok(jobs.length >= 3, `three job lifetimes at least (jobs: ${jobs.length})`);
+  const gave = new Set(log.filter((e) => e.op === 'GetJobOutput' && e.status === 206).map((e) => e.jobId));
+  assert.ok(gave.size >= 3, `bytes came from ${gave.size} jobs`);
+  const cover = coverage(log, size);
+  assert.ok(Math.max(...cover) <= 2, `no byte fetched more than twice (coverage per MiB: ${cover.join('')})`);
+  return cover;
+}
+
+let moto: Moto;
 let proxy: RecordingProxy;
 let s3: S3Client;
 let work: string;
@@ -105,20 +56,17 @@ const locals: Local[] = [];
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'glacier-restore-s3-jobs-'));
-  const motoPort = await freePort();
-  moto = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(motoPort)], { stdio: 'ignore' });
-  await until(() => fetch(`http://127.0.0.1:${motoPort}`).then(() => true, () => false), 'moto to answer', 60_000, 100);
-  proxy = new RecordingProxy(motoPort);
-  await proxy.listen();
-  s3 = new S3Client({ endpoint: `http://127.0.0.1:${motoPort}`, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  moto = await startMoto(BUCKET);
+  ({ proxy, s3 } = moto);
 });
 after(async () => {
-  proxy?.close();
-  moto?.kill('SIGTERM');
+  moto?.stop();
   for (const l of locals) await l.stop();
   rmSync(work, { recursive: true, force: true });
 });
+
+/** The S3 requests the proxy saw from its `from`th on, to keys under `prefix` (the tests run side by side). */
+const seenSince = (from: number, prefix: string) => proxy.log.slice(from).filter((s) => s.url.startsWith(`/${BUCKET}/${prefix}`));
 
 /** glacier-local with `args`, a vault, and archives of `bodies` described `descriptions`; their input lines. */
 async function vaultWith(vault: string, args: string[], archives: { body: Buffer; description: string }[]) {
@@ -132,7 +80,7 @@ async function vaultWith(vault: string, args: string[], archives: { body: Buffer
     const line = JSON.stringify({ ArchiveId: r.archiveId, ArchiveDescription: a.description, CreationDate: new Date().toISOString(), Size: a.body.length, SHA256TreeHash: r.checksum });
     out.push({ id: r.archiveId!, body: a.body, line: `${line}\n` });
   }
-  const env = { ...local.env, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${proxy.port}`, XDG_STATE_HOME: join(work, 'state') };
+  const env = { ...local.env, AWS_ENDPOINT_URL_S3: moto.endpoint, XDG_STATE_HOME: join(work, `state-${vault}`) };
   return { local, g, env, archives: out };
 }
 
@@ -161,182 +109,175 @@ async function runBounded(local: Local, args: string[], env: NodeJS.ProcessEnv, 
   return { ...r, runaway };
 }
 
-describe('glacier-restore: an archive whose download needs three job lifetimes, to S3 and to a command', () => {
-  // 80 MiB + 12345 bytes in 16 MiB pieces. A job lives 4 s after it completes; each GetJobOutput waits 2 s before
-  // its answer and trickles 16 MiB out in 0.64 s: the two pieces asked for at once are served, the next two are
-  // asked for after the job expired. Each job gives at most two pieces: the archive needs at least three jobs.
-  const SIZE = 80 * MiB + 12345;
+// Each test has its own glacier-local, vault, state and key prefix (the proxy's record read by prefix), and mostly
+// waits for jobs to expire: two at a time.
+describe('glacier-restore to S3 and to a command across jobs', { concurrency: 2 }, () => {
+  describe('glacier-restore: an archive whose download needs three job lifetimes, to S3 and to a command', () => {
+    // 80 MiB + 12345 bytes in 16 MiB pieces. A job lives 4 s after it completes; each GetJobOutput waits 2 s before
+    // its answer and trickles 16 MiB out in 0.64 s: the two pieces asked for at once are served, the next two are
+    // asked for after the job expired. Each job gives at most two pieces: the archive needs at least three jobs.
+    const SIZE = 80 * MiB + 12345;
 
-  it('to S3: each job continues the same multipart upload after the parts S3 confirmed; no byte fetched more than twice, no part uploaded twice', { timeout: within(300_000) }, async () => {
-    const { local, env, archives } = await vaultWith('lifetimes-s3', ['--job-delay', '0', '--job-expiry', '4s'], [{ body: randomBytes(SIZE), description: 'big.bin' }]);
-    const [a] = archives;
-    await local.admin('PUT', 'faults', { spec: 'GetJobOutput:slow:ms=2000' });
-    await local.admin('DELETE', 'counters');
-    proxy.log.length = 0;
-    const args = ['-v', 'lifetimes-s3', '--to', `s3://${BUCKET}/lifetimes/`, '--storage-class', 'STANDARD', '--part-size', '8M', '--interval', '200ms', '--state', join(work, 'lifetimes-s3.jsonl')];
-    const r = await runBounded(local, args, env, a.line, 12);
-    assert.ok(!r.runaway, `the archive never completed: more than 12 jobs started\n${show(r)}`);
-    assert.equal(r.code, 0, show(r));
-    const rec = records(r.stdout).find((x) => x.archiveId === a.id && x.status === 'done');
-    assert.ok(rec, show(r));
-    assert.equal(rec.to, `s3://${BUCKET}/lifetimes/big.bin`);
-    const o = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'lifetimes/big.bin' }));
-    assert.ok(Buffer.from(await o.Body!.transformToByteArray()).equals(a.body), 'bytes identical');
-    const h = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'lifetimes/big.bin', ChecksumMode: 'ENABLED' }));
-    assert.equal(h.ChecksumSHA256?.replace(/-\d+$/, ''), composite(a.body, 8 * MiB), 'composite checksum');
-
-    const log = await local.admin<LogEntry[]>('GET', 'requests');
-    const jobs = log.filter((e) => e.op === 'InitiateJob' && e.status === 202);
-    assert.ok(jobs.length >= 3, `three job lifetimes at least (jobs: ${jobs.length})`);
-    const gave = new Set(log.filter((e) => e.op === 'GetJobOutput' && e.status === 206).map((e) => e.jobId));
-    assert.ok(gave.size >= 3, `bytes came from ${gave.size} jobs`);
-    const cover = coverage(log, SIZE);
-    assert.ok(Math.max(...cover) <= 2, `no byte fetched more than twice (coverage per MiB: ${cover.join('')})`);
-    assert.ok(cover.every((c) => c >= 1));
-
-    // One upload, each part answered 200 once.
-    assert.equal(proxy.log.filter((s) => isCreate(s) && s.status === 200).length, 1, 'one multipart upload');
-    const sent = proxy.log.filter((s) => isPart(s) && s.status === 200).map(partNumber).sort((x, y) => x - y);
-    assert.deepEqual(sent, Array.from({ length: 11 }, (_, i) => i + 1), 'each of the 11 parts uploaded once');
-    assert.match(r.stderr, /verified bytes kept/);
-    const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'lifetimes/' }));
-    assert.deepEqual(open.Uploads ?? [], [], 'no upload left open');
-  });
-
-  it('to --exec: the command keeps its stdin across jobs and receives the archive once, byte-identical; no byte fetched more than twice', { timeout: within(300_000) }, async () => {
-    const { local, env, archives } = await vaultWith('lifetimes-exec', ['--job-delay', '0', '--job-expiry', '4s'], [{ body: randomBytes(SIZE), description: 'big.bin' }]);
-    const [a] = archives;
-    await local.admin('PUT', 'faults', { spec: 'GetJobOutput:slow:ms=2000' });
-    await local.admin('DELETE', 'counters');
-    const out = join(work, 'exec-out');
-    mkdirSync(out);
-    // Each start of the command is counted; its stdin goes to a file of the archive's name.
-    const cmd = 'echo start >> "$OUT/starts"; cat > "$OUT/$GLACIER_NAME"';
-    const args = ['-v', 'lifetimes-exec', '--exec', cmd, '--interval', '200ms', '--state', join(work, 'lifetimes-exec.jsonl')];
-    const r = await runBounded(local, args, { ...env, OUT: out }, a.line, 12);
-    assert.ok(!r.runaway, `the archive never completed: more than 12 jobs started\n${show(r)}`);
-    assert.equal(r.code, 0, show(r));
-    const rec = records(r.stdout).find((x) => x.archiveId === a.id && x.status === 'done');
-    assert.ok(rec, show(r));
-    assert.ok(readFileSync(join(out, 'big.bin')).equals(a.body), 'the bytes the command received are the archive');
-    assert.equal(readFileSync(join(out, 'starts'), 'utf8'), 'start\n', 'the command was started once');
-
-    const log = await local.admin<LogEntry[]>('GET', 'requests');
-    const jobs = log.filter((e) => e.op === 'InitiateJob' && e.status === 202);
-    assert.ok(jobs.length >= 3, `three job lifetimes at least (jobs: ${jobs.length})`);
-    const gave = new Set(log.filter((e) => e.op === 'GetJobOutput' && e.status === 206).map((e) => e.jobId));
-    assert.ok(gave.size >= 3, `bytes came from ${gave.size} jobs`);
-    const cover = coverage(log, SIZE);
-    assert.ok(Math.max(...cover) <= 2, `no byte fetched more than twice (coverage per MiB: ${cover.join('')})`);
-    assert.match(r.stderr, /verified bytes kept/);
-  });
-});
-
-describe('glacier-restore to S3: names when the state file is lost after a subset run', () => {
-  for (const order of ['A then B', 'B then A']) {
-    it(`input ${order}: every archive where its done line says, no object replaced, no job for the archive already there`, { timeout: within(240_000) }, async () => {
-      // Two archives of one description. The subset run restores the one listed second in the full run, which
-      // takes the plain name; the state is lost; the full run lists the other first.
-      const vault = `names-${order[0]}`;
-      const prefix = `names-${order[0]}/`;
-      const { local, g, env, archives } = await vaultWith(vault, ['--job-delay', '0'], [
-        { body: randomBytes(6 * MiB + 5), description: 'same.bin' },
-        { body: randomBytes(5 * MiB + 7), description: 'same.bin' },
-      ]);
-      const [first, second] = order === 'A then B' ? archives : [archives[1], archives[0]];
-      const state = join(work, `${vault}.jsonl`);
-      const args = ['-v', vault, '--to', `s3://${BUCKET}/${prefix}`, '--storage-class', 'STANDARD', '--part-size', '5M', '--interval', '200ms', '--state', state];
-      const subset = await run('glacier-restore', args, { env, input: second.line });
-      assert.equal(subset.code, 0, show(subset));
-      assert.equal(records(subset.stdout).find((x) => x.archiveId === second.id)?.to, `s3://${BUCKET}/${prefix}same.bin`);
-      const before = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `${prefix}same.bin` }));
-      rmSync(state);
+    it('to S3: each job continues the same multipart upload after the parts S3 confirmed; no byte fetched more than twice, no part uploaded twice', { timeout: within(300_000) }, async () => {
+      const { local, env, archives } = await vaultWith('lifetimes-s3', ['--job-delay', '0', '--job-expiry', '4s'], [{ body: randomBytes(SIZE), description: 'big.bin' }]);
+      const [a] = archives;
+      await local.admin('PUT', 'faults', { spec: 'GetJobOutput:slow:ms=2000' });
       await local.admin('DELETE', 'counters');
-      proxy.log.length = 0;
+      const from = proxy.log.length;
+      const args = ['-v', 'lifetimes-s3', '--to', `s3://${BUCKET}/lifetimes/`, '--storage-class', 'STANDARD', '--part-size', '8M', '--interval', '200ms', '--state', join(work, 'lifetimes-s3.jsonl')];
+      const r = await runBounded(local, args, env, a.line, 12);
+      assert.ok(!r.runaway, `the archive never completed: more than 12 jobs started\n${show(r)}`);
+      assert.equal(r.code, 0, show(r));
+      const rec = records(r.stdout).find((x) => x.archiveId === a.id && x.status === 'done');
+      assert.ok(rec, show(r));
+      assert.equal(rec.to, `s3://${BUCKET}/lifetimes/big.bin`);
+      const o = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'lifetimes/big.bin' }));
+      assert.ok(Buffer.from(await o.Body!.transformToByteArray()).equals(a.body), 'bytes identical');
+      const h = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'lifetimes/big.bin', ChecksumMode: 'ENABLED' }));
+      assert.equal(h.ChecksumSHA256?.replace(/-\d+$/, ''), composite(a.body, 8 * MiB), 'composite checksum');
 
-      const all = await run('glacier-restore', args, { env, input: first.line + second.line });
-      assert.equal(all.code, 0, show(all));
-      const recs = records(all.stdout);
-      for (const a of archives) {
-        const rec = recs.find((x) => x.archiveId === a.id && x.status === 'done');
-        assert.ok(rec, `${a.id} done: ${show(all)}`);
-        const key = rec.to.slice(`s3://${BUCKET}/`.length);
-        const o = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-        assert.ok(Buffer.from(await o.Body!.transformToByteArray()).equals(a.body), `${a.id}'s bytes at ${rec.to}`);
-        assert.equal(o.Metadata?.['glacier-archive-id'], a.id);
-      }
-      const secondRec = recs.find((x) => x.archiveId === second.id)!;
-      assert.equal(secondRec.to, `s3://${BUCKET}/${prefix}same.bin`, 'the archive already there keeps its name');
-      assert.equal(secondRec.found, true, 'found in S3, not restored again');
-      assert.notEqual(recs.find((x) => x.archiveId === first.id)!.to, secondRec.to);
-      // Nothing written to the object already there, and one job: for the archive not yet restored.
-      const after = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `${prefix}same.bin` }));
-      assert.equal(after.ETag, before.ETag);
-      assert.equal(after.LastModified?.getTime(), before.LastModified?.getTime());
-      const writes = proxy.log.filter((s) => s.method !== 'GET' && s.method !== 'HEAD');
-      assert.ok(writes.every((s) => !s.url.split('?')[0].endsWith(`/${prefix}same.bin`)), `no write to ${prefix}same.bin: ${writes.map((s) => `${s.method} ${s.url}`).join(', ')}`);
-      assert.equal(writes.filter(isCreate).length, 1, 'one upload: the archive not yet restored');
-      const log = await local.admin<LogEntry[]>('GET', 'requests');
-      assert.equal(log.filter((e) => e.op === 'InitiateJob').length, 1, 'one job started in the full run');
-      const { JobList } = await g.send(new ListJobsCommand({ accountId: '-', vaultName: vault }));
-      const jobsFor = (id: string) => (JobList ?? []).filter((j) => j.ArchiveId === id).length;
-      assert.equal(jobsFor(second.id), 1, 'no job for the archive already in S3 beyond the subset run\'s');
-      assert.equal(jobsFor(first.id), 1);
+      const cover = threeLifetimes(await local.admin<LogEntry[]>('GET', 'requests'), SIZE);
+      assert.ok(cover.every((c) => c >= 1));
+
+      // One upload, each part answered 200 once.
+      const seen = seenSince(from, 'lifetimes/');
+      assert.equal(seen.filter((s) => isCreate(s) && s.status === 200).length, 1, 'one multipart upload');
+      const sent = seen.filter((s) => isPart(s) && s.status === 200).map(partNumber).sort((x, y) => x - y);
+      assert.deepEqual(sent, Array.from({ length: 11 }, (_, i) => i + 1), 'each of the 11 parts uploaded once');
+      assert.match(r.stderr, /verified bytes kept/);
+      const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'lifetimes/' }));
+      assert.deepEqual(open.Uploads ?? [], [], 'no upload left open');
     });
-  }
-});
 
-describe('glacier-restore to S3: a job that cannot give a whole part', () => {
-  // 24 MiB in the default 16 MiB parts; a job lives 5 s after it completes and the download is paced at 1800K/s:
-  // a job gives about 9 MiB, never part 1 whole. The parts after a cut are made smaller (8 MiB, then 5 MiB).
-  it('completes byte-identical with smaller parts after the first cut; no MiB fetched more than three times; the warning names --part-size', { timeout: within(300_000) }, async () => {
-    const SIZE = 24 * MiB;
-    const { local, env, archives } = await vaultWith('cut-parts', ['--job-delay', '0', '--job-expiry', '5s'], [{ body: randomBytes(SIZE), description: 'cut.bin' }]);
-    const [a] = archives;
-    await local.admin('DELETE', 'counters');
-    const state = join(work, 'cut-parts.jsonl');
-    const args = ['-v', 'cut-parts', '--to', `s3://${BUCKET}/cut/`, '--storage-class', 'STANDARD', '--limit-rate', '1800K', '--interval', '200ms', '--state', state];
-    const r = await runBounded(local, args, env, a.line, 10);
-    assert.ok(!r.runaway, `the archive never completed: more than 10 jobs started\n${show(r)}`);
-    assert.equal(r.code, 0, show(r));
-    const o = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'cut/cut.bin' }));
-    assert.ok(Buffer.from(await o.Body!.transformToByteArray()).equals(a.body), 'bytes identical');
-    assert.match(r.stderr, /part 1 \(16 MiB\) was cut by the expiry: the parts from byte 0 on are 8 MiB .*--part-size/);
-    const log = await local.admin<LogEntry[]>('GET', 'requests');
-    const cover = coverage(log, SIZE);
-    // The first job's bytes beyond what the second stores whole are fetched by a third: three at most.
-    assert.ok(Math.max(...cover) <= 3, `no MiB fetched more than three times (coverage per MiB: ${cover.join('')})`);
-    assert.ok(cover.every((c) => c >= 1));
-    assert.match(readFileSync(state, 'utf8'), /"t":"upload"[^\n]*"s":8388608/, 'the smaller part size recorded in the state');
+    it('to --exec: the command keeps its stdin across jobs and receives the archive once, byte-identical; no byte fetched more than twice', { timeout: within(300_000) }, async () => {
+      const { local, env, archives } = await vaultWith('lifetimes-exec', ['--job-delay', '0', '--job-expiry', '4s'], [{ body: randomBytes(SIZE), description: 'big.bin' }]);
+      const [a] = archives;
+      await local.admin('PUT', 'faults', { spec: 'GetJobOutput:slow:ms=2000' });
+      await local.admin('DELETE', 'counters');
+      const out = join(work, 'exec-out');
+      mkdirSync(out);
+      // Each start of the command is counted; its stdin goes to a file of the archive's name.
+      const cmd = 'echo start >> "$OUT/starts"; cat > "$OUT/$GLACIER_NAME"';
+      const args = ['-v', 'lifetimes-exec', '--exec', cmd, '--interval', '200ms', '--state', join(work, 'lifetimes-exec.jsonl')];
+      const r = await runBounded(local, args, { ...env, OUT: out }, a.line, 12);
+      assert.ok(!r.runaway, `the archive never completed: more than 12 jobs started\n${show(r)}`);
+      assert.equal(r.code, 0, show(r));
+      const rec = records(r.stdout).find((x) => x.archiveId === a.id && x.status === 'done');
+      assert.ok(rec, show(r));
+      assert.ok(readFileSync(join(out, 'big.bin')).equals(a.body), 'the bytes the command received are the archive');
+      assert.equal(readFileSync(join(out, 'starts'), 'utf8'), 'start\n', 'the command was started once');
+
+      threeLifetimes(await local.admin<LogEntry[]>('GET', 'requests'), SIZE);
+      assert.match(r.stderr, /verified bytes kept/);
+    });
   });
-});
 
-describe('glacier-restore: a job left by a stopped run that expires before the rerun downloads it', () => {
-  it('does not lower the jobs outstanding nor blame the pace; the rerun restores the archive', { timeout: within(120_000) }, async () => {
-    // Jobs take 8 s: the first run's first poll after starting its job (within 5 s) finds it in progress.
-    const { local, g, env, archives } = await vaultWith('leftover', ['--job-delay', '8s', '--job-expiry', '2s'], [{ body: randomBytes(MiB + 7), description: 'left.bin' }]);
-    const [a] = archives;
-    const state = join(work, 'leftover.jsonl');
-    const args = (interval: string) => ['-v', 'leftover', '--to', `s3://${BUCKET}/leftover/`, '--storage-class', 'STANDARD', '--max-jobs', '10', '-c', '1', '--interval', interval, '--state', state];
-    // The first run starts the job, asks once (in progress) and is stopped while it waits to ask again.
-    const first = start('glacier-restore', args('1h'), { env, input: a.line });
-    // It asks about its job with a ListJobs page (or a DescribeJob) once it has started it.
-    const askedAfterStart = (log: LogEntry[]) => {
-      const i = log.findIndex((e) => e.op === 'InitiateJob');
-      return i >= 0 && log.slice(i + 1).some((e) => e.op === 'ListJobs' || e.op === 'DescribeJob');
-    };
-    await until(async () => askedAfterStart(await local.admin<LogEntry[]>('GET', 'requests')), 'the first run to ask about its job', within(60_000), 100);
-    first.proc.kill('SIGTERM');
-    await first.done;
-    const { JobList } = await g.send(new ListJobsCommand({ accountId: '-', vaultName: 'leftover' }));
-    const jobId = JobList![0].JobId!;
-    await until(() => g.send(new ListJobsCommand({ accountId: '-', vaultName: 'leftover' })).then((r) => !(r.JobList ?? []).some((j) => j.JobId === jobId)), 'the job to expire', within(60_000), 200);
-    const r = await run('glacier-restore', args('200ms'), { env, input: a.line });
-    assert.equal(r.code, 0, show(r));
-    assert.match(r.stderr, new RegExp(`job ${jobId} is gone \\(expired\\)`), 'the leftover job was found gone in the rerun');
-    assert.doesNotMatch(r.stderr, /jobs outstanding from now on/, 'the pace is not lowered for a job this run neither started nor saw running');
-    const o = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'leftover/left.bin' }));
-    assert.ok(Buffer.from(await o.Body!.transformToByteArray()).equals(a.body), 'bytes identical');
+  describe('glacier-restore to S3: names when the state file is lost after a subset run', () => {
+    for (const order of ['A then B', 'B then A']) {
+      it(`input ${order}: every archive where its done line says, no object replaced, no job for the archive already there`, { timeout: within(240_000) }, async () => {
+        // Two archives of one description. The subset run restores the one listed second in the full run, which
+        // takes the plain name; the state is lost; the full run lists the other first.
+        const vault = `names-${order[0]}`;
+        const prefix = `names-${order[0]}/`;
+        const { local, g, env, archives } = await vaultWith(vault, ['--job-delay', '0'], [
+          { body: randomBytes(6 * MiB + 5), description: 'same.bin' },
+          { body: randomBytes(5 * MiB + 7), description: 'same.bin' },
+        ]);
+        const [first, second] = order === 'A then B' ? archives : [archives[1], archives[0]];
+        const state = join(work, `${vault}.jsonl`);
+        const args = ['-v', vault, '--to', `s3://${BUCKET}/${prefix}`, '--storage-class', 'STANDARD', '--part-size', '5M', '--interval', '200ms', '--state', state];
+        const subset = await run('glacier-restore', args, { env, input: second.line });
+        assert.equal(subset.code, 0, show(subset));
+        assert.equal(records(subset.stdout).find((x) => x.archiveId === second.id)?.to, `s3://${BUCKET}/${prefix}same.bin`);
+        const before = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `${prefix}same.bin` }));
+        rmSync(state);
+        await local.admin('DELETE', 'counters');
+        const from = proxy.log.length;
+
+        const all = await run('glacier-restore', args, { env, input: first.line + second.line });
+        assert.equal(all.code, 0, show(all));
+        const recs = records(all.stdout);
+        for (const a of archives) {
+          const rec = recs.find((x) => x.archiveId === a.id && x.status === 'done');
+          assert.ok(rec, `${a.id} done: ${show(all)}`);
+          const key = rec.to.slice(`s3://${BUCKET}/`.length);
+          const o = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+          assert.ok(Buffer.from(await o.Body!.transformToByteArray()).equals(a.body), `${a.id}'s bytes at ${rec.to}`);
+          assert.equal(o.Metadata?.['glacier-archive-id'], a.id);
+        }
+        const secondRec = recs.find((x) => x.archiveId === second.id)!;
+        assert.equal(secondRec.to, `s3://${BUCKET}/${prefix}same.bin`, 'the archive already there keeps its name');
+        assert.equal(secondRec.found, true, 'found in S3, not restored again');
+        assert.notEqual(recs.find((x) => x.archiveId === first.id)!.to, secondRec.to);
+        // Nothing written to the object already there, and one job: for the archive not yet restored.
+        const after = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `${prefix}same.bin` }));
+        assert.equal(after.ETag, before.ETag);
+        assert.equal(after.LastModified?.getTime(), before.LastModified?.getTime());
+        const writes = seenSince(from, prefix).filter((s) => s.method !== 'GET' && s.method !== 'HEAD');
+        assert.ok(writes.every((s) => !s.url.split('?')[0].endsWith(`/${prefix}same.bin`)), `no write to ${prefix}same.bin: ${writes.map((s) => `${s.method} ${s.url}`).join(', ')}`);
+        assert.equal(writes.filter(isCreate).length, 1, 'one upload: the archive not yet restored');
+        const log = await local.admin<LogEntry[]>('GET', 'requests');
+        assert.equal(log.filter((e) => e.op === 'InitiateJob').length, 1, 'one job started in the full run');
+        const { JobList } = await g.send(new ListJobsCommand({ accountId: '-', vaultName: vault }));
+        const jobsFor = (id: string) => (JobList ?? []).filter((j) => j.ArchiveId === id).length;
+        assert.equal(jobsFor(second.id), 1, 'no job for the archive already in S3 beyond the subset run\'s');
+        assert.equal(jobsFor(first.id), 1);
+      });
+    }
+  });
+
+  describe('glacier-restore to S3: a job that cannot give a whole part', () => {
+    // 24 MiB in the default 16 MiB parts; a job lives 5 s after it completes and the download is paced at 1800K/s:
+    // a job gives about 9 MiB, never part 1 whole. The parts after a cut are made smaller (8 MiB, then 5 MiB).
+    it('completes byte-identical with smaller parts after the first cut; no MiB fetched more than three times; the warning names --part-size', { timeout: within(300_000) }, async () => {
+      const SIZE = 24 * MiB;
+      const { local, env, archives } = await vaultWith('cut-parts', ['--job-delay', '0', '--job-expiry', '5s'], [{ body: randomBytes(SIZE), description: 'cut.bin' }]);
+      const [a] = archives;
+      await local.admin('DELETE', 'counters');
+      const state = join(work, 'cut-parts.jsonl');
+      const args = ['-v', 'cut-parts', '--to', `s3://${BUCKET}/cut/`, '--storage-class', 'STANDARD', '--limit-rate', '1800K', '--interval', '200ms', '--state', state];
+      const r = await runBounded(local, args, env, a.line, 10);
+      assert.ok(!r.runaway, `the archive never completed: more than 10 jobs started\n${show(r)}`);
+      assert.equal(r.code, 0, show(r));
+      const o = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'cut/cut.bin' }));
+      assert.ok(Buffer.from(await o.Body!.transformToByteArray()).equals(a.body), 'bytes identical');
+      assert.match(r.stderr, /part 1 \(16 MiB\) was cut by the expiry: the parts from byte 0 on are 8 MiB .*--part-size/);
+      const log = await local.admin<LogEntry[]>('GET', 'requests');
+      const cover = coverage(log, SIZE);
+      // The first job's bytes beyond what the second stores whole are fetched by a third: three at most.
+      assert.ok(Math.max(...cover) <= 3, `no MiB fetched more than three times (coverage per MiB: ${cover.join('')})`);
+      assert.ok(cover.every((c) => c >= 1));
+      assert.match(readFileSync(state, 'utf8'), /"t":"upload"[^\n]*"s":8388608/, 'the smaller part size recorded in the state');
+    });
+  });
+
+  describe('glacier-restore: a job left by a stopped run that expires before the rerun downloads it', () => {
+    it('does not lower the jobs outstanding nor blame the pace; the rerun restores the archive', { timeout: within(120_000) }, async () => {
+      // Jobs take 8 s: the first run's first poll after starting its job (within 5 s) finds it in progress.
+      const { local, g, env, archives } = await vaultWith('leftover', ['--job-delay', '8s', '--job-expiry', '2s'], [{ body: randomBytes(MiB + 7), description: 'left.bin' }]);
+      const [a] = archives;
+      const state = join(work, 'leftover.jsonl');
+      const args = (interval: string) => ['-v', 'leftover', '--to', `s3://${BUCKET}/leftover/`, '--storage-class', 'STANDARD', '--max-jobs', '10', '-c', '1', '--interval', interval, '--state', state];
+      // The first run starts the job, asks once (in progress) and is stopped while it waits to ask again.
+      const first = start('glacier-restore', args('1h'), { env, input: a.line });
+      // It asks about its job with a ListJobs page (or a DescribeJob) once it has started it.
+      const askedAfterStart = (log: LogEntry[]) => {
+        const i = log.findIndex((e) => e.op === 'InitiateJob');
+        return i >= 0 && log.slice(i + 1).some((e) => e.op === 'ListJobs' || e.op === 'DescribeJob');
+      };
+      await until(async () => askedAfterStart(await local.admin<LogEntry[]>('GET', 'requests')), 'the first run to ask about its job', within(60_000), 100);
+      first.proc.kill('SIGTERM');
+      await first.done;
+      const { JobList } = await g.send(new ListJobsCommand({ accountId: '-', vaultName: 'leftover' }));
+      const jobId = JobList![0].JobId!;
+      await until(() => g.send(new ListJobsCommand({ accountId: '-', vaultName: 'leftover' })).then((r) => !(r.JobList ?? []).some((j) => j.JobId === jobId)), 'the job to expire', within(60_000), 200);
+      const r = await run('glacier-restore', args('200ms'), { env, input: a.line });
+      assert.equal(r.code, 0, show(r));
+      assert.match(r.stderr, new RegExp(`job ${jobId} is gone \\(expired\\)`), 'the leftover job was found gone in the rerun');
+      assert.doesNotMatch(r.stderr, /jobs outstanding from now on/, 'the pace is not lowered for a job this run neither started nor saw running');
+      const o = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'leftover/left.bin' }));
+      assert.ok(Buffer.from(await o.Body!.transformToByteArray()).equals(a.body), 'bytes identical');
+    });
   });
 });
 

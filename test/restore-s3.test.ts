@@ -3,13 +3,11 @@
 // CreateMultipartUpload and its record leaves no upload open, an object of another archive is never replaced,
 // and the memory of a part does not grow with the part size. Against glacier-local and moto's S3 server, with a
 // recording proxy in between that sees every S3 request (and can hold one to kill the client at that instant).
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { CreateVaultCommand, DescribeJobCommand, ListJobsCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -18,98 +16,18 @@ import { S3Sink } from '../src/restore/s3-sink.js';
 import { run, show, start } from './helpers/bins.js';
 import { BIN, startLocal, type Local } from './helpers/local.js';
 import { until, within } from './helpers/time.js';
+import { composite, isCreate, isPart, partNumber, records, startMoto, uploadIdOf, type Moto, type RecordingProxy, type Seen } from './helpers/s3-moto.js';
 
 const MiB = 1024 * 1024;
 const VAULT = 's3moves';
 const BUCKET = 'moved-vault';
 type Rec = Record<string, any>;
 
-interface Seen {
-  method: string;
-  url: string;
-  status?: number;
-  checksum?: string;
-  held?: boolean;
-}
-
-/**
- * An HTTP proxy on 127.0.0.1 in front of moto: logs every request (and moto's status and x-amz-checksum-sha256),
- * and holds the ones `hold` picks: a held UploadPart is read but never forwarded; a held CreateMultipartUpload is
- * forwarded (moto creates the upload) but its answer never reaches the client.
- */
-class RecordingProxy {
-  readonly log: Seen[] = [];
-  hold: ((s: Seen) => 'drop' | 'mute' | undefined) | undefined;
-  private server = http.createServer((req, res) => this.handle(req, res));
-  port = 0;
-
-  constructor(private readonly target: number) {}
-
-  async listen(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-
-  close(): void {
-    this.server.closeAllConnections();
-    this.server.close();
-  }
-
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const s: Seen = { method: req.method!, url: req.url! };
-    this.log.push(s);
-    const how = this.hold?.(s);
-    if (how === 'drop') {
-      s.held = true;
-      req.resume();
-      return;
-    }
-    const up = http.request({ host: '127.0.0.1', port: this.target, method: req.method, path: req.url, headers: req.headers }, (r) => {
-      s.status = r.statusCode;
-      s.checksum = r.headers['x-amz-checksum-sha256'] as string | undefined;
-      if (how === 'mute') {
-        s.held = true;
-        r.resume();
-        return;
-      }
-      res.writeHead(r.statusCode!, r.headers);
-      r.pipe(res);
-    });
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  }
-}
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-
-function records(out: Buffer): Rec[] {
-  const text = out.toString();
-  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l));
-}
-
-const partNumber = (s: Seen) => Number(/[?&]partNumber=(\d+)/.exec(s.url)?.[1] ?? 0);
-const uploadIdOf = (s: Seen) => decodeURIComponent(/[?&]uploadId=([^&]+)/.exec(s.url)?.[1] ?? '');
-const isPart = (s: Seen) => s.method === 'PUT' && /[?&]partNumber=/.test(s.url);
-const isCreate = (s: Seen) => s.method === 'POST' && /[?&]uploads(=|&|$)/.test(s.url);
 const writes = (log: Seen[]) => log.filter((s) => s.method !== 'GET' && s.method !== 'HEAD');
-
-/** S3's composite checksum of an object uploaded in `partSize` parts, computed here from its bytes. */
-function composite(data: Buffer, partSize: number): string {
-  const digests: Buffer[] = [];
-  for (let off = 0; off < Math.max(1, data.length); off += partSize) digests.push(createHash('sha256').update(data.subarray(off, off + partSize)).digest());
-  return createHash('sha256').update(Buffer.concat(digests)).digest('base64');
-}
 
 describe('glacier-restore to S3: uploads continued across kills, never over another archive', () => {
   let local: Local;
-  let moto: ChildProcess;
+  let moto: Moto;
   let proxy: RecordingProxy;
   let s3: S3Client;
   let env: NodeJS.ProcessEnv;
@@ -129,19 +47,12 @@ describe('glacier-restore to S3: uploads continued across kills, never over anot
       const line = JSON.stringify({ ArchiveId: r.archiveId, ArchiveDescription: name, CreationDate: new Date().toISOString(), Size: size, SHA256TreeHash: r.checksum });
       archives.push({ id: r.archiveId!, data, line: `${line}\n`, name });
     }
-    const motoPort = await freePort();
-    moto = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(motoPort)], { stdio: 'ignore' });
-    await until(() => fetch(`http://127.0.0.1:${motoPort}`).then(() => true, () => false), 'moto to answer', 60_000, 100);
-    proxy = new RecordingProxy(motoPort);
-    await proxy.listen();
-    const endpoint = `http://127.0.0.1:${proxy.port}`;
-    env = { ...local.env, AWS_ENDPOINT_URL_S3: endpoint, XDG_STATE_HOME: join(work, 'state') };
-    s3 = new S3Client({ endpoint: `http://127.0.0.1:${motoPort}`, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    moto = await startMoto(BUCKET);
+    ({ proxy, s3 } = moto);
+    env = { ...local.env, AWS_ENDPOINT_URL_S3: moto.endpoint, XDG_STATE_HOME: join(work, 'state') };
   });
   after(async () => {
-    proxy?.close();
-    moto?.kill('SIGTERM');
+    moto?.stop();
     await local?.stop();
     rmSync(work, { recursive: true, force: true });
   });

@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { decodeDescription, Namer, safeName } from '../src/restore/names.js';
 import { run, show, start } from './helpers/bins.js';
 import { startLocal, type Local } from './helpers/local.js';
+import { inventoryOutput } from './helpers/restore-fixture.js';
 
 const MiB = 1024 * 1024;
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
@@ -86,11 +87,7 @@ async function uploadAll(): Promise<void> {
     archives.push({ id, data, description: d, want, mtime });
   }
   // The input as `glacier-job output --archives` prints it, through the real binaries.
-  const inv = await run('glacier-job', ['inventory', '-v', VAULT], { env });
-  assert.equal(inv.code, 0, show(inv));
-  const out = await run('glacier-job', ['output', '-v', VAULT, '--wait', '--interval', '1s', '--archives', '--', JSON.parse(inv.stdout.toString()).JobId], { env });
-  assert.equal(out.code, 0, show(out));
-  jsonl = out.stdout.toString();
+  jsonl = (await inventoryOutput(VAULT, env)).toString();
   assert.equal(jsonl.trim().split('\n').length, 200);
 }
 

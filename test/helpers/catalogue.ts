@@ -2,11 +2,11 @@
 // for the file, the binaries' environment with the catalogue where a test puts it, and inventory jobs run through
 // glacier-job.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run, show, type Ran } from './bins.js';
-import { startLocal, type Local } from './local.js';
+import { run, sh, show, type Ran } from './bins.js';
+import { BIN, ROOT, startLocal, type Local } from './local.js';
 
 /** `r`, after asserting that it exited 0. */
 export function ok(r: Ran): Ran {
@@ -17,6 +17,23 @@ export function ok(r: Ran): Ran {
 /** The JSON lines `r` printed on stdout. */
 export function lines<T = Record<string, unknown>>(r: Ran): T[] {
   return r.stdout.toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+}
+
+/**
+ * Rewrites the catalogue FILE's archive lines for the archive ids `which`: CreationDate `days` ago (as the file
+ * would read that much later) and Host, each when given.
+ */
+export function rewrite(file: string, which: string[], o: { days?: number; host?: string }): void {
+  const text = readFileSync(file, 'utf8').split('\n').map((l) => {
+    if (!l) return l;
+    const x = JSON.parse(l) as Record<string, unknown>;
+    if (x.Event === 'archive' && which.includes(String(x.ArchiveId))) {
+      if (o.days !== undefined) x.CreationDate = new Date(Date.now() - o.days * 86_400_000).toISOString();
+      if (o.host !== undefined) x.Host = o.host;
+    }
+    return JSON.stringify(x);
+  });
+  writeFileSync(file, text.join('\n'));
 }
 
 export interface CatalogueBench {
@@ -31,6 +48,12 @@ export interface CatalogueBench {
   inventoryJob(vault: string): Promise<string>;
   /** The vault's archive ids, sorted, by a fresh inventory job (glacier-local answers at once). */
   inventoryIds(vault: string): Promise<string[]>;
+  /**
+   * For examples/pg-dump-to-glacier.sh: creates the vault; `cat` is its catalogue WORK/VAULT.jsonl, `env` the
+   * binaries' environment with that catalogue and a PATH whose pg_dump is a fake printing `-- dump of DB`;
+   * `script(keepDays)` runs the example for DB mydb into the vault with KEEP_DAYS (not asserting its exit).
+   */
+  pgDump(vault: string): Promise<{ cat: string; env: NodeJS.ProcessEnv; script(keepDays: string): Promise<Ran> }>;
 }
 
 /**
@@ -63,6 +86,16 @@ export function catalogueBench(prefix: string): CatalogueBench & { start(): Prom
   b.inventoryIds = async (vault) => {
     const r = ok(await run('glacier-job', ['output', '-v', vault, '--wait', '--interval', '100ms', '--archives', '--', await b.inventoryJob(vault)], { env: b.envOf() }));
     return lines<{ ArchiveId: string }>(r).map((a) => a.ArchiveId).sort();
+  };
+  b.pgDump = async (vault) => {
+    await b.vault(vault);
+    const cat = join(b.work, `${vault}.jsonl`);
+    const fakes = join(b.work, `${vault}-fakes`);
+    mkdirSync(fakes, { recursive: true });
+    writeFileSync(join(fakes, 'pg_dump'), '#!/bin/sh\nprintf -- "-- dump of %s\\n" "$1"\n', { mode: 0o755 });
+    const env = { ...b.envOf({ catalogue: cat }), PATH: `${fakes}:${BIN('').replace(/\/$/, '')}:${process.env.PATH}` };
+    const script = (keepDays: string) => sh('"$1"', [join(ROOT, 'examples', 'pg-dump-to-glacier.sh')], { env: { ...env, DB: 'mydb', VAULT: vault, KEEP_DAYS: keepDays } }).done;
+    return { cat, env, script };
   };
   return b;
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { GlacierClient, ListMultipartUploadsCommand } from '@aws-sdk/client-glacier';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -159,6 +160,25 @@ export async function startLocal(
     },
     stderr: () => err,
   };
+}
+
+/**
+ * For the tests of the calling describe (or file): before them, glacier-local started with `args` (startLocal's
+ * default: in memory, jobs done at once) and a fresh folder made under the system's temporary folder (its name
+ * begins with `prefix`), both handed to `use`; after them, the server stopped and the folder removed.
+ */
+export function useLocal(prefix: string, use: (local: Local, work: string) => void, args?: string[]): void {
+  let local: Local | undefined;
+  let work: string | undefined;
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), prefix));
+    local = await startLocal(args);
+    use(local, work);
+  });
+  after(async () => {
+    await local?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
 }
 
 /** The ids of a vault's open multipart uploads, every page, sorted. */

@@ -8,14 +8,17 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The longest files, longest first: by the wall time each took run alone on a busy 2-core machine (CPU seconds
- * and waits together), measured with `bash test/helpers/file-cost.sh`; put and job-output were cut since.
+ * The longest files, longest first: by the wall time each took in a whole `npm test` on an idle 2-core machine
+ * (three files at a time: CPU seconds, waits and sharing the cores together), less the waits cut since (backoffs
+ * slept through, servers held open by slowed requests, tests of their own servers run side by side); put-tls and
+ * job-tls as their plain twins. `bash test/helpers/file-cost.sh` measures a file alone.
  */
 export const LONGEST = [
-  'restore', 'local-races', 'restore-s3', 'put-tls', 'request-layer', 'restore-jobs', 'job-tls', 'catalogue',
-  'inventory-scale', 'cli-surface', 'job-signals', 'job', 'catalogue-review', 'hardening', 'local-races-resume',
-  'help-examples', 'local-faults', 'restore-names', 'pack', 'inventory', 'restore-readme', 'package', 'surface',
-  'job-range', 'restore-plan-cost', 'put', 'restore-crash', 'job-output',
+  'put-tls', 'put', 'restore-crash', 'examples', 'request-layer', 'restore-s3-jobs', 'catalogue', 'surface',
+  'help-examples', 'restore', 'restore-s3', 'local-faults', 'local-races-resume', 'catalogue-review', 'hardening',
+  'readme', 'job-output', 'job-tls', 'local-security', 'package', 'examples-batch', 'local-races', 'restore-jobs',
+  'chunk-treehash', 'job', 'cli-surface', 'pack', 'job-range', 'restore-poll-rounds', 'inventory-scale',
+  'restore-inventory-check', 'restore-review-fixes', 'manage', 'inventory', 'restore-names', 'local-cli', 'proxy',
 ];
 
 /** The test files in `dir` (names ending .test.js), the LONGEST ones first in that order, then the rest by name. */

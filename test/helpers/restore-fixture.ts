@@ -1,10 +1,12 @@
 // The glacier-restore tests' common start: a glacier-local, a vault holding archives of the given sizes (random
 // bytes, described f0.bin, f1.bin, ...), and the inventory lines (JSON Lines) glacier-restore reads on stdin.
 import { CreateVaultCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { run, show } from './bins.js';
 import { startLocal, type Local } from './local.js';
 
 export interface RestoreFixture {
@@ -39,4 +41,19 @@ export async function restoreFixture(vault: string, localArgs: string[], sizes: 
     lines.push(JSON.stringify({ ArchiveId: r.archiveId, ArchiveDescription: `f${i}.bin`, CreationDate: new Date().toISOString(), Size: size, SHA256TreeHash: r.checksum }));
   }
   return { local, env, work, data, jsonl: `${lines.join('\n')}\n` };
+}
+
+/**
+ * A vault's inventory through the real binaries, as a user takes it: `glacier-job inventory -v VAULT` (with
+ * `jobArgs`, e.g. --format CSV), then `glacier-job output -v VAULT --wait` of that job with `outputArgs` (default
+ * --archives: JSON Lines, one archive a line; `-o FILE` saves it instead). The job id goes after `--` (one in 64
+ * starts with '-'). Asserts both exit 0; returns the output's stdout.
+ */
+export async function inventoryOutput(vault: string, env: NodeJS.ProcessEnv, outputArgs: string[] = ['--archives'], jobArgs: string[] = []): Promise<Buffer> {
+  const inv = await run('glacier-job', ['inventory', '-v', vault, ...jobArgs], { env });
+  assert.equal(inv.code, 0, show(inv));
+  const jobId = (JSON.parse(inv.stdout.toString()) as { JobId: string }).JobId;
+  const out = await run('glacier-job', ['output', '-v', vault, '--wait', '--interval', '200ms', ...outputArgs, '--', jobId], { env });
+  assert.equal(out.code, 0, show(out));
+  return out.stdout;
 }
