@@ -105,7 +105,15 @@ export class Faults {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits `ms`; resolves true when they passed, false at once when `signal` aborts first. */
+function sleepUnless(ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const stop = () => (clearTimeout(t), resolve(false));
+    const t = setTimeout(() => (signal?.removeEventListener('abort', stop), resolve(true)), ms);
+    signal?.addEventListener('abort', stop, { once: true });
+  });
+}
 
 /**
  * Applies the faults that act before an operation runs: `slow` waits, `drop` cuts the connection (except for
@@ -115,8 +123,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function injectFaults(
   faults: Map<FaultKind, FaultRule>, op: string, req: IncomingMessage, res: ServerResponse, log: Record<string, unknown>, requestLog: Record<string, unknown>[],
+  closing?: AbortSignal,
 ): Promise<boolean> {
-  if (faults.has('slow')) await sleep(faults.get('slow')!.ms ?? 2000);
+  if (faults.has('slow') && !(await sleepUnless(faults.get('slow')!.ms ?? 2000, closing))) {
+    // The server is stopping: a request held by `slow` ends here, its connection already cut, and is not run.
+    log.fault = 'slow';
+    res.destroy();
+    return true;
+  }
   if (faults.has('drop') && op !== 'GetJobOutput') {
     await dropConnection(req, res, log, requestLog);
     return true;

@@ -44,8 +44,8 @@ Options:
   --snapshot-interval DURATION  with --inventory snapshot, take a snapshot this often (default: never)
   --faults SPEC            inject faults, repeatable: OP:KIND[:rate=R,count=N,skip=N,ms=N]; OP is an operation
                            name (UploadMultipartPart, GetJobOutput, ...) or *; KIND is 500, throttle, 408, drop,
-                           slow, corrupt or repeat-marker (a listing answers the same Marker on every
-                           page). Example: --faults UploadMultipartPart:500:rate=0.1
+                           slow (held ms=N; SIGTERM cuts it unrun), corrupt or repeat-marker (a listing
+                           answers the same Marker on every page). Example: --faults UploadMultipartPart:500:rate=0.1
   --page-size N            default and largest page of every list operation (default: the service's)
   --checksum-rule RULE     when job output carries a tree hash: tree (developer guide, default) or megabyte
   --tls                    serve HTTPS with a self-signed certificate made at start (needs openssl); its path

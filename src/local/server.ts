@@ -65,6 +65,8 @@ export class GlacierLocal implements LocalState {
   private snapshotTimer: NodeJS.Timeout | undefined;
   private lock: DataLock | undefined;
   private readonly inflight = new Set<Promise<void>>();
+  /** Aborted by close(): requests held by a `slow` fault end at once rather than when their delay runs out. */
+  private readonly closing = new AbortController();
 
   constructor(private readonly opts: LocalOptions) {
     this.accountId = opts.accountId ?? '123456789012';
@@ -126,6 +128,7 @@ export class GlacierLocal implements LocalState {
 
   async close(): Promise<void> {
     clearInterval(this.snapshotTimer);
+    this.closing.abort();
     this.server.closeAllConnections();
     await new Promise<void>((res) => this.server.close(() => res()));
     // Requests cut off above may still be finishing a write: the folder is released once they are done.
@@ -174,7 +177,7 @@ export class GlacierLocal implements LocalState {
         throw new GlacierError(403, 'AccessDeniedException', `Access denied: the account ID ${r!.account} in the request URI does not match the credentials`);
       }
       const faults = this.faults.pick(op);
-      if (await injectFaults(faults, op, req, res, log, this.requestLog)) return;
+      if (await injectFaults(faults, op, req, res, log, this.requestLog, this.closing.signal)) return;
       if (!r!.handler) throw new GlacierError(400, 'UnsupportedOperationException', `${op} is not supported by glacier-local`);
       await r!.handler({ local: this, req, res, route: r!, region: auth.region, url, body: auth.body, faults, log, now: this.now() });
     } catch (e) {
