@@ -321,9 +321,23 @@ export class Journal {
     this.last = p;
     if (queued) p.catch((e) => (this.failed ??= e));
     else this.urgent = true;
-    if (this.urgent || this.pending.length >= GROUP_MAX) this.flushing ??= this.flush();
+    if (this.urgent || this.pending.length >= GROUP_MAX) this.kick();
     else this.arm();
     return p;
+  }
+
+  /**
+   * Starts writing the pending records unless a write is going on (it takes them). `flushing` is cleared only
+   * once flush() has returned, so that no record is ever left behind a write that has ended.
+   */
+  private kick(): void {
+    if (this.flushing) return;
+    this.flushing = this.flush().finally(() => {
+      this.flushing = null;
+      if (!this.pending.length) return;
+      if (this.urgent || this.pending.length >= GROUP_MAX) this.kick();
+      else this.arm();
+    });
   }
 
   /** Writes the queued records GROUP_MS from now, unless a write takes them first. */
@@ -331,7 +345,7 @@ export class Journal {
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       this.urgent = true;
-      this.flushing ??= this.flush();
+      this.kick();
     }, GROUP_MS);
   }
 
@@ -342,7 +356,7 @@ export class Journal {
   async durable(): Promise<void> {
     if (this.pending.length) {
       this.urgent = true;
-      this.flushing ??= this.flush();
+      this.kick();
     }
     await this.last.catch(() => {});
     if (this.failed) throw this.failed;
@@ -371,8 +385,6 @@ export class Journal {
       // The journal grows by a few lines per archive; rewrite it when it is mostly history.
       if (this.bytesSinceCompaction > Math.max(64 * 2 ** 20, 2 * this.compactedBytes)) await this.compact().catch(() => {});
     }
-    this.flushing = null;
-    if (this.pending.length) this.arm();
   }
 
   isDone(archiveId: string): boolean {
@@ -525,9 +537,11 @@ export class Journal {
   async close(): Promise<void> {
     if (this.pending.length) {
       this.urgent = true;
-      this.flushing ??= this.flush();
+      this.kick();
     }
-    await this.flushing;
+    while (this.flushing) await this.flushing;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     await this.fh?.close();
     this.fh = undefined;
     await this.unlock?.();
