@@ -174,7 +174,8 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
     onBytes: (n) => (st.bytesDone += n),
     beforeFinish: () => o.journal.durable(),
   });
-  // Archives whose destination this run asked about before starting their job (nextItem): not asked again.
+  // Archives whose folder this run asked about before starting their job (nextItem): not asked again, since the
+  // folder never replaces what another process makes there meanwhile (link(2)). (S3 is asked again.)
   const checked = new WeakSet<Item>();
   for (const r of planner.resumed()) tracker.take(r.item, r.jobId);
   // Jobs already running in the vault are taken up before any is started (never paid twice).
@@ -192,7 +193,7 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
       const item = await planner.next();
       if (!item) return undefined;
       if (!(await o.sink.holds(item).catch(() => false))) {
-        checked.add(item);
+        if (o.sink instanceof DirSink) checked.add(item);
         return item;
       }
       await o.journal.recordDone(item.archiveId);
