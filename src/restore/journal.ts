@@ -11,7 +11,7 @@
 // Memory at 2,000,000 archives: one 22-character key per archive done (a hash of its id), and full records only
 // for the archives with a job outstanding (at most --max-jobs).
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fsp, constants as C } from 'node:fs';
+import { createReadStream, promises as fsp, constants as C, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -373,10 +373,11 @@ export class Journal {
       this.urgent = false;
       const batch = this.pending.splice(0);
       try {
-        const text = batch.map((b) => b.line).join('');
-        await this.fh!.write(text);
+        const bytes = Buffer.from(batch.map((b) => b.line).join(''));
+        // Written on this thread (a copy into the page cache, microseconds); the fdatasync waits on the disk.
+        for (let at = 0; at < bytes.length; ) at += writeSync(this.fh!.fd, bytes, at);
         await this.fh!.datasync();
-        this.bytesSinceCompaction += Buffer.byteLength(text);
+        this.bytesSinceCompaction += bytes.length;
         batch.forEach((b) => b.resolve());
       } catch (e) {
         const err = new ServiceError(`cannot write the state file ${this.path}: ${(e as Error).message}`);

@@ -326,6 +326,8 @@ export function makeTracker(o: TrackerOptions): JobTracker {
         add(t);
         return { kind: 'adopted', task: t };
       }
+      // The archive's name (queued by the planner) is on disk before its job starts, with the records before it.
+      await o.journal.durable();
       let jobId: string;
       try {
         jobId = await initiateJob(o.glacier, o.vault, { Type: 'archive-retrieval', ArchiveId: item.archiveId, Tier: o.tier });
