@@ -42,9 +42,9 @@ export async function benchRestore(n = Number(process.env.BENCH_RESTORE_ARCHIVES
     const times: Timed[][] = cases.map(() => []);
     console.log(`glacier-restore, ${n} archives of 1 KiB to a folder, -c ${c}, ${RUNS} runs each (load ${loadavg()}):`);
     console.log('  glacier-restore per archive: InitiateJob, ListJobs pages (not a DescribeJob each), GetJobOutput; the file written');
-    console.log('  to a temp file, fdatasync\'d, linked into place, the folder fsync\'d; its state records fdatasync\'d (name and job');
-    console.log('  records in batches, the done record before its line is printed). The bare loops: InitiateJob, DescribeJob,');
-    console.log('  GetJobOutput and the file, through one SDK client.');
+    console.log('  to a temp file, fdatasync\'d, linked into place, the folder fsync\'d; its state records fdatasync\'d (its name before');
+    console.log('  its job starts, its job record with the next write, its done record before its line is printed). The bare');
+    console.log('  loops: InitiateJob, DescribeJob, GetJobOutput and the file, through one SDK client.');
     for (let i = 0; i < RUNS; i++) {
       const out = mkdtempSync(join(WORK, 'restore-out-'));
       try {
