@@ -1,6 +1,7 @@
 // glacier-restore per archive: N archives of 1 KiB (glacier-local's fill) restored to a folder, client CPU per
 // archive and peak RSS (GNU time), next to a bare loop making the same requests and file writes in the same run
-// (bench/restore-bare.ts). Each measured command gets a vault of its own (no job of another run in its listing,
+// (bench/restore-bare.ts), durable as glacier-restore's are (fdatasync'd, the folder fsync'd), and one that
+// syncs nothing, for reference. Each measured command gets a vault of its own (no job of another run in its listing,
 // none to take up), and each is run BENCH_RUNS times (default 3), alternating; the figures are the medians.
 // Memory that grows per archive shows as RSS past the bare loop's.
 import { execFileSync } from 'node:child_process';
@@ -23,25 +24,44 @@ export async function benchRestore(n = Number(process.env.BENCH_RESTORE_ARCHIVES
       return lines;
     };
     const c = 2;
-    const bare: Timed[] = [];
-    const ours: Timed[] = [];
+    // BENCH_RESTORE_BEFORE=DIR: another checkout (built) whose glacier-restore is measured too, in the same runs.
+    const before = process.env.BENCH_RESTORE_BEFORE;
+    const cases: { label: string; cmd: (vault: string, lines: string, out: string) => string }[] = [
+      { label: 'bare loop, durable (write, fdatasync, rename, folder fsync)', cmd: (v, l, out) => `cat ${l} | ${process.execPath} ${ROOT}dist/bench/restore-bare.js ${v} ${join(out, v)} ${c} durable` },
+      { label: 'bare loop, plain (write, rename; nothing fsync\'d)', cmd: (v, l, out) => `cat ${l} | ${process.execPath} ${ROOT}dist/bench/restore-bare.js ${v} ${join(out, v)} ${c} plain` },
+      ...(before ? [{ label: `glacier-restore of ${before}`, cmd: (v: string, l: string, out: string) => `cat ${l} | ${process.execPath} ${before}/bin/glacier-restore -v ${v} --to ${join(out, v)} --state ${join(out, `${v}.jsonl`)} -c ${c} --max-jobs ${n} --interval 1s -q` }] : []),
+      {
+        label: 'glacier-restore',
+        cmd: (v, l, out) => {
+          // BENCH_RESTORE_PROFILE=DIR: glacier-restore writes a CPU profile there.
+          const prof = process.env.BENCH_RESTORE_PROFILE ? `${process.execPath} --cpu-prof --cpu-prof-dir=${process.env.BENCH_RESTORE_PROFILE} ${ROOT}bin/glacier-restore` : bin('glacier-restore');
+          return `cat ${l} | ${prof} -v ${v} --to ${join(out, v)} --state ${join(out, `${v}.jsonl`)} -c ${c} --max-jobs ${n} --interval 1s -q`;
+        },
+      },
+    ];
+    const times: Timed[][] = cases.map(() => []);
     console.log(`glacier-restore, ${n} archives of 1 KiB to a folder, -c ${c}, ${RUNS} runs each (load ${loadavg()}):`);
+    console.log('  glacier-restore per archive: InitiateJob, ListJobs pages (not a DescribeJob each), GetJobOutput; the file written');
+    console.log('  to a temp file, fdatasync\'d, linked into place, the folder fsync\'d; its state records fdatasync\'d (its name before');
+    console.log('  its job starts, its job record with the next write, its done record before its line is printed). The bare');
+    console.log('  loops: InitiateJob, DescribeJob, GetJobOutput and the file, through one SDK client.');
     for (let i = 0; i < RUNS; i++) {
       const out = mkdtempSync(join(WORK, 'restore-out-'));
       try {
-        const vb = `bare${i}`;
-        const b = timed(`cat ${await vault(vb)} | ${process.execPath} ${ROOT}dist/bench/restore-bare.js ${vb} ${join(out, 'bare')} ${c}`, env);
-        if (b.status !== 0) throw new Error(`bare loop: ${b.stderr}`);
-        bare.push(b);
-        const vo = `ours${i}`;
-        // BENCH_RESTORE_PROFILE=DIR: glacier-restore writes a CPU profile there.
-        const prof = process.env.BENCH_RESTORE_PROFILE ? `${process.execPath} --cpu-prof --cpu-prof-dir=${process.env.BENCH_RESTORE_PROFILE} ${ROOT}bin/glacier-restore` : bin('glacier-restore');
-        const o = timed(`cat ${await vault(vo)} | ${prof} -v ${vo} --to ${join(out, 'ours')} --state ${join(out, 'state.jsonl')} -c ${c} --max-jobs ${n} --interval 1s -q`, env);
-        if (o.status !== 0) throw new Error(`glacier-restore: ${o.stderr}`);
-        const got = readdirSync(join(out, 'ours', 'synthetic')).length;
-        if (got !== n) throw new Error(`glacier-restore restored ${got} of ${n}`);
-        ours.push(o);
-        console.log(`  run ${i + 1}: bare ${fmt((b.cpu * 1000) / n)} ms, glacier-restore ${fmt((o.cpu * 1000) / n)} ms CPU per archive (load ${loadavg()})`);
+        const line: string[] = [];
+        for (const [k, cs] of cases.entries()) {
+          const v = `r${i}c${k}`;
+          const lines = await vault(v);
+          const t = timed(cs.cmd(v, lines, out), env);
+          if (t.status !== 0) throw new Error(`${cs.label}: ${t.stderr}`);
+          if (cs.label.startsWith('glacier-restore')) {
+            const got = readdirSync(join(out, v, 'synthetic')).length;
+            if (got !== n) throw new Error(`${cs.label} restored ${got} of ${n}`);
+          } else if (readdirSync(join(out, v)).length !== n) throw new Error(`${cs.label} wrote ${readdirSync(join(out, v)).length} of ${n}`);
+          times[k].push(t);
+          line.push(`${cs.label.split(' (')[0]} ${fmt((t.cpu * 1000) / n)} ms`);
+        }
+        console.log(`  run ${i + 1}: ${line.join(', ')} CPU per archive (load ${loadavg()})`);
       } finally {
         rmSync(out, { recursive: true, force: true });
       }
@@ -50,7 +70,10 @@ export async function benchRestore(n = Number(process.env.BENCH_RESTORE_ARCHIVES
     const per = (ts: Timed[]) => median(ts.map((t) => (t.cpu * 1000) / n));
     const rss = (ts: Timed[]) => median(ts.map((t) => t.rssMiB));
     const wall = (ts: Timed[]) => median(ts.map((t) => t.wall));
-    console.log(`  bare loop (same requests and file writes): ${fmt(per(bare))} ms CPU per archive, peak RSS ${fmt(rss(bare), 0)} MiB, ${fmt(wall(bare), 1)} s (medians)`);
-    console.log(`  glacier-restore: ${fmt(per(ours))} ms CPU per archive (${ratio(per(ours), per(bare))}x the bare loop), peak RSS ${fmt(rss(ours), 0)} MiB (${ratio(rss(ours), rss(bare))}x), ${fmt(wall(ours), 1)} s (medians)`);
+    const [durable, plain] = times;
+    for (const [k, cs] of cases.entries()) {
+      const vs = k === 0 ? '' : ` (${ratio(per(times[k]), per(durable))}x the durable bare loop, ${ratio(per(times[k]), per(plain))}x the plain one)`;
+      console.log(`  ${cs.label}: ${fmt(per(times[k]))} ms CPU per archive${vs}, peak RSS ${fmt(rss(times[k]), 0)} MiB, ${fmt(wall(times[k]), 1)} s (medians)`);
+    }
   });
 }

@@ -1,4 +1,4 @@
-// examples/kubernetes and examples/aws-batch: each wrapper script run for every index of its batch engine, with the
+// examples/kubernetes and examples/aws-batch: their one script (examples/restore-shard.sh) run for every index of each batch engine, with the
 // environment that engine gives (JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX), against glacier-local, the
 // inventory a file on the volume the tasks share (saved there once from the inventory job): every archive restored
 // once (one retrieval job each, bytes exact); then one index run again with an empty state, as a task rescheduled
@@ -27,7 +27,7 @@ describe('batch engine examples', () => {
   useLocal('examples-batch-', (l, w) => ([local, work] = [l, w]));
 
   for (const engine of ENGINES) {
-    it(`examples/${engine.dir}/restore-shard.sh for each ${engine.index} of ${SHARDS}: every archive once; an index rerun with an empty state repeats nothing`, { timeout: within(240_000) }, async () => {
+    it(`examples/restore-shard.sh as examples/${engine.dir} runs it, for each ${engine.index} of ${SHARDS}: every archive once; an index rerun with an empty state repeats nothing`, { timeout: within(240_000) }, async () => {
       const vault = `batch-${engine.dir}`;
       const g = local.client();
       await g.send(new CreateVaultCommand({ accountId: '-', vaultName: vault }));
@@ -46,7 +46,8 @@ describe('batch engine examples', () => {
       await local.admin('DELETE', 'counters');
 
       const dest = join(work, engine.dir, 'dest');
-      const script = join(ROOT, 'examples', engine.dir, 'restore-shard.sh');
+      // The one script both engines run (examples/restore-shard.sh), with this engine's index variable.
+      const script = join(ROOT, 'examples', 'restore-shard.sh');
       // The volume every task mounts: the inventory file on it, saved from INVENTORY_JOB by a task that finds none.
       const shared = join(work, engine.dir, 'volume');
       const inventory = join(shared, 'inventory.json');

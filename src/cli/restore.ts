@@ -40,8 +40,10 @@ Input (one of):
   memory through temp files under $TMPDIR); stdin keeps its order.
 
 Destination (one of):
-  --to DIR              DIR/NAME, written as NAME.partial and renamed when verified; mtime from the description
-                        (an mt-aws-glacier mtime that is no time: the CreationDate)
+  --to DIR              DIR/NAME, written as NAME.partial and renamed when verified (an archive of up to 1 MiB:
+                        written to a temp file .glacier-restore-HOST-PID-RANDOM.tmp and linked to NAME when
+                        verified); mtime from the description (an mt-aws-glacier mtime that is no time: the
+                        CreationDate)
   --to s3://BUCKET/PREFIX   one S3 multipart upload per archive, a SHA-256 per part that S3 checks; the archive
                         id, description and tree hash in the object's metadata (x-amz-meta-glacier-*); the
                         endpoint from AWS_ENDPOINT_URL_S3 or the profile. Parts are streamed (memory does not
@@ -92,8 +94,9 @@ in DIR after it was recorded, or whose NAME.partial or NAME.partial.json is a li
 is, never followed; said on stderr, the new name recorded). A folder marker
 ("photos/") becomes a folder. An archive stored compressed or encrypted by FastGlacier or CloudBerry is restored
 as stored, with "encoding" in its line.
-Files: complete files and folders get the umask's mode (.partial files and the state 0600); no symbolic link
-below DIR is followed; an existing file is never replaced; --state may not lie inside DIR (exit 2).
+Files: complete files and folders get the umask's mode (.partial files, temp files and the state 0600); a temp
+file a killed run left is removed by the next run writing into its folder; no symbolic link below DIR is
+followed; an existing file is never replaced; --state may not lie inside DIR (exit 2).
 
 Jobs: retrieval jobs already in progress or succeeded in the vault for these archives (ListJobs) are taken up,
 and the destination is asked before a job starts: nothing is paid for twice, even with the state file lost. A

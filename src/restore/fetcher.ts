@@ -20,9 +20,11 @@ export type Fetched = { status: 'done'; found?: boolean } | { status: 'expired';
 export interface Fetcher {
   /**
    * Downloads the output of job `jobId` (a whole-archive retrieval of `item`) into the sink. Resolves with how it
-   * ended; rejects only when the run's signal fired (InterruptedError; a folder keeps its verified prefix then).
+   * ended; rejects when the run's signal fired (InterruptedError; a folder keeps its verified prefix then), or
+   * with the error of `beforeFinish` (the state could not be written). `o.checked`: this run asked the sink
+   * whether it holds the archive before starting its job (not asked again).
    */
-  fetch(item: Item, jobId: string): Promise<Fetched>;
+  fetch(item: Item, jobId: string, o?: { checked?: boolean }): Promise<Fetched>;
 }
 
 export interface FetcherOptions {
@@ -38,6 +40,11 @@ export interface FetcherOptions {
   onBytes?(n: number): void;
   /** Archives downloading at once (default 1): with pieceConcurrency, how many piece buffers of each size are kept. */
   concurrency?: number;
+  /**
+   * Awaited before a verified archive is handed over (the sink's finish): the state records it depends on (its
+   * name, its job) are on disk by then (Journal.durable). A rejection ends the fetch with that error.
+   */
+  beforeFinish?(): Promise<void>;
 }
 
 /** Largest power-of-two MiB piece that is not much more than the archive (so small archives need small buffers). */
@@ -59,9 +66,11 @@ export function makeFetcher(o: FetcherOptions): Fetcher {
     return b;
   };
   return {
-    async fetch(item, jobId) {
-      // A run killed after the sink finished but before the record: the destination already holds it.
-      if (await o.sink.holds(item).catch(() => false)) return { status: 'done', found: true };
+    async fetch(item, jobId, how = {}) {
+      // A run killed after the sink finished but before the record: the destination already holds it. (Asked
+      // before the job started, when this run started it: a file another process makes meanwhile is met at the
+      // end, where the sink never replaces it.)
+      if (!how.checked && (await o.sink.holds(item).catch(() => false))) return { status: 'done', found: true };
       let writer;
       try {
         writer = await o.sink.open(item, jobId, o.pool);
@@ -70,6 +79,7 @@ export function makeFetcher(o: FetcherOptions): Fetcher {
         return { status: 'failed', error: (e as Error).message };
       }
       let bytes = 0; // verified bytes handed to the sink by this job
+      let unwritten: unknown; // beforeFinish's error: the run's state cannot be written
       // A sink that keeps nothing (a command) is stopped at once when the run is: a write waiting for a reader
       // that never reads would otherwise hold the download, and the run, for ever.
       const stop = () => void writer.abort().catch(() => {});
@@ -86,6 +96,7 @@ export function makeFetcher(o: FetcherOptions): Fetcher {
           },
         });
         if (item.size && got.treeHash !== item.treeHash) throw new IntegrityError(`archive ${item.archiveId}: its bytes hash to ${got.treeHash}, the inventory says ${item.treeHash}`);
+        if (o.beforeFinish) await o.beforeFinish().catch((e) => Promise.reject((unwritten = e)));
         await writer.finish();
       } catch (e) {
         // Interrupted (SIGINT/SIGTERM) or the job expired, a sink that can keeps its verified prefix (as after
@@ -96,6 +107,7 @@ export function makeFetcher(o: FetcherOptions): Fetcher {
         if (keep) await keep.call(writer).catch(() => {});
         else await writer.abort().catch(() => {});
         if (o.signal.aborted) throw o.signal.reason instanceof InterruptedError ? o.signal.reason : e;
+        if (unwritten !== undefined) throw unwritten;
         const after = expired ? writer.afterExpiry?.() : undefined;
         if (after?.error) return { status: 'failed', error: after.error };
         if (expired) return { status: 'expired', kept: keep ? (writer.kept?.() ?? writer.resumed + bytes) : 0, got: bytes, warning: after?.warning };

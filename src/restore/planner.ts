@@ -151,7 +151,9 @@ export function makePlanner(o: PlannerOptions): Planner {
         const taken = o.taken;
         const takenHere = done || !taken ? undefined : (n: string, f: boolean) => taken(n, f, { archiveId: a.ArchiveId, size: a.Size, treeHash: a.SHA256TreeHash });
         let named = await o.namer.claim(a.ArchiveId, a.ArchiveDescription, { size: a.Size, recorded, taken: takenHere });
-        if (recorded === undefined && !done) await o.journal.recordName(a.ArchiveId, named.folder ? `${named.name}/` : named.name);
+        // Queued: written with the next batch of records, before the archive's job starts (the tracker waits for
+        // the journal's durable() first).
+        if (recorded === undefined && !done) void o.journal.recordName(a.ArchiveId, named.folder ? `${named.name}/` : named.name, { queued: true });
         // A recorded name the destination now holds for something else (a file another process made there since):
         // the archive takes the next free name, as for a name another archive holds, and keeps it from now on.
         let renamedFrom: string | undefined;

@@ -172,7 +172,11 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
   const fetcher = makeFetcher({
     glacier: o.glacier, vault: o.vault, sink: o.sink, pool, pieceConcurrency: o.pieceConcurrency, concurrency: o.concurrency, signal: o.signal, warn: o.warn,
     onBytes: (n) => (st.bytesDone += n),
+    beforeFinish: () => o.journal.durable(),
   });
+  // Archives whose folder this run asked about before starting their job (nextItem): not asked again, since the
+  // folder never replaces what another process makes there meanwhile (link(2)). (S3 is asked again.)
+  const checked = new WeakSet<Item>();
   for (const r of planner.resumed()) tracker.take(r.item, r.jobId);
   // Jobs already running in the vault are taken up before any is started (never paid twice).
   try {
@@ -188,7 +192,10 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
     for (;;) {
       const item = await planner.next();
       if (!item) return undefined;
-      if (!(await o.sink.holds(item).catch(() => false))) return item;
+      if (!(await o.sink.holds(item).catch(() => false))) {
+        if (o.sink instanceof DirSink) checked.add(item);
+        return item;
+      }
       await o.journal.recordDone(item.archiveId);
       st.done++;
       st.found++;
@@ -230,6 +237,8 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
     for (;;) {
       if (o.signal.aborted) throw o.signal.reason;
       if (failure) throw failure;
+      const unwritten = o.journal.writeError();
+      if (unwritten) throw unwritten;
       st.inputDone = planner.inputDone;
       // 1. start jobs while the pace allows
       while (pacer.canTry(tracker.size)) {
@@ -266,7 +275,7 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
         const t = tracker.nextReady();
         if (!t) break;
         const p: Promise<void> = fetcher
-          .fetch(t.item, t.jobId)
+          .fetch(t.item, t.jobId, { checked: checked.has(t.item) })
           .then((r) => settle(t, r))
           .catch((e) => {
             failure ??= e;

@@ -2,14 +2,15 @@
 // only bytes whose piece matched Glacier's tree hash, in order; `finish` is called once the whole archive
 // matched too, and `abort` when it did not or the run stops.
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { constants as C, existsSync, promises as fsp } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, constants as C, existsSync, fchmodSync, fdatasync, fsync, futimesSync, linkSync, lstatSync, mkdirSync, openSync, promises as fsp, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ServiceError } from '../core/errors.js';
 import type { HashPool } from '../core/hash-pool.js';
 import { MiB, TreeCombiner, TreeHasher } from '../core/tree-hash.js';
 import { FileSink } from './seam.js';
-import { createExclusive, syncDir } from '../core/files.js';
+import { createExclusive, processAlive } from '../core/files.js';
 import { keyOf } from './journal.js';
 import type { PositionalSink } from '../retrieve/download.js';
 
@@ -121,6 +122,10 @@ export class DirSink implements ArchiveSink {
   }
 
   private renamer?: Renamer;
+  /** `ARCHIVE-ID\0NAME` when taken() last found nothing at NAME for that archive (see holds). */
+  private absent: string | undefined;
+  /** Folders (relative to DIR) whose temp files of killed runs this process removed (see sweepTemps). */
+  private readonly swept = new Set<string>();
 
   /** How an archive whose name another process took meanwhile gets its next free name (see Renamer). */
   renameWith(r: Renamer): void {
@@ -143,19 +148,19 @@ export class DirSink implements ArchiveSink {
    * or the user's), a link, or a folder where a file is wanted (names compared as DIR compares them). A file of
    * this archive's size and tree hash is its own (a run whose state was lost).
    */
-  async taken(name: string, folder: boolean, item: { size: number; treeHash: string }): Promise<boolean> {
+  async taken(name: string, folder: boolean, item: { archiveId?: string; size: number; treeHash: string }): Promise<boolean> {
     const parts = name.split('/');
     const d = await openBelow(this.dir, parts.slice(0, -1), false).catch(() => null);
     if (!d) return false; // no such folder yet (or a link on the way, refused when the archive is written)
     try {
       let base = parts[parts.length - 1];
-      let st = await fsp.lstat(`${d.path}/${base}`).catch(() => null);
+      let st = lstatOrNull(`${d.path}/${base}`);
       // A case-insensitive folder finds `Photo.JPG` when asked for `photo.jpg` itself; the simulated one is read.
       if (!st && this.simulated) {
         const entry = (await fsp.readdir(d.path)).find((e) => this.fold(e) === this.fold(base));
         if (entry !== undefined) {
           base = entry;
-          st = await fsp.lstat(`${d.path}/${base}`).catch(() => null);
+          st = lstatOrNull(`${d.path}/${base}`);
         }
       }
       // A link or anything but a plain file at NAME.partial or NAME.partial.json (planted by another user) holds
@@ -165,12 +170,16 @@ export class DirSink implements ArchiveSink {
         if (partialBase !== undefined) {
           const partial = FileSink.partialPath(`${d.path}/${partialBase}`);
           for (const f of [partial, `${partial}.json`]) {
-            const ps = await fsp.lstat(f).catch(() => null);
+            const ps = lstatOrNull(f);
             if (ps && !ps.isFile()) return true;
           }
         }
       }
-      if (!st) return false;
+      if (!st) {
+        // Nothing at NAME: holds() for this archive at this name, asked next, needs no look of its own.
+        if (!folder && item.archiveId !== undefined) this.absent = `${item.archiveId}\0${name}`;
+        return false;
+      }
       if (folder) return !st.isDirectory();
       if (!st.isFile() || st.size !== item.size) return true;
       return (await treeHashOfFile(`${d.path}/${base}`)) !== item.treeHash;
@@ -196,6 +205,12 @@ export class DirSink implements ArchiveSink {
       if (e instanceof Error) e.message = e.message.split(d.path).join(d.shown);
       return e;
     };
+    // An archive of one piece with nothing at NAME.partial (no earlier download of it to continue, no link
+    // planted there) is written to a temp file of its own and linked into place: no NAME.partial, no record of
+    // its verified prefix, no lock (see openOnePiece).
+    if (this.renamer && item.size > 0 && item.size <= MiB) {
+      if (!lstatOrNull(FileSink.partialPath(`${d.path}/${partialBase}`))) return this.openOnePiece(item, d, parts.slice(0, -1).join('/'), base, shown);
+    }
     // A link (or anything but a plain file) planted at NAME.partial or NAME.partial.json after the name was given:
     // never followed; the archive takes its next free name (recorded in the state) and is written there.
     if (this.renamer && partialBase === base) {
@@ -268,7 +283,7 @@ export class DirSink implements ArchiveSink {
           await this.renamer!.record(item, renamed.name);
           item.name = renamed.name;
         }
-        await syncDir(d.path).finally(() => d.close());
+        await d.sync().finally(() => d.close());
       },
       suspend: () => sink.close().finally(() => d.close()), // NAME.partial and its record stay: the same command resumes after them
       abort: async () => {
@@ -281,14 +296,123 @@ export class DirSink implements ArchiveSink {
     };
   }
 
+  /**
+   * The writer of an archive that comes in one piece (at most 1 MiB): its bytes go to a private temp file of this
+   * process (`.glacier-restore-HOST-PID-RANDOM.tmp` beside NAME, O_EXCL|O_NOFOLLOW, 0600), written in place as
+   * they arrive; once the archive is verified whole it gets its mode and mtime, is fdatasync'd, linked to NAME
+   * (link(2): never over anything) and the folder fsync'd. Nothing of it is kept when the run stops or the job
+   * expires: the one piece is fetched again, with the same job when it is still there. A temp file of a killed
+   * run is removed by the next process that writes into the folder (sweepTemps). NAME taken meanwhile by
+   * something else: the archive takes its next free name (the renamer), as in open.
+   */
+  private async openOnePiece(item: Item, d: Folder, rel: string, base: string, shown: (e: unknown) => unknown): Promise<ArchiveWriter> {
+    let fd: number;
+    let tmp: string;
+    try {
+      await this.sweepTemps(d, rel);
+      tmp = `${d.path}/.glacier-restore-${hostTag()}-${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
+      fd = openSync(tmp, C.O_RDWR | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
+    } catch (e) {
+      await d.close();
+      throw shown(e);
+    }
+    const final = `${d.path}/${base}`;
+    let open = true;
+    const writeAtSync = (data: Uint8Array, start: number) => {
+      const end = Math.min(start + data.length, item.size);
+      for (let off = 0, at = start; at < end; ) {
+        const n = writeSync(fd, data, off, end - at, at);
+        off += n;
+        at += n;
+      }
+    };
+    const positional: PositionalSink = {
+      writeAt: async (data, start) => writeAtSync(data, start),
+      writeAtSync,
+      verified: async () => {}, // nothing is recorded: what a stopped run wrote is fetched again
+    };
+    const discard = async () => {
+      if (open) closeSync(fd);
+      open = false;
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // gone already
+      }
+      await d.close();
+    };
+    return {
+      resumed: 0,
+      positional,
+      write: async (data, start) => writeAtSync(data, start),
+      finish: async () => {
+        let renamed: { name: string; path: string; close(): Promise<void> } | undefined;
+        try {
+          fchmodSync(fd, 0o666 & ~process.umask());
+          if (item.mtime !== undefined) futimesSync(fd, new Date(item.mtime), new Date(item.mtime));
+          await new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+          closeSync(fd);
+          open = false;
+          try {
+            linkSync(tmp, final);
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+            // Something is at NAME: this archive (an earlier run's, or another process's), or something else made
+            // there after the name was recorded, which is left as it is: the archive takes its next free name.
+            if (!(await holdsArchive(final, item))) {
+              const moved = await this.nextPlace(item).catch((e2: Error) => e2);
+              if (moved instanceof Error) throw new ServiceError(`${join(this.dir, item.name)} appeared meanwhile and holds something else; it was left as it is (no other name: ${(shown(moved) as Error).message}): move it away and run the same command again`);
+              renamed = moved;
+              linkSync(tmp, moved.path);
+            }
+          }
+          unlinkSync(tmp);
+          await d.sync();
+        } catch (e) {
+          throw shown(e);
+        } finally {
+          await renamed?.close();
+        }
+        if (renamed) {
+          await this.renamer!.record(item, renamed.name);
+          item.name = renamed.name;
+        }
+        await d.close();
+      },
+      abort: discard,
+    };
+  }
+
+  /**
+   * Removes, once per folder and process, the temp files openOnePiece left in a killed process: those naming this
+   * host and a process that is gone. The folder is read as a stream (memory flat however many files it holds).
+   */
+  private async sweepTemps(d: Folder, rel: string): Promise<void> {
+    if (this.swept.has(rel)) return;
+    this.swept.add(rel);
+    const dir = await fsp.opendir(d.path).catch(() => null);
+    if (!dir) return;
+    const tag = hostTag();
+    for await (const e of dir) {
+      const m = /^\.glacier-restore-([0-9a-f]{8})-(\d+)-[0-9a-f]{12}\.tmp$/.exec(e.name);
+      if (!m || m[1] !== tag) continue;
+      const pid = Number(m[2]);
+      if (pid !== process.pid && !processAlive(pid)) await fsp.unlink(`${d.path}/${e.name}`).catch(() => {});
+    }
+  }
+
   async holds(item: Item): Promise<boolean> {
+    // taken() just found nothing at this archive's name (the planner names an archive, then asks this).
+    const looked = this.absent;
+    this.absent = undefined;
+    if (looked === `${item.archiveId}\0${item.name}`) return false;
     const parts = item.name.split('/');
     const base = parts[parts.length - 1];
     const d = await openBelow(this.dir, parts.slice(0, -1), false).catch(() => null);
     if (!d) return false;
     try {
       const path = `${d.path}/${base}`;
-      const st = await fsp.lstat(path).catch(() => null);
+      const st = lstatOrNull(path);
       if (!st?.isFile() || st.size !== item.size) return false;
       if ((await treeHashOfFile(path)) !== item.treeHash) return false;
       // A run killed between the link and its cleanup leaves the partial file, its record and its lock.
@@ -304,6 +428,12 @@ export class DirSink implements ArchiveSink {
 
 const PROC_FD = existsSync('/proc/self/fd');
 
+let tag: string | undefined;
+/** 8 hex digits of this host's name: a temp file names its host, so no other host's is ever removed here. */
+function hostTag(): string {
+  return (tag ??= createHash('sha256').update(hostname()).digest('hex').slice(0, 8));
+}
+
 /**
  * The folder DIR/REL... opened without following a symbolic link in any component below DIR (each opened
  * O_DIRECTORY|O_NOFOLLOW from the one before; created with the umask's mode when `create`). `path` names the
@@ -311,38 +441,73 @@ const PROC_FD = existsSync('/proc/self/fd');
  * very folder even if a component is swapped for a link meanwhile; `shown` is its path for messages. Throws
  * ServiceError for a link or a file on the way, or the system error (ENOENT without `create`).
  */
-async function openBelow(root: string, rel: string[], create: boolean): Promise<{ path: string; shown: string; close(): Promise<void> }> {
-  let fh = await fsp.open(root, C.O_RDONLY | C.O_DIRECTORY);
+/** A folder opened below DIR (openBelow): `path` names it through its descriptor; `sync` fsyncs it. */
+interface Folder {
+  path: string;
+  shown: string;
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opened with synchronous calls: each is a few microseconds of the kernel's on a local disk, where a call through
+ * libuv's thread pool costs several times that in hand-offs between threads, for every archive; a call that
+ * waits on the disk (fsync) stays asynchronous.
+ */
+async function openBelow(root: string, rel: string[], create: boolean): Promise<Folder> {
+  let fd = openSync(root, C.O_RDONLY | C.O_DIRECTORY);
   let shown = root;
-  const at = (h: fsp.FileHandle, p: string) => (PROC_FD ? `/proc/self/fd/${h.fd}` : p);
+  const at = (f: number, p: string) => (PROC_FD ? `/proc/self/fd/${f}` : p);
   try {
     for (const c of rel) {
-      const p = `${at(fh, shown)}/${c}`;
-      const openIt = () => fsp.open(p, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
-      let next: fsp.FileHandle;
+      const p = `${at(fd, shown)}/${c}`;
+      const openIt = () => openSync(p, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
+      let next: number;
       try {
-        next = await openIt();
+        next = openIt();
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' && create) {
-          await fsp.mkdir(p).catch((m) => {
+          try {
+            mkdirSync(p);
+          } catch (m) {
             if ((m as NodeJS.ErrnoException).code !== 'EEXIST') throw m;
-          });
-          next = await openIt().catch((e2) => {
+          }
+          try {
+            next = openIt();
+          } catch (e2) {
             throw notFolder(e2, join(shown, c));
-          });
+          }
         } else throw notFolder(e, join(shown, c));
       }
-      await fh.close();
-      fh = next;
+      closeSync(fd);
+      fd = next;
       shown = join(shown, c);
     }
   } catch (e) {
-    await fh.close();
+    closeSync(fd);
     throw e;
   }
-  const h = fh;
-  return { path: at(h, shown), shown, close: () => h.close().catch(() => {}) };
+  const h = fd;
+  let open = true;
+  return {
+    path: at(h, shown),
+    shown,
+    sync: () => new Promise<void>((resolve, reject) => fsync(h, (e) => (e ? reject(e) : resolve()))),
+    close: async () => {
+      if (open) closeSync(h);
+      open = false;
+    },
+  };
+}
+
+/** lstat that answers null for a name that does not exist (or cannot be looked at). */
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) ?? null;
+  } catch {
+    return null;
+  }
 }
 
 function notFolder(e: unknown, path: string): unknown {

@@ -320,12 +320,14 @@ export function makeTracker(o: TrackerOptions): JobTracker {
       if (running) {
         const j = inVault.get(item.archiveId)!;
         inVault.delete(item.archiveId);
-        await o.journal.recordJob({ archive: archiveRecord(item), name: item.name, mtime: item.mtime, jobId: running, at: o.now() });
+        void o.journal.recordJob({ archive: archiveRecord(item), name: item.name, mtime: item.mtime, jobId: running, at: o.now() }, { queued: true });
         const created = Date.parse(String(j.CreationDate));
         const t = task(item, running, Number.isFinite(created) ? created : 0, j.from);
         add(t);
         return { kind: 'adopted', task: t };
       }
+      // The archive's name (queued by the planner) is on disk before its job starts, with the records before it.
+      await o.journal.durable();
       let jobId: string;
       try {
         jobId = await initiateJob(o.glacier, o.vault, { Type: 'archive-retrieval', ArchiveId: item.archiveId, Tier: o.tier });
@@ -341,7 +343,10 @@ export function makeTracker(o: TrackerOptions): JobTracker {
         return { kind: 'later' };
       }
       const at = o.now();
-      await o.journal.recordJob({ archive: archiveRecord(item), name: item.name, mtime: item.mtime, jobId, at });
+      // Queued (group commit): written with the next batch, at most GROUP_MS later and before the archive is
+      // handed over (the fetcher waits for durable()). A job whose record a kill -9 lost meanwhile is still in the
+      // vault's listing, and the next run takes it up (loadRunning) rather than starting another.
+      void o.journal.recordJob({ archive: archiveRecord(item), name: item.name, mtime: item.mtime, jobId, at }, { queued: true });
       // Started after the latest listing's last page: listed there or later (no DescribeJob for a new job).
       const t = task(item, jobId, at, tail);
       t.ours = true;
