@@ -1,4 +1,5 @@
 // glacier-restore: every archive of a vault to a folder, a command or S3, paced, resumable, verified.
+import { growOldGenerationSlowly } from '../core/heap.js';
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
@@ -274,6 +275,8 @@ async function showStatus(path: string, json: boolean, given: { vault?: string; 
 
 run(spec, async (argv) => {
   if (argv._.length) throw new UsageError(`unexpected argument "${argv._[0]}" (see --help)`);
+  // A record per job outstanding lives for hours: old garbage is collected sooner (src/core/heap.ts).
+  growOldGenerationSlowly();
   const targets = [argv.to, argv.exec].filter((v) => v !== undefined);
   // --status --state FILE needs nothing else: no vault, no destination, no request.
   if (argv.status && argv.state !== undefined && !targets.length) return showStatus(resolve(String(argv.state)), Boolean(argv.json), { vault: argv.vault === undefined ? undefined : String(argv.vault) });
