@@ -31,7 +31,7 @@ export async function benchDownload(): Promise<void> {
         const { archiveId, checksum } = JSON.parse(put.stdout) as { archiveId: string; checksum: string };
         const job = timed(`node ${ROOT}bin/glacier-job retrieve -v bench -- ${archiveId}`, env);
         const jobId = JSON.parse(job.stdout).JobId as string;
-        const line = join(WORK, 'restore-input.jsonl');
+        const line = join(WORK, `restore-input-${process.pid}.jsonl`);
         writeFileSync(line, `${JSON.stringify({ ArchiveId: archiveId, ArchiveDescription: 'bench.bin', CreationDate: '2024-01-01T00:00:00Z', Size: 2 * GiB, SHA256TreeHash: checksum })}\n`);
         const over = tls ? ' over TLS' : '';
         for (const [prefix, root] of builds) {
