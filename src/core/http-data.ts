@@ -422,20 +422,13 @@ class Connection {
       if (this.last) {
         this.stream?.push(null);
         this.complete();
-        done();
-        return false;
+      } else {
+        // More body follows: wait, paused, for the consumer's next slice.
+        this.state = 'pending';
+        this.socket.pause();
       }
-      // More body follows. Over TLS the socket keeps reading: a consumer that takes each slice at once (hashes it
-      // and writes it from the promise's continuation, which runs before the next read) has given the next slice
-      // by then, and TLS reads one record (16 KiB) at a time whether paused or not, so pausing and resuming for
-      // every slice only cost (about 0.1 CPU s/GiB). A read that comes before the next slice is kept and pauses
-      // the socket ('pending' in received), so memory stays bounded. Plain TCP pauses: the next slice then
-      // comes in one read of what the kernel buffered, rather than in many smaller reads as bytes arrive.
-      this.state = 'pending';
-      const tls = (this.socket as { encrypted?: boolean }).encrypted === true;
-      if (!tls) this.socket.pause();
       done();
-      return tls;
+      return false;
     }
   }
 
