@@ -23,7 +23,8 @@ export interface Timed {
 export function timed(pipeline: string, env: NodeJS.ProcessEnv = process.env): Timed {
   const parts = pipeline.split(' | ');
   const last = parts.pop()!;
-  const marker = join(WORK, 'time.out');
+  // Per process: benches run side by side on a shared machine would otherwise read each other's figures.
+  const marker = join(WORK, `time-${process.pid}.out`);
   const cmd = [...parts, `/usr/bin/time -o ${marker} -f '%e %U %S %M' ${last}`].join(' | ');
   const r = spawnSync('bash', ['-o', 'pipefail', '-c', cmd], { env, encoding: 'utf8', maxBuffer: 1 << 26 });
   const [e, u, s, m] = execFileSync('tail', ['-1', marker], { encoding: 'utf8' }).trim().split(' ').map(Number);
@@ -50,7 +51,7 @@ export async function withBenchLocal(fn: (local: Local, env: NodeJS.ProcessEnv) 
   const local = await startLocal(['--data', data, '--job-delay', '0'], opts);
   try {
     await local.client().send(new CreateVaultCommand({ accountId: '-', vaultName: 'bench' }));
-    await fn(local, { ...local.env, XDG_STATE_HOME: join(WORK, 'state') });
+    await fn(local, { ...local.env, XDG_STATE_HOME: join(WORK, `state-${process.pid}`) });
   } finally {
     await local.stop();
     rmSync(data, { recursive: true, force: true });
@@ -126,7 +127,7 @@ export function aesGcmPerGiB(): number {
 
 /** CPU seconds per GiB of `cp FILE COPY` (read plus write into the page cache), median of RUNS; the copy is removed. */
 export function copyPerGiB(file: string, gib: number): number {
-  const copy = join(WORK, 'copy.bin');
+  const copy = join(WORK, `copy-${process.pid}.bin`);
   const t = timedRuns(`cp ${file} ${copy}`);
   rmSync(copy, { force: true });
   return t.cpu / gib;
@@ -162,7 +163,7 @@ export async function tlsWireFloor(file: string, gib: number): Promise<{ landed:
     `const fs = require('node:fs'); const fd = fs.openSync(${JSON.stringify(file)}, 'r'); const b = Buffer.allocUnsafe(8 << 20); const s = ${connect(tls, port, '')}; s.on('${tls ? 'secureConnect' : 'connect'}', function next() { const n = fs.readSync(fd, b, 0, b.length, null); if (n === 0) return s.end(); s.write(b.subarray(0, n), next); }); s.on('close', () => process.exit(0)); s.resume()`;
   // As a download into FILE must at least: received into a 256 KiB slice, hashed into 1 MiB SHA-256 leaves, written
   // at its place (pwrite), one fdatasync at the end; nothing else (no HTTP, no record, no rename).
-  const out = join(WORK, 'floor-out.bin');
+  const out = join(WORK, `floor-out-${process.pid}.bin`);
   const write = (tls: boolean, port: number) =>
     `const fs = require('node:fs'), crypto = require('node:crypto'); const fd = fs.openSync(${JSON.stringify(out)}, 'w', 0o600); const S = 262144; const b = Buffer.allocUnsafeSlow(S); let fill = 0, pos = 0, lf = 0, leaf = null; const leaves = []; ` +
     `const flush = () => { if (!fill) return; const s = b.subarray(0, fill); (leaf = leaf || crypto.createHash('sha256')).update(s); lf += fill; if (lf === 1048576) { leaves.push(leaf.digest()); leaf = null; lf = 0; } fs.writeSync(fd, s, 0, fill, pos); pos += fill; fill = 0; }; ` +

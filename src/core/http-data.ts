@@ -289,7 +289,9 @@ class Connection {
       case 'stream':
         return this.streamBytes(Buffer.from(bytes)); // scratch is reused: the stream gets a copy
       case 'pending': {
-        // Arrived before the consumer said where the body goes (the read was already set up): keep it.
+        // Arrived before the consumer said where the body goes (the read was already set up): keep it. Body bytes
+        // count toward --limit-rate here, once: they are not counted again when the next slice takes them.
+        if (this.stream) this.paceRead(bytes.length);
         const b = Buffer.from(bytes);
         this.leftover = this.leftover ? Buffer.concat([this.leftover, b]) : b;
         return false;
