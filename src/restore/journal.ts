@@ -332,6 +332,10 @@ export class Journal {
    */
   private kick(): void {
     if (this.flushing) return;
+    // This write takes every queued record: a timer armed for them is spent (a record queued later arms its own,
+    // so it waits its whole GROUP_MS for company).
+    clearTimeout(this.timer);
+    this.timer = undefined;
     this.flushing = this.flush().finally(() => {
       this.flushing = null;
       if (!this.pending.length) return;
