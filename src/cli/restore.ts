@@ -1,10 +1,10 @@
 // glacier-restore: every archive of a vault to a folder, a command or S3, paced, resumable, verified.
-import { growOldGenerationSlowly } from '../core/heap.js';
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
+import { growOldGenerationSlowly } from '../core/heap.js';
 import { UsageError } from '../core/errors.js';
 import { formatBytes, parseDuration } from '../core/units.js';
 import { checked, checkInventory, inventoryArchives, inventoryFromJob, jsonLines } from '../restore/input.js';

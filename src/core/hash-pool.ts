@@ -22,6 +22,11 @@ export const WORKER_EXEC_ARGV: string[] = process.allowedNodeEnvironmentFlags.ha
 /** Pieces up to this many bytes are hashed on the calling thread (tens of microseconds at most). */
 export const INLINE_MAX = 64 * 1024;
 
+/** Whether a worker hashes `data`: it lives in shared memory (no copy to hand over) and is over INLINE_MAX bytes. */
+function toWorker(data: Uint8Array): data is Uint8Array<SharedArrayBuffer> {
+  return data.buffer instanceof SharedArrayBuffer && data.byteLength > INLINE_MAX;
+}
+
 export class HashPool {
   private piscina: Piscina | undefined;
   readonly threads: number;
@@ -52,7 +57,7 @@ export class HashPool {
   hash(data: Uint8Array): Promise<PartHashes>;
   hash(data: Uint8Array, linear: false): Promise<{ treeHash: string; sha256: null }>;
   async hash(data: Uint8Array, linear = true): Promise<{ treeHash: string; sha256: string | null }> {
-    if (!(data.buffer instanceof SharedArrayBuffer) || data.byteLength <= INLINE_MAX) {
+    if (!toWorker(data)) {
       // Not shareable without a copy, or small (a one-line archive): quicker hashed right here than handed to a
       // worker, and a run whose parts are all small starts no worker thread (each costs tens of ms of CPU).
       const d = new TreeHasher({ linear }).update(data).digest();
@@ -66,7 +71,7 @@ export class HashPool {
   async hashWithLeaves(data: Uint8Array): Promise<{ treeHash: string; leaves: Buffer[] }> {
     let r: { treeHash: string; leaves?: Uint8Array };
     // A small piece (a restore of many small archives) costs more to hand to a worker and back than to hash here.
-    if (data.buffer instanceof SharedArrayBuffer && data.byteLength > INLINE_MAX) {
+    if (toWorker(data)) {
       r = await this.pool.run({ sab: data.buffer, offset: data.byteOffset, length: data.byteLength, linear: false, leaves: true } satisfies HashTask);
     } else {
       const h = new TreeHasher({ leaves: true });

@@ -10,6 +10,7 @@
 //         count=N   fire at most N times, then the rule is spent
 //         skip=N    let the first N matching requests through
 //         ms=N      delay for `slow`
+import { setTimeout as wait } from 'node:timers/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GlacierError } from './glacier-error.js';
 
@@ -106,14 +107,7 @@ export class Faults {
 }
 
 /** Waits `ms`; resolves true when they passed, false at once when `signal` aborts first. */
-function sleepUnless(ms: number, signal?: AbortSignal): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const stop = () => (clearTimeout(t), resolve(false));
-    const t = setTimeout(() => (signal?.removeEventListener('abort', stop), resolve(true)), ms);
-    signal?.addEventListener('abort', stop, { once: true });
-  });
-}
+const sleepUnless = (ms: number, signal?: AbortSignal): Promise<boolean> => wait(ms, undefined, { signal }).then(() => true, () => false);
 
 /**
  * Applies the faults that act before an operation runs: `slow` waits, `drop` cuts the connection (except for
