@@ -3,7 +3,7 @@
 // processes on this host, and leaves a live process's and another host's alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acquireLock } from '../src/core/files.js';
@@ -32,6 +32,41 @@ test('acquireLock removes the temp files of killed processes beside the lock, an
     assert.ok(existsSync(lock));
     await release();
     assert.ok(!existsSync(lock));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a stale-lock marker left by a killed process is removed, and no longer stops the stale lock being broken', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'glacier-lock-marker-'));
+  try {
+    const gone = 2 ** 22 + 23456; // above pid_max's default: no such process
+    // (1) Killed after it removed the stale lock, before it removed its marker: the marker is swept.
+    const a = join(dir, 'a.partial.lock');
+    const deadMarker = `${a}.stale-1234-1796644295221`;
+    const liveMarker = `${a}.stale-1235-1796644295221`;
+    const otherHostMarker = `${a}.stale-1236-1796644295221`;
+    writeFileSync(deadMarker, `${gone} ${hostname()}\n`);
+    writeFileSync(liveMarker, `${process.ppid} ${hostname()}\n`);
+    writeFileSync(otherHostMarker, `${gone} not-${hostname()}\n`);
+    const releaseA = await acquireLock(a);
+    assert.ok(!existsSync(deadMarker), "a gone process's marker: removed");
+    assert.ok(existsSync(liveMarker), "a live process's marker: left");
+    assert.ok(existsSync(otherHostMarker), "another host's marker: left");
+    await releaseA();
+
+    // (2) Killed before it removed the stale lock: the lock (held by a gone process) and the marker named after
+    // that lock's identity are both there. The lock is taken (before, 100 attempts then "could not be taken").
+    const b = join(dir, 'b.partial.lock');
+    writeFileSync(b, `${gone + 1} ${hostname()}\n`);
+    const st = statSync(b);
+    const marker = `${b}.stale-${st.ino}-${Math.trunc(st.mtimeMs)}`;
+    writeFileSync(marker, `${gone} ${hostname()}\n`);
+    const releaseB = await acquireLock(b);
+    assert.equal(readFileSync(b, 'utf8'), `${process.pid} ${hostname()}\n`, 'the lock is ours');
+    assert.ok(!existsSync(marker), 'the marker is gone');
+    await releaseB();
+    assert.deepEqual(readdirSync(dir).sort(), [liveMarker, otherHostMarker].map((p) => p.slice(dir.length + 1)).sort(), 'nothing else left');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -60,8 +60,8 @@ const lockTemps = new Map<string, string[]>();
 /**
  * Removes the `LOCK.PID-HEX.tmp` files that acquireLock left beside `lock` in processes killed (kill -9) between
  * creating their temp file and removing it: only those that name this host and a process that is gone (or are
- * still empty). Best effort:
- * a file that cannot be read or removed is left.
+ * still empty), and the `LOCK.stale-INO-MTIME` markers such processes left while breaking a stale lock (see
+ * removeMarkerOfGone). Best effort: a file that cannot be read or removed is left.
  */
 async function sweepLockTemps(lock: string): Promise<void> {
   const dir = dirname(lock);
@@ -69,17 +69,22 @@ async function sweepLockTemps(lock: string): Promise<void> {
   // A folder is read once per process (the lock temps found are kept by folder): a restore of millions of files
   // into one folder takes a lock per file, and reading the folder each time would cost in proportion to the files
   // already there. Temps left by a process killed after that read are removed by the next process.
-  // (By the folder's device and inode: a path like /proc/self/fd/N names another folder once N is reused.)
+  // (By the folder's device, inode and birth time: a path like /proc/self/fd/N names another folder once N is
+  // reused, and a folder removed and made again can have the same inode.)
   const st = await fsp.stat(dir).catch(() => null);
-  const key = st ? `${st.dev}:${st.ino}` : undefined;
+  const key = st ? `${st.dev}:${st.ino}:${st.birthtimeMs}` : undefined;
   let temps = key === undefined ? undefined : lockTemps.get(key);
   if (!temps) {
     const all = await fsp.readdir(dir).catch(() => [] as string[]);
-    temps = all.filter((n) => /\.\d+-[0-9a-f]{12}\.tmp$/.test(n));
+    temps = all.filter((n) => /\.\d+-[0-9a-f]{12}\.tmp$/.test(n) || /\.stale-\d+-\d+$/.test(n));
     if (key !== undefined) lockTemps.set(key, temps);
   }
   const names = temps.filter((n) => n.startsWith(base));
   for (const name of names) {
+    if (/^\.stale-\d+-\d+$/.test(name.slice(base.length))) {
+      await removeMarkerOfGone(join(dir, name));
+      continue;
+    }
     const m = /^\.(\d+)-[0-9a-f]{12}\.tmp$/.exec(name.startsWith(base) ? name.slice(base.length) : '');
     if (!m) continue;
     const pid = Number(m[1]);
@@ -89,6 +94,34 @@ async function sweepLockTemps(lock: string): Promise<void> {
     // Empty: killed before it wrote its line (a moment of microseconds).
     if (text === '' || (held && Number(held[1]) === pid && held[2] === hostname())) await fsp.unlink(join(dir, name)).catch(() => {});
   }
+}
+
+/**
+ * Removes the stale-lock marker `marker` (`LOCK.stale-INO-MTIME`, a hard link to its maker's `PID HOST` temp
+ * file; see acquireLock) when its maker is a process of this host that is gone: one killed (kill -9) between
+ * creating the marker and removing it. Only the file read is removed (its inode checked again just before).
+ * Resolves true when it was removed; never throws.
+ */
+async function removeMarkerOfGone(marker: string): Promise<boolean> {
+  const fh = await fsp.open(marker, O_RDONLY | O_NOFOLLOW).catch(() => null);
+  if (!fh) return false;
+  let text: string;
+  let ino: number;
+  try {
+    [text, ino] = [await fh.readFile('utf8'), (await fh.stat()).ino];
+  } catch {
+    return false;
+  } finally {
+    await fh.close();
+  }
+  const held = /^(\d+) (\S+)\n?$/.exec(text);
+  if (!held || held[2] !== hostname() || Number(held[1]) === process.pid || processAlive(Number(held[1]))) return false;
+  const st = await fsp.lstat(marker).catch(() => null);
+  if (st?.ino !== ino) return false;
+  return fsp.unlink(marker).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The holder a lock file names, or why it could not be taken. */
@@ -119,7 +152,8 @@ async function readNoFollow(path: string): Promise<string | null> {
  * name exists, atomically): the lock name never exists empty or half written. A lock whose holder is gone (same
  * host, no such process) is stale: it is removed by the one process that first creates a marker named after
  * that lock file's identity (inode and mtime), after checking that the same file is still there, so two
- * processes breaking one stale lock cannot remove a live lock taken meanwhile.
+ * processes breaking one stale lock cannot remove a live lock taken meanwhile. A marker whose maker was killed
+ * before it removed the marker is removed (here when it stands in the way, and by the sweep of the folder).
  * Resolves with the release function (which removes the lock only while it is still ours); throws
  * LockHeldError naming the holder, or a system error.
  */
@@ -160,6 +194,8 @@ export async function acquireLock(lock: string): Promise<() => Promise<void>> {
         await fsp.link(tmp, marker);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        // A marker left by a process killed while it broke this lock: removed, and the next attempt makes its own.
+        if (await removeMarkerOfGone(marker)) continue;
         // Another process is removing this stale lock; the next attempt sees what it left.
         await new Promise((r) => setTimeout(r, Math.min(5 + attempt * 5, 50)));
         continue;
