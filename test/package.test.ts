@@ -4,10 +4,11 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, ROOT } from './helpers/local.js';
+import { BIN, ROOT, startLocal } from './helpers/local.js';
 import { within } from './helpers/time.js';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string>; man: string[] };
@@ -51,11 +52,11 @@ export async function resolve(specifier, context, next) {
   });
 
   /** The modules `bin ...args` resolves. */
-  function modules(name: string, args: string[]): { urls: string[]; stdout: string; status: number | null } {
+  function modules(name: string, args: string[], env: NodeJS.ProcessEnv = process.env): { urls: string[]; stdout: string; stderr: string; status: number | null } {
     const log = join(work, `modules-${++logs}.log`);
     writeFileSync(log, '');
-    const r = spawnSync(process.execPath, ['--import', hook, BIN(name), ...args], { encoding: 'utf8', env: { ...process.env, GP_MODULE_LOG: log, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
-    return { urls: readFileSync(log, 'utf8').split('\n').filter(Boolean), stdout: r.stdout, status: r.status };
+    const r = spawnSync(process.execPath, ['--import', hook, BIN(name), ...args], { encoding: 'utf8', env: { ...env, GP_MODULE_LOG: log, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+    return { urls: readFileSync(log, 'utf8').split('\n').filter(Boolean), stdout: r.stdout, stderr: r.stderr, status: r.status };
   }
 
   for (const name of BINS) {
@@ -79,6 +80,36 @@ export async function resolve(specifier, context, next) {
     const r = modules('glacier-ls', ['--endpoint', 'http://127.0.0.1:9', '--region', 'us-east-1']);
     assert.ok(r.urls.some((u) => /\/dist\/src\/bundle\/ls\.js$/.test(u)), 'glacier-ls with a request resolved no bundle of its module');
     assert.ok(r.urls.some((u) => HEAVY.test(u) && !/\/ls\.js$/.test(u)), 'glacier-ls with a request resolved no chunk holding the SDK');
+  });
+
+  it('a verified download and a small put load no piscina: it is imported when a part first goes to a hash worker', async () => {
+    const local = await startLocal();
+    try {
+      const small = join(work, 'small.bin');
+      const large = join(work, 'large.bin');
+      writeFileSync(small, randomBytes(1000));
+      writeFileSync(large, randomBytes(2 * 1024 * 1024));
+      const piscina = (urls: string[]) => urls.filter((u) => /node_modules\/piscina\//.test(u));
+      const vault = spawnSync(process.execPath, [BIN('glacier-vault'), 'create', 'pkg'], { encoding: 'utf8', env: local.env });
+      assert.equal(vault.status, 0, vault.stderr);
+      const put = modules('glacier-put', ['-v', 'pkg', small], local.env);
+      assert.equal(put.status, 0, put.stderr);
+      assert.deepEqual(piscina(put.urls), [], 'a put of 1,000 bytes (hashed on its own thread) loaded piscina');
+      const { archiveId } = JSON.parse(put.stdout) as { archiveId: string };
+      const job = spawnSync(process.execPath, [BIN('glacier-job'), 'retrieve', '-v', 'pkg', '--', archiveId], { encoding: 'utf8', env: local.env });
+      assert.equal(job.status, 0, job.stderr);
+      const out = join(work, 'small.out');
+      const get = modules('glacier-job', ['output', '-v', 'pkg', '-o', out, '--', JSON.parse(job.stdout).JobId], local.env);
+      assert.equal(get.status, 0, get.stderr);
+      assert.ok(readFileSync(out).equals(readFileSync(small)), 'the download is the archive');
+      assert.deepEqual(piscina(get.urls), [], 'a download (hashed on its own thread) loaded piscina');
+      // The check can fail: a 2 MiB part goes to a worker, and piscina is loaded for it.
+      const big = modules('glacier-put', ['-v', 'pkg', large], local.env);
+      assert.equal(big.status, 0, big.stderr);
+      assert.notDeepEqual(piscina(big.urls), [], 'a put of a 2 MiB part loaded no piscina');
+    } finally {
+      await local.stop();
+    }
   });
 
   it('start-up: glacier-put --help and --version within 150 ms of node -e 0, measured in the same run', (t) => {

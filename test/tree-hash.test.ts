@@ -122,7 +122,8 @@ test('hash workers cannot load their module through require(esm), so piscina imp
   try {
     const data = new Uint8Array(new SharedArrayBuffer(3 * MiB + 1)).fill(9);
     assert.equal((await pool.hash(data)).treeHash, treeHash(Buffer.from(data)));
-    assert.deepEqual((pool as unknown as { pool: { options: { execArgv?: string[] } } }).pool.options.execArgv, WORKER_EXEC_ARGV);
+    const piscina = await (pool as unknown as { piscina: Promise<{ options: { execArgv?: string[] } }> }).piscina;
+    assert.deepEqual(piscina.options.execArgv, WORKER_EXEC_ARGV);
   } finally {
     await pool.close();
   }

@@ -1,7 +1,7 @@
 // A piscina pool that computes tree hashes and SHA-256s of parts off the main thread. Parts live in
 // SharedArrayBuffers (see buffer-pool.ts), so a task hands the worker a reference, never a copy.
 import { availableParallelism } from 'node:os';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import type { HashTask } from './hash-worker.js';
 import { TreeHasher } from './tree-hash.js';
 
@@ -28,29 +28,34 @@ function toWorker(data: Uint8Array): data is Uint8Array<SharedArrayBuffer> {
 }
 
 export class HashPool {
-  private piscina: Piscina | undefined;
+  private piscina: Promise<Piscina> | undefined;
   readonly threads: number;
 
   constructor(threads = availableParallelism()) {
     this.threads = Math.max(1, threads);
   }
 
-  // Started at the first hash, every worker at once: a run that fails before hashing anything (a refused
-  // Initiate) then never tears down workers still loading their module, which can abort Node itself.
-  private get pool(): Piscina {
-    this.piscina ??= new Piscina({
-      // Through ../core/: this module is also bundled into dist/src/bundle/ (scripts/bundle.mjs), a sibling
-      // folder of dist/src/core/, and the worker is loaded unbundled from there.
-      filename: new URL('../core/hash-worker.js', import.meta.url).href,
-      minThreads: this.threads,
-      maxThreads: this.threads,
-      // Callers bound how many parts exist at once (the buffer pool); the queue only ever holds those.
-      idleTimeout: 5_000,
-      execArgv: WORKER_EXEC_ARGV,
-      // A hash worker allocates next to nothing (digests, a task record): a small young generation keeps each
-      // thread's heap from growing to V8's default semi-spaces (16 MiB each), which counts against the RSS bound.
-      resourceLimits: { maxYoungGenerationSizeMb: 1 },
-    });
+  // Started at the first hash handed to a worker, every worker at once: a run that fails before hashing anything
+  // (a refused Initiate) then never tears down workers still loading their module, which can abort Node itself.
+  // piscina itself is imported then too: a run that hashes only on its own thread (a download, a small put)
+  // never loads its modules nor worker_threads (a few tens of ms of CPU at start-up).
+  private pool(): Promise<Piscina> {
+    this.piscina ??= import('piscina').then(
+      ({ Piscina }) =>
+        new Piscina({
+          // Through ../core/: this module is also bundled into dist/src/bundle/ (scripts/bundle.mjs), a sibling
+          // folder of dist/src/core/, and the worker is loaded unbundled from there.
+          filename: new URL('../core/hash-worker.js', import.meta.url).href,
+          minThreads: this.threads,
+          maxThreads: this.threads,
+          // Callers bound how many parts exist at once (the buffer pool); the queue only ever holds those.
+          idleTimeout: 5_000,
+          execArgv: WORKER_EXEC_ARGV,
+          // A hash worker allocates next to nothing (digests, a task record): a small young generation keeps each
+          // thread's heap from growing to V8's default semi-spaces (16 MiB each), which counts against the RSS bound.
+          resourceLimits: { maxYoungGenerationSizeMb: 1 },
+        }),
+    );
     return this.piscina;
   }
 
@@ -64,7 +69,7 @@ export class HashPool {
       return { treeHash: d.treeHash, sha256: d.sha256 };
     }
     const task: HashTask = { sab: data.buffer, offset: data.byteOffset, length: data.byteLength, linear };
-    return this.pool.run(task);
+    return (await this.pool()).run(task);
   }
 
   /** Tree hash of a piece plus its 1 MiB leaf digests (to fold pieces into a whole in order). */
@@ -72,7 +77,7 @@ export class HashPool {
     let r: { treeHash: string; leaves?: Uint8Array };
     // A small piece (a restore of many small archives) costs more to hand to a worker and back than to hash here.
     if (toWorker(data)) {
-      r = await this.pool.run({ sab: data.buffer, offset: data.byteOffset, length: data.byteLength, linear: false, leaves: true } satisfies HashTask);
+      r = await (await this.pool()).run({ sab: data.buffer, offset: data.byteOffset, length: data.byteLength, linear: false, leaves: true } satisfies HashTask);
     } else {
       const h = new TreeHasher({ leaves: true });
       r = { treeHash: h.update(data).digest().treeHash, leaves: Buffer.concat(h.leaves!) };
@@ -84,6 +89,6 @@ export class HashPool {
   }
 
   async close(): Promise<void> {
-    await this.piscina?.destroy();
+    await (await this.piscina)?.destroy();
   }
 }
