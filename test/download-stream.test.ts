@@ -1,5 +1,4 @@
-// download() into a sink that takes bytes in order (stdout, a command, S3): each piece read into its buffer a
-// slice at a time and hashed as it lands, verified before the sink sees it, a cut or corrupted piece fetched again,
+// download() into a sink that takes bytes in order (stdout, a command, S3): each piece verified before the sink sees it, a cut or corrupted piece fetched again,
 // and the piece buffers taken from the caller's pool when it gives one (a restore of millions of archives reuses
 // them rather than leaving shared memory per archive to the garbage collector).
 import { describe, it, before, after } from 'node:test';
@@ -8,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { CreateVaultCommand, InitiateJobCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
 import { BufferPool } from '../src/core/buffer-pool.js';
 import { openGlacier } from '../src/core/glacier.js';
+import { HashPool } from '../src/core/hash-pool.js';
 import { IntegrityError } from '../src/core/errors.js';
 import { MiB, treeHash } from '../src/core/tree-hash.js';
 import { download } from '../src/retrieve/download.js';
@@ -43,8 +43,10 @@ describe('download() into an in-order sink', () => {
     const pieces = planPieces({ rangeStart: 0, rangeEnd: data.length - 1, archiveSize: data.length }, 0, data.length - 1, 2 * MiB);
     const got: Buffer[] = [];
     let next = 0;
-    const r = await download({
-        target: { glacier, vault: 'dl' }, jobId, pieces, pieceSize: 2 * MiB, concurrency: 2, buffers, retry,
+    const pool = new HashPool(1);
+    try {
+      const r = await download({
+        target: { glacier, vault: 'dl' }, pool, jobId, pieces, pieceSize: 2 * MiB, concurrency: 2, buffers, retry,
         sink: {
           write: async (b, at) => {
             assert.equal(at, next, 'pieces in order');
@@ -53,7 +55,10 @@ describe('download() into an in-order sink', () => {
           },
         },
       });
-    return { r, out: Buffer.concat(got) };
+      return { r, out: Buffer.concat(got) };
+    } finally {
+      await pool.close();
+    }
   };
 
   it('takes its piece buffers from the pool it is given, and the bytes are the archive, verified', async () => {

@@ -4,8 +4,9 @@
 import { createHash, type Hash } from 'node:crypto';
 import { BufferPool } from '../core/buffer-pool.js';
 import { IntegrityError, InterruptedError } from '../core/errors.js';
-import { bodyReader, markPrepaid } from '../core/http-data.js';
+import { BodyOverflow, bodyReader, markPrepaid, readBodyInto } from '../core/http-data.js';
 import { prepayPiece } from '../core/rate.js';
+import type { HashPool } from '../core/hash-pool.js';
 import { GlacierError } from '../core/glacier.js';
 import { withRetry } from '../core/retry.js';
 import { getOutput, type JobTarget } from './jobs.js';
@@ -51,6 +52,7 @@ const SLICES_PER_FETCH = 3;
 
 export interface DownloadOptions {
   target: JobTarget;
+  pool: HashPool;
   jobId: string;
   pieces: Piece[];
   pieceSize: number;
@@ -114,47 +116,23 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
           throw e instanceof GlacierError ? new Final(e) : e;
         });
         if (paid) markPrepaid(r.body, paid);
-        if (!r.checksum && !o.unverified) {
-          (r.body as { destroy?: () => void }).destroy?.();
-          throw new IntegrityError(`Glacier sent no tree hash for output bytes ${p.start}-${p.end} (it sends one only for tree-hash-aligned ranges), so they cannot be verified; nothing unverified was written (--unverified takes such bytes anyway)`);
-        }
-        // Our connections read the body straight into the piece buffer, a SLICE at a time, each slice hashed into
-        // its 1 MiB leaf on this thread as soon as it lands, while it is still in this core's caches (a worker
-        // hashing the whole piece afterwards reads it back from memory; measured in bench/download.ts).
-        const body = bodyReader(r.body);
-        const leaves: Buffer[] = [];
-        let leaf: Hash | null = null;
-        let off = 0;
-        try {
-          while (off < length) {
-            // Slices never straddle a 1 MiB leaf (pieces start on leaf boundaries of the output).
-            const want = Math.min(SLICE, length - off, MiB - (off % MiB));
-            const got = await body.read(buf.subarray(off, off + want));
-            if (got !== want) throw Object.assign(new Error(`piece ${p.start}-${p.end}: connection ended after ${off + got} of ${length} bytes`), { code: 'ECONNRESET' });
-            (leaf ??= createHash('sha256')).update(buf.subarray(off, off + got));
-            off += got;
-            if (off % MiB === 0 || off === length) {
-              leaves.push(leaf.digest());
-              leaf = null;
-            }
-          }
-          if ((await body.read(Buffer.alloc(1))) !== 0) throw new PieceMismatch(`piece ${p.start}-${p.end}: more bytes than asked for`);
-        } catch (e) {
-          // A body left mid-way leaves its connection mid-response: it is closed, never reused.
-          (r.body as { destroy?: () => void }).destroy?.();
-          throw e;
-        }
+        // Our connections read the body straight into the piece buffer.
+        const got = await readBodyInto(r.body, buf.subarray(0, length)).catch((e) => {
+          throw e instanceof BodyOverflow ? new PieceMismatch(`piece ${p.start}-${p.end}: more bytes than asked for`) : e;
+        });
+        if (got !== length) throw Object.assign(new Error(`piece ${p.start}-${p.end}: connection ended after ${got} of ${length} bytes`), { code: 'ECONNRESET' });
         const data = buf.subarray(0, length);
         if (!r.checksum) {
+          if (!o.unverified) throw new IntegrityError(`Glacier sent no tree hash for output bytes ${p.start}-${p.end} (it sends one only for tree-hash-aligned ranges), so they cannot be verified; nothing unverified was written (--unverified takes such bytes anyway)`);
           if (!warnedUnverified) o.warn?.(`Glacier sends no tree hash for output bytes ${p.start}-${p.end} (and maybe others): taking them UNVERIFIED, as --unverified asks`);
           warnedUnverified = true;
           unverifiedBytes += length;
-          return { data, leaves };
+          return { data, leaves: (await o.pool.hashWithLeaves(data)).leaves };
         }
-        const treeHash = combineTreeHashes(leaves).toString('hex');
+        const h = await o.pool.hashWithLeaves(data);
         // Hex digests compare case-insensitively: a service may send uppercase.
-        if (treeHash !== r.checksum.toLowerCase()) throw new PieceMismatch(`bytes ${p.start}-${p.end} do not match their tree hash (got ${treeHash}, Glacier says ${r.checksum})`);
-        return { data, leaves };
+        if (h.treeHash !== r.checksum.toLowerCase()) throw new PieceMismatch(`bytes ${p.start}-${p.end} do not match their tree hash (got ${h.treeHash}, Glacier says ${r.checksum})`);
+        return { data, leaves: h.leaves };
       },
       {
         // The same attempts as every request (AWS_MAX_ATTEMPTS, max_attempts): 1 turns these retries off too.
