@@ -4,9 +4,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CreateVaultCommand } from '@aws-sdk/client-glacier';
 import { MiB } from '../src/core/tree-hash.js';
 import { errorLines, run, show } from './helpers/bins.js';
@@ -43,6 +43,12 @@ describe('TLS trust', () => {
     const out = await run('glacier-job', ['output', '-v', 'tls', '-q', '--piece-size', '1M', '--', JSON.parse(job.stdout.toString()).JobId], { env });
     assert.equal(out.code, 0, show(out));
     assert.ok(out.stdout.equals(data));
+  });
+
+  it("glacier-local --tls keeps its private key in memory only: its folder holds the certificate, no key file", () => {
+    const certDir = dirname(local.env.AWS_CA_BUNDLE!);
+    assert.deepEqual(readdirSync(certDir), ['cert.pem']);
+    assert.equal(statSync(certDir).mode & 0o777, 0o700);
   });
 
   it('no CA for a self-signed server: exit 1, one line naming the certificate problem', { timeout: within(60_000) }, async () => {

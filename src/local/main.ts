@@ -49,7 +49,7 @@ Options:
   --page-size N            default and largest page of every list operation (default: the service's)
   --checksum-rule RULE     when job output carries a tree hash: tree (developer guide, default) or megabyte
   --tls                    serve HTTPS with a self-signed certificate made at start (needs openssl); its path
-                           is printed on stderr: give it to clients as AWS_CA_BUNDLE
+                           is printed on stderr: give it to clients as AWS_CA_BUNDLE (the key stays in memory)
   --tls-cert FILE, --tls-key FILE   serve HTTPS with this PEM certificate and key
   --account-id ID          12-digit account id (default 123456789012)
   --access-key-id ID       the access key it accepts; else AWS_ACCESS_KEY_ID, else the test pair below

@@ -1,7 +1,7 @@
 // TLS material for glacier-local --tls: a self-signed certificate made at start with the openssl program (Node
 // cannot issue certificates), valid for localhost, 127.0.0.1, ::1 and the bound host, for two days.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, unlink } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,8 @@ export interface TlsMaterial {
 }
 
 /**
- * Makes an EC P-256 key and a self-signed certificate in a new folder under the temporary directory.
+ * Makes an EC P-256 key and a self-signed certificate in a new folder (0700) under the temporary directory; the
+ * key's file is removed once read, the certificate's stays for clients (removed when the server stops).
  * Throws Error when openssl cannot be run (the message says to install it or pass --tls-cert/--tls-key).
  */
 export async function selfSignedCertificate(host: string): Promise<TlsMaterial> {
@@ -35,7 +36,11 @@ export async function selfSignedCertificate(host: string): Promise<TlsMaterial> 
   } catch (e) {
     throw new Error(`could not make a certificate with openssl (${(e as Error).message.split('\n')[0]}): install openssl or give --tls-cert and --tls-key`);
   }
-  return { key: await readFile(keyPath), cert: await readFile(certPath), certPath };
+  // The private key lives in memory only: its file is gone before the server listens, so a server killed with
+  // SIGKILL (no clean-up) leaves only the public certificate in its folder.
+  const key = await readFile(keyPath);
+  await unlink(keyPath);
+  return { key, cert: await readFile(certPath), certPath };
 }
 
 /** Reads a PEM key and certificate given by the user. Throws Error naming the file that cannot be read. */
