@@ -104,8 +104,9 @@ and the destination is asked before a job starts: nothing is paid for twice, eve
 verified NAME.partial (an S3 upload's confirmed parts, a command's open stdin) outlives its job: the next job
 continues it. Jobs that expire before their download make the run keep fewer outstanding (stderr names the
 --max-jobs to use), rising back a step a round once jobs drain in time again. A job whose size or tree hash
-disagrees with the input line is refused before anything is written (status integrity), and that line is refused
-on later runs with no job started.
+disagrees with the input line is refused before anything is written (status integrity); one already in the vault
+for the archive is taken up for that even when the line's Size is wrong (no second job). That line is refused on
+later runs with no job started; a corrected line takes up the job already paid for.
 
 Status from another shell (reads the state only; no request to the vault):
   --status              where the run of this --state (or of these -v and --to) stands: archives done, failed,
