@@ -9,6 +9,7 @@ import { UsageError } from '../core/errors.js';
 import { formatBytes, parseDuration } from '../core/units.js';
 import { checked, checkInventory, inventoryArchives, inventoryFromJob, jsonLines } from '../restore/input.js';
 import { describeVault } from '../core/operations.js';
+import { lockDestination } from '../restore/dest-lock.js';
 import { Journal, type RunSnapshot } from '../restore/journal.js';
 import { readStatus } from '../restore/status.js';
 import { oldestFirst } from '../restore/order.js';
@@ -97,15 +98,20 @@ is, never followed; said on stderr, the new name recorded). A folder marker
 as stored, with "encoding" in its line.
 Files: complete files and folders get the umask's mode (.partial files, temp files and the state 0600); a temp
 file a killed run left is removed by the next run writing into its folder; no symbolic link below DIR is
-followed; an existing file is never replaced; --state may not lie inside DIR (exit 2).
+followed; an existing file is never replaced; --state may not lie inside DIR (exit 2). One run writes into DIR at a
+time: a run holds DIR/.glacier-restore-run.lock (--shard K/N: .glacier-restore-run-K-of-N.lock, so the shards of
+one N share a folder) until it ends; another run into DIR (by any path to it, with any --state, or of a shard that
+shares archives with the holder's) exits 2 naming the holder's pid and host; a killed run's lock is taken over on
+its host (another host's: remove it once that run is gone).
 
 Jobs: retrieval jobs already in progress or succeeded in the vault for these archives (ListJobs) are taken up,
 and the destination is asked before a job starts: nothing is paid for twice, even with the state file lost. A
 verified NAME.partial (an S3 upload's confirmed parts, a command's open stdin) outlives its job: the next job
 continues it. Jobs that expire before their download make the run keep fewer outstanding (stderr names the
 --max-jobs to use), rising back a step a round once jobs drain in time again. A job whose size or tree hash
-disagrees with the input line is refused before anything is written (status integrity), and that line is refused
-on later runs with no job started.
+disagrees with the input line is refused before anything is written (status integrity); one already in the vault
+for the archive is taken up for that even when the line's Size is wrong (no second job). That line is refused on
+later runs with no job started; a corrected line takes up the job already paid for.
 
 Status from another shell (reads the state only; no request to the vault):
   --status              where the run of this --state (or of these -v and --to) stands: archives done, failed,
@@ -320,14 +326,26 @@ run(spec, async (argv) => {
   const statePath = argv.state !== undefined ? resolve(String(argv.state)) : join(stateDir, `restore-${c.vault}-${createHash('sha256').update(`${target}\n${argv.shard ?? ''}\n${c.endpoint ?? process.env.AWS_ENDPOINT_URL_GLACIER ?? ''}`).digest('hex').slice(0, 12)}.jsonl`);
   if (argv.status) return showStatus(statePath, Boolean(argv.json), { vault: c.vault, target });
   const dryRun = Boolean(argv['dry-run']);
+  let unlockDir: (() => Promise<void>) | undefined;
   if (sink instanceof DirSink) {
     // An archive of the state's name would replace it, and with it the record of everything done.
     if (within(realish(statePath), realish(sink.dir))) {
       throw new UsageError(`the state file ${statePath} lies inside --to ${sink.dir}, where a restored archive could take its name; give --state a path outside that folder`);
     }
-    if (!dryRun) sink = await DirSink.open(sink.dir);
+    if (!dryRun) {
+      const dirSink = await DirSink.open(sink.dir);
+      sink = dirSink;
+      // Held for the run: a second run writing into this folder (by any path to it, with any --state) refuses.
+      unlockDir = await lockDestination(dirSink.dir, shard);
+    }
   }
-  const journal = await Journal.open(statePath, { vault: c.vault, target }, { windowMs, readOnly: dryRun });
+  let journal: Journal;
+  try {
+    journal = await Journal.open(statePath, { vault: c.vault, target }, { windowMs, readOnly: dryRun });
+  } catch (e) {
+    await unlockDir?.();
+    throw e;
+  }
   // Waits for a slow reader (a pipe), so millions of records are not queued in memory.
   // A promise that never settles leaves no handle, and node would exit 0 with work undone: say so instead.
   let settled = false;
@@ -456,7 +474,11 @@ run(spec, async (argv) => {
     settled = true;
     await (sink as ArchiveSink).close?.().catch(() => {});
     await ending();
-    await journal.close();
+    try {
+      await journal.close();
+    } finally {
+      await unlockDir?.();
+    }
   }
 });
 

@@ -62,7 +62,11 @@ export interface JobTracker {
    * to take up. Call once, before the first `start`. Memory: one entry per such job of the vault.
    */
   loadRunning(): Promise<number>;
-  /** Whether a job of the vault (listed by `loadRunning`) retrieves all of `item`: its job id, or undefined. */
+  /**
+   * Whether a job of the vault (listed by `loadRunning`) retrieves all of `item`'s archive: its job id, or
+   * undefined. Matched by archive id alone: a job whose description disagrees with the input line (a wrong Size or
+   * SHA256TreeHash) is still taken up, never paid for again, and its first poll refuses the line (`onRefused`).
+   */
   running(item: Item): string | undefined;
   /**
    * Follows a job for `item`: one already running in the vault (recorded in the journal, no InitiateJob), else a
@@ -312,8 +316,9 @@ export function makeTracker(o: TrackerOptions): JobTracker {
       return inVault.size;
     },
     running(item) {
-      const j = inVault.get(item.archiveId);
-      return j && j.ArchiveSizeInBytes === item.size ? j.JobId : undefined;
+      // Not compared with the line's Size: a line of the wrong size would start a second job for an archive whose
+      // job is paid for already; the job's own description settles the line at its first poll (apply).
+      return inVault.get(item.archiveId)?.JobId;
     },
     async start(item) {
       const running = this.running(item);
