@@ -112,7 +112,9 @@ Status from another shell (reads the state only; no request to the vault):
                         missing, jobs waiting and ready, bytes done of the total, last update, ETA (a lower
                         bound until the input is read to its end), what holds the next job; a table on a
                         terminal, one JSON line otherwise or with --json; a -v or --to the state does not
-                        record is warned about
+                        record is warned about. Archives and bytes done are those the state records done
+                        (the running one's too); jobs waiting, ready and downloading add up to the jobs
+                        outstanding; the total is never below the bytes done
   glacier-restore --status --state FILE [--json]
 
 Output: one JSON line per archive {"archiveId","name","size","status","to",...} (status done, failed,
