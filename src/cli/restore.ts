@@ -42,8 +42,9 @@ Input (one of):
 
 Destination (one of):
   --to DIR              DIR/NAME, written as NAME.partial and renamed when verified (an archive of up to 1 MiB:
-                        written to a temp file .glacier-restore-HOST-PID-RANDOM.tmp and linked to NAME when
-                        verified); mtime from the description (an mt-aws-glacier mtime that is no time: the
+                        written to a temp file .glacier-restore-HOSTHASH-PID-RANDOM.tmp, HOSTHASH the first 8
+                        hex digits of the SHA-256 of the host name, RANDOM 12 hex digits, and linked to NAME
+                        when verified); mtime from the description (an mt-aws-glacier mtime that is no time: the
                         CreationDate)
   --to s3://BUCKET/PREFIX   one S3 multipart upload per archive, a SHA-256 per part that S3 checks; the archive
                         id, description and tree hash in the object's metadata (x-amz-meta-glacier-*); the
