@@ -87,7 +87,9 @@ ${COMMON_HELP}
 
 Names: decoded from the descriptions mt-aws-glacier (mt1, mt2), FastGlacier and CloudBerry (UTF-7 paths)
 write, else the description itself (glacier-put's default is the file name), else (blank) the archive id; the
-Name field of glacier-job output --archives lines. A name never leaves DIR or PREFIX ('..', absolute paths, NUL
+Name field of glacier-job output --archives lines. \\ separates folders only in Windows clients' paths
+(FastGlacier, CloudBerry, a description C:\\..., \\\\server\\..., .\\... or ..\\...); elsewhere it is a character of
+the name (we\\ird.txt is one file). A name never leaves DIR or PREFIX ('..', absolute paths, NUL
 and control characters are made safe), is at most 255 bytes a component (a cut name keeps its extensions, as
 .tar.gz), and belongs to its archive: recorded in the state before its job starts, never changed, never given to
 another archive. A name another archive holds (in the state, or a file of other bytes in DIR, compared
