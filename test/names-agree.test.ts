@@ -2,7 +2,7 @@
 // glacier-put file name is a character of the name (a separator only in a Windows path), and the binaries give
 // every archive of one vault the same Name.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run, show } from './helpers/bins.js';
@@ -52,5 +52,31 @@ describe('archive names: one decoder', () => {
     assert.ok(statSync(join(dir, 'we\\ird.txt')).isFile(), readdirSync(dir).join(' '));
     assert.ok(!existsSync(join(dir, 'we')), 'no folder `we`');
     assert.ok(statSync(join(dir, 'C', 'Fotos', 'x.jpg')).isFile());
+  });
+
+  it('a folder marker (photos/) is Name "photos/" in glacier-ls --archives and glacier-job output --archives alike', async () => {
+    const vault = 'names-marker';
+    await bench.vault(vault);
+    const state = join(work, 'state-marker');
+    const env = bench.envOf({ state });
+    const file = join(work, 'src', 'f');
+    mkdirSync(join(work, 'src'), { recursive: true });
+    writeFileSync(file, 'in the marker\n');
+    const marker = await put(env, ['-v', vault, '-d', 'photos/', file]);
+    const trailing = await put(env, ['-v', vault, '-d', 'empty\\'], 'x\n'); // no Windows path: a file named `empty\`
+    const child = await put(env, ['-v', vault, '-d', 'photos/a.jpg'], 'jpg\n');
+    // A catalogue line written with another Name (by a version that decoded names otherwise) is named anew.
+    const cat = join(state, 'glacier-pipes', 'catalogue');
+    const file0 = join(cat, readdirSync(cat).find((n) => n.endsWith('.jsonl'))!);
+    writeFileSync(file0, readFileSync(file0, 'utf8').replace(/"Name":"photos\/a\.jpg"/, '"Name":"stale"'));
+    const { ls, job } = await names(vault, env);
+    assert.equal(ls.get(marker), 'photos/', 'glacier-ls');
+    assert.equal(job.get(marker), 'photos/', 'glacier-job output');
+    assert.equal(ls.get(child), 'photos/a.jpg');
+    assert.deepEqual(new Map([...ls].sort()), new Map([...job].sort()), 'every Name the same from both');
+    assert.equal(ls.get(trailing), 'empty\\');
+    // --name picks by that Name.
+    const picked = lines<Line>(ok(await run('glacier-ls', ['-v', vault, '--archives', '--json', '--name', 'photos/'], { env })));
+    assert.deepEqual(picked.map((l) => l.ArchiveId), [marker]);
   });
 });
