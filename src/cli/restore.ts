@@ -95,7 +95,8 @@ and control characters are made safe), is at most 255 bytes a component (a cut n
 another archive. A name another archive holds (in the state, or a file of other bytes in DIR, compared
 case-insensitively when DIR is) gets ~HASH of the archive id; so does an archive whose name another process took
 in DIR after it was recorded, or whose NAME.partial or NAME.partial.json is a link or no file (that is left as it
-is, never followed; said on stderr, the new name recorded). A folder marker
+is, never followed; said on stderr, the new name recorded). Of archives sharing a name the first named keeps
+it: from an inventory the oldest, whatever the file's order; from stdin the first line seen. A folder marker
 ("photos/") becomes a folder. An archive stored compressed or encrypted by FastGlacier or CloudBerry is restored
 as stored, with "encoding" in its line.
 Files: complete files and folders get the umask's mode (.partial files, temp files and the state 0600); a temp
