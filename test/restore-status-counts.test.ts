@@ -71,9 +71,12 @@ describe('glacier-restore --status: figures that agree with the state as written
     return keys;
   };
 
-  /** Restored files in the destination (not a download in progress), with their sizes. */
+  /**
+   * Restored files in the destination, with their sizes: not a download in progress (NAME.partial and its records,
+   * or the temp file .glacier-restore-*.tmp of an archive that comes in one piece).
+   */
   const filesOnDisk = (): Map<string, number> =>
-    new Map(readdirSync(out).filter((n) => !n.includes('.partial')).map((n) => [n, statSync(join(out, n)).size]));
+    new Map(readdirSync(out).filter((n) => !n.includes('.partial') && !n.startsWith('.glacier-restore-')).map((n) => [n, statSync(join(out, n)).size]));
 
   const status = async (): Promise<Status> => {
     const r = await run('glacier-restore', ['--status', '--state', state, '--json'], { env: f.env });
