@@ -1,5 +1,5 @@
 // glacier-restore --to DIR, an archive that comes in one piece (up to 1 MiB): its bytes go to a private temp file
-// of the process (.glacier-restore-HOST-PID-RANDOM.tmp, 0600), linked to NAME once verified; no NAME.partial, no
+// of the process (.glacier-restore-HOSTHASH-PID-RANDOM.tmp, 0600), linked to NAME once verified; no NAME.partial, no
 // record of a verified prefix, no lock at any moment. A temp file a killed process left is removed by the next
 // process writing into that folder (only this host's, only of a process that is gone). The state's name and job
 // records are written in batches (group commit): a kill -9 while jobs start still never pays for a job twice.

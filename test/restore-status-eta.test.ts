@@ -17,8 +17,9 @@ function state(name: string, snap: Record<string, unknown>): string {
   const at = Date.parse('2026-06-01T12:00:00.000Z');
   const lines = [
     { t: 'head', v: 1, vault: 'photos', target: '/srv/restored' },
-    { t: 'done', k: 'AAAAAAAAAAAAAAAAAAAAAA' },
-    { t: 'done', k: 'BBBBBBBBBBBBBBBBBBBBBB' },
+    // Two archives of 3,000,000 bytes done (their size recorded with them).
+    { t: 'done', k: 'AAAAAAAAAAAAAAAAAAAAAA', s: 3_000_000 },
+    { t: 'done', k: 'BBBBBBBBBBBBBBBBBBBBBB', s: 3_000_000 },
     // 600 s into the run: 6,000,000 bytes of 30,000,000 seen so far moved at 10,000 bytes a second.
     { t: 'stats', s: { at, pid: 2 ** 22 + 7, startedAt: at - 600_000, archives: 10, bytes: 30_000_000, bytesDone: 6_000_000, bytesThisRun: 6_000_000, done: 2, failed: 0, integrity: 0, missing: 0, waiting: 0, ready: 0, downloading: 0, jobsStarted: 2, ...snap } },
   ];

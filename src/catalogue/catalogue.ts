@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ServiceError, UsageError } from '../core/errors.js';
 import { journalDir } from '../upload/journal.js';
-import { Namer } from '../restore/names.js';
+import { displayName } from '../core/archive-name.js';
 
 const { O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = constants;
 
@@ -106,9 +106,12 @@ export function checkFolders(file: string): void {
   walk(real, statSync, '');
 }
 
-/** The name glacier-restore gives an archive (before de-duplication), from the one decoder. */
+/**
+ * The Name of an archive's `--archives` line: the name glacier-restore gives it (before de-duplication), from the
+ * one decoder, with `/` after a folder marker's folder (`photos/`), as `glacier-job output --archives` gives it.
+ */
 export function archiveName(archiveId: string, description: string | null | undefined): string {
-  return new Namer().name(archiveId, description ?? undefined).name;
+  return displayName(archiveId, description);
 }
 
 /**

@@ -57,10 +57,17 @@ export function selector(sel: Selection): (a: CatalogueArchive) => boolean {
   };
 }
 
-/** The catalogue's archives in creation order (then id), those `sel` picks. */
+/**
+ * The catalogue's archives in creation order (then id), those `sel` picks. Each is named by the one decoder now
+ * (archiveName), whatever Name its line was written with (by a version that decoded names otherwise).
+ */
 export function listCatalogue(state: CatalogueState, sel: Selection): Listed[] {
   const pick = selector(sel);
-  return [...state.archives.values()].filter(pick).sort(byCreation);
+  const named = (a: CatalogueArchive): CatalogueArchive => {
+    const Name = archiveName(a.ArchiveId, a.ArchiveDescription);
+    return Name === a.Name ? a : { ...a, Name };
+  };
+  return [...state.archives.values()].map(named).filter(pick).sort(byCreation);
 }
 
 const byCreation = (a: CatalogueArchive, b: CatalogueArchive) => (a.CreationDate < b.CreationDate ? -1 : a.CreationDate > b.CreationDate ? 1 : a.ArchiveId < b.ArchiveId ? -1 : 1);

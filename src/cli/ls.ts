@@ -23,7 +23,8 @@ table when stdout is a terminal. An upload id that starts with '-' goes after --
 
 --archives lists the archives glacier-put uploaded from this host (and glacier-rm has not deleted), from the
 local catalogue, no request needed; oldest first. Lines are named as glacier-job output --archives names them
-(ArchiveId, ArchiveDescription, CreationDate, Size, SHA256TreeHash, Name: the name glacier-restore gives) plus
+(ArchiveId, ArchiveDescription, CreationDate, Size, SHA256TreeHash, Name: the name glacier-restore gives, photos/
+for a folder marker, decoded when listed) plus
 Source (file, stdin, command, or inventory) and Host, so they go as they are to glacier-restore and glacier-rm.
 Only this host's own uploads are listed (Host = this host's name), so a retention pipe into glacier-rm never
 picks archives of other hosts or tools, such as those --inventory adds (Host null): --all-hosts lists every

@@ -43,8 +43,9 @@ Input (one of):
 
 Destination (one of):
   --to DIR              DIR/NAME, written as NAME.partial and renamed when verified (an archive of up to 1 MiB:
-                        written to a temp file .glacier-restore-HOST-PID-RANDOM.tmp and linked to NAME when
-                        verified); mtime from the description (an mt-aws-glacier mtime that is no time: the
+                        written to a temp file .glacier-restore-HOSTHASH-PID-RANDOM.tmp, HOSTHASH the first 8
+                        hex digits of the SHA-256 of the host name, RANDOM 12 hex digits, and linked to NAME
+                        when verified); mtime from the description (an mt-aws-glacier mtime that is no time: the
                         CreationDate)
   --to s3://BUCKET/PREFIX   one S3 multipart upload per archive, a SHA-256 per part that S3 checks; the archive
                         id, description and tree hash in the object's metadata (x-amz-meta-glacier-*); the
@@ -87,13 +88,16 @@ ${COMMON_HELP}
 
 Names: decoded from the descriptions mt-aws-glacier (mt1, mt2), FastGlacier and CloudBerry (UTF-7 paths)
 write, else the description itself (glacier-put's default is the file name), else (blank) the archive id; the
-Name field of glacier-job output --archives lines. A name never leaves DIR or PREFIX ('..', absolute paths, NUL
+Name field of glacier-job output --archives lines. \\ separates folders only in Windows clients' paths
+(FastGlacier, CloudBerry, a description C:\\..., \\\\server\\..., .\\... or ..\\...); elsewhere it is a character of
+the name (we\\ird.txt is one file). A name never leaves DIR or PREFIX ('..', absolute paths, NUL
 and control characters are made safe), is at most 255 bytes a component (a cut name keeps its extensions, as
 .tar.gz), and belongs to its archive: recorded in the state before its job starts, never changed, never given to
 another archive. A name another archive holds (in the state, or a file of other bytes in DIR, compared
 case-insensitively when DIR is) gets ~HASH of the archive id; so does an archive whose name another process took
 in DIR after it was recorded, or whose NAME.partial or NAME.partial.json is a link or no file (that is left as it
-is, never followed; said on stderr, the new name recorded). A folder marker
+is, never followed; said on stderr, the new name recorded). Of archives sharing a name the first named keeps
+it: from an inventory the oldest, whatever the file's order; from stdin the first line seen. A folder marker
 ("photos/") becomes a folder. An archive stored compressed or encrypted by FastGlacier or CloudBerry is restored
 as stored, with "encoding" in its line.
 Files: complete files and folders get the umask's mode (.partial files, temp files and the state 0600); a temp
@@ -118,7 +122,9 @@ Status from another shell (reads the state only; no request to the vault):
                         missing, jobs waiting and ready, bytes done of the total, last update, ETA (a lower
                         bound until the input is read to its end), what holds the next job; a table on a
                         terminal, one JSON line otherwise or with --json; a -v or --to the state does not
-                        record is warned about
+                        record is warned about. Archives and bytes done are those the state records done
+                        (the running one's too); jobs waiting, ready and downloading add up to the jobs
+                        outstanding; the total is never below the bytes done
   glacier-restore --status --state FILE [--json]
 
 Output: one JSON line per archive {"archiveId","name","size","status","to",...} (status done, failed,

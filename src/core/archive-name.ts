@@ -9,13 +9,22 @@ export interface Decoded {
   mtime?: Date;
   /** Which client wrote it: mt1, mt2, fastglacier, cloudberry-xml, cloudberry-json, plain, none. */
   format: string;
-  /** `\` separates folders (paths written by Windows clients); false for mt-aws-glacier, a Unix client. */
+  /**
+   * `\` separates folders (paths written by Windows clients: FastGlacier, CloudBerry, a plain description that is a
+   * Windows path); false for mt-aws-glacier (a Unix client) and other plain descriptions (glacier-put's file names).
+   */
   backslashSeparates: boolean;
   /** How the client transformed the bytes before upload ("compressed", "encrypted", "compressed+encrypted"). */
   encoding?: string;
   /** The description carries a modification time that is not a valid one (or none, where its client always writes one). */
   badTime?: boolean;
 }
+
+/**
+ * A path as Windows writes it: from a drive (`C:\`, `C:/`, `C:` alone), a UNC path (`\\server\share`), or relative
+ * from `.\` or `..\` (whose `..` are then dropped as any path's are: see safeName).
+ */
+const WINDOWS_PATH = /^(?:[A-Za-z]:(?:[\\/]|$)|\\\\|\.\.?\\)/;
 
 const b64 = (s: string) => Buffer.from(s.trim().replace(/-/g, '+').replace(/_/g, '/'), 'base64');
 
@@ -111,7 +120,9 @@ function encodingOf(compressed: boolean, encrypted: boolean): string | undefined
  * - FastGlacier 1 / CloudBerry XML: `<ArchiveMetadata><Path>PATH or BASE64</Path>...</ArchiveMetadata>`.
  * - CloudBerry JSON: `{"Path": UTF-7 path, "UTCDateModified": "20130228T163008Z", "Flags": 1 compressed | 2
  *   encrypted}`, sometimes as a JSON string holding that JSON.
- * - anything else is the name itself (glacier-put's default description is the file's base name).
+ * - anything else is the name itself (glacier-put's default description is the file's base name). `\` is then a
+ *   character of the name (a Unix file name may hold one), unless the description is a Windows path, the form
+ *   Windows clients write (from a drive `C:\` or `C:/`, a UNC `\\server\`, or `.\` or `..\`): then it separates folders.
  */
 export function decodeDescription(description: string | undefined | null): Decoded {
   const d = (description ?? '').trim();
@@ -166,7 +177,7 @@ export function decodeDescription(description: string | undefined | null): Decod
       // a plain name that happens to start with {
     }
   }
-  return { path: d, format: 'plain', backslashSeparates: true };
+  return { path: d, format: 'plain', backslashSeparates: WINDOWS_PATH.test(d) };
 }
 
 /** bytes: NAME_MAX, the longest name of one path component on Linux and macOS. */

@@ -9,7 +9,8 @@
 // a step is only taken once the line before it is on disk; compaction writes a new file and renames it in.
 //
 // Memory at 2,000,000 archives: one 22-character key per archive done (a hash of its id), and full records only
-// for the archives with a job outstanding (at most --max-jobs).
+// for the archives with a job outstanding (at most --max-jobs). The bytes of the archives done are one sum: each
+// `done` record carries its archive's size, and compaction writes the sum (`done-bytes`) after the keys.
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp, constants as C, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -60,7 +61,8 @@ type Line =
   | { t: 'head'; v: 1; vault: string; target: string }
   | { t: 'job'; k: string; a: ArchiveRecord; n: string; m?: number; j: string; at: number }
   | { t: 'drop'; k: string; j: string }
-  | { t: 'done'; k: string }
+  | { t: 'done'; k: string; s?: number }
+  | { t: 'done-bytes'; b: number }
   | { t: 'start'; at: number; s: number }
   | { t: 'upload'; k: string; u: string; key: string; s?: number }
   | { t: 'upload-end'; k: string; u: string }
@@ -113,6 +115,8 @@ export const GROUP_MAX = 1024;
 
 export class Journal {
   private readonly done = new Set<string>();
+  /** Bytes of the archives done: the sum of their `done` records' sizes (a record without one counts 0). */
+  private doneBytes = 0;
   private readonly jobs = new Map<string, JobRecord>();
   private readonly uploads = new Map<string, { u: string; key: string; s?: number }>();
   /** The parts of each upload recorded so far (by journal key), and the tree-hash state after the last. */
@@ -215,8 +219,15 @@ export class Journal {
         if (this.jobs.get(l.k)?.jobId === l.j) this.jobs.delete(l.k);
         break;
       case 'done':
-        this.done.add(l.k);
+        if (!this.done.has(l.k)) {
+          this.done.add(l.k);
+          if (Number.isSafeInteger(l.s) && l.s! > 0) this.doneBytes += l.s!;
+        }
         this.jobs.delete(l.k);
+        break;
+      case 'done-bytes':
+        // Written by compaction after the keys (which then carry no size): the sum of their sizes.
+        if (Number.isSafeInteger(l.b) && l.b >= 0) this.doneBytes = l.b;
         break;
       case 'start':
         this.starts.push({ at: l.at, s: l.s });
@@ -284,6 +295,7 @@ export class Journal {
     await put({ t: 'head', v: 1, ...this.head });
     if (this.inventory) await put({ t: 'inventory', ...this.inventory });
     for (const k of this.done) await put({ t: 'done', k });
+    if (this.doneBytes) await put({ t: 'done-bytes', b: this.doneBytes });
     // Start times of jobs still outstanding come back with their job; only the others are kept as starts.
     const jobStarts = new Set<number>();
     for (const [k, r] of this.jobs) {
@@ -440,6 +452,13 @@ export class Journal {
   doneCount(): number {
     return this.done.size;
   }
+  /**
+   * Bytes of the archives done (their sizes as recorded with them, each counted once). States written before
+   * `done` records carried a size count those archives as 0 bytes.
+   */
+  bytesDone(): number {
+    return this.doneBytes;
+  }
   /** Bytes of retrievals started within the last window (ms), and when the oldest of them leaves it. */
   startedInWindow(): { bytes: number; frees: number } {
     const cut = this.now() - this.windowMs;
@@ -454,8 +473,9 @@ export class Journal {
   recordDrop(archiveId: string, jobId: string): Promise<void> {
     return this.append({ t: 'drop', k: keyOf(archiveId), j: jobId });
   }
-  recordDone(archiveId: string): Promise<void> {
-    return this.append({ t: 'done', k: keyOf(archiveId) });
+  /** Records an archive done; `size` (bytes, the archive's) is added to bytesDone() once per archive. */
+  recordDone(archiveId: string, size?: number): Promise<void> {
+    return this.append({ t: 'done', k: keyOf(archiveId), ...(size ? { s: size } : {}) });
   }
   /** Records an archive's S3 upload; `partSize`: the size of its parts after those recorded (kept by later runs). */
   recordUpload(archiveId: string, uploadId: string, key: string, partSize?: number): Promise<void> {

@@ -126,7 +126,7 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
         finishItem(item, 'failed', { folder: true, error: (e as Error).message });
         return;
       }
-      await o.journal.recordDone(item.archiveId);
+      await o.journal.recordDone(item.archiveId, item.size);
       st.done++;
       finishItem(item, 'done', { folder: true });
     },
@@ -196,7 +196,7 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
         if (o.sink instanceof DirSink) checked.add(item);
         return item;
       }
-      await o.journal.recordDone(item.archiveId);
+      await o.journal.recordDone(item.archiveId, item.size);
       st.done++;
       st.found++;
       st.bytesDone += item.size;
@@ -214,7 +214,7 @@ export async function restore(o: RestoreOptions): Promise<Stats> {
       if (!r.got) slowDown(t, startedAt);
       return;
     }
-    if (r.status === 'done') await o.journal.recordDone(item.archiveId);
+    if (r.status === 'done') await o.journal.recordDone(item.archiveId, item.size);
     tracker.finish(t);
     if (r.status === 'done') {
       // A job drained within its life: after a quiet period the pace may rise again towards --max-jobs.

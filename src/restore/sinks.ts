@@ -298,7 +298,8 @@ export class DirSink implements ArchiveSink {
 
   /**
    * The writer of an archive that comes in one piece (at most 1 MiB): its bytes go to a private temp file of this
-   * process (`.glacier-restore-HOST-PID-RANDOM.tmp` beside NAME, O_EXCL|O_NOFOLLOW, 0600), written in place as
+   * process (`.glacier-restore-HOSTHASH-PID-RANDOM.tmp` beside NAME: hostTag(), the pid, 12 random hex digits;
+   * O_EXCL|O_NOFOLLOW, 0600), written in place as
    * they arrive; once the archive is verified whole it gets its mode and mtime, is fdatasync'd, linked to NAME
    * (link(2): never over anything) and the folder fsync'd. Nothing of it is kept when the run stops or the job
    * expires: the one piece is fetched again, with the same job when it is still there. A temp file of a killed
@@ -429,7 +430,10 @@ export class DirSink implements ArchiveSink {
 const PROC_FD = existsSync('/proc/self/fd');
 
 let tag: string | undefined;
-/** 8 hex digits of this host's name: a temp file names its host, so no other host's is ever removed here. */
+/**
+ * The first 8 hex digits of the SHA-256 of this host's name: a temp file names its host, so no other host's is ever
+ * removed here.
+ */
 function hostTag(): string {
   return (tag ??= createHash('sha256').update(hostname()).digest('hex').slice(0, 8));
 }

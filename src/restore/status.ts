@@ -1,5 +1,5 @@
 // Where a restore stands, read from its state file alone (no request to the vault, no lock taken): what the
-// journal knows for certain (archives done, jobs outstanding) and what the run last recorded of itself (the
+// journal knows for certain (archives done and their bytes, jobs outstanding) and what the run last recorded of itself (the
 // input's size, failures, jobs ready, its rate), for `glacier-restore --status` from another shell.
 import { promises as fsp } from 'node:fs';
 import { Journal, type RunSnapshot } from './journal.js';
@@ -15,16 +15,22 @@ export interface RestoreStatus {
   /** Archives seen in the input; `inputComplete` when it was read to its end (then it is the total). */
   archives: number;
   inputComplete: boolean;
+  /** Archives done, as the journal records them. */
   done: number;
   failed: number;
   integrity: number;
   missing: number;
-  /** Jobs outstanding: waiting for Glacier, ready to download, downloading (a killed run's are ready again). */
+  /**
+   * Jobs outstanding (the journal's), split as the run last recorded them: waiting for Glacier, ready to download,
+   * downloading (a killed run's are ready again). The three always sum to `jobsOutstanding`.
+   */
   waiting: number;
   ready: number;
   downloading: number;
   jobsOutstanding: number;
+  /** Bytes of the input seen so far, and never less than `bytesDone` plus the bytes jobs are outstanding for. */
   bytes: number;
+  /** Bytes of the archives done, as the journal records them (every run's, this one's up to its last record written). */
   bytesDone: number;
   /** Bytes a second moved by the last run (archives done before it not counted). */
   rateBytesPerSecond: number;
@@ -48,21 +54,29 @@ export async function readStatus(path: string): Promise<RestoreStatus> {
   const s: RunSnapshot | undefined = j.lastStats();
   const pid = (await j.holder()) ?? null;
   const mtime = (await fsp.stat(path).catch(() => null))?.mtimeMs;
-  const jobs = j.outstanding().length;
-  let waiting = s?.waiting ?? jobs;
+  // The journal is the authority on what it records: archives done and their bytes, jobs outstanding and their
+  // archives' bytes. The run's last record of itself (written every few seconds, so up to that much older than
+  // the journal's lines after it) only splits the jobs outstanding into waiting, ready and downloading, and gives
+  // the input's size so far, its failures and its rate; each figure is bounded by what the journal says.
+  const outstanding = j.outstanding();
+  const jobs = outstanding.length;
   let ready = s?.ready ?? 0;
   let downloading = s?.downloading ?? 0;
   if (!pid) {
     ready += downloading; // no one downloads them now: the next run takes them first
     downloading = 0;
   }
-  // The journal is the authority on jobs outstanding; the snapshot may be a few seconds older.
-  if (waiting + ready + downloading !== jobs) waiting = Math.max(0, jobs - ready - downloading);
+  // Jobs done or dropped since the record leave the counts it gave; jobs started since it are waiting.
+  downloading = Math.min(downloading, jobs);
+  ready = Math.min(ready, jobs - downloading);
+  const waiting = jobs - ready - downloading;
   const done = j.doneCount();
+  const bytesDone = j.bytesDone();
   const secs = s ? (s.at - s.startedAt) / 1000 : 0;
   const rate = s && secs > 0 ? s.bytesThisRun / secs : 0;
-  const bytes = s?.bytes ?? 0;
-  const bytesDone = Math.min(bytes, s?.bytesDone ?? 0);
+  // The total is at least what is done and what jobs are out for (the input read so far may be less: a record
+  // taken before the run read that far, or archives of an earlier run's input).
+  const bytes = Math.max(s?.bytes ?? 0, bytesDone + outstanding.reduce((n, r) => n + r.archive.size, 0));
   const left = bytes - bytesDone;
   const eta = s && rate > 0 && left > 0 && !s.ended ? new Date(s.at + (left / rate) * 1000).toISOString() : null;
   return {

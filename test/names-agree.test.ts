@@ -1,0 +1,82 @@
+// One name decoder for glacier-ls --archives, glacier-job output --archives and glacier-restore: a `\` in a
+// glacier-put file name is a character of the name (a separator only in a Windows path), and the binaries give
+// every archive of one vault the same Name.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { run, show } from './helpers/bins.js';
+import { catalogueBench, lines, ok } from './helpers/catalogue.js';
+
+const bench = catalogueBench('gp-names-agree-');
+let work: string;
+before(async () => ({ work } = await bench.start()));
+after(() => bench.stop());
+
+type Line = { ArchiveId: string; ArchiveDescription: string; Name: string };
+
+/** Uploads with glacier-put (`args` then FILE or stdin); returns the archive id. */
+async function put(env: NodeJS.ProcessEnv, args: string[], input?: string): Promise<string> {
+  const r = ok(await run('glacier-put', args, input === undefined ? { env } : { env, input }));
+  return lines<{ archiveId: string }>(r)[0].archiveId;
+}
+
+/** Name by archive id, from glacier-ls --archives and from glacier-job output --archives of a new inventory job. */
+async function names(vault: string, env: NodeJS.ProcessEnv): Promise<{ ls: Map<string, string>; job: Map<string, string>; lsLines: Line[] }> {
+  const lsLines = lines<Line>(ok(await run('glacier-ls', ['-v', vault, '--archives', '--json'], { env })));
+  const jobId = await bench.inventoryJob(vault);
+  const out = lines<Line>(ok(await run('glacier-job', ['output', '-v', vault, '--wait', '--interval', '200ms', '--archives', '--', jobId], { env })));
+  return { ls: new Map(lsLines.map((l) => [l.ArchiveId, l.Name])), job: new Map(out.map((l) => [l.ArchiveId, l.Name])), lsLines };
+}
+
+describe('archive names: one decoder', () => {
+  it('a `\\` in a glacier-put file name stays in the name (no folder); a Windows path still makes folders', async () => {
+    const vault = 'names-bs';
+    await bench.vault(vault);
+    const env = bench.envOf({ state: join(work, 'state-bs') });
+    mkdirSync(join(work, 'src'), { recursive: true });
+    const file = join(work, 'src', 'we\\ird.txt');
+    writeFileSync(file, 'hi\n');
+    const weird = await put(env, ['-v', vault, file]);
+    const windows = await put(env, ['-v', vault, '-d', 'C:\\Fotos\\x.jpg'], 'jpg\n');
+    const { ls, job, lsLines } = await names(vault, env);
+    assert.equal(lsLines.find((l) => l.ArchiveId === weird)?.ArchiveDescription, 'we\\ird.txt', 'the description is the file name');
+    assert.equal(ls.get(weird), 'we\\ird.txt', 'glacier-ls');
+    assert.equal(job.get(weird), 'we\\ird.txt', 'glacier-job output');
+    assert.equal(ls.get(windows), 'C/Fotos/x.jpg');
+    assert.equal(job.get(windows), 'C/Fotos/x.jpg');
+    // glacier-restore of the glacier-ls lines: one file named as the Name says, no folder `we`.
+    const dir = join(work, 'restored-bs');
+    const r = await run('glacier-restore', ['-v', vault, '--to', dir, '--state', join(work, 'bs.state'), '--interval', '200ms'], { env, input: lsLines.map((l) => JSON.stringify(l)).join('\n') + '\n' });
+    assert.equal(r.code, 0, show(r));
+    assert.ok(statSync(join(dir, 'we\\ird.txt')).isFile(), readdirSync(dir).join(' '));
+    assert.ok(!existsSync(join(dir, 'we')), 'no folder `we`');
+    assert.ok(statSync(join(dir, 'C', 'Fotos', 'x.jpg')).isFile());
+  });
+
+  it('a folder marker (photos/) is Name "photos/" in glacier-ls --archives and glacier-job output --archives alike', async () => {
+    const vault = 'names-marker';
+    await bench.vault(vault);
+    const state = join(work, 'state-marker');
+    const env = bench.envOf({ state });
+    const file = join(work, 'src', 'f');
+    mkdirSync(join(work, 'src'), { recursive: true });
+    writeFileSync(file, 'in the marker\n');
+    const marker = await put(env, ['-v', vault, '-d', 'photos/', file]);
+    const trailing = await put(env, ['-v', vault, '-d', 'empty\\'], 'x\n'); // no Windows path: a file named `empty\`
+    const child = await put(env, ['-v', vault, '-d', 'photos/a.jpg'], 'jpg\n');
+    // A catalogue line written with another Name (by a version that decoded names otherwise) is named anew.
+    const cat = join(state, 'glacier-pipes', 'catalogue');
+    const file0 = join(cat, readdirSync(cat).find((n) => n.endsWith('.jsonl'))!);
+    writeFileSync(file0, readFileSync(file0, 'utf8').replace(/"Name":"photos\/a\.jpg"/, '"Name":"stale"'));
+    const { ls, job } = await names(vault, env);
+    assert.equal(ls.get(marker), 'photos/', 'glacier-ls');
+    assert.equal(job.get(marker), 'photos/', 'glacier-job output');
+    assert.equal(ls.get(child), 'photos/a.jpg');
+    assert.deepEqual(new Map([...ls].sort()), new Map([...job].sort()), 'every Name the same from both');
+    assert.equal(ls.get(trailing), 'empty\\');
+    // --name picks by that Name.
+    const picked = lines<Line>(ok(await run('glacier-ls', ['-v', vault, '--archives', '--json', '--name', 'photos/'], { env })));
+    assert.deepEqual(picked.map((l) => l.ArchiveId), [marker]);
+  });
+});
