@@ -80,3 +80,34 @@ describe('archive names: one decoder', () => {
     assert.deepEqual(picked.map((l) => l.ArchiveId), [marker]);
   });
 });
+
+describe("glacier-put's escapes undone", () => {
+  it('a file named café 😀.txt is put as caf\\u00e9 \\ud83d\\ude00.txt and comes back as café 😀.txt in Name and on disk', async () => {
+    const vault = 'names-utf';
+    await bench.vault(vault);
+    const env = bench.envOf({ state: join(work, 'state-utf') });
+    mkdirSync(join(work, 'src-utf'), { recursive: true });
+    const file = join(work, 'src-utf', 'café 😀.txt');
+    writeFileSync(file, 'unicode\n');
+    const id = await put(env, ['-v', vault, file]);
+    // Written as is by hand: escapes glacier-put never writes stay as they are.
+    const literal = await put(env, ['-v', vault, '-d', 'x\\u0041\\u0000\\ud800y.txt'], 'lit\n');
+    const { ls, job, lsLines } = await names(vault, env);
+    assert.equal(lsLines.find((l) => l.ArchiveId === id)?.ArchiveDescription, 'caf\\u00e9 \\ud83d\\ude00.txt', 'printable ASCII in the description, a surrogate pair for the emoji');
+    assert.equal(ls.get(id), 'café 😀.txt', 'glacier-ls');
+    assert.equal(job.get(id), 'café 😀.txt', 'glacier-job output');
+    assert.equal(ls.get(literal), 'x\\u0041\\u0000\\ud800y.txt');
+    const dir = join(work, 'restored-utf');
+    const r = await run('glacier-restore', ['-v', vault, '--to', dir, '--state', join(work, 'utf.state'), '--interval', '200ms'], { env, input: lsLines.map((l) => JSON.stringify(l)).join('\n') + '\n' });
+    assert.equal(r.code, 0, show(r));
+    assert.equal(readFileSync(join(dir, 'café 😀.txt'), 'utf8'), 'unicode\n');
+    assert.equal(readFileSync(join(dir, 'x\\u0041\\u0000\\ud800y.txt'), 'utf8'), 'lit\n');
+  });
+
+  it('in a Windows path \\u begins a folder name and is left alone', async () => {
+    const { decodeDescription } = await import('../src/core/archive-name.js');
+    assert.equal(decodeDescription('C:\\users\\u00e9\\a.txt').path, 'C:\\users\\u00e9\\a.txt');
+    assert.equal(decodeDescription('r\\u00e9sum\\u00e9.pdf').path, 'résumé.pdf');
+    assert.equal(decodeDescription('R\\u00C9SUM\\u00C9.PDF').path, 'RÉSUMÉ.PDF', 'either case');
+  });
+});

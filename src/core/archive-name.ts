@@ -2,6 +2,7 @@
 // use under a folder or an S3 prefix. One decoder for glacier-restore and the "Name" of `glacier-job output
 // --archives` lines (de-duplication is glacier-restore's: restore/names.ts).
 import { createHash } from 'node:crypto';
+import { unescapeDescription } from './description.js';
 
 export interface Decoded {
   /** The path the description names (may still be hostile: see safeName), or null when it names none. */
@@ -120,7 +121,8 @@ function encodingOf(compressed: boolean, encrypted: boolean): string | undefined
  * - FastGlacier 1 / CloudBerry XML: `<ArchiveMetadata><Path>PATH or BASE64</Path>...</ArchiveMetadata>`.
  * - CloudBerry JSON: `{"Path": UTF-7 path, "UTCDateModified": "20130228T163008Z", "Flags": 1 compressed | 2
  *   encrypted}`, sometimes as a JSON string holding that JSON.
- * - anything else is the name itself (glacier-put's default description is the file's base name). `\` is then a
+ * - anything else is the name itself (glacier-put's default description is the file's base name, its characters
+ *   outside printable ASCII as \uXXXX: decoded, see unescapeDescription). `\` is then a
  *   character of the name (a Unix file name may hold one), unless the description is a Windows path, the form
  *   Windows clients write (from a drive `C:\` or `C:/`, a UNC `\\server\`, or `.\` or `..\`): then it separates folders.
  */
@@ -177,7 +179,10 @@ export function decodeDescription(description: string | undefined | null): Decod
       // a plain name that happens to start with {
     }
   }
-  return { path: d, format: 'plain', backslashSeparates: WINDOWS_PATH.test(d) };
+  // glacier-put's default description is the file's name with \uXXXX escapes (escapeDescription): undone, except
+  // in a Windows path, where `\u` begins a folder's name (C:\users).
+  const windows = WINDOWS_PATH.test(d);
+  return { path: windows ? d : unescapeDescription(d), format: 'plain', backslashSeparates: windows };
 }
 
 /** bytes: NAME_MAX, the longest name of one path component on Linux and macOS. */

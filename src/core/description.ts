@@ -13,7 +13,32 @@ export function checkDescription(d: string): string {
   return d;
 }
 
-/** A name made into a valid description: non-ASCII characters as \uXXXX, cut to 1024 characters. */
+/**
+ * A name made into a valid description: every UTF-16 code unit outside printable ASCII as \uXXXX (a character
+ * beyond U+FFFF as its surrogate pair, as JSON writes it: four hex digits each, never ambiguous), cut to 1024
+ * characters. unescapeDescription undoes it.
+ */
 export function escapeDescription(name: string): string {
-  return [...name].map((ch) => (/^[\x20-\x7e]$/.test(ch) ? ch : `\\u${ch.codePointAt(0)!.toString(16).padStart(4, '0')}`)).join('').slice(0, 1024);
+  let out = '';
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    out += c >= 0x20 && c <= 0x7e ? name[i] : `\\u${c.toString(16).padStart(4, '0')}`;
+  }
+  return out.slice(0, 1024);
+}
+
+/**
+ * escapeDescription undone: each \uXXXX (four hex digits, either case) is its character, a surrogate pair one
+ * character. An escape escapeDescription never writes stays as written: of printable ASCII (written as itself),
+ * of NUL (no file name holds one), or a lone surrogate. A description written by an older glacier-put, whose
+ * characters beyond U+FFFF were escaped as five or six digits, decodes to the character of its first four digits
+ * followed by the rest.
+ */
+export function unescapeDescription(d: string): string {
+  return d.replace(/\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})/g, (m, hi?: string, lo?: string, one?: string) => {
+    if (hi && lo) return String.fromCharCode(parseInt(hi, 16), parseInt(lo, 16));
+    const c = parseInt(one!, 16);
+    if (c === 0 || (c >= 0x20 && c <= 0x7e) || (c >= 0xd800 && c <= 0xdfff)) return m;
+    return String.fromCharCode(c);
+  });
 }
