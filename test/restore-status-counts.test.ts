@@ -8,6 +8,7 @@ import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { keyOf } from '../src/restore/journal.js';
+import type { RestoreStatus as Status } from '../src/restore/status.js';
 import { run, show, start, type Started } from './helpers/bins.js';
 import { restoreFixture, type RestoreFixture } from './helpers/restore-fixture.js';
 import { until, within } from './helpers/time.js';
@@ -16,18 +17,6 @@ const VAULT = 'status-counts';
 // Big archives first (each takes a while at the rate set), then small ones.
 const SIZES = [...Array<number>(6).fill(1_500_000), ...Array<number>(20).fill(200_000)];
 const N = SIZES.length;
-
-interface Status {
-  running: number | null;
-  archives: number;
-  done: number;
-  waiting: number;
-  ready: number;
-  downloading: number;
-  jobsOutstanding: number;
-  bytes: number;
-  bytesDone: number;
-}
 
 describe('glacier-restore --status: figures that agree with the state as written', () => {
   let f: RestoreFixture;
