@@ -93,6 +93,32 @@ describe('SIGTERM during a glacier-job request: exit 143, one line', () => {
   }
 });
 
+describe('SIGTERM under --limit-rate: exit 143 at once, not when the pieces already booked are due', () => {
+  // 3 MiB at 8 KiB/s: 1 MiB pieces, the second and third booked 128 s and 256 s ahead. Before, a booked piece's
+  // wait ignored the signal and the run went on for minutes after SIGTERM.
+  const cases: [string, string[]][] = [
+    ['to stdout', []],
+    ['-o FILE', ['-o', 'rate.bin']],
+  ];
+  for (const [name, extra] of cases) {
+    it(name, { timeout: within(120_000) }, async () => {
+      await local.admin('DELETE', 'counters');
+      const args = ['output', '-v', VAULT, '--limit-rate', '8K', ...extra.map((a) => (a === 'rate.bin' ? join(dir, a) : a)), '--', archiveJob];
+      const s = start('glacier-job', args, { env });
+      // Killed once the first piece is being sent (its GetJobOutput counted), the others waiting for their slots.
+      await until(async () => ((await local.counters()).GetJobOutput ?? 0) > 0 || s.proc.exitCode !== null, 'the first piece asked for');
+      const killedAt = Date.now();
+      s.proc.kill('SIGTERM');
+      const r = await s.done;
+      const after = Date.now() - killedAt;
+      assert.equal(r.code, 143, show(r));
+      assert.match(r.stderr, /^glacier-job: interrupted by SIGTERM/m, show(r));
+      assert.ok(after < within(5_000), `ended at once (${after} ms after SIGTERM)`);
+      assert.equal((await local.counters()).GetJobOutput, 1, 'no piece asked for after the signal');
+    });
+  }
+});
+
 describe('wait --timeout 2s: about 2 s and exit 4, whatever the server does', () => {
   // The bound counts node's start too (seconds on a busy machine), and stays far below the server's answer.
   it('a server that answers each poll after a minute', { timeout: within(120_000) }, async () => {

@@ -3,6 +3,8 @@
 // The data plane (http-data.ts) asks it before writing each slice of a request body and before reading more of a
 // response body; nothing else knows about it, and with no limit set it costs one null check per slice or read.
 
+import { sleep } from './retry.js';
+
 /** A clock in milliseconds; performance.now by default (monotonic). */
 export type Clock = () => number;
 
@@ -36,10 +38,14 @@ export class RateLimiter {
     return Math.max(0, start - now);
   }
 
-  /** Books `bytes` and resolves when they may move. */
-  async take(bytes: number): Promise<void> {
+  /**
+   * Books `bytes` and resolves when they may move. With `signal`, an abort ends the wait at once: rejects with the
+   * signal's reason (the booking stays: nothing more moves in this process once it is interrupted).
+   */
+  async take(bytes: number, signal?: AbortSignal): Promise<void> {
     const wait = this.reserve(bytes);
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 0) await sleep(wait, signal);
+    else if (signal?.aborted) throw signal.reason;
   }
 }
 
@@ -72,13 +78,16 @@ export function pacedPieceSize(pieceSize: number): number {
  * Books a piece's `bytes` in the process's bucket and resolves when its request may be sent (at once with no
  * limit), with the booked slot (null with no limit). The caller reads the response within that slot
  * (markPrepaid) and books nothing more: the bytes were paid for here, before the server was asked for them, so
- * the server never sends ahead of the rate.
+ * the server never sends ahead of the rate. With `signal`, an abort ends the wait at once and rejects with the
+ * signal's reason.
  */
-export async function prepayPiece(bytes: number): Promise<Prepaid | null> {
+export async function prepayPiece(bytes: number, signal?: AbortSignal): Promise<Prepaid | null> {
   if (!limiter) return null;
   const wait = limiter.reserve(bytes);
   const paid = { from: performance.now() + wait, bytesPerSecond: limiter.bytesPerSecond };
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  // At a low rate a piece's slot can be minutes away: an interruption (SIGTERM, Ctrl-C) ends the wait at once.
+  if (wait > 0) await sleep(wait, signal);
+  else if (signal?.aborted) throw signal.reason;
   return paid;
 }
 

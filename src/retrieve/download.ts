@@ -111,7 +111,7 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
       async () => {
         // The request itself is retried by the request layer; a GlacierError here is its final answer, so this
         // loop retries only what the layer cannot see: a body cut short, a piece that does not match its hash.
-        const paid = await prepayPiece(length);
+        const paid = await prepayPiece(length, o.signal ?? o.target.glacier.signal);
         const r = await getOutput(o.target, o.jobId, p.start, p.end).catch((e) => {
           throw e instanceof GlacierError ? new Final(e) : e;
         });
@@ -256,7 +256,7 @@ async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combine
     const length = p.end - p.start + 1;
     return withRetry(async () => {
       // --limit-rate: the piece is paid for before it is asked for, so the server never sends ahead of the rate.
-      const paid = await prepayPiece(length);
+      const paid = await prepayPiece(length, o.signal ?? o.target.glacier.signal);
       const r = await getOutput(o.target, o.jobId, p.start, p.end).catch((e) => {
         throw e instanceof GlacierError ? new Final(e) : e;
       });
