@@ -543,7 +543,10 @@ describe('glacier-put', { concurrency: 3 }, () => {
       it('-p abc: exit 2', () => refused(['-v', 'bad', '-p', 'abc', file], { code: 2, message: /invalid --part-size "abc"/ }));
       it('-p 8G: exit 2', () => refused(['-v', 'bad', '-p', '8G', file], { code: 2, message: /part-size.*4 GiB/ }));
       it('a non-ASCII description: exit 2', () => refused(['-v', 'bad', '-d', 'café', file], { code: 2, message: /printable ASCII/ }));
-      it('a description with a leading or trailing space (HTTP would drop it): exit 2', () => refused(['-v', 'bad', '-d', ' lead', file], { code: 2, message: /begins or ends with a space/ }));
+      it('a description with a leading or trailing space (HTTP would drop it): exit 2', async () => {
+        await refused(['-v', 'bad', '-d', ' lead', file], { code: 2, message: /begins or ends with a space/ });
+        await refused(['-v', 'bad', '-d', 'trail ', file], { code: 2, message: /begins or ends with a space/ });
+      });
       it("-d '' is an empty description, not a missing value followed by an argument", async () => {
         const r = await run('glacier-put', ['-v', 'bad', '-d', '', '--dry-run'], { env: env(), input: 'x' });
         assert.equal(r.code, 0, show(r));

@@ -27,8 +27,9 @@ request; larger input as a multipart upload with parts in parallel, each retried
 
 Options:
   -d, --description DESC   archive description: printable ASCII, at most 1024 characters, no outer spaces
-                           (default for a FILE: its base name, non-ASCII as \\uXXXX, decoded again in Name;
-                           for stdin, /dev/fd/N: none). --arc-desc is the same.
+                           (default for a FILE: its base name, non-ASCII as \\uXXXX and a space at either
+                           end as \\u0020, decoded again in Name; for stdin, /dev/fd/N: none). --arc-desc is
+                           the same.
   -p, --part-size SIZE     part size, rounded up to 1 MiB x 2^n (default 8M; for input of unknown size 64M,
                            which holds archives up to 625 GiB); a bare number is MiB (-p 64)
   --expected-size SIZE     size of a piped input, to choose a part size that fits it in 10,000 parts and
