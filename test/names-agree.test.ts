@@ -141,6 +141,28 @@ describe("glacier-put's escapes undone", () => {
     assert.equal(decodeDescription('\\u0020\\u0020x\\u0020').path, '  x ');
   });
 
+  it('a file literally named lit\\u00e9.txt reads back as lité.txt: beside a lité.txt, the second restored takes another name', async () => {
+    const vault = 'names-lit';
+    await bench.vault(vault);
+    const env = bench.envOf({ state: join(work, 'state-lit') });
+    mkdirSync(join(work, 'src-lit'), { recursive: true });
+    writeFileSync(join(work, 'src-lit', 'lité.txt'), 'real\n');
+    writeFileSync(join(work, 'src-lit', 'lit\\u00e9.txt'), 'literal\n');
+    const real = await put(env, ['-v', vault, join(work, 'src-lit', 'lité.txt')]);
+    const literal = await put(env, ['-v', vault, join(work, 'src-lit', 'lit\\u00e9.txt')]);
+    const { ls, lsLines } = await names(vault, env);
+    assert.equal(ls.get(real), 'lité.txt');
+    assert.equal(ls.get(literal), 'lité.txt', 'the literal escape is decoded too');
+    const dir = join(work, 'restored-lit');
+    const r = await run('glacier-restore', ['-v', vault, '--to', dir, '--state', join(work, 'lit.state'), '--interval', '200ms'], { env, input: lsLines.map((l) => JSON.stringify(l)).join('\n') + '\n' });
+    assert.equal(r.code, 0, show(r));
+    const files = readdirSync(dir).filter((n) => !n.startsWith('.')).sort();
+    assert.equal(files.length, 2, files.join(' '));
+    assert.ok(files.includes('lité.txt'));
+    assert.match(files.find((n) => n !== 'lité.txt')!, /^lité~[A-Za-z0-9_-]{8}\.txt$/, 'the second takes ~HASH, as a duplicate does');
+    assert.deepEqual(files.map((n) => readFileSync(join(dir, n), 'utf8')).sort(), ['literal\n', 'real\n']);
+  });
+
   it('in a Windows path \\u begins a folder name and is left alone', async () => {
     const { decodeDescription } = await import('../src/core/archive-name.js');
     assert.equal(decodeDescription('C:\\users\\u00e9\\a.txt').path, 'C:\\users\\u00e9\\a.txt');
