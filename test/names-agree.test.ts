@@ -104,6 +104,65 @@ describe("glacier-put's escapes undone", () => {
     assert.equal(readFileSync(join(dir, 'x\\u0041\\u0000\\ud800y.txt'), 'utf8'), 'lit\n');
   });
 
+  it("files named ' lead.txt' and 'trail.txt ' are put as \\u0020lead.txt and trail.txt\\u0020 and come back with their spaces", async () => {
+    const vault = 'names-edge';
+    await bench.vault(vault);
+    const state = join(work, 'state-edge');
+    const env = bench.envOf({ state });
+    mkdirSync(join(work, 'src-edge'), { recursive: true });
+    const put1 = async (name: string) => {
+      writeFileSync(join(work, 'src-edge', name), `${name}\n`);
+      const r = ok(await run('glacier-put', ['-v', vault, join(work, 'src-edge', name)], { env }));
+      return lines<{ archiveId: string; description: string }>(r)[0];
+    };
+    const lead = await put1(' lead.txt');
+    const trail = await put1('trail.txt ');
+    assert.equal(lead.description, '\\u0020lead.txt', 'the printed description: the edge space escaped');
+    assert.equal(trail.description, 'trail.txt\\u0020');
+    const { ls, job, lsLines } = await names(vault, env);
+    assert.equal(lsLines.find((l) => l.ArchiveId === lead.archiveId)?.ArchiveDescription, '\\u0020lead.txt', 'the vault holds it so');
+    assert.equal(ls.get(lead.archiveId), ' lead.txt', 'glacier-ls');
+    assert.equal(job.get(lead.archiveId), ' lead.txt', 'glacier-job output');
+    assert.equal(ls.get(trail.archiveId), 'trail.txt ');
+    assert.equal(job.get(trail.archiveId), 'trail.txt ');
+    // The catalogue line glacier-put wrote carries the same Name.
+    const cat = join(state, 'glacier-pipes', 'catalogue');
+    const catLines = readFileSync(join(cat, readdirSync(cat).find((n) => n.endsWith('.jsonl'))!), 'utf8').split('\n').filter((l) => l.includes('"ArchiveId"')).map((l) => JSON.parse(l) as Line);
+    assert.equal(catLines.find((l) => l.ArchiveId === lead.archiveId)?.Name, ' lead.txt', 'the catalogue');
+    const dir = join(work, 'restored-edge');
+    const r = await run('glacier-restore', ['-v', vault, '--to', dir, '--state', join(work, 'edge.state'), '--interval', '200ms'], { env, input: lsLines.map((l) => JSON.stringify(l)).join('\n') + '\n' });
+    assert.equal(r.code, 0, show(r));
+    assert.deepEqual(readdirSync(dir).filter((n) => !n.startsWith('.')).sort(), [' lead.txt', 'trail.txt '].sort());
+    assert.equal(readFileSync(join(dir, ' lead.txt'), 'utf8'), ' lead.txt\n');
+    assert.equal(readFileSync(join(dir, 'trail.txt '), 'utf8'), 'trail.txt \n');
+    // Only at the very edges: a \u0020 inside a description stays as written.
+    const { decodeDescription } = await import('../src/core/archive-name.js');
+    assert.equal(decodeDescription('a\\u0020b.txt').path, 'a\\u0020b.txt');
+    assert.equal(decodeDescription('\\u0020\\u0020x\\u0020').path, '  x ');
+  });
+
+  it('a file literally named lit\\u00e9.txt reads back as lité.txt: beside a lité.txt, the second restored takes another name', async () => {
+    const vault = 'names-lit';
+    await bench.vault(vault);
+    const env = bench.envOf({ state: join(work, 'state-lit') });
+    mkdirSync(join(work, 'src-lit'), { recursive: true });
+    writeFileSync(join(work, 'src-lit', 'lité.txt'), 'real\n');
+    writeFileSync(join(work, 'src-lit', 'lit\\u00e9.txt'), 'literal\n');
+    const real = await put(env, ['-v', vault, join(work, 'src-lit', 'lité.txt')]);
+    const literal = await put(env, ['-v', vault, join(work, 'src-lit', 'lit\\u00e9.txt')]);
+    const { ls, lsLines } = await names(vault, env);
+    assert.equal(ls.get(real), 'lité.txt');
+    assert.equal(ls.get(literal), 'lité.txt', 'the literal escape is decoded too');
+    const dir = join(work, 'restored-lit');
+    const r = await run('glacier-restore', ['-v', vault, '--to', dir, '--state', join(work, 'lit.state'), '--interval', '200ms'], { env, input: lsLines.map((l) => JSON.stringify(l)).join('\n') + '\n' });
+    assert.equal(r.code, 0, show(r));
+    const files = readdirSync(dir).filter((n) => !n.startsWith('.')).sort();
+    assert.equal(files.length, 2, files.join(' '));
+    assert.ok(files.includes('lité.txt'));
+    assert.match(files.find((n) => n !== 'lité.txt')!, /^lité~[A-Za-z0-9_-]{8}\.txt$/, 'the second takes ~HASH, as a duplicate does');
+    assert.deepEqual(files.map((n) => readFileSync(join(dir, n), 'utf8')).sort(), ['literal\n', 'real\n']);
+  });
+
   it('in a Windows path \\u begins a folder name and is left alone', async () => {
     const { decodeDescription } = await import('../src/core/archive-name.js');
     assert.equal(decodeDescription('C:\\users\\u00e9\\a.txt').path, 'C:\\users\\u00e9\\a.txt');

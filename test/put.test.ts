@@ -523,10 +523,11 @@ describe('glacier-put', { concurrency: 3 }, () => {
         writeFileSync(join(dir, 'part-000000'), 'x');
       });
 
-      async function refused(args: string[], o: { code: number; message: RegExp; input?: Buffer | string; env?: NodeJS.ProcessEnv; requests?: boolean }): Promise<void> {
+      /** `o.script`: run through /bin/sh instead ($NODE, $BIN; `args` are $1...), for arguments no JS string can carry. */
+      async function refused(args: string[], o: { code: number; message: RegExp; input?: Buffer | string; env?: NodeJS.ProcessEnv; requests?: boolean; script?: string }): Promise<void> {
         const h0 = await holdings(g);
         const c0 = await local.counters();
-        const r = await run('glacier-put', args, { env: o.env ?? env(), input: o.input });
+        const r = o.script ? await sh(o.script, args, { env: o.env ?? env(), input: o.input }).done : await run('glacier-put', args, { env: o.env ?? env(), input: o.input });
         const c1 = await local.counters();
         assert.equal(r.code, o.code, show(r));
         const lines = errorLines(r.stderr);
@@ -543,7 +544,10 @@ describe('glacier-put', { concurrency: 3 }, () => {
       it('-p abc: exit 2', () => refused(['-v', 'bad', '-p', 'abc', file], { code: 2, message: /invalid --part-size "abc"/ }));
       it('-p 8G: exit 2', () => refused(['-v', 'bad', '-p', '8G', file], { code: 2, message: /part-size.*4 GiB/ }));
       it('a non-ASCII description: exit 2', () => refused(['-v', 'bad', '-d', 'café', file], { code: 2, message: /printable ASCII/ }));
-      it('a description with a leading or trailing space (HTTP would drop it): exit 2', () => refused(['-v', 'bad', '-d', ' lead', file], { code: 2, message: /begins or ends with a space/ }));
+      it('a description with a leading or trailing space (HTTP would drop it): exit 2', async () => {
+        await refused(['-v', 'bad', '-d', ' lead', file], { code: 2, message: /begins or ends with a space/ });
+        await refused(['-v', 'bad', '-d', 'trail ', file], { code: 2, message: /begins or ends with a space/ });
+      });
       it("-d '' is an empty description, not a missing value followed by an argument", async () => {
         const r = await run('glacier-put', ['-v', 'bad', '-d', '', '--dry-run'], { env: env(), input: 'x' });
         assert.equal(r.code, 0, show(r));
@@ -565,6 +569,15 @@ describe('glacier-put', { concurrency: 3 }, () => {
       // Tests run as root here, and root reads a chmod 000 file anyway: a missing path and a folder without a
       // manifest stand in for unreadable input (the chmod case runs only for other users).
       it('a nonexistent FILE: exit 2', () => refused(['-v', 'bad', join(work, 'no-such-file')], { code: 2, message: /no such file/ }));
+      it('a FILE whose name is not valid UTF-8: exit 2, saying so and to give it on stdin', async () => {
+        // The file exists: Node cannot name it (argv is decoded as UTF-8, each bad byte becoming U+FFFD).
+        writeFileSync(Buffer.from(`${work}/bad\xff\xfe.txt`, 'latin1'), 'x');
+        await refused(['-v', 'bad', work], {
+          script: 'cd "$3" && exec "$NODE" "$BIN/glacier-put" "$1" "$2" "$(printf \'bad\\377\\376.txt\')"',
+          code: 2,
+          message: /^glacier-put: the file name is not valid UTF-8 \(it cannot be opened by name from Node\): give it on stdin, glacier-put -v bad -d NAME < FILE$/,
+        });
+      });
       it('a directory without manifest.json: exit 2', () => refused(['-v', 'bad', dir], { code: 2, message: /not a glacier-chunk folder.*manifest/ }));
       it('an unreadable FILE (chmod 000, not as root): exit 2', async (t) => {
         if (process.getuid?.() === 0) return t.skip('running as root, which can read a chmod 000 file');

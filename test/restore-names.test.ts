@@ -222,6 +222,44 @@ describe('glacier-restore: its own files', () => {
     }
   });
 
+  it("names of its own files in another case (.Glacier-Restore-Run.lock, X.PARTIAL) get `_`, as on a case-insensitive folder they are its files", async () => {
+    const dir = join(work, 'owncase');
+    const patch = {
+      dup1: { ArchiveDescription: '.Glacier-Restore-Run.lock' },
+      dup2: { ArchiveDescription: 'X.PARTIAL' },
+      dup3: { ArchiveDescription: 'y.Partial.Json' },
+      dup4: { ArchiveDescription: '.GLACIER-RESTORE-abc.tmp' },
+    };
+    const r = await run('glacier-restore', restoreArgs(dir, join(work, 'owncase.state')), { env: { ...env, GLACIER_RESTORE_TEST_FOLD_CASE: '1' }, input: input(Object.keys(patch), patch) });
+    assert.equal(r.code, 0, show(r));
+    const recs = archivesOf(records(r.stdout));
+    checkDone(recs, 'own names in another case');
+    const nameOf = (label: string) => recs.find((x) => x.archiveId === ids.get(label))!.name;
+    assert.equal(nameOf('dup1'), '.Glacier-Restore-Run.lock_');
+    assert.equal(nameOf('dup2'), 'X.PARTIAL_');
+    assert.equal(nameOf('dup3'), 'y.Partial.Json_');
+    assert.equal(nameOf('dup4'), '.GLACIER-RESTORE-abc.tmp_');
+  });
+
+  it('C1 controls (U+0085, U+009B) and bidirectional overrides and isolates (U+202E, U+2066) become `_`, as C0 controls do', async () => {
+    const dir = join(work, 'c1bidi');
+    // As glacier-put writes them: \uXXXX escapes, undone in the name.
+    const patch = {
+      dup5: { ArchiveDescription: 'a\\u0085b\\u009b[31m.txt' },
+      dup6: { ArchiveDescription: 'invoice\\u202etxt.exe' },
+      dup7: { ArchiveDescription: '\\u2066x\\u2069\\u202a\\u202b\\u202c\\u202d\\u2067\\u2068.txt' },
+    };
+    const r = await run('glacier-restore', restoreArgs(dir, join(work, 'c1bidi.state')), { env, input: input(Object.keys(patch), patch) });
+    assert.equal(r.code, 0, show(r));
+    const recs = archivesOf(records(r.stdout));
+    checkDone(recs, 'C1 and bidi');
+    const nameOf = (label: string) => recs.find((x) => x.archiveId === ids.get(label))!.name;
+    assert.equal(nameOf('dup5'), 'a_b_[31m.txt');
+    assert.equal(nameOf('dup6'), 'invoice_txt.exe');
+    assert.equal(nameOf('dup7'), '_x_______.txt');
+    assert.deepEqual(walk(dir).map((f) => f.slice(dir.length + 1)).sort(), ['_x_______.txt', 'a_b_[31m.txt', 'invoice_txt.exe'].sort());
+  });
+
   it('a description holding a NUL with --exec: refused once for good, no job started, on this run or the next', async () => {
     const args = ['-v', VAULT, '--exec', 'cat > /dev/null', '--state', join(work, 'nul.state'), '--interval', '200ms'];
     for (const n of [1, 2]) {

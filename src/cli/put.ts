@@ -6,7 +6,7 @@ import { ServiceError, UsageError } from '../core/errors.js';
 import { directlyReadable } from '../core/fd-reader.js';
 import { shellCommand } from '../core/shell.js';
 import { setMaxListeners } from 'node:events';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { openInput, type Input } from '../upload/input.js';
 import type { Filler } from '../upload/sources.js';
@@ -27,8 +27,10 @@ request; larger input as a multipart upload with parts in parallel, each retried
 
 Options:
   -d, --description DESC   archive description: printable ASCII, at most 1024 characters, no outer spaces
-                           (default for a FILE: its base name, non-ASCII as \\uXXXX, decoded again in Name;
-                           for stdin, /dev/fd/N: none). --arc-desc is the same.
+                           (default for a FILE: its base name, non-ASCII as \\uXXXX and a space at either
+                           end as \\u0020, decoded again in Name; for stdin, /dev/fd/N: none). --arc-desc is
+                           the same. A FILE whose name is not valid UTF-8 cannot be opened by name: give it
+                           on stdin (glacier-put -v VAULT -d NAME < FILE).
   -p, --part-size SIZE     part size, rounded up to 1 MiB x 2^n (default 8M; for input of unknown size 64M,
                            which holds archives up to 625 GiB); a bare number is MiB (-p 64)
   --expected-size SIZE     size of a piped input, to choose a part size that fits it in 10,000 parts and
@@ -139,6 +141,11 @@ run(spec, async (argv) => {
   const rawDesc = argv.description ?? argv['arc-desc'];
   const description = rawDesc !== undefined ? checkDescription(String(rawDesc)) : undefined;
   const c = common('glacier-put', argv);
+  // Node decodes argv as UTF-8, each invalid byte becoming U+FFFD: a file name that is not UTF-8 arrives as another
+  // name, one no file has. Said so, with the way that works, rather than "no such file".
+  if (positional[0]?.includes('\uFFFD') && !existsSync(positional[0])) {
+    throw new UsageError(`the file name is not valid UTF-8 (it cannot be opened by name from Node): give it on stdin, ${shellCommand(['glacier-put', '-v', c.vault])} -d NAME < FILE`);
+  }
   const concurrency = intOption(argv.concurrency ?? argv['num-threads'] ?? 5, 'concurrency', 1, 64);
   // Every part in flight (up to -c 64) and the input's read listen to the one interruption signal.
   setMaxListeners(0, interruption.signal);

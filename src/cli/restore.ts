@@ -90,16 +90,17 @@ Names: decoded from the descriptions mt-aws-glacier (mt1, mt2), FastGlacier and 
 write, else the description itself (glacier-put's default is the file name), else (blank) the archive id; the
 Name field of glacier-job output --archives lines. \\ separates folders only in Windows clients' paths
 (FastGlacier, CloudBerry, a description C:\\..., \\\\server\\..., .\\... or ..\\...); elsewhere it is a character of
-the name (we\\ird.txt is one file). A name never leaves DIR or PREFIX ('..', absolute paths, NUL
-and control characters are made safe), is at most 255 bytes a component (a cut name keeps its extensions, as
-.tar.gz), and belongs to its archive: recorded in the state before its job starts, never changed, never given to
-another archive. A name another archive holds (in the state, or a file of other bytes in DIR, compared
-case-insensitively when DIR is) gets ~HASH of the archive id; so does an archive whose name another process took
-in DIR after it was recorded, or whose NAME.partial or NAME.partial.json is a link or no file (that is left as it
-is, never followed; said on stderr, the new name recorded). Of archives sharing a name the first named keeps
-it: from an inventory the oldest, whatever the file's order; from stdin the first line seen. A folder marker
-("photos/") becomes a folder. An archive stored compressed or encrypted by FastGlacier or CloudBerry is restored
-as stored, with "encoding" in its line.
+the name (we\\ird.txt is one file). A name never leaves DIR or PREFIX ('..' and absolute paths are made safe;
+NUL, control characters (C0, C1) and bidirectional overrides and isolates become _; a name of the run's own
+files, as NAME.partial or .glacier-restore-*, in any case, gets _ after it), is at most 255 bytes a component
+(a cut name keeps its extensions, as .tar.gz), and belongs to its archive: recorded in the state before its job
+starts, never changed, never given to another archive. A name another archive holds (in the state, or a file
+of other bytes in DIR, compared case-insensitively when DIR is) gets ~HASH of the archive id; so does an archive
+whose name another process took in DIR after it was recorded, or whose NAME.partial or NAME.partial.json is a
+link or no file (that is left as it is, never followed; said on stderr, the new name recorded). Of archives
+sharing a name the first named keeps it: from an inventory the oldest, whatever the file's order; from stdin the
+first line seen. A folder marker ("photos/") becomes a folder. An archive stored compressed or encrypted by
+FastGlacier or CloudBerry is restored as stored, with "encoding" in its line.
 Files: complete files and folders get the umask's mode (.partial files, temp files and the state 0600); a temp
 file a killed run left is removed by the next run writing into its folder; no symbolic link below DIR is
 followed; an existing file is never replaced; --state may not lie inside DIR (exit 2). One run writes into DIR at a

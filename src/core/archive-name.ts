@@ -247,12 +247,31 @@ export function withTag(base: string, tag: string): string {
 }
 
 /**
+ * Characters no restored name keeps (each becomes `_`): C0 controls and NUL, DEL, C1 controls (U+0080-U+009F, such
+ * as U+0085 NEXT LINE and U+009B, a terminal's CSI), and the bidirectional embeddings, overrides and isolates
+ * (U+202A-U+202E, U+2066-U+2069), which make a name display otherwise than it is (`x\u202Etxt.exe` shows as
+ * `xexe.txt`).
+ */
+const UNSAFE_CHARS = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * A name of our own files beside a download (`*.partial`, `*.partial.json`, `*.partial.json.tmp`, `*.partial.lock`,
+ * `.glacier-restore-*`), compared as a case-insensitive folder (macOS, SMB, FAT) compares names: in any case, and
+ * with letters that fold to these (`ſ` to `s`, `ı` to `i`, compatibility forms) taken as them.
+ */
+function reserved(s: string): boolean {
+  const f = s.normalize('NFKC').toUpperCase().toLowerCase();
+  return /\.partial(\.json(\.tmp)?|\.lock)?$/.test(f) || f.startsWith('.glacier-restore-');
+}
+
+/**
  * A relative path that cannot leave the folder or prefix it is joined to: `\` is a separator only when
  * `backslashSeparates` (paths of Windows clients; a drive `C:` becomes the folder `C`), empty, blank, `.` and `..`
- * segments are dropped, NUL and control characters become `_`, each segment is at most 255 bytes (NAME_MAX; a
- * shortened one keeps its extension and gets `~` and a hash of what was cut) and the whole at most 1000.
- * Names our own files use beside a download (`*.partial`, `*.partial.json`, `*.partial.json.tmp`,
- * `*.partial.lock`, `.glacier-restore-*`) get a `_`, so that no download takes another archive's file for its own.
+ * segments are dropped, NUL, control characters (C0, DEL, C1) and bidirectional overrides and isolates become `_`
+ * (UNSAFE_CHARS), each segment is at most 255 bytes (NAME_MAX; a shortened one keeps its extension and gets `~` and
+ * a hash of what was cut) and the whole at most 1000. Names our own files use beside a download (`*.partial`,
+ * `*.partial.json`, `*.partial.json.tmp`, `*.partial.lock`, `.glacier-restore-*`), in any case (see reserved), get
+ * a `_`, so that no download takes another archive's file for its own. Spaces at a segment's edges are kept.
  * Returns null when nothing is left.
  */
 export function safeName(path: string, o: { backslashSeparates?: boolean } = {}): string | null {
@@ -260,9 +279,9 @@ export function safeName(path: string, o: { backslashSeparates?: boolean } = {})
   if (o.backslashSeparates !== false) p = p.replace(/^([A-Za-z]):(\/|$)/, '$1/');
   const segs = p
     .split('/')
-    .map((s) => s.replace(/[\x00-\x1f\x7f]/g, '_'))
+    .map((s) => s.replace(UNSAFE_CHARS, '_'))
     .filter((s) => s.trim() !== '' && s !== '.' && s !== '..')
-    .map((s) => (/\.partial(\.json(\.tmp)?|\.lock)?$/.test(s) || s.startsWith('.glacier-restore-') ? `${s}_` : s))
+    .map((s) => (reserved(s) ? `${s}_` : s))
     .map((s) => {
       if (Buffer.byteLength(s) <= SEGMENT_MAX) return s;
       const [stem, ext] = splitExts(s);
