@@ -58,4 +58,17 @@ describe('glacier-restore --status: ETA and the state named', () => {
     assert.equal(same.code, 0, show(same));
     assert.equal(same.stderr.toString(), '', 'no warning when they match');
   });
+
+  it('--state with --to and no -v (nor GLACIER_VAULT): shown, the destination compared, no vault asked for', async () => {
+    const path = state('novault.jsonl', { inputDone: true });
+    const env = { ...process.env };
+    delete env.GLACIER_VAULT;
+    const same = await run('glacier-restore', ['--status', '--state', path, '--to', '/srv/restored', '--json'], { env });
+    assert.equal(same.code, 0, show(same));
+    assert.equal(JSON.parse(same.stdout.toString()).vault, 'photos');
+    assert.equal(same.stderr.toString(), '', 'no warning when the destination matches');
+    const other = await run('glacier-restore', ['--status', '--state', path, '--to', join(work, 'elsewhere'), '--json'], { env });
+    assert.equal(other.code, 0, show(other));
+    assert.match(other.stderr.toString(), /records a restore of vault "photos" to \/srv\/restored, not to .*elsewhere;/);
+  });
 });

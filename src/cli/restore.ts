@@ -291,8 +291,18 @@ run(spec, async (argv) => {
   // A record per job outstanding lives for hours: old garbage is collected sooner (src/core/heap.ts).
   growOldGenerationSlowly();
   const targets = [argv.to, argv.exec].filter((v) => v !== undefined);
-  // --status --state FILE needs nothing else: no vault, no destination, no request.
-  if (argv.status && argv.state !== undefined && !targets.length) return showStatus(resolve(String(argv.state)), Boolean(argv.json), { vault: argv.vault === undefined ? undefined : String(argv.vault) });
+  // --status --state FILE needs nothing else: no vault, no destination, no request. A -v or --to given beside it
+  // is only compared with the state's own (a warning when they differ).
+  if (argv.status && argv.state !== undefined && targets.length <= 1) {
+    const vault = argv.vault ?? process.env.GLACIER_VAULT;
+    let target: string | undefined;
+    if (argv.exec !== undefined) target = `exec:${argv.exec}`;
+    else if (argv.to !== undefined && String(argv.to).startsWith('s3://')) {
+      const t = parseS3Url(String(argv.to));
+      target = `s3://${t.bucket}/${t.prefix}`;
+    } else if (argv.to !== undefined && String(argv.to)) target = resolve(String(argv.to));
+    return showStatus(resolve(String(argv.state)), Boolean(argv.json), { vault: vault === undefined || vault === '' ? undefined : String(vault), target });
+  }
   if (targets.length !== 1) throw new UsageError('give one destination: --to DIR, --to s3://BUCKET/PREFIX or --exec CMD');
   const c = common('glacier-restore', argv);
   // Every request in flight (polls, ranged GETs of several archives) listens to the one interruption signal.
