@@ -6,14 +6,14 @@
 import { CreateVaultCommand, ListJobsCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { shardsOverlap } from '../src/restore/dest-lock.js';
 import { inShard } from '../src/restore/shard.js';
-import { run, show, start, type Ran, type Started } from './helpers/bins.js';
+import { run, sh, show, start, type Ran, type Started } from './helpers/bins.js';
 import { useLocal, type Local } from './helpers/local.js';
 import { until, within } from './helpers/time.js';
 
@@ -195,6 +195,29 @@ describe('glacier-restore: the destination folder is locked for a run', () => {
     assert.equal(records(r.stdout).find((x) => x.summary)!.jobsStarted, 0, show(r));
     await oneJobEach('stale', ids);
     assert.deepEqual(readdirSync(dir).sort(), ids.map((_, i) => `f${i}.bin`).sort(), 'only the archives: the lock removed at the end');
+  });
+
+  // Root only: the run must be another user than the lock's owner (root may remove any file).
+  it('a gone process\'s lock owned by another user in a sticky folder: exit 2 in one line saying who may remove it (not a raw EPERM), the lock left', { timeout: within(60_000), skip: process.getuid?.() !== 0 || spawnSync('setpriv', ['--version']).status !== 0 ? 'needs root and setpriv' : false }, async () => {
+    const { jsonl } = await vault('sticky', 2);
+    // A folder every user may enter, holding a shared folder with the sticky bit, as /tmp is.
+    const top = join(work, 'sticky-top');
+    mkdirSync(top, { mode: 0o755 });
+    chmodSync(work, 0o755);
+    const dir = join(top, 'shared');
+    mkdirSync(dir);
+    chmodSync(dir, 0o1777);
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    writeFileSync(join(dir, LOCK), `${gone} ${hostname()}\n`, { mode: 0o644 });
+    chownSync(join(dir, LOCK), 65534, 65534);
+    const home = join(top, 'home');
+    mkdirSync(home);
+    chownSync(home, 65533, 65533);
+    const r = await sh('exec setpriv --reuid=65533 --regid=65533 --clear-groups "$NODE" "$BIN/glacier-restore" "$@"', ['-v', 'sticky', '--to', dir, '--state', join(home, 'state.jsonl'), '--interval', '200ms'], { env: { ...env, HOME: home, XDG_STATE_HOME: home }, input: jsonl }).done;
+    assert.equal(r.code, 2, show(r));
+    assert.match(r.stderr, new RegExp(`^glacier-restore: cannot lock ${dir.replace(/[./]/g, '\\$&')} for this run: .*${LOCK.replace(/\./g, '\\.')} is left by process ${gone}, which is gone, and cannot be removed by this user \\(EPERM: .*\\); remove it as its owner or root\\n$`));
+    assert.equal(readFileSync(join(dir, LOCK), 'utf8'), `${gone} ${hostname()}\n`, 'the lock is left as it was');
+    assert.deepEqual(await jobs('sticky'), [], 'no job started');
   });
 
   it('disjoint shards (--shard 0/2, 1/2) write one folder at once and both complete; the same shard, the whole vault and an overlapping shard refuse', { timeout: within(120_000) }, async () => {

@@ -202,7 +202,13 @@ export async function acquireLock(lock: string): Promise<() => Promise<void>> {
       }
       try {
         const again = await fsp.lstat(lock).catch(() => null);
-        if (again && again.ino === st.ino && Math.trunc(again.mtimeMs) === Math.trunc(st.mtimeMs)) await fsp.unlink(lock);
+        if (again && again.ino === st.ino && Math.trunc(again.mtimeMs) === Math.trunc(st.mtimeMs)) {
+          await fsp.unlink(lock).catch((e: NodeJS.ErrnoException) => {
+            // A folder with the sticky bit (/tmp, a shared folder) lets only a file's owner remove it.
+            if (e.code !== 'EPERM' && e.code !== 'EACCES') throw e;
+            throw new LockHeldError(lock, undefined, undefined, `${lock} is left by process ${pid}, which is gone, and cannot be removed by this user (${e.code}: it belongs to another user in a folder that lets only its owner remove it); remove it as its owner or root`);
+          });
+        }
       } finally {
         await fsp.unlink(marker).catch(() => {});
       }
