@@ -454,21 +454,25 @@ run(spec, async (argv) => {
     ending = async () => {
       if (seen) await snapshot(seen, true).catch(() => {});
     };
+    const progress = (s: Stats) => {
+      seen = s;
+      const t = Date.now();
+      if (t - lastSnap >= 5_000) {
+        lastSnap = t;
+        snapshot(s, false).catch(() => {});
+      }
+      if (!c.progress || t - lastLine < everyMs) return;
+      lastLine = t;
+      process.stderr.write(`glacier-restore: ${progressLine(s, bytesBefore, { iso: !process.stderr.isTTY, maxJobs })}\n`);
+    };
+    // The run calls progress when something moves between its waits; a long download is one wait, during which
+    // its bytes still count: the record (and the line) keep their pace from this tick.
+    const tick = setInterval(() => seen && progress(seen), 1000);
+    tick.unref();
     const stats = await restore({
       glacier: { ...c.glacier, signal: interruption.signal }, vault: c.vault, input, sink, journal, namer, shard, tier, maxJobs, maxBytesPerDay,
-      concurrency, intervalMs, signal: interruption.signal, emit, warn: c.warn, info,
-      progress: (s) => {
-        seen = s;
-        const t = Date.now();
-        if (t - lastSnap >= 5_000) {
-          lastSnap = t;
-          snapshot(s, false).catch(() => {});
-        }
-        if (!c.progress || t - lastLine < everyMs) return;
-        lastLine = t;
-        process.stderr.write(`glacier-restore: ${progressLine(s, bytesBefore, { iso: !process.stderr.isTTY, maxJobs })}\n`);
-      },
-    });
+      concurrency, intervalMs, signal: interruption.signal, emit, warn: c.warn, info, progress,
+    }).finally(() => clearInterval(tick));
     emit({ summary: true, archives: stats.archives, done: stats.done + stats.doneBefore, doneBefore: stats.doneBefore, failed: stats.failed, integrity: stats.integrity, missing: stats.missing, bytes: stats.bytes, jobsStarted: stats.jobsStarted, jobsAdopted: stats.jobsAdopted, found: stats.found, seconds: Math.round((Date.now() - stats.startedAt) / 100) / 10 });
     if (!vaultNamed && stats.missing > 0 && stats.missing === stats.archives) {
       throw new UsageError(
