@@ -3,7 +3,7 @@
 // matched too, and `abort` when it did not or the run stops.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants as C, existsSync, fchmodSync, fdatasync, fsync, futimesSync, linkSync, lstatSync, mkdirSync, openSync, promises as fsp, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants as C, existsSync, fchmodSync, fdatasync, fsync, futimesSync, linkSync, lstatSync, mkdirSync, openSync, promises as fsp, readdirSync, readFileSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ServiceError } from '../core/errors.js';
@@ -683,13 +683,35 @@ function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   }
 }
 
-/** Whether any process of the group `pid` leads is left. */
-function groupAlive(pid: number | undefined): boolean {
+/**
+ * Whether any live process of the group `pid` leads is left. kill(-pid, 0) counts zombies too: a member that has
+ * ended but is not reaped yet (its parent gone, it waits for init, and as PID 1 of a container we would be that
+ * init, which never reaps it), so on Linux /proc says whether a member that is not a zombie is left.
+ */
+export function groupAlive(pid: number | undefined): boolean {
   if (pid === undefined) return false;
   try {
     process.kill(-pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return true; // no /proc: the group is taken as alive while kill says so
+  }
+  for (const e of entries) {
+    if (e.charCodeAt(0) > 57) continue; // not a process id
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${e}/stat`, 'latin1');
+    } catch {
+      continue;
+    }
+    // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so fields are read after the last ')'.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(f[2]) === pid && f[0] !== 'Z' && f[0] !== 'X') return true;
+  }
+  return false;
 }
