@@ -221,6 +221,13 @@ describe('glacier-restore: the destination folder is locked for a run', () => {
     assert.match(r.stderr, new RegExp(`^glacier-restore: cannot lock ${dir.replace(/[./]/g, '\\$&')} for this run: .*${LOCK.replace(/\./g, '\\.')} is left by process ${gone}, which is gone, and cannot be removed by this user \\(EPERM: .*\\); remove it as its owner or root\\n$`));
     assert.equal(readFileSync(join(dir, LOCK), 'utf8'), `${gone} ${hostname()}\n`, 'the lock is left as it was');
     assert.deepEqual(await jobs('sticky'), [], 'no job started');
+    // As such locks are written: 0600, so the other user cannot even read who holds it (before: "names no holder;
+    // remove it", which that user cannot do, and said so of a live run too).
+    chmodSync(join(dir, LOCK), 0o600);
+    const r2 = await sh('exec setpriv --reuid=65533 --regid=65533 --clear-groups "$NODE" "$BIN/glacier-restore" "$@"', ['-v', 'sticky', '--to', dir, '--state', join(home, 'state.jsonl'), '--interval', '200ms'], { env: { ...env, HOME: home, XDG_STATE_HOME: home }, input: jsonl }).done;
+    assert.equal(r2.code, 2, show(r2));
+    assert.match(r2.stderr, new RegExp(`^glacier-restore: cannot lock .* for this run: .*${LOCK.replace(/\./g, '\\.')} belongs to another user \\(uid 65534\\) and cannot be read by this one: a run of theirs may hold it; wait for it to end, or have that user \\(or root\\) remove it if no process of theirs uses it\\n$`));
+    assert.deepEqual(await jobs('sticky'), [], 'no job started');
   });
 
   it('disjoint shards (--shard 0/2, 1/2) write one folder at once and both complete; the same shard, the whole vault and an overlapping shard refuse', { timeout: within(120_000) }, async () => {

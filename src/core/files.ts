@@ -136,8 +136,12 @@ export class LockHeldError extends Error {
   }
 }
 
+/** The text of `path`, never through a link; null when it is not there (or a link); other errors thrown (EACCES). */
 async function readNoFollow(path: string): Promise<string | null> {
-  const fh = await fsp.open(path, O_RDONLY | O_NOFOLLOW).catch(() => null);
+  const fh = await fsp.open(path, O_RDONLY | O_NOFOLLOW).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'EACCES' || e.code === 'EPERM') throw e;
+    return null;
+  });
   if (!fh) return null;
   try {
     return await fh.readFile('utf8');
@@ -185,7 +189,12 @@ export async function acquireLock(lock: string): Promise<() => Promise<void>> {
       const st = await fsp.lstat(lock).catch(() => null);
       if (!st) continue; // released meanwhile: try again
       if (!st.isFile()) throw new LockHeldError(lock, undefined, undefined, `${lock} is not a regular file; remove it if no process uses it`);
-      const m = /^(\d+) (\S+)\n?$/.exec((await readNoFollow(lock)) ?? '');
+      const text = await readNoFollow(lock).catch((e: NodeJS.ErrnoException) => {
+        // Another user's lock (0600) in a shared folder: its holder cannot be read, only its owner.
+        if (e.code !== 'EACCES' && e.code !== 'EPERM') throw e;
+        throw new LockHeldError(lock, undefined, undefined, `${lock} belongs to another user (uid ${st.uid}) and cannot be read by this one: a run of theirs may hold it; wait for it to end, or have that user (or root) remove it if no process of theirs uses it`);
+      });
+      const m = /^(\d+) (\S+)\n?$/.exec(text ?? '');
       if (!m) throw new LockHeldError(lock, undefined, undefined, `${lock} names no holder; remove it if no process uses it`);
       const [pid, host] = [Number(m[1]), m[2]];
       if (host !== hostname() || processAlive(pid)) throw new LockHeldError(lock, pid, host, `held by process ${pid}${host !== hostname() ? ` on ${host}` : ''}`);
