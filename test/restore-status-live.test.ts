@@ -32,7 +32,7 @@ describe('glacier-restore --status during one long download', () => {
       const status = async () => {
         const s = await run('glacier-restore', ['--status', '--state', state, '--json'], { env });
         assert.equal(s.code, 0, show(s));
-        return JSON.parse(s.stdout.toString('utf8')) as { lastUpdate: string | null; done: number; downloading: number; rateBytesPerSecond: number };
+        return JSON.parse(s.stdout.toString('utf8')) as { lastUpdate: string | null; done: number; downloading: number; rateBytesPerSecond: number; eta: string | null };
       };
       const first = await until(async () => {
         const s = await status().catch(() => null);
@@ -45,6 +45,9 @@ describe('glacier-restore --status during one long download', () => {
       }, 'a newer record during the same download', 20_000);
       assert.equal(later.done, 0, 'still downloading');
       assert.ok(later.rateBytesPerSecond <= 2 * 256 * 1024, `rate ${later.rateBytesPerSecond} B/s near the limit, not above it`);
+      // The ETA counts the bytes already moved of the archive downloading (before: the whole archive left).
+      const whole = Date.parse(later.lastUpdate!) + ((3 << 20) / later.rateBytesPerSecond) * 1000;
+      assert.ok(later.eta && Date.parse(later.eta) < whole - 100, `ETA ${later.eta} sooner than the whole archive's time from ${later.lastUpdate} (${new Date(whole).toISOString()})`);
       const end = await p.done;
       assert.equal(end.code, 0, show(end));
       assert.equal((await status()).done, 1);

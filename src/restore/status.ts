@@ -77,7 +77,8 @@ export async function readStatus(path: string): Promise<RestoreStatus> {
   // The total is at least what is done and what jobs are out for (the input read so far may be less: a record
   // taken before the run read that far, or archives of an earlier run's input).
   const bytes = Math.max(s?.bytes ?? 0, bytesDone + outstanding.reduce((n, r) => n + r.archive.size, 0));
-  const left = bytes - bytesDone;
+  // What is left to move: the record's bytes moved count the archives still downloading (the rate counts them too).
+  const left = bytes - Math.max(bytesDone, s?.bytesDone ?? 0);
   const eta = s && rate > 0 && left > 0 && !s.ended ? new Date(s.at + (left / rate) * 1000).toISOString() : null;
   return {
     state: path,
