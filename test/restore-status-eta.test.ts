@@ -1,7 +1,7 @@
 // glacier-restore --status from a state alone: an ETA before the input was read to its end (from the bytes seen so
 // far and the run's rate, marked a lower bound), and a warning when the -v or --to given is not what the state
 // records (the state is still shown, never silently taken for another run's).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -12,11 +12,11 @@ const work = mkdtempSync(join(tmpdir(), 'restore-status-eta-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 /** A state as a run leaves it: its head, archives done, and its last record of itself. */
-function state(name: string, snap: Record<string, unknown>): string {
+function state(name: string, snap: Record<string, unknown>, target = '/srv/restored'): string {
   const path = join(work, name);
   const at = Date.parse('2026-06-01T12:00:00.000Z');
   const lines = [
-    { t: 'head', v: 1, vault: 'photos', target: '/srv/restored' },
+    { t: 'head', v: 1, vault: 'photos', target },
     // Two archives of 3,000,000 bytes done (their size recorded with them).
     { t: 'done', k: 'AAAAAAAAAAAAAAAAAAAAAA', s: 3_000_000 },
     { t: 'done', k: 'BBBBBBBBBBBBBBBBBBBBBB', s: 3_000_000 },
@@ -70,5 +70,15 @@ describe('glacier-restore --status: ETA and the state named', () => {
     const other = await run('glacier-restore', ['--status', '--state', path, '--to', join(work, 'elsewhere'), '--json'], { env });
     assert.equal(other.code, 0, show(other));
     assert.match(other.stderr.toString(), /records a restore of vault "photos" to \/srv\/restored, not to .*elsewhere;/);
+  });
+
+  it('--to naming the recorded folder through a symbolic link: the same folder, no warning', async () => {
+    const folder = join(work, 'restored');
+    mkdirSync(folder);
+    symlinkSync(folder, join(work, 'link'));
+    const path = state('linked.jsonl', { inputDone: true }, folder);
+    const r = await run('glacier-restore', ['--status', '--state', path, '-v', 'photos', '--to', join(work, 'link'), '--json'], { env: process.env });
+    assert.equal(r.code, 0, show(r));
+    assert.equal(r.stderr.toString(), '', 'no warning: the link names the folder the state records');
   });
 });

@@ -261,7 +261,16 @@ function snapshotOf(s: Stats, bytesBefore: number, maxJobs: number, ended: boole
  */
 async function showStatus(path: string, json: boolean, given: { vault?: string; target?: string } = {}): Promise<number> {
   const st = await readStatus(path);
-  const differs = (given.vault !== undefined && given.vault !== st.vault) || (given.target !== undefined && given.target !== st.target);
+  // A folder named through a link is the same folder (as the run's folder lock takes it).
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  const sameTarget = (a: string, b: string) => a === b || (!a.includes(':') && !b.includes(':') && real(a) === real(b));
+  const differs = (given.vault !== undefined && given.vault !== st.vault) || (given.target !== undefined && !sameTarget(given.target, st.target));
   if (differs) {
     const asked = [given.vault !== undefined ? `vault "${given.vault}"` : '', given.target !== undefined ? `to ${given.target}` : ''].filter(Boolean).join(' ');
     process.stderr.write(`glacier-restore: warning: ${path} records a restore of vault "${st.vault}" to ${st.target}, not ${asked}; showing the state's own (drop -v/--to, or give the --state of that run)\n`.replace(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/g, '?'));
