@@ -3,7 +3,7 @@
 import { CreateVaultCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -43,8 +43,8 @@ describe('glacier-restore --exec: a command that ignores SIGTERM', () => {
 
   // As PID 1 of a container (docker run without --init, a Kubernetes pod): a command's process that ends is left a
   // zombie nobody reaps; before, it counted as alive and every SIGTERM waited the whole grace period.
-  const unshare = process.getuid?.() === 0 && spawnSync('unshare', ['-pf', '--kill-child', 'true']).status === 0;
-  it('as PID 1 of a PID namespace: a command that ends on SIGTERM ends the run at once, its zombies not waited for', { timeout: within(120_000), skip: unshare ? false : 'needs root and unshare -p' }, async () => {
+  const unshare = process.getuid?.() === 0 && spawnSync('unshare', ['-pf', '--kill-child', 'true']).status === 0 && existsSync(`/proc/${process.pid}/task/${process.pid}/children`);
+  it('as PID 1 of a PID namespace: a command that ends on SIGTERM ends the run at once, its zombies not waited for', { timeout: within(120_000), skip: unshare ? false : 'needs root, unshare -p and /proc/PID/task/PID/children' }, async () => {
     local ??= await startLocal(['--memory', '--job-delay', '0']);
     const env = { ...local.env, XDG_STATE_HOME: join(work, 'state-ns') };
     const g = local.client();
