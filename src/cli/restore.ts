@@ -262,14 +262,7 @@ function snapshotOf(s: Stats, bytesBefore: number, maxJobs: number, ended: boole
 async function showStatus(path: string, json: boolean, given: { vault?: string; target?: string } = {}): Promise<number> {
   const st = await readStatus(path);
   // A folder named through a link is the same folder (as the run's folder lock takes it).
-  const real = (p: string) => {
-    try {
-      return realpathSync(p);
-    } catch {
-      return p;
-    }
-  };
-  const sameTarget = (a: string, b: string) => a === b || (!a.includes(':') && !b.includes(':') && real(a) === real(b));
+  const sameTarget = (a: string, b: string) => a === b || (!a.includes(':') && !b.includes(':') && realish(a) === realish(b));
   const differs = (given.vault !== undefined && given.vault !== st.vault) || (given.target !== undefined && !sameTarget(given.target, st.target));
   if (differs) {
     const asked = [given.vault !== undefined ? `vault "${given.vault}"` : '', given.target !== undefined ? `to ${given.target}` : ''].filter(Boolean).join(' ');
@@ -304,12 +297,7 @@ run(spec, async (argv) => {
   // is only compared with the state's own (a warning when they differ).
   if (argv.status && argv.state !== undefined && targets.length <= 1) {
     const vault = argv.vault ?? process.env.GLACIER_VAULT;
-    let target: string | undefined;
-    if (argv.exec !== undefined) target = `exec:${argv.exec}`;
-    else if (argv.to !== undefined && String(argv.to).startsWith('s3://')) {
-      const t = parseS3Url(String(argv.to));
-      target = `s3://${t.bucket}/${t.prefix}`;
-    } else if (argv.to !== undefined && String(argv.to)) target = resolve(String(argv.to));
+    const target = targets.length && (argv.exec !== undefined || String(argv.to)) ? destinationOf(argv) : undefined;
     return showStatus(resolve(String(argv.state)), Boolean(argv.json), { vault: vault === undefined || vault === '' ? undefined : String(vault), target });
   }
   if (targets.length !== 1) throw new UsageError('give one destination: --to DIR, --to s3://BUCKET/PREFIX or --exec CMD');
@@ -333,21 +321,16 @@ run(spec, async (argv) => {
   const overrides = argv.names === undefined ? new Map<string, string>() : readNames(String(argv.names));
 
   let sink: ArchiveSink;
-  let target: string;
   if (argv.exec !== undefined) {
     if (!String(argv.exec).trim()) throw new UsageError('--exec needs a command');
     sink = new ExecSink(String(argv.exec));
-    target = `exec:${argv.exec}`;
   } else if (String(argv.to).startsWith('s3://')) {
-    const t = parseS3Url(String(argv.to));
-    sink = new S3Sink(t, { storageClass, partSize, region: argv.region, signal: interruption.signal });
-    target = `s3://${t.bucket}/${t.prefix}`;
+    sink = new S3Sink(parseS3Url(String(argv.to)), { storageClass, partSize, region: argv.region, signal: interruption.signal });
   } else {
     if (!String(argv.to)) throw new UsageError('--to needs a folder or s3://BUCKET/PREFIX');
-    const dir = resolve(String(argv.to));
-    sink = new DirSink(dir);
-    target = dir;
+    sink = new DirSink(resolve(String(argv.to)));
   }
+  const target = destinationOf(argv);
   const stateDir = join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'glacier-pipes');
   const statePath = argv.state !== undefined ? resolve(String(argv.state)) : join(stateDir, `restore-${c.vault}-${createHash('sha256').update(`${target}\n${argv.shard ?? ''}\n${c.endpoint ?? process.env.AWS_ENDPOINT_URL_GLACIER ?? ''}`).digest('hex').slice(0, 12)}.jsonl`);
   if (argv.status) return showStatus(statePath, Boolean(argv.json), { vault: c.vault, target });
@@ -511,6 +494,19 @@ run(spec, async (argv) => {
     }
   }
 });
+
+/**
+ * The destination as the state records it (its head's target, and part of the default state's name): `exec:CMD`,
+ * `s3://BUCKET/PREFIX` as parsed, or the folder's absolute path. Throws UsageError for an s3:// URL that is none.
+ */
+function destinationOf(argv: Argv): string {
+  if (argv.exec !== undefined) return `exec:${argv.exec}`;
+  if (String(argv.to).startsWith('s3://')) {
+    const t = parseS3Url(String(argv.to));
+    return `s3://${t.bucket}/${t.prefix}`;
+  }
+  return resolve(String(argv.to));
+}
 
 /** `path` with its longest existing leading part resolved through links (realpath), the rest appended. */
 function realish(path: string): string {

@@ -136,10 +136,13 @@ export class LockHeldError extends Error {
   }
 }
 
+/** Whether `e` says this user may not (read, remove) a file: EACCES or EPERM. */
+const denied = (e: unknown): boolean => ['EACCES', 'EPERM'].includes((e as NodeJS.ErrnoException).code ?? '');
+
 /** The text of `path`, never through a link; null when it is not there (or a link); other errors thrown (EACCES). */
 async function readNoFollow(path: string): Promise<string | null> {
   const fh = await fsp.open(path, O_RDONLY | O_NOFOLLOW).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'EACCES' || e.code === 'EPERM') throw e;
+    if (denied(e)) throw e;
     return null;
   });
   if (!fh) return null;
@@ -191,7 +194,7 @@ export async function acquireLock(lock: string): Promise<() => Promise<void>> {
       if (!st.isFile()) throw new LockHeldError(lock, undefined, undefined, `${lock} is not a regular file; remove it if no process uses it`);
       const text = await readNoFollow(lock).catch((e: NodeJS.ErrnoException) => {
         // Another user's lock (0600) in a shared folder: its holder cannot be read, only its owner.
-        if (e.code !== 'EACCES' && e.code !== 'EPERM') throw e;
+        if (!denied(e)) throw e;
         throw new LockHeldError(lock, undefined, undefined, `${lock} belongs to another user (uid ${st.uid}) and cannot be read by this one: a run of theirs may hold it; wait for it to end, or have that user (or root) remove it if no process of theirs uses it`);
       });
       const m = /^(\d+) (\S+)\n?$/.exec(text ?? '');
@@ -214,7 +217,7 @@ export async function acquireLock(lock: string): Promise<() => Promise<void>> {
         if (again && again.ino === st.ino && Math.trunc(again.mtimeMs) === Math.trunc(st.mtimeMs)) {
           await fsp.unlink(lock).catch((e: NodeJS.ErrnoException) => {
             // A folder with the sticky bit (/tmp, a shared folder) lets only a file's owner remove it.
-            if (e.code !== 'EPERM' && e.code !== 'EACCES') throw e;
+            if (!denied(e)) throw e;
             throw new LockHeldError(lock, undefined, undefined, `${lock} is left by process ${pid}, which is gone, and cannot be removed by this user (${e.code}: it belongs to another user in a folder that lets only its owner remove it); remove it as its owner or root`);
           });
         }

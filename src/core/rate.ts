@@ -38,14 +38,10 @@ export class RateLimiter {
     return Math.max(0, start - now);
   }
 
-  /**
-   * Books `bytes` and resolves when they may move. With `signal`, an abort ends the wait at once: rejects with the
-   * signal's reason (the booking stays: nothing more moves in this process once it is interrupted).
-   */
-  async take(bytes: number, signal?: AbortSignal): Promise<void> {
+  /** Books `bytes` and resolves when they may move (a slice's wait: a fraction of a second). */
+  async take(bytes: number): Promise<void> {
     const wait = this.reserve(bytes);
-    if (wait > 0) await sleep(wait, signal);
-    else if (signal?.aborted) throw signal.reason;
+    if (wait > 0) await sleep(wait);
   }
 }
 

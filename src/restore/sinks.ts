@@ -688,7 +688,7 @@ function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
  * ended but is not reaped yet (its parent gone, it waits for init, and as PID 1 of a container we would be that
  * init, which never reaps it), so on Linux /proc says whether a member that is not a zombie is left.
  */
-export function groupAlive(pid: number | undefined): boolean {
+function groupAlive(pid: number | undefined): boolean {
   if (pid === undefined) return false;
   try {
     process.kill(-pid, 0);
