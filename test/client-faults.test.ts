@@ -2,7 +2,8 @@
 // glacier-local and changes one thing: a 307 redirect answered to GetJobOutput or UploadArchive is exit 1 with one
 // line naming it (not "Unknown: UnknownError"); bytes sent after a complete GetJobOutput body close that
 // connection and the download goes on, whole, on a new one. And the hint for `--resume -ID` (an upload id that
-// starts with '-') names the form that works, `--resume=ID`, which then completes the upload.
+// starts with '-') names the form that works, `--resume=ID`, which then completes the upload. Bytes that are no
+// response, met by a request the SDK makes on a reused connection, make that request go again on a new one.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -22,7 +23,9 @@ let local: Local;
 let g: GlacierClient;
 let dir: string;
 
-type Mode = 'pass' | 'redirect' | 'junk' | 'junk-large';
+type Mode = 'pass' | 'redirect' | 'junk' | 'junk-large' | 'junk-before';
+/** Requests the front has answered on each connection (for junk-before). */
+const answered = new WeakMap<Socket, number>();
 let mode: Mode = 'pass';
 let front: Server;
 let frontUrl: string;
@@ -48,6 +51,11 @@ before(async () => {
       });
       return;
     }
+    // junk-before: bytes that are no response ahead of each answer but the first on a connection, as a client sees
+    // the leftovers of a previous response on a connection it reused.
+    const n = answered.get(req.socket) ?? 0;
+    answered.set(req.socket, n + 1);
+    if (mode === 'junk-before' && n > 0) req.socket.write('GARBAGE\r\n');
     // Forwarded as sent (the Host header included, so the signature still holds).
     const up = http.request({ host: upstream.hostname, port: Number(upstream.port), method: req.method, path, headers: req.headers, agent: false }, (ur) => {
       res.writeHead(ur.statusCode!, ur.headers);
@@ -129,6 +137,25 @@ describe('bytes after a complete body on a kept-alive connection', () => {
       await until(() => [...junked.values()].every(Boolean), 'every connection that got bytes after a body to be closed', 10_000);
     });
   }
+});
+
+describe('bytes that are no response on a reused connection, for a request the SDK makes (ListJobs)', () => {
+  after(async () => {
+    mode = 'pass';
+    await local.admin('PUT', 'config', { pageSize: 1000 });
+  });
+
+  it('the request is made again on a new connection: every page listed, exit 0 (before: exit 1, "Parse Error")', { timeout: within(60_000) }, async () => {
+    const jobs = [await retrieval(randomBytes(100)), await retrieval(randomBytes(101)), await retrieval(randomBytes(102))];
+    // One job a page: the pages after the first go on the connection the first used.
+    await local.admin('PUT', 'config', { pageSize: 1 });
+    mode = 'junk-before';
+    const r = await run('glacier-job', ['list', '-v', VAULT, '--endpoint', frontUrl, '--json'], { env: env() });
+    assert.equal(r.code, 0, show(r));
+    const listed = r.stdout.toString('utf8').trim().split('\n').map((l) => (JSON.parse(l) as { JobId: string }).JobId);
+    for (const j of jobs) assert.ok(listed.includes(j), `job ${j} listed`);
+    assert.equal(new Set(listed).size, listed.length, 'no job listed twice');
+  });
 });
 
 describe("an upload id that starts with '-'", () => {

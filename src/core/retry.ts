@@ -22,6 +22,9 @@ export function isRetryable(e: unknown): boolean {
   const status = err.$metadata?.httpStatusCode;
   if (status !== undefined && (status === 408 || status === 429 || status >= 500)) return true;
   if (NETWORK_CODES.has(err.code ?? '')) return true;
+  // Node's HTTP parser (HPE_*): the server sent bytes that are no response (leftovers on a reused connection): the
+  // connection is dropped, and the request goes again on a new one, as after a reset.
+  if (/^HPE_/.test(err.code ?? '')) return true;
   return /socket hang up|ECONNRESET|EPIPE|timed? ?out|premature close|aborted/i.test(err.message ?? '') && err.name !== 'AbortError';
 }
 
