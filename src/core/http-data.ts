@@ -339,8 +339,10 @@ class Connection {
     }
     const conn = (headers.connection ?? '').toLowerCase();
     this.keepAlive = m[1] === '1' ? conn !== 'close' : conn === 'keep-alive';
+    // Body bytes that came with the head stay where they landed (no copy, no new memory per request): the head
+    // buffer is not read into again before the next request, and fillInto copies them out first; streamTo copies.
     const rest = buf.subarray(end + 4, this.headLen);
-    this.leftover = rest.length ? Buffer.from(rest) : null;
+    this.leftover = rest.length ? rest : null;
     let kind: BodyKind;
     if (status === 204 || status === 304) kind = { length: 0 };
     else if (/chunked/i.test(headers['transfer-encoding'] ?? '')) kind = { chunked: true };
@@ -438,7 +440,8 @@ class Connection {
     this.state = 'stream';
     this.onFail = (e) => s.destroy(e);
     if (this.leftover) {
-      const l = this.leftover;
+      // A stream may hold its chunks past the end of this response: they must not be views of the head buffer.
+      const l = Buffer.from(this.leftover);
       this.leftover = null;
       if (this.streamBytes(l) === false) return;
     }
