@@ -98,6 +98,16 @@ describe('glacier-job output of a 17 MiB archive', () => {
     assert.deepEqual(ranges.map((x) => x.start).sort((a, b) => a - b), [0, DEFAULT_PIECE], 'pieces of the default 16 MiB');
   });
 
+  it('into -o FILE in pieces of the default 64 MiB (written in place, not held)', async () => {
+    await admin('DELETE', 'counters');
+    const file = join(dir, 'in-place.bin');
+    const r = await job(['output', '-v', VAULT, '-o', file, '--', jobId]);
+    assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
+    assert.ok(readFileSync(file).equals(big), 'FILE equals the archive');
+    assert.deepEqual(await outputRanges(), [{ start: 0, end: BIG - 1, fault: undefined }], 'one ranged GET for the 17 MiB');
+    rmSync(file);
+  });
+
   it('with -o: FILE appears only complete, at the end; FILE.partial and FILE.partial.json are gone', async () => {
     const file = join(dir, 'restored.bin');
     // The first response is held a moment: FILE.partial is there to be seen however fast the rest goes.

@@ -50,15 +50,17 @@ function allRestored(f: Fixture, out: Buffer): Rec[] {
 describe('glacier-restore and retrieval jobs', { concurrency: 3 }, () => {
   describe('glacier-restore: an archive whose download needs three job lifetimes', () => {
     it('completes byte-identical, each job continuing the verified prefix, no byte fetched more than twice', { timeout: within(240_000) }, async () => {
-      // 5 pieces of 16 MiB. A job lives 4 s after it completes; each GetJobOutput waits 2 s before its answer and
-      // trickles 16 MiB out in 0.64 s: the two pieces asked for at once are served, the next two are asked for
-      // after the job expired. Each job gives at most two pieces, so the archive needs at least three jobs.
+      // 5 pieces of 16 MiB (--limit-rate 64M asks for pieces of at most a quarter second of it, where a folder's
+      // default is 64 MiB; it never binds: the slowed answers come at 25 MiB/s). A job lives 4 s after it
+      // completes; each GetJobOutput waits 2 s before its answer and trickles 16 MiB out in 0.64 s: the two pieces
+      // asked for at once are served, the next two are asked for after the job expired. Each job gives at most
+      // two pieces, so the archive needs at least three jobs.
       const f = await fixture('lifetimes', ['--job-delay', '0', '--job-expiry', '4s'], [80 * MiB + 12345]);
       fixtures.push(f);
       await f.local.admin('PUT', 'faults', { spec: 'GetJobOutput:slow:ms=2000' });
       await f.local.admin('DELETE', 'counters');
       const dir = join(f.work, 'out');
-      const r = await run('glacier-restore', ['-v', 'lifetimes', '--to', dir, '--interval', '200ms'], { env: f.env, input: f.jsonl });
+      const r = await run('glacier-restore', ['-v', 'lifetimes', '--to', dir, '--interval', '200ms', '--limit-rate', '64M'], { env: f.env, input: f.jsonl });
       assert.equal(r.code, 0, show(r));
       const [id, body] = [...f.data][0];
       const rec = records(r.stdout).find((x) => x.archiveId === id && x.status === 'done');

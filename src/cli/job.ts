@@ -45,7 +45,7 @@ Options:
   --unverified      output: take bytes Glacier sends no tree hash for (a job not tree-hash aligned), with a
                     warning, instead of refusing them (exit 3)
   -c, --concurrency N   ranged GETs in flight (default 4)
-  --piece-size SIZE     bytes per ranged GET, 1 MiB x 2^n (default 16M)
+  --piece-size SIZE     bytes per ranged GET, 1 MiB x 2^n (default 16M; 64M with -o FILE)
 ${rateHelp()}
   -o FILE               output/get: write FILE (via FILE.partial) instead of stdout; -o - is stdout
   --interval D, --timeout D   polling of wait/get/--wait (durations: 30s, 15m, 4h, 1h30m); the first poll
@@ -138,9 +138,9 @@ async function retrieve(c: Common, t: JobTarget, argv: Argv, archiveId: string):
   return job;
 }
 
-function downloadOptions(argv: Argv): { pieceSize: number; concurrency: number } {
-  const pieceSize = argv['piece-size'] === undefined ? 16 * MiB : sizeOption(argv, 'piece-size')!;
-  if (pieceSize < MiB || (pieceSize / MiB) & (pieceSize / MiB - 1) || pieceSize > 4096 * MiB) throw new UsageError(`invalid --piece-size: 1 MiB x 2^n`);
+function downloadOptions(argv: Argv): { pieceSize?: number; concurrency: number } {
+  const pieceSize = argv['piece-size'] === undefined ? undefined : sizeOption(argv, 'piece-size')!;
+  if (pieceSize !== undefined && (pieceSize < MiB || (pieceSize / MiB) & (pieceSize / MiB - 1) || pieceSize > 4096 * MiB)) throw new UsageError(`invalid --piece-size: 1 MiB x 2^n`);
   const concurrency = Number(argv.concurrency ?? 4);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError(`invalid --concurrency "${argv.concurrency}"`);
   return { pieceSize, concurrency };

@@ -5,7 +5,7 @@ import { BufferPool } from '../core/buffer-pool.js';
 import { IntegrityError, InterruptedError } from '../core/errors.js';
 import type { HashPool } from '../core/hash-pool.js';
 import { MiB } from '../core/tree-hash.js';
-import { download, errorCode, planPieces, type Glacier } from './seam.js';
+import { download, errorCode, HELD_PIECE, IN_PLACE_PIECE, planPieces, type Glacier } from './seam.js';
 import type { ArchiveSink, Item } from './sinks.js';
 
 /**
@@ -47,10 +47,13 @@ export interface FetcherOptions {
   beforeFinish?(): Promise<void>;
 }
 
-/** Largest power-of-two MiB piece that is not much more than the archive (so small archives need small buffers). */
-export function pieceSizeFor(size: number): number {
+/**
+ * Largest power-of-two MiB piece, up to `max` bytes (download.ts: HELD_PIECE, or IN_PLACE_PIECE for a sink that
+ * writes in place), that is not much more than the archive (so small archives need small buffers).
+ */
+export function pieceSizeFor(size: number, max = HELD_PIECE): number {
   let p = MiB;
-  while (p < 16 * MiB && p < size) p *= 2;
+  while (p < max && p < size) p *= 2;
   return p;
 }
 
@@ -85,7 +88,7 @@ export function makeFetcher(o: FetcherOptions): Fetcher {
       const stop = () => void writer.abort().catch(() => {});
       if (!writer.suspend) o.signal.addEventListener('abort', stop, { once: true });
       try {
-        const pieceSize = pacedPieceSize(pieceSizeFor(item.size));
+        const pieceSize = pacedPieceSize(pieceSizeFor(item.size, writer.positional ? IN_PLACE_PIECE : HELD_PIECE));
         const pieces = item.size ? planPieces({ rangeStart: 0, rangeEnd: item.size - 1, archiveSize: item.size }, writer.resumed, item.size - 1, pieceSize) : [];
         const got = await download({
           target: { glacier: o.glacier, vault: o.vault }, pool: o.pool, jobId, pieces, pieceSize,

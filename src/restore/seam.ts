@@ -8,7 +8,7 @@ import * as operations from '../core/operations.js';
 import { readInventory, type ArchiveRecord } from '../retrieve/inventory.js';
 
 export { sleep } from '../core/retry.js';
-export { download, type Sink } from '../retrieve/download.js';
+export { download, HELD_PIECE, IN_PLACE_PIECE, type Sink } from '../retrieve/download.js';
 export { planPieces } from '../retrieve/pieces.js';
 export { send, type Glacier };
 

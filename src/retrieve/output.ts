@@ -10,7 +10,7 @@ import { getOutput, type JobTarget } from './jobs.js';
 import { IntegrityError, InterruptedError, UsageError } from '../core/errors.js';
 import { HashPool } from '../core/hash-pool.js';
 import { MiB } from '../core/tree-hash.js';
-import { download, type Sink } from './download.js';
+import { download, HELD_PIECE, IN_PLACE_PIECE, type Sink } from './download.js';
 import { copyToFile, FileSink } from './file-sink.js';
 import { formatOf, readInventory } from './inventory.js';
 import { pacedPieceSize } from '../core/rate.js';
@@ -29,8 +29,8 @@ export interface JobOutputOptions {
   archives?: boolean;
   /** Output offsets, inclusive. Default: the range `retrieve --range` recorded for the job, else all of it. */
   range?: { from: number; to: number };
-  /** Bytes per ranged GET (1 MiB x 2^n) and GETs in flight. */
-  pieceSize: number;
+  /** Bytes per ranged GET (1 MiB x 2^n; default HELD_PIECE to a stream, IN_PLACE_PIECE into a file) and GETs in flight. */
+  pieceSize?: number;
   concurrency: number;
   /** Take bytes no tree hash covers, with a warning, instead of refusing them (IntegrityError). */
   unverified?: boolean;
@@ -83,7 +83,7 @@ export async function writeJobOutput(o: JobOutputOptions): Promise<JobOutputResu
   const coverFrom = from - ((rs + from) % MiB);
   const aligned = jobIsVerifiable(geo);
   // --limit-rate: pieces of at most a quarter second of the rate, each paid for before it is asked for.
-  const pieceSize = pacedPieceSize(o.pieceSize);
+  const pieceSize = pacedPieceSize(o.pieceSize ?? ('file' in o.to ? IN_PLACE_PIECE : HELD_PIECE));
   const plan = (start: number) => {
     const coverTo = Math.min(total - 1, to + ((MiB - ((rs + to + 1) % MiB)) % MiB));
     const s = start - ((rs + start) % MiB);
