@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { CreateVaultCommand, InitiateJobCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
 import { BufferPool } from '../src/core/buffer-pool.js';
 import { openGlacier } from '../src/core/glacier.js';
-import { HashPool } from '../src/core/hash-pool.js';
 import { IntegrityError } from '../src/core/errors.js';
 import { MiB, treeHash } from '../src/core/tree-hash.js';
 import { download } from '../src/retrieve/download.js';
@@ -43,22 +42,17 @@ describe('download() into an in-order sink', () => {
     const pieces = planPieces({ rangeStart: 0, rangeEnd: data.length - 1, archiveSize: data.length }, 0, data.length - 1, 2 * MiB);
     const got: Buffer[] = [];
     let next = 0;
-    const pool = new HashPool(1);
-    try {
-      const r = await download({
-        target: { glacier, vault: 'dl' }, pool, jobId, pieces, pieceSize: 2 * MiB, concurrency: 2, buffers, retry,
-        sink: {
-          write: async (b, at) => {
-            assert.equal(at, next, 'pieces in order');
-            got.push(Buffer.from(b));
-            next += b.length;
-          },
+    const r = await download({
+      target: { glacier, vault: 'dl' }, jobId, pieces, pieceSize: 2 * MiB, concurrency: 2, buffers, retry,
+      sink: {
+        write: async (b, at) => {
+          assert.equal(at, next, 'pieces in order');
+          got.push(Buffer.from(b));
+          next += b.length;
         },
-      });
-      return { r, out: Buffer.concat(got) };
-    } finally {
-      await pool.close();
-    }
+      },
+    });
+    return { r, out: Buffer.concat(got) };
   };
 
   it('takes its piece buffers from the pool it is given, and the bytes are the archive, verified', async () => {

@@ -49,15 +49,18 @@ export class BodyOverflow extends Error {
 /**
  * Reads a response body into `dst` from its start and returns how many bytes it held (≤ dst.length). A body
  * from our connections is read by the socket straight into `dst`; any other stream is copied chunk by chunk.
+ * `onFill(filled)`, when given, is called as bytes land, with how many of `dst` are filled so far (in order,
+ * growing, the last call with the total), while the bytes just landed are still in the CPU's caches.
  * Throws BodyOverflow when the body is longer than `dst`, and network errors (code ECONNRESET, ...) when it stops.
  */
-export async function readBodyInto(body: unknown, dst: Uint8Array): Promise<number> {
-  if (body instanceof RawBody) return body.fillInto(dst);
+export async function readBodyInto(body: unknown, dst: Uint8Array, onFill?: (filled: number) => void): Promise<number> {
+  if (body instanceof RawBody) return body.fillInto(dst, onFill);
   let got = 0;
   for await (const chunk of body as AsyncIterable<Uint8Array>) {
     if (got + chunk.length > dst.length) throw new BodyOverflow(`more bytes than asked for (${dst.length})`);
     dst.set(chunk, got);
     got += chunk.length;
+    onFill?.(got);
   }
   return got;
 }
@@ -131,20 +134,20 @@ export class RawBody extends Readable {
     super({ highWaterMark: HEAD_SIZE });
   }
 
-  /** The body straight into dst (see readBodyInto). Only for bodies with a Content-Length. */
-  fillInto(dst: Uint8Array): Promise<number> {
+  /** The body straight into dst (see readBodyInto). */
+  fillInto(dst: Uint8Array, onFill?: (filled: number) => void): Promise<number> {
     if (this.started) throw new Error('body already being read');
     this.started = true;
     if (!('length' in this.kind)) {
       // No length known up front: read it as a stream.
       this.started = false;
-      return readBodyInto(Readable.from(this), dst);
+      return readBodyInto(Readable.from(this), dst, onFill);
     }
     if (this.kind.length > dst.length) {
       this.conn.destroy(new BodyOverflow(`more bytes than asked for (${this.kind.length} > ${dst.length})`));
       return Promise.reject(new BodyOverflow(`more bytes than asked for (${this.kind.length} > ${dst.length})`));
     }
-    return this.conn.fillInto(dst.subarray(0, this.kind.length), true);
+    return this.conn.fillInto(dst.subarray(0, this.kind.length), true, onFill);
   }
 
   /** The body's next min(dst.length, bytes left) bytes straight into dst (see bodyReader); 0 once it has ended. */
@@ -208,6 +211,7 @@ class Connection {
   private onHead: ((r: HeadResult) => void) | null = null;
   private onFail: ((e: Error) => void) | null = null;
   private onFilled: (() => void) | null = null;
+  private onFill: ((filled: number) => void) | null = null;
   /** Undoes what tied this request to an abort signal; called when the response ends either way. */
   detach: (() => void) | null = null;
   socket!: import('node:net').Socket;
@@ -382,11 +386,15 @@ class Connection {
     }, wait);
   }
 
-  /** Fills dst with the body's next bytes; `last`: the body ends there (the connection is then free). */
-  fillInto(dst: Uint8Array, last: boolean): Promise<number> {
+  /**
+   * Fills dst with the body's next bytes; `last`: the body ends there (the connection is then free). `onFill`: told
+   * how many bytes of dst are filled each time some land (see readBodyInto).
+   */
+  fillInto(dst: Uint8Array, last: boolean, onFill?: (filled: number) => void): Promise<number> {
     return new Promise((resolve, reject) => {
       if (this.state === 'dead') return reject(netError('connection closed before the body was read'));
       this.target = dst;
+      this.onFill = onFill ?? null;
       this.last = last;
       this.got = 0;
       this.state = 'into';
@@ -417,10 +425,12 @@ class Connection {
     }
     if (!inPlace) t.set(bytes, this.got);
     this.got += bytes.length;
+    if (this.onFill && bytes.length) this.onFill(this.got);
     if (this.got === t.length) {
       const done = this.onFilled!;
       this.target = null;
       this.onFilled = null;
+      this.onFill = null;
       if (this.last) {
         this.stream?.push(null);
         this.complete();
@@ -525,6 +535,7 @@ class Connection {
     this.detach = null;
     this.state = 'idle';
     this.onFail = null;
+    this.onFill = null;
     this.leftover = null;
     this.stream = null;
     this.socket.setTimeout(0);

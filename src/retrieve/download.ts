@@ -6,7 +6,6 @@ import { BufferPool } from '../core/buffer-pool.js';
 import { IntegrityError, InterruptedError } from '../core/errors.js';
 import { BodyOverflow, bodyReader, markPrepaid, readBodyInto } from '../core/http-data.js';
 import { prepayPiece } from '../core/rate.js';
-import type { HashPool } from '../core/hash-pool.js';
 import { GlacierError } from '../core/glacier.js';
 import { withRetry } from '../core/retry.js';
 import { getOutput, type JobTarget } from './jobs.js';
@@ -64,7 +63,6 @@ const SLICES_PER_FETCH = 3;
 
 export interface DownloadOptions {
   target: JobTarget;
-  pool: HashPool;
   jobId: string;
   pieces: Piece[];
   pieceSize: number;
@@ -83,6 +81,40 @@ export interface DownloadOptions {
    * downloads many outputs reuses the same shared memory rather than leaving it per output to the garbage collector.
    */
   buffers?: BufferPool;
+}
+
+/**
+ * The 1 MiB SHA-256 leaves of a piece buffer hashed as it fills (readBodyInto's onFill), in stretches of at least
+ * SLICE bytes, each right after it landed and while it is still in the core's caches: the piece is not read again
+ * from memory, and no hash worker is started. `data` starts on a leaf boundary of the output.
+ */
+class LandedHasher {
+  private leaf: Hash | null = null;
+  private hashed = 0;
+  private readonly done: Buffer[] = [];
+  constructor(private readonly data: Uint8Array) {}
+
+  /** Bytes [0, filled) of the buffer have landed. */
+  landed(filled: number, all = false): void {
+    if (filled - this.hashed < SLICE && !all) return;
+    while (this.hashed < filled) {
+      const upTo = Math.min(filled, this.hashed - (this.hashed % MiB) + MiB);
+      (this.leaf ??= createHash('sha256')).update(this.data.subarray(this.hashed, upTo));
+      this.hashed = upTo;
+      if (upTo % MiB === 0) {
+        this.done.push(this.leaf.digest());
+        this.leaf = null;
+      }
+    }
+  }
+
+  /** The leaves of the whole buffer (all of it landed). */
+  leaves(): Buffer[] {
+    this.landed(this.data.length, true);
+    if (this.leaf) this.done.push(this.leaf.digest());
+    this.leaf = null;
+    return this.done;
+  }
 }
 
 /** The request layer's last word on a request: carried past the piece loop's retries unchanged. */
@@ -128,23 +160,29 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
           throw e instanceof GlacierError ? new Final(e) : e;
         });
         if (paid) markPrepaid(r.body, paid);
-        // Our connections read the body straight into the piece buffer.
-        const got = await readBodyInto(r.body, buf.subarray(0, length)).catch((e) => {
+        if (!r.checksum && !o.unverified) {
+          (r.body as { destroy?: () => void }).destroy?.();
+          throw new IntegrityError(`Glacier sent no tree hash for output bytes ${p.start}-${p.end} (it sends one only for tree-hash-aligned ranges), so they cannot be verified; nothing unverified was written (--unverified takes such bytes anyway)`);
+        }
+        // Our connections read the body straight into the piece buffer, and each stretch that lands is hashed at
+        // once, while it is still in the caches.
+        const data = buf.subarray(0, length);
+        const hasher = new LandedHasher(data);
+        const got = await readBodyInto(r.body, data, (filled) => hasher.landed(filled)).catch((e) => {
           throw e instanceof BodyOverflow ? new PieceMismatch(`piece ${p.start}-${p.end}: more bytes than asked for`) : e;
         });
         if (got !== length) throw Object.assign(new Error(`piece ${p.start}-${p.end}: connection ended after ${got} of ${length} bytes`), { code: 'ECONNRESET' });
-        const data = buf.subarray(0, length);
+        const leaves = hasher.leaves();
         if (!r.checksum) {
-          if (!o.unverified) throw new IntegrityError(`Glacier sent no tree hash for output bytes ${p.start}-${p.end} (it sends one only for tree-hash-aligned ranges), so they cannot be verified; nothing unverified was written (--unverified takes such bytes anyway)`);
           if (!warnedUnverified) o.warn?.(`Glacier sends no tree hash for output bytes ${p.start}-${p.end} (and maybe others): taking them UNVERIFIED, as --unverified asks`);
           warnedUnverified = true;
           unverifiedBytes += length;
-          return { data, leaves: (await o.pool.hashWithLeaves(data)).leaves };
+          return { data, leaves };
         }
-        const h = await o.pool.hashWithLeaves(data);
+        const treeHash = combineTreeHashes(leaves).toString('hex');
         // Hex digests compare case-insensitively: a service may send uppercase.
-        if (h.treeHash !== r.checksum.toLowerCase()) throw new PieceMismatch(`bytes ${p.start}-${p.end} do not match their tree hash (got ${h.treeHash}, Glacier says ${r.checksum})`);
-        return { data, leaves: h.leaves };
+        if (treeHash !== r.checksum.toLowerCase()) throw new PieceMismatch(`bytes ${p.start}-${p.end} do not match their tree hash (got ${treeHash}, Glacier says ${r.checksum})`);
+        return { data, leaves };
       },
       {
         // The same attempts as every request (AWS_MAX_ATTEMPTS, max_attempts): 1 turns these retries off too.

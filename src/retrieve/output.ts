@@ -123,7 +123,7 @@ export async function writeJobOutput(o: JobOutputOptions): Promise<JobOutputResu
       positional: file?.positional,
     };
     const done = await download({
-      target: o.target, pool, jobId, pieces, pieceSize, concurrency: o.concurrency, combiner,
+      target: o.target, jobId, pieces, pieceSize, concurrency: o.concurrency, combiner,
       sink, signal: o.target.glacier.signal, unverified: o.unverified, warn: o.warn,
       onBytes: o.onBytes && ((n) => o.onBytes!(n)),
     });
