@@ -137,12 +137,13 @@ export function copyPerGiB(file: string, gib: number): number {
  * Node's own TLS by itself: a bare node process with one TLS socket (nothing else: no HTTP, no hashing) that
  * receives the bytes of `file` from, or sends them to, a node TLS server on 127.0.0.1 with a fresh 2048-bit RSA
  * certificate (as glacier-local --tls makes), TLS_AES_128_GCM_SHA256 as our clients offer it. `landed`: received into
- * 64 KiB reads of one buffer (socket onread); `send`: the file's bytes written in 8 MiB slices. Client CPU
+ * 64 KiB reads of one 1 MiB buffer (socket onread); `held` (`plainHeld`): the same reads cycling through 64 MiB, as a
+ * verified download to a pipe holds its pieces; `send`: the file's bytes written in 8 MiB slices. Client CPU
  * seconds per GiB, start-up and handshake included, median of RUNS; the same for plain TCP (`plainLanded`, `plainSend`).
  * `written` (`plainWritten` over plain TCP): the least a verified download into a file does, received into one
  * 256 KiB buffer, hashed into 1 MiB SHA-256 leaves, written at its place, one fdatasync at the end.
  */
-export async function tlsWireFloor(file: string, gib: number): Promise<{ landed: number; send: number; plainLanded: number; plainSend: number; written: number; plainWritten: number }> {
+export async function tlsWireFloor(file: string, gib: number): Promise<{ landed: number; send: number; plainLanded: number; plainSend: number; written: number; plainWritten: number; held: number; plainHeld: number }> {
   const key = join(WORK, 'floor-key.pem');
   const cert = join(WORK, 'floor-cert.pem');
   if (!existsSync(cert)) execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=localhost', '-days', '30'], { stdio: 'ignore' });
@@ -157,7 +158,9 @@ export async function tlsWireFloor(file: string, gib: number): Promise<{ landed:
   const drain = `(c) => { c.resume(); c.on('end', () => c.end()); }`;
   const servers = [await server('tls', tlsOpts, source), await server('tls', tlsOpts, drain), await server('net', '', source), await server('net', '', drain)];
   const connect = (tls: boolean, port: number, extra: string) => (tls ? `require('node:tls').connect({ port: ${port}, host: '127.0.0.1', rejectUnauthorized: false, ciphers: 'TLS_AES_128_GCM_SHA256', ${extra} })` : `require('node:net').connect({ port: ${port}, host: '127.0.0.1', ${extra} })`);
-  const land = (tls: boolean, port: number) => `const b = Buffer.alloc(1 << 20); let at = 0; ${connect(tls, port, `onread: { buffer: () => { if (at >= b.length) at = 0; const s = b.subarray(at, at + 65536); at += 65536; return s; }, callback: () => true }`)}.on('end', () => process.exit(0))`;
+  // `size`: the buffer the reads cycle through: 1 MiB (stays in the caches), or 64 MiB, what a verified download to a
+  // pipe holds (4 pieces of 16 MiB in flight, each kept until its tree hash is checked), new memory as it is.
+  const land = (tls: boolean, port: number, size = 1 << 20) => `const b = Buffer.allocUnsafeSlow(${size}); let at = 0; ${connect(tls, port, `onread: { buffer: () => { if (at >= b.length) at = 0; const s = b.subarray(at, at + 65536); at += 65536; return s; }, callback: () => true }`)}.on('end', () => process.exit(0))`;
   // Sends in 8 MiB slices from one buffer, as a part goes out (the file is read once, outside the timing of the socket).
   const send = (tls: boolean, port: number) =>
     `const fs = require('node:fs'); const fd = fs.openSync(${JSON.stringify(file)}, 'r'); const b = Buffer.allocUnsafe(8 << 20); const s = ${connect(tls, port, '')}; s.on('${tls ? 'secureConnect' : 'connect'}', function next() { const n = fs.readSync(fd, b, 0, b.length, null); if (n === 0) return s.end(); s.write(b.subarray(0, n), next); }); s.on('close', () => process.exit(0)); s.resume()`;
@@ -169,12 +172,12 @@ export async function tlsWireFloor(file: string, gib: number): Promise<{ landed:
     `const flush = () => { if (!fill) return; const s = b.subarray(0, fill); (leaf = leaf || crypto.createHash('sha256')).update(s); lf += fill; if (lf === 1048576) { leaves.push(leaf.digest()); leaf = null; lf = 0; } fs.writeSync(fd, s, 0, fill, pos); pos += fill; fill = 0; }; ` +
     `${connect(tls, port, `onread: { buffer: () => b.subarray(fill), callback: (n) => { fill += n; if (fill === S) flush(); return true; } }`)}.on('end', () => { flush(); if (leaf) leaves.push(leaf.digest()); fs.fdatasyncSync(fd); process.exit(0); })`;
   try {
-    const runs = [land(true, servers[0].port), send(true, servers[1].port), land(false, servers[2].port), send(false, servers[3].port), write(true, servers[0].port), write(false, servers[2].port)].map((code) => {
+    const runs = [land(true, servers[0].port), send(true, servers[1].port), land(false, servers[2].port), send(false, servers[3].port), write(true, servers[0].port), write(false, servers[2].port), land(true, servers[0].port, 64 << 20), land(false, servers[2].port, 64 << 20)].map((code) => {
       const t = timedRuns(`node -e "${code.replace(/"/g, '\\"')}"`);
       if (t.status !== 0) throw new Error(`tls wire floor: ${t.stderr}`);
       return t.cpu / gib;
     });
-    return { landed: runs[0], send: runs[1], plainLanded: runs[2], plainSend: runs[3], written: runs[4], plainWritten: runs[5] };
+    return { landed: runs[0], send: runs[1], plainLanded: runs[2], plainSend: runs[3], written: runs[4], plainWritten: runs[5], held: runs[6], plainHeld: runs[7] };
   } finally {
     rmSync(out, { force: true });
     for (const s of servers) s.stop();
