@@ -3,18 +3,19 @@
 // line naming it (not "Unknown: UnknownError"); bytes sent after a complete GetJobOutput body close that
 // connection and the download goes on, whole, on a new one. And the hint for `--resume -ID` (an upload id that
 // starts with '-') names the form that works, `--resume=ID`, which then completes the upload. Bytes that are no
-// response, met by a request the SDK makes on a reused connection, make that request go again on a new one.
+// response, met by a request the SDK makes on a reused connection, make that request go again on a new one. A whole
+// response sent after a GetJobOutput body is never taken for the next piece's, and an empty 206 is fetched again.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http, { createServer, type Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateVaultCommand, InitiateJobCommand, InitiateMultipartUploadCommand, UploadArchiveCommand, type GlacierClient } from '@aws-sdk/client-glacier';
 import { MiB, treeHash } from '../src/core/tree-hash.js';
-import { errorLines, run, show } from './helpers/bins.js';
+import { errorLines, run, sh, show } from './helpers/bins.js';
 import { openUploads, startLocal, type Local } from './helpers/local.js';
 import { until, within } from './helpers/time.js';
 
@@ -23,7 +24,7 @@ let local: Local;
 let g: GlacierClient;
 let dir: string;
 
-type Mode = 'pass' | 'redirect' | 'junk' | 'junk-large' | 'junk-before';
+type Mode = 'pass' | 'redirect' | 'junk' | 'junk-large' | 'junk-before' | 'empty';
 /** Requests the front has answered on each connection (for junk-before). */
 const answered = new WeakMap<Socket, number>();
 let mode: Mode = 'pass';
@@ -58,6 +59,13 @@ before(async () => {
     if (mode === 'junk-before' && n > 0) req.socket.write('GARBAGE\r\n');
     // Forwarded as sent (the Host header included, so the signature still holds).
     const up = http.request({ host: upstream.hostname, port: Number(upstream.port), method: req.method, path, headers: req.headers, agent: false }, (ur) => {
+      if (mode === 'empty' && req.method === 'GET' && OUTPUT.test(path) && ur.statusCode! < 300) {
+        // The answer's status and headers (its tree hash too) with an empty body.
+        ur.resume();
+        res.writeHead(ur.statusCode!, { ...ur.headers, 'content-length': '0' });
+        res.end();
+        return;
+      }
       res.writeHead(ur.statusCode!, ur.headers);
       ur.pipe(res);
       if (req.method === 'GET' && OUTPUT.test(path) && (mode === 'junk' || mode === 'junk-large') && ur.statusCode! < 300) {
@@ -137,6 +145,72 @@ describe('bytes after a complete body on a kept-alive connection', () => {
       await until(() => [...junked.values()].every(Boolean), 'every connection that got bytes after a body to be closed', 10_000);
     });
   }
+});
+
+describe('answers that are not the piece asked for, to stdout', () => {
+  after(() => (mode = 'pass'));
+
+  it('a whole response sent with each GetJobOutput body is never taken for the next piece: exit 0, the archive exact (before: exit 3)', { timeout: within(90_000) }, async () => {
+    const bytes = randomBytes(4 * MiB + 77);
+    const jobId = await retrieval(bytes);
+    // A raw front: GET requests only, forwarded; each answer written in one write, and after a GetJobOutput body,
+    // in that same write, bytes that read as a whole response, as if to the next request.
+    const upstream = new URL(local.endpoint);
+    let junkSent = 0;
+    const raw = createNetServer((sock) => {
+      let buf = Buffer.alloc(0);
+      sock.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
+          const [line, ...fields] = buf.subarray(0, end).toString('latin1').split('\r\n');
+          buf = buf.subarray(end + 4);
+          const [method, path] = line.split(' ');
+          const headers: Record<string, string> = {};
+          for (const f of fields) headers[f.slice(0, f.indexOf(':')).trim().toLowerCase()] = f.slice(f.indexOf(':') + 1).trim();
+          const up = http.request({ host: upstream.hostname, port: Number(upstream.port), method, path, headers, agent: false }, (ur) => {
+            const chunks: Buffer[] = [];
+            ur.on('data', (c: Buffer) => chunks.push(c));
+            ur.on('end', () => {
+              const body = Buffer.concat(chunks);
+              let head = `HTTP/1.1 ${ur.statusCode} ${ur.statusMessage}\r\n`;
+              for (const [k, v] of Object.entries(ur.headers)) if (!/^(content-length|transfer-encoding|connection)$/.test(k)) head += `${k}: ${String(v)}\r\n`;
+              head += `content-length: ${body.length}\r\n\r\n`;
+              const junk = OUTPUT.test(path) && ur.statusCode! < 300 ? Buffer.from('HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nJUNK!') : Buffer.alloc(0);
+              if (junk.length) junkSent++;
+              sock.write(Buffer.concat([Buffer.from(head, 'latin1'), body, junk]));
+            });
+          });
+          up.on('error', () => sock.destroy());
+          up.end();
+        }
+      });
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(raw.address() as { port: number }).port}`;
+      // Into a file through the shell (a write that returns at once) with -c 4: a piece buffer is free when a piece's
+      // body ends, so its connection would be asked again at once.
+      const out = join(dir, 'junk-response.out');
+      const r = await sh('"$NODE" "$BIN/glacier-job" output -v "$1" --endpoint "$2" --piece-size 1M -c 4 -- "$3" > "$4"', [VAULT, url, jobId, out], { env: env() }).done;
+      assert.equal(r.code, 0, show(r));
+      assert.ok(readFileSync(out).equals(bytes), 'stdout is the archive');
+      assert.ok(junkSent >= 5, `the front sent a response's worth of bytes after ${junkSent} bodies`);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('206 with its tree hash and an empty body: fetched again, then exit 1 naming it, nothing on stdout (before: exit 0, empty)', { timeout: within(90_000) }, async () => {
+    const jobId = await retrieval(randomBytes(MiB + 1));
+    mode = 'empty';
+    const r = await run('glacier-job', ['output', '-v', VAULT, '--endpoint', frontUrl, '--', jobId], { env: { ...env(), AWS_MAX_ATTEMPTS: '2' } });
+    assert.equal(r.code, 1, show(r));
+    assert.equal(r.stdout.length, 0, 'nothing written');
+    const lines = errorLines(r.stderr, 'glacier-job');
+    assert.equal(lines.length, 1, show(r));
+    assert.match(lines[0], /the response holds 0 bytes, not 1048577/, show(r));
+  });
 });
 
 describe('bytes that are no response on a reused connection, for a request the SDK makes (ListJobs)', () => {

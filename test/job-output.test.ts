@@ -98,6 +98,13 @@ describe('glacier-job output of a 17 MiB archive', () => {
     assert.deepEqual(ranges.map((x) => x.start).sort((a, b) => a - b), [0, DEFAULT_PIECE], 'pieces of the default 16 MiB');
   });
 
+  it('-c 24 pieces of 1 MiB in flight: exact, and no warning on stderr', async () => {
+    const r = await job(['output', '-v', VAULT, '--piece-size', '1M', '-c', '24', '--', jobId]);
+    assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
+    assert.equal(r.stderr, '', 'nothing on stderr (before: MaxListenersExceededWarning)');
+    assert.ok(r.stdout.equals(big), 'stdout equals the archive');
+  });
+
   it('into -o FILE in pieces of the default 64 MiB (written in place, not held)', async () => {
     await admin('DELETE', 'counters');
     const file = join(dir, 'in-place.bin');

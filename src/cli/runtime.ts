@@ -1,6 +1,7 @@
 // The one place that prints errors, handles EPIPE and signals, and turns outcomes into exit codes.
 // Each binary's main() parses argv, calls one library function and returns (or throws).
 import minimist from 'minimist';
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { GlacierPipesError, InterruptedError, UsageError } from '../core/errors.js';
 import { classify } from '../core/glacier.js';
@@ -183,6 +184,8 @@ export function asList(v: unknown): string[] {
 
 /** Aborted on the first SIGINT or SIGTERM, with an InterruptedError as its reason; a second signal exits at once. */
 export const interruption = new AbortController();
+// Every request in flight listens to it (-c 64 pieces, and the SDK's own): no "possible memory leak" warning for that.
+setMaxListeners(0, interruption.signal);
 
 /** Runs a binary's main function and exits with its code. */
 export function run(spec: CliSpec, main: (argv: Argv) => Promise<number | void>): void {
@@ -222,11 +225,22 @@ export function run(spec: CliSpec, main: (argv: Argv) => Promise<number | void>)
       interruption.abort(new InterruptedError(sig));
     });
   }
+  // A promise that never settles leaves no handle, and node would exit 0 with the work undone: say so, exit 1.
+  let settled = false;
+  process.once('beforeExit', () => {
+    if (settled) return;
+    process.stderr.write(`${spec.name}: stopped with work pending (a bug); nothing more was written\n`);
+    process.exitCode = 1;
+  });
   main(argv).then(
     (code) => {
+      settled = true;
       if (typeof code === 'number') process.exitCode = code;
     },
-    (e) => fail(e),
+    (e) => {
+      settled = true;
+      fail(e);
+    },
   );
 }
 

@@ -65,6 +65,11 @@ export async function readBodyInto(body: unknown, dst: Uint8Array, onFill?: (fil
   return got;
 }
 
+/** The length a response body declares (Content-Length) when it comes from our connections; undefined otherwise. */
+export function declaredLength(body: unknown): number | undefined {
+  return body instanceof RawBody && 'length' in body.kind ? body.kind.length : undefined;
+}
+
 /** Reads a body a slice at a time into buffers of the caller's choosing (see bodyReader). */
 export interface BodyReader {
   /** Fills `dst` with the body's next bytes; fewer only where the body ends (0: it has ended). Network errors as readBodyInto. */
@@ -143,6 +148,8 @@ export class RawBody extends Readable {
       this.started = false;
       return readBodyInto(Readable.from(this), dst, onFill);
     }
+    // An empty body is already whole: nothing to wait for (the connection may be back in the pool).
+    if (this.kind.length === 0) return Promise.resolve(0);
     if (this.kind.length > dst.length) {
       this.conn.destroy(new BodyOverflow(`more bytes than asked for (${this.kind.length} > ${dst.length})`));
       return Promise.reject(new BodyOverflow(`more bytes than asked for (${this.kind.length} > ${dst.length})`));
@@ -212,6 +219,8 @@ class Connection {
   private onFail: ((e: Error) => void) | null = null;
   private onFilled: (() => void) | null = null;
   private onFill: ((filled: number) => void) | null = null;
+  /** Resolves once bytes that followed the last body have had a turn of the event loop to arrive (complete()). */
+  settling: Promise<void> | null = null;
   /** Undoes what tied this request to an abort signal; called when the response ends either way. */
   detach: (() => void) | null = null;
   socket!: import('node:net').Socket;
@@ -393,6 +402,7 @@ class Connection {
   fillInto(dst: Uint8Array, last: boolean, onFill?: (filled: number) => void): Promise<number> {
     return new Promise((resolve, reject) => {
       if (this.state === 'dead') return reject(netError('connection closed before the body was read'));
+      if (dst.length === 0) return resolve(0);
       this.target = dst;
       this.onFill = onFill ?? null;
       this.last = last;
@@ -542,9 +552,15 @@ class Connection {
     if (this.keepAlive) {
       this.reused = true;
       this.socket.unref();
+      // Read while idle, so bytes the server sends after a body close the connection before it is reused: it is
+      // handed out again only after a turn of the event loop has read what had arrived (see DataPlaneHandler.connection).
+      this.settling = new Promise((settled) =>
+        setImmediate(() => {
+          if (this.state === 'idle') this.socket.resume();
+          setImmediate(settled);
+        }),
+      );
       this.release(this);
-      // Read while idle, so bytes the server sends after a body close the connection before it is reused.
-      setImmediate(() => this.state === 'idle' && this.socket.resume());
     } else this.destroy();
   }
 
@@ -664,6 +680,9 @@ export class DataPlaneHandler {
     const list = this.idle.get(key);
     while (list?.length) {
       const c = list.pop()!;
+      // A connection freed this very moment: bytes the server sent after its body (which close it) are read first,
+      // so they are never taken for the answer to the next request.
+      if (c.settling) await c.settling;
       if (!c.dead && !c.socket.destroyed) return c;
     }
     const c = new Connection(key, (x) => this.release(x));

@@ -4,7 +4,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { BufferPool } from '../core/buffer-pool.js';
 import { IntegrityError, InterruptedError } from '../core/errors.js';
-import { BodyOverflow, bodyReader, markPrepaid, readBodyInto } from '../core/http-data.js';
+import { BodyOverflow, bodyReader, declaredLength, markPrepaid, readBodyInto } from '../core/http-data.js';
 import { prepayPiece } from '../core/rate.js';
 import { GlacierError } from '../core/glacier.js';
 import { withRetry } from '../core/retry.js';
@@ -160,6 +160,7 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
           throw e instanceof GlacierError ? new Final(e) : e;
         });
         if (paid) markPrepaid(r.body, paid);
+        refuseWrongLength(r.body, p);
         if (!r.checksum && !o.unverified) {
           (r.body as { destroy?: () => void }).destroy?.();
           throw new IntegrityError(`Glacier sent no tree hash for output bytes ${p.start}-${p.end} (it sends one only for tree-hash-aligned ranges), so they cannot be verified; nothing unverified was written (--unverified takes such bytes anyway)`);
@@ -253,6 +254,20 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
   return { treeHash: combiner.digest().toString('hex'), bytes, unverifiedBytes };
 }
 
+/**
+ * A response whose body says it holds other than the piece's bytes is not the piece (a cut or empty answer, or bytes
+ * a server sent after an earlier body taken for this answer): its connection is closed and the piece is fetched
+ * again (a retryable error, and the last word when every attempt gets such an answer), before anything else is
+ * concluded from it.
+ */
+function refuseWrongLength(body: unknown, p: Piece): void {
+  const declared = declaredLength(body);
+  const length = p.end - p.start + 1;
+  if (declared === undefined || declared === length) return;
+  (body as { destroy?: () => void }).destroy?.();
+  throw Object.assign(new Error(`piece ${p.start}-${p.end}: the response holds ${declared} bytes, not ${length}`), { retryable: true });
+}
+
 /** The piece loop's retry settings: the same attempts as every request (AWS_MAX_ATTEMPTS; 1 turns them off). */
 function retryOptions(o: DownloadOptions, p: Piece) {
   return {
@@ -311,6 +326,7 @@ async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combine
         throw e instanceof GlacierError ? new Final(e) : e;
       });
       if (paid) markPrepaid(r.body, paid);
+      refuseWrongLength(r.body, p);
       if (!r.checksum && !o.unverified) {
         (r.body as { destroy?: () => void }).destroy?.();
         throw new IntegrityError(`Glacier sent no tree hash for output bytes ${p.start}-${p.end} (it sends one only for tree-hash-aligned ranges), so they cannot be verified; nothing unverified was written (--unverified takes such bytes anyway)`);
