@@ -356,13 +356,6 @@ run(spec, async (argv) => {
     throw e;
   }
   // Waits for a slow reader (a pipe), so millions of records are not queued in memory.
-  // A promise that never settles leaves no handle, and node would exit 0 with work undone: say so instead.
-  let settled = false;
-  process.once('beforeExit', () => {
-    if (settled) return;
-    process.stderr.write('glacier-restore: stopped with work pending (a bug); run the same command again to continue\n');
-    process.exitCode = 1;
-  });
   let ending = async (): Promise<void> => {};
   let bytesBefore = 0; // of archives done before this run: not counted in its rate
   const emit = (r: object): void | Promise<void> => {
@@ -484,7 +477,6 @@ run(spec, async (argv) => {
   } catch (e) {
     throw explain(e, { vault: c.vault, endpoint: c.endpoint });
   } finally {
-    settled = true;
     await (sink as ArchiveSink).close?.().catch(() => {});
     await ending();
     try {

@@ -229,7 +229,7 @@ export function run(spec: CliSpec, main: (argv: Argv) => Promise<number | void>)
   let settled = false;
   process.once('beforeExit', () => {
     if (settled) return;
-    process.stderr.write(`${spec.name}: stopped with work pending (a bug); nothing more was written\n`);
+    process.stderr.write(`${spec.name}: stopped with work pending (a bug); run the same command again to continue\n`);
     process.exitCode = 1;
   });
   main(argv).then(
