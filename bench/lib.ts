@@ -143,7 +143,31 @@ export function copyPerGiB(file: string, gib: number): number {
  * `written` (`plainWritten` over plain TCP): the least a verified download into a file does, received into one
  * 256 KiB buffer, hashed into 1 MiB SHA-256 leaves, written at its place, one fdatasync at the end.
  */
-export async function tlsWireFloor(file: string, gib: number): Promise<{ landed: number; send: number; plainLanded: number; plainSend: number; written: number; plainWritten: number; held: number; plainHeld: number }> {
+export async function tlsWireFloor(file: string, gib: number): Promise<WireFloors> {
+  const w = await startWireFloor(file);
+  try {
+    return w.measure(gib);
+  } finally {
+    w.stop();
+  }
+}
+
+export interface WireFloors {
+  landed: number;
+  send: number;
+  plainLanded: number;
+  plainSend: number;
+  written: number;
+  plainWritten: number;
+  held: number;
+  plainHeld: number;
+}
+
+/**
+ * The servers of tlsWireFloor, started: `measure(gib)` takes its figures; `writeCommand(tls)` is the shell command of
+ * one run of the `written` floor (over TLS or plain TCP), to time beside a product run; `stop()` ends the servers.
+ */
+export async function startWireFloor(file: string): Promise<{ measure(gib: number): WireFloors; writeCommand(tls: boolean): string; stop(): void }> {
   const key = join(WORK, 'floor-key.pem');
   const cert = join(WORK, 'floor-cert.pem');
   if (!existsSync(cert)) execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=localhost', '-days', '30'], { stdio: 'ignore' });
@@ -171,15 +195,20 @@ export async function tlsWireFloor(file: string, gib: number): Promise<{ landed:
     `const fs = require('node:fs'), crypto = require('node:crypto'); const fd = fs.openSync(${JSON.stringify(out)}, 'w', 0o600); const S = 262144; const b = Buffer.allocUnsafeSlow(S); let fill = 0, pos = 0, lf = 0, leaf = null; const leaves = []; ` +
     `const flush = () => { if (!fill) return; const s = b.subarray(0, fill); (leaf = leaf || crypto.createHash('sha256')).update(s); lf += fill; if (lf === 1048576) { leaves.push(leaf.digest()); leaf = null; lf = 0; } fs.writeSync(fd, s, 0, fill, pos); pos += fill; fill = 0; }; ` +
     `${connect(tls, port, `onread: { buffer: () => b.subarray(fill), callback: (n) => { fill += n; if (fill === S) flush(); return true; } }`)}.on('end', () => { flush(); if (leaf) leaves.push(leaf.digest()); fs.fdatasyncSync(fd); process.exit(0); })`;
-  try {
-    const runs = [land(true, servers[0].port), send(true, servers[1].port), land(false, servers[2].port), send(false, servers[3].port), write(true, servers[0].port), write(false, servers[2].port), land(true, servers[0].port, 64 << 20), land(false, servers[2].port, 64 << 20)].map((code) => {
-      const t = timedRuns(`node -e "${code.replace(/"/g, '\\"')}"`);
-      if (t.status !== 0) throw new Error(`tls wire floor: ${t.stderr}`);
-      return t.cpu / gib;
-    });
-    return { landed: runs[0], send: runs[1], plainLanded: runs[2], plainSend: runs[3], written: runs[4], plainWritten: runs[5], held: runs[6], plainHeld: runs[7] };
-  } finally {
-    rmSync(out, { force: true });
-    for (const s of servers) s.stop();
-  }
+  const command = (code: string) => `node -e "${code.replace(/"/g, '\\"')}"`;
+  return {
+    measure(gib) {
+      const runs = [land(true, servers[0].port), send(true, servers[1].port), land(false, servers[2].port), send(false, servers[3].port), write(true, servers[0].port), write(false, servers[2].port), land(true, servers[0].port, 64 << 20), land(false, servers[2].port, 64 << 20)].map((code) => {
+        const t = timedRuns(command(code));
+        if (t.status !== 0) throw new Error(`tls wire floor: ${t.stderr}`);
+        return t.cpu / gib;
+      });
+      return { landed: runs[0], send: runs[1], plainLanded: runs[2], plainSend: runs[3], written: runs[4], plainWritten: runs[5], held: runs[6], plainHeld: runs[7] };
+    },
+    writeCommand: (tls) => command(write(tls, servers[tls ? 0 : 2].port)),
+    stop() {
+      rmSync(out, { force: true });
+      for (const s of servers) s.stop();
+    },
+  };
 }
