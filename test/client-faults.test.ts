@@ -24,7 +24,7 @@ let local: Local;
 let g: GlacierClient;
 let dir: string;
 
-type Mode = 'pass' | 'redirect' | 'junk' | 'junk-large' | 'junk-before' | 'empty';
+type Mode = 'pass' | 'redirect' | 'junk' | 'junk-large' | 'junk-before' | 'empty' | 'longer';
 /** Requests the front has answered on each connection (for junk-before). */
 const answered = new WeakMap<Socket, number>();
 let mode: Mode = 'pass';
@@ -59,11 +59,15 @@ before(async () => {
     if (mode === 'junk-before' && n > 0) req.socket.write('GARBAGE\r\n');
     // Forwarded as sent (the Host header included, so the signature still holds).
     const up = http.request({ host: upstream.hostname, port: Number(upstream.port), method: req.method, path, headers: req.headers, agent: false }, (ur) => {
-      if (mode === 'empty' && req.method === 'GET' && OUTPUT.test(path) && ur.statusCode! < 300) {
-        // The answer's status and headers (its tree hash too) with an empty body.
-        ur.resume();
-        res.writeHead(ur.statusCode!, { ...ur.headers, 'content-length': '0' });
-        res.end();
+      if ((mode === 'empty' || mode === 'longer') && req.method === 'GET' && OUTPUT.test(path) && ur.statusCode! < 300) {
+        // The answer's status and headers (its tree hash too) with an empty body, or with one byte more.
+        const chunks: Buffer[] = [];
+        ur.on('data', (c: Buffer) => chunks.push(c));
+        ur.on('end', () => {
+          const body = mode === 'empty' ? Buffer.alloc(0) : Buffer.concat([...chunks, Buffer.from('x')]);
+          res.writeHead(ur.statusCode!, { ...ur.headers, 'content-length': String(body.length) });
+          res.end(body);
+        });
         return;
       }
       res.writeHead(ur.statusCode!, ur.headers);
@@ -210,6 +214,17 @@ describe('answers that are not the piece asked for, to stdout', () => {
     const lines = errorLines(r.stderr, 'glacier-job');
     assert.equal(lines.length, 1, show(r));
     assert.match(lines[0], /the response holds 0 bytes, not 1048577/, show(r));
+  });
+
+  it('a body one byte longer than the piece, with its length: fetched again, then exit 3 (a size that does not match), nothing on stdout', { timeout: within(90_000) }, async () => {
+    const jobId = await retrieval(randomBytes(MiB + 1));
+    mode = 'longer';
+    const r = await run('glacier-job', ['output', '-v', VAULT, '--endpoint', frontUrl, '--', jobId], { env: { ...env(), AWS_MAX_ATTEMPTS: '2' } });
+    assert.equal(r.code, 3, show(r));
+    assert.equal(r.stdout.length, 0, 'nothing written');
+    const lines = errorLines(r.stderr, 'glacier-job');
+    assert.equal(lines.length, 1, show(r));
+    assert.match(lines[0], /more bytes than asked for .*on every attempt; nothing unverified was written/, show(r));
   });
 });
 

@@ -5,7 +5,6 @@ import { checkDescription } from '../core/description.js';
 import { ServiceError, UsageError } from '../core/errors.js';
 import { directlyReadable } from '../core/fd-reader.js';
 import { shellCommand } from '../core/shell.js';
-import { setMaxListeners } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { openInput, type Input } from '../upload/input.js';
@@ -147,8 +146,6 @@ run(spec, async (argv) => {
     throw new UsageError(`the file name is not valid UTF-8 (it cannot be opened by name from Node): give it on stdin, ${shellCommand(['glacier-put', '-v', c.vault])} -d NAME < FILE`);
   }
   const concurrency = intOption(argv.concurrency ?? argv['num-threads'] ?? 5, 'concurrency', 1, 64);
-  // Every part in flight (up to -c 64) and the input's read listen to the one interruption signal.
-  setMaxListeners(0, interruption.signal);
   const partSize = sizeOption(argv, 'part-size');
   // Bytes, as `aws s3 cp --expected-size`, `stat -c %s` and `wc -c` give them (a bare number is bytes here, not MiB
   // as for part sizes); 200G and the like as everywhere.

@@ -1,6 +1,5 @@
 // glacier-restore: every archive of a vault to a folder, a command or S3, paced, resumable, verified.
 import { createHash } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
@@ -302,8 +301,6 @@ run(spec, async (argv) => {
   }
   if (targets.length !== 1) throw new UsageError('give one destination: --to DIR, --to s3://BUCKET/PREFIX or --exec CMD');
   const c = common('glacier-restore', argv);
-  // Every request in flight (polls, ranged GETs of several archives) listens to the one interruption signal.
-  setMaxListeners(0, interruption.signal);
   const tier = String(argv.tier ?? 'Bulk');
   if (!['Expedited', 'Standard', 'Bulk'].includes(tier)) throw new UsageError(`unknown --tier "${tier}": Expedited, Standard or Bulk`);
   const maxJobs = int(argv, 'max-jobs', 100, 100_000);

@@ -184,7 +184,8 @@ export function asList(v: unknown): string[] {
 
 /** Aborted on the first SIGINT or SIGTERM, with an InterruptedError as its reason; a second signal exits at once. */
 export const interruption = new AbortController();
-// Every request in flight listens to it (-c 64 pieces, and the SDK's own): no "possible memory leak" warning for that.
+// Every request in flight (-c 64 pieces or parts, polls, the SDK's own) and an input's read listen to it: no
+// "possible memory leak" warning for that.
 setMaxListeners(0, interruption.signal);
 
 /** Runs a binary's main function and exits with its code. */
@@ -229,7 +230,7 @@ export function run(spec: CliSpec, main: (argv: Argv) => Promise<number | void>)
   let settled = false;
   process.once('beforeExit', () => {
     if (settled) return;
-    process.stderr.write(`${spec.name}: stopped with work pending (a bug); run the same command again to continue\n`);
+    process.stderr.write(`${spec.name}: stopped with work pending (a bug); what it wrote may be incomplete\n`);
     process.exitCode = 1;
   });
   main(argv).then(

@@ -371,6 +371,8 @@ class Connection {
     this.stream = new RawBody(this, kind);
     const r = { status, reason: m[3], headers, body: this.stream };
     if (this.remaining === 0) {
+      // Bytes after an empty body, in the same read: the connection, out of step, is closed rather than reused.
+      if (this.leftover) this.keepAlive = false;
       this.stream.push(null);
       this.complete();
     }

@@ -257,14 +257,17 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
 /**
  * A response whose body says it holds other than the piece's bytes is not the piece (a cut or empty answer, or bytes
  * a server sent after an earlier body taken for this answer): its connection is closed and the piece is fetched
- * again (a retryable error, and the last word when every attempt gets such an answer), before anything else is
- * concluded from it.
+ * again, before anything else is concluded from it. Throws PieceMismatch when it says more (IntegrityError, exit 3,
+ * once every attempt did), else a retryable error that is the last word when every attempt gets such an answer.
  */
 function refuseWrongLength(body: unknown, p: Piece): void {
   const declared = declaredLength(body);
   const length = p.end - p.start + 1;
   if (declared === undefined || declared === length) return;
   (body as { destroy?: () => void }).destroy?.();
+  // More than asked for is a size that does not match (exit 3 on every attempt, as a body found longer while read);
+  // fewer, an answer cut short (exit 1).
+  if (declared > length) throw new PieceMismatch(`piece ${p.start}-${p.end}: more bytes than asked for (the response holds ${declared}, not ${length})`);
   throw Object.assign(new Error(`piece ${p.start}-${p.end}: the response holds ${declared} bytes, not ${length}`), { retryable: true });
 }
 
