@@ -9,7 +9,7 @@ import { prepayPiece } from '../core/rate.js';
 import { GlacierError } from '../core/glacier.js';
 import { withRetry } from '../core/retry.js';
 import { getOutput, type JobTarget } from './jobs.js';
-import { combineTreeHashes, MiB, TreeCombiner } from '../core/tree-hash.js';
+import { combineTreeHashes, MiB, TreeCombiner, TreeHasher } from '../core/tree-hash.js';
 import type { Piece } from './pieces.js';
 
 export interface Sink {
@@ -84,36 +84,26 @@ export interface DownloadOptions {
 }
 
 /**
- * The 1 MiB SHA-256 leaves of a piece buffer hashed as it fills (readBodyInto's onFill), in stretches of at least
- * SLICE bytes, each right after it landed and while it is still in the core's caches: the piece is not read again
- * from memory, and no hash worker is started. `data` starts on a leaf boundary of the output.
+ * The tree hash and 1 MiB leaves of a piece buffer, hashed as it fills (readBodyInto's onFill) in stretches of at
+ * least SLICE bytes, each right after it landed and while it is still in the core's caches: the piece is not read
+ * again from memory, and no hash worker is started. `data` starts on a leaf boundary of the output.
  */
 class LandedHasher {
-  private leaf: Hash | null = null;
+  private readonly tree = new TreeHasher({ leaves: true });
   private hashed = 0;
-  private readonly done: Buffer[] = [];
   constructor(private readonly data: Uint8Array) {}
 
   /** Bytes [0, filled) of the buffer have landed. */
-  landed(filled: number, all = false): void {
-    if (filled - this.hashed < SLICE && !all) return;
-    while (this.hashed < filled) {
-      const upTo = Math.min(filled, this.hashed - (this.hashed % MiB) + MiB);
-      (this.leaf ??= createHash('sha256')).update(this.data.subarray(this.hashed, upTo));
-      this.hashed = upTo;
-      if (upTo % MiB === 0) {
-        this.done.push(this.leaf.digest());
-        this.leaf = null;
-      }
-    }
+  landed(filled: number): void {
+    if (filled - this.hashed < SLICE) return;
+    this.tree.update(this.data.subarray(this.hashed, filled));
+    this.hashed = filled;
   }
 
-  /** The leaves of the whole buffer (all of it landed). */
-  leaves(): Buffer[] {
-    this.landed(this.data.length, true);
-    if (this.leaf) this.done.push(this.leaf.digest());
-    this.leaf = null;
-    return this.done;
+  /** The tree hash (hex) and leaves of the whole buffer (all of it landed). */
+  digest(): { treeHash: string; leaves: Buffer[] } {
+    this.tree.update(this.data.subarray(this.hashed));
+    return { treeHash: this.tree.digest().treeHash, leaves: this.tree.leaves! };
   }
 }
 
@@ -160,11 +150,7 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
           throw e instanceof GlacierError ? new Final(e) : e;
         });
         if (paid) markPrepaid(r.body, paid);
-        refuseWrongLength(r.body, p);
-        if (!r.checksum && !o.unverified) {
-          (r.body as { destroy?: () => void }).destroy?.();
-          throw new IntegrityError(`Glacier sent no tree hash for output bytes ${p.start}-${p.end} (it sends one only for tree-hash-aligned ranges), so they cannot be verified; nothing unverified was written (--unverified takes such bytes anyway)`);
-        }
+        refuseAnswer(r, p, o.unverified);
         // Our connections read the body straight into the piece buffer, and each stretch that lands is hashed at
         // once, while it is still in the caches.
         const data = buf.subarray(0, length);
@@ -173,14 +159,13 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
           throw e instanceof BodyOverflow ? new PieceMismatch(`piece ${p.start}-${p.end}: more bytes than asked for`) : e;
         });
         if (got !== length) throw Object.assign(new Error(`piece ${p.start}-${p.end}: connection ended after ${got} of ${length} bytes`), { code: 'ECONNRESET' });
-        const leaves = hasher.leaves();
+        const { treeHash, leaves } = hasher.digest();
         if (!r.checksum) {
           if (!warnedUnverified) o.warn?.(`Glacier sends no tree hash for output bytes ${p.start}-${p.end} (and maybe others): taking them UNVERIFIED, as --unverified asks`);
           warnedUnverified = true;
           unverifiedBytes += length;
           return { data, leaves };
         }
-        const treeHash = combineTreeHashes(leaves).toString('hex');
         // Hex digests compare case-insensitively: a service may send uppercase.
         if (treeHash !== r.checksum.toLowerCase()) throw new PieceMismatch(`bytes ${p.start}-${p.end} do not match their tree hash (got ${treeHash}, Glacier says ${r.checksum})`);
         return { data, leaves };
@@ -255,20 +240,28 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
 }
 
 /**
- * A response whose body says it holds other than the piece's bytes is not the piece (a cut or empty answer, or bytes
- * a server sent after an earlier body taken for this answer): its connection is closed and the piece is fetched
- * again, before anything else is concluded from it. Throws PieceMismatch when it says more (IntegrityError, exit 3,
- * once every attempt did), else a retryable error that is the last word when every attempt gets such an answer.
+ * Refuses an answer to the GET of piece `p` before any of its body is read, closing its connection:
+ * - one whose body says it holds other than the piece's bytes is not the piece (a cut or empty answer, or bytes a
+ *   server sent after an earlier body taken for this answer), and the piece is fetched again: PieceMismatch when it
+ *   says more (IntegrityError, exit 3, once every attempt did), else a retryable error that is the last word when
+ *   every attempt gets such an answer;
+ * - one with no tree hash cannot be verified: IntegrityError at once, unless `unverified` takes such bytes.
  */
-function refuseWrongLength(body: unknown, p: Piece): void {
-  const declared = declaredLength(body);
+function refuseAnswer(r: { body: unknown; checksum?: string }, p: Piece, unverified?: boolean): void {
+  const declared = declaredLength(r.body);
   const length = p.end - p.start + 1;
-  if (declared === undefined || declared === length) return;
-  (body as { destroy?: () => void }).destroy?.();
-  // More than asked for is a size that does not match (exit 3 on every attempt, as a body found longer while read);
-  // fewer, an answer cut short (exit 1).
-  if (declared > length) throw new PieceMismatch(`piece ${p.start}-${p.end}: more bytes than asked for (the response holds ${declared}, not ${length})`);
-  throw Object.assign(new Error(`piece ${p.start}-${p.end}: the response holds ${declared} bytes, not ${length}`), { retryable: true });
+  const close = () => (r.body as { destroy?: () => void }).destroy?.();
+  if (declared !== undefined && declared !== length) {
+    close();
+    // More than asked for is a size that does not match (exit 3 on every attempt, as a body found longer while read);
+    // fewer, an answer cut short (exit 1).
+    if (declared > length) throw new PieceMismatch(`piece ${p.start}-${p.end}: more bytes than asked for (the response holds ${declared}, not ${length})`);
+    throw Object.assign(new Error(`piece ${p.start}-${p.end}: the response holds ${declared} bytes, not ${length}`), { retryable: true });
+  }
+  if (!r.checksum && !unverified) {
+    close();
+    throw new IntegrityError(`Glacier sent no tree hash for output bytes ${p.start}-${p.end} (it sends one only for tree-hash-aligned ranges), so they cannot be verified; nothing unverified was written (--unverified takes such bytes anyway)`);
+  }
 }
 
 /** The piece loop's retry settings: the same attempts as every request (AWS_MAX_ATTEMPTS; 1 turns them off). */
@@ -329,11 +322,7 @@ async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combine
         throw e instanceof GlacierError ? new Final(e) : e;
       });
       if (paid) markPrepaid(r.body, paid);
-      refuseWrongLength(r.body, p);
-      if (!r.checksum && !o.unverified) {
-        (r.body as { destroy?: () => void }).destroy?.();
-        throw new IntegrityError(`Glacier sent no tree hash for output bytes ${p.start}-${p.end} (it sends one only for tree-hash-aligned ranges), so they cannot be verified; nothing unverified was written (--unverified takes such bytes anyway)`);
-      }
+      refuseAnswer(r, p, o.unverified);
       const body = bodyReader(r.body);
       const leaves: Buffer[] = [];
       const inFlight: (Promise<void> | null)[] = slices.map(() => null);
