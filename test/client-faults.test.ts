@@ -4,7 +4,9 @@
 // connection and the download goes on, whole, on a new one. And the hint for `--resume -ID` (an upload id that
 // starts with '-') names the form that works, `--resume=ID`, which then completes the upload. Bytes that are no
 // response, met by a request the SDK makes on a reused connection, make that request go again on a new one. A whole
-// response sent after a GetJobOutput body is never taken for the next piece's, and an empty 206 is fetched again.
+// response sent after a GetJobOutput body is never taken for the next piece's, and an empty 206 is fetched again, as
+// is an answer whose Content-Range names other bytes; an inventory cut short is not continued from an answer that
+// ignores the Range asked for.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -13,7 +15,7 @@ import { createServer as createNetServer, type Socket } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateVaultCommand, InitiateJobCommand, InitiateMultipartUploadCommand, UploadArchiveCommand, type GlacierClient } from '@aws-sdk/client-glacier';
+import { CreateVaultCommand, GetJobOutputCommand, InitiateJobCommand, InitiateMultipartUploadCommand, UploadArchiveCommand, type GlacierClient } from '@aws-sdk/client-glacier';
 import { MiB, treeHash } from '../src/core/tree-hash.js';
 import { errorLines, run, sh, show } from './helpers/bins.js';
 import { openUploads, startLocal, type Local } from './helpers/local.js';
@@ -24,7 +26,7 @@ let local: Local;
 let g: GlacierClient;
 let dir: string;
 
-type Mode = 'pass' | 'redirect' | 'junk' | 'junk-large' | 'junk-before' | 'empty' | 'longer';
+type Mode = 'pass' | 'redirect' | 'junk' | 'junk-large' | 'junk-before' | 'empty' | 'longer' | 'shifted' | 'shifted-once' | 'cut-then-whole';
 /** Requests the front has answered on each connection (for junk-before). */
 const answered = new WeakMap<Socket, number>();
 let mode: Mode = 'pass';
@@ -52,6 +54,7 @@ before(async () => {
       });
       return;
     }
+    if (req.method === 'GET' && OUTPUT.test(path) && answerOther(req, res, path)) return;
     // junk-before: bytes that are no response ahead of each answer but the first on a connection, as a client sees
     // the leftovers of a previous response on a connection it reused.
     const n = answered.get(req.socket) ?? 0;
@@ -88,6 +91,49 @@ before(async () => {
   await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
   frontUrl = `http://127.0.0.1:${(front.address() as { port: number }).port}`;
 });
+
+/** How many GetJobOutput answers the front made up (shifted, shifted-once, cut-then-whole). */
+let madeUp = 0;
+
+/**
+ * The front's own answers to GetJobOutput, fetched from glacier-local with the SDK (a request the front changed
+ * would no longer match its signature): `shifted` answers a GET of the first MiB with the second MiB, its own
+ * Content-Range and tree hash (the answer to another piece, as bytes left on a connection would be); `shifted-once`
+ * only the first time. `cut-then-whole` cuts an answer without Range halfway, then answers the GET for the rest
+ * with the whole output, status 200 and no Content-Range, as a server that ignores Range does. True if it answered.
+ */
+function answerOther(req: http.IncomingMessage, res: http.ServerResponse, path: string): boolean {
+  const jobId = decodeURIComponent(path.split('/')[5]);
+  const range = req.headers.range;
+  const send = async (asked: string | undefined, shape: (b: Buffer, h: Record<string, string>) => void) => {
+    const r = await g.send(new GetJobOutputCommand({ accountId: '-', vaultName: VAULT, jobId, range: asked }));
+    const body = Buffer.from(await r.body!.transformToByteArray());
+    const h: Record<string, string> = { 'content-type': r.contentType ?? 'application/octet-stream' };
+    if (r.checksum) h['x-amz-sha256-tree-hash'] = r.checksum;
+    if (r.contentRange) h['content-range'] = r.contentRange;
+    madeUp++;
+    shape(body, h);
+  };
+  const fail = () => res.destroy();
+  if ((mode === 'shifted' || (mode === 'shifted-once' && madeUp === 0)) && range === `bytes=0-${MiB - 1}`) {
+    req.resume();
+    send(`bytes=${MiB}-${2 * MiB - 1}`, (b, h) => {
+      res.writeHead(206, { ...h, 'content-length': String(b.length) });
+      res.end(b);
+    }).catch(fail);
+    return true;
+  }
+  if (mode === 'cut-then-whole') {
+    req.resume();
+    send(undefined, (b, h) => {
+      res.writeHead(200, { ...h, 'content-length': String(b.length) });
+      if (range === undefined) res.write(b.subarray(0, b.length >> 1), () => res.destroy());
+      else res.end(b);
+    }).catch(fail);
+    return true;
+  }
+  return false;
+}
 
 after(async () => {
   front?.closeAllConnections();
@@ -221,6 +267,51 @@ describe('answers that are not the piece asked for, to stdout', () => {
       assert.match(lines[0], c.line, show(r));
     });
   }
+});
+
+describe('an answer whose Content-Range is not the range asked for', () => {
+  after(() => (mode = 'pass'));
+
+  it('on every attempt (the next MiB, with its own tree hash): exit 1 naming it, nothing on stdout (before: exit 3, after the wrong MiB went to stdout)', { timeout: within(90_000) }, async () => {
+    const bytes = randomBytes(2 * MiB);
+    const jobId = await retrieval(bytes);
+    mode = 'shifted';
+    madeUp = 0;
+    const r = await run('glacier-job', ['output', '-v', VAULT, '--endpoint', frontUrl, '--piece-size', '1M', '--', jobId], { env: { ...env(), AWS_MAX_ATTEMPTS: '2' } });
+    assert.equal(r.code, 1, show(r));
+    assert.equal(r.stdout.length, 0, 'nothing written');
+    const lines = errorLines(r.stderr, 'glacier-job');
+    assert.equal(lines.length, 1, show(r));
+    assert.match(lines[0], new RegExp(`piece 0-${MiB - 1}: the response holds "bytes ${MiB}-${2 * MiB - 1}/${2 * MiB}" \\(Content-Range\\), not bytes 0-${MiB - 1}`), show(r));
+    assert.equal(madeUp, 2, 'both attempts were answered with the other MiB');
+  });
+
+  it('once, into a file: fetched again, exit 0, the file exact', { timeout: within(90_000) }, async () => {
+    const bytes = randomBytes(2 * MiB);
+    const jobId = await retrieval(bytes);
+    mode = 'shifted-once';
+    madeUp = 0;
+    const out = join(dir, 'shifted-once.out');
+    const r = await run('glacier-job', ['output', '-v', VAULT, '--endpoint', frontUrl, '--piece-size', '1M', '-o', out, '--', jobId], { env: env() });
+    assert.equal(r.code, 0, show(r));
+    assert.equal(madeUp, 1, 'one answer was the other MiB');
+    assert.match(r.stderr, /fetching bytes 0-1048575 again \(piece 0-1048575: the response holds "bytes 1048576-2097151\/2097152"/, show(r));
+    assert.ok(readFileSync(out).equals(bytes), 'the file is the archive');
+  });
+
+  it('an inventory cut halfway, then answered whole where the rest was asked for: exit 1, the first half written once (before: exit 0, the start repeated)', { timeout: within(90_000) }, async () => {
+    await retrieval(randomBytes(1000));
+    const jobId = (await g.send(new InitiateJobCommand({ accountId: '-', vaultName: VAULT, jobParameters: { Type: 'inventory-retrieval' } }))).jobId!;
+    const whole = Buffer.from(await (await g.send(new GetJobOutputCommand({ accountId: '-', vaultName: VAULT, jobId }))).body!.transformToByteArray());
+    mode = 'cut-then-whole';
+    madeUp = 0;
+    const r = await run('glacier-job', ['output', '-v', VAULT, '--endpoint', frontUrl, '--', jobId], { env: env() });
+    assert.equal(r.code, 1, show(r));
+    assert.equal(madeUp, 2, 'a cut answer, then the whole one');
+    assert.ok(r.stdout.equals(whole.subarray(0, whole.length >> 1)), `stdout is the first half once (${r.stdout.length} of ${whole.length} bytes)`);
+    const lines = errorLines(r.stderr, 'glacier-job');
+    assert.match(lines[lines.length - 1], new RegExp(`the job output stopped after ${whole.length >> 1} bytes, and the request for the rest was answered with no Content-Range \\(the server ignores Range\\); run the command again`), show(r));
+  });
 });
 
 describe('bytes that are no response on a reused connection, for a request the SDK makes (ListJobs)', () => {

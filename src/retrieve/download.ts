@@ -8,7 +8,7 @@ import { BodyOverflow, bodyReader, declaredLength, markPrepaid, readBodyInto } f
 import { prepayPiece } from '../core/rate.js';
 import { GlacierError } from '../core/glacier.js';
 import { withRetry } from '../core/retry.js';
-import { getOutput, type JobTarget } from './jobs.js';
+import { getOutput, type AnsweredRange, type JobTarget } from './jobs.js';
 import { combineTreeHashes, MiB, TreeCombiner, TreeHasher } from '../core/tree-hash.js';
 import type { Piece } from './pieces.js';
 
@@ -245,12 +245,19 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
  *   server sent after an earlier body taken for this answer), and the piece is fetched again: PieceMismatch when it
  *   says more (IntegrityError, exit 3, once every attempt did), else a retryable error that is the last word when
  *   every attempt gets such an answer;
+ * - one whose Content-Range names other bytes than the piece's is not the piece either (its own tree hash would
+ *   match it, so it would be taken for bytes it is not), and is fetched again in the same way; an answer without
+ *   Content-Range is judged by its length alone (a server that ignores Range answers 200 with the whole output);
  * - one with no tree hash cannot be verified: IntegrityError at once, unless `unverified` takes such bytes.
  */
-function refuseAnswer(r: { body: unknown; checksum?: string }, p: Piece, unverified?: boolean): void {
+function refuseAnswer(r: { body: unknown; checksum?: string; range?: AnsweredRange }, p: Piece, unverified?: boolean): void {
   const declared = declaredLength(r.body);
   const length = p.end - p.start + 1;
   const close = () => (r.body as { destroy?: () => void }).destroy?.();
+  if (r.range && (r.range.first !== p.start || r.range.last !== p.end)) {
+    close();
+    throw Object.assign(new Error(`piece ${p.start}-${p.end}: the response holds ${JSON.stringify(r.range.text)} (Content-Range), not bytes ${p.start}-${p.end}`), { retryable: true });
+  }
   if (declared !== undefined && declared !== length) {
     close();
     // More than asked for is a size that does not match (exit 3 on every attempt, as a body found longer while read);

@@ -31,12 +31,27 @@ export async function* listJobs(t: JobTarget, filter: { completed?: string; stat
 
 /**
  * One GET of a job's output, bytes [first, last] of it (offsets in the output, inclusive; `last` undefined: to
- * the end), with the tree hash Glacier sends for them, if any (hex).
+ * the end), with the tree hash Glacier sends for them, if any (hex), and the range the answer says it holds
+ * (`Content-Range: bytes FIRST-LAST/TOTAL` of a 206, parsed; undefined when it names none, as an answer to a
+ * request without Range does: glacier-protocol.md §7.4).
  */
-export async function getOutput(t: JobTarget, jobId: string, first = 0, last?: number): Promise<{ body: Readable; checksum?: string }> {
+export async function getOutput(t: JobTarget, jobId: string, first = 0, last?: number): Promise<{ body: Readable; checksum?: string; range?: AnsweredRange }> {
   const range = first === 0 && last === undefined ? undefined : `bytes=${first}-${last ?? ''}`;
   const r = await getJobOutput(t.glacier, t.vault, jobId, range);
-  return { body: r.body as Readable, checksum: r.checksum };
+  return { body: r.body as Readable, checksum: r.checksum, range: answeredRange(r.contentRange) };
+}
+
+/** What a GetJobOutput answer's Content-Range says it holds: `text` as sent; first and last null when it does not parse. */
+export interface AnsweredRange {
+  text: string;
+  first: number | null;
+  last: number | null;
+}
+
+function answeredRange(header: string | undefined): AnsweredRange | undefined {
+  if (header === undefined || header === '') return undefined;
+  const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header.trim());
+  return { text: header, first: m ? Number(m[1]) : null, last: m ? Number(m[2]) : null };
 }
 
 /**

@@ -7,7 +7,7 @@ import type { GlacierJobDescription } from '@aws-sdk/client-glacier';
 import { GlacierError } from '../core/glacier.js';
 import { sleep } from '../core/retry.js';
 import { getOutput, type JobTarget } from './jobs.js';
-import { IntegrityError, InterruptedError, UsageError } from '../core/errors.js';
+import { IntegrityError, InterruptedError, ServiceError, UsageError } from '../core/errors.js';
 import { HashPool } from '../core/hash-pool.js';
 import { MiB } from '../core/tree-hash.js';
 import { download, HELD_PIECE, IN_PLACE_PIECE, type Sink } from './download.js';
@@ -158,6 +158,11 @@ async function* outputBytes(o: JobOutputOptions, jobId: string): AsyncGenerator<
     const before = offset;
     try {
       const r = await getOutput(o.target, jobId, offset);
+      if (offset > 0 && r.range?.first !== offset) {
+        // A server that ignores Range answers with the whole output (or some other bytes): appended, they would repeat.
+        (r.body as { destroy?: () => void }).destroy?.();
+        throw new ServiceError(`the job output stopped after ${offset} bytes, and the request for the rest was answered with ${r.range ? `bytes ${JSON.stringify(r.range.text)}` : 'no Content-Range (the server ignores Range)'}; run the command again`);
+      }
       for await (const chunk of r.body as Readable) {
         offset += chunk.length;
         yield chunk as Buffer;
