@@ -164,10 +164,11 @@ export interface WireFloors {
 }
 
 /**
- * The servers of tlsWireFloor, started: `measure(gib)` takes its figures; `writeCommand(tls)` is the shell command of
- * one run of the `written` floor (over TLS or plain TCP), to time beside a product run; `stop()` ends the servers.
+ * The servers of tlsWireFloor, started: `measure(gib)` takes its figures; `writeCommand(tls)` and `heldCommand(tls)`
+ * are the shell commands of one run of the `written` and `held` floors (over TLS or plain TCP), to time beside a
+ * product run; `stop()` ends the servers.
  */
-export async function startWireFloor(file: string): Promise<{ measure(gib: number): WireFloors; writeCommand(tls: boolean): string; stop(): void }> {
+export async function startWireFloor(file: string): Promise<{ measure(gib: number): WireFloors; writeCommand(tls: boolean): string; heldCommand(tls: boolean): string; stop(): void }> {
   const key = join(WORK, 'floor-key.pem');
   const cert = join(WORK, 'floor-cert.pem');
   if (!existsSync(cert)) execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=localhost', '-days', '30'], { stdio: 'ignore' });
@@ -206,6 +207,7 @@ export async function startWireFloor(file: string): Promise<{ measure(gib: numbe
       return { landed: runs[0], send: runs[1], plainLanded: runs[2], plainSend: runs[3], written: runs[4], plainWritten: runs[5], held: runs[6], plainHeld: runs[7] };
     },
     writeCommand: (tls) => command(write(tls, servers[tls ? 0 : 2].port)),
+    heldCommand: (tls) => command(land(tls, servers[tls ? 0 : 2].port, 64 << 20)),
     stop() {
       rmSync(out, { force: true });
       for (const s of servers) s.stop();
