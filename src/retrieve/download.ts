@@ -1,7 +1,6 @@
 // Fetches pieces of a job's output with parallel ranged GETs, verifies each against the tree hash Glacier
 // sends for it, and hands them to the sink strictly in order. A piece that fails verification or drops is
 // fetched again with backoff; nothing unverified reaches the sink. Memory: `concurrency` pieces.
-import { createHash, type Hash } from 'node:crypto';
 import { BufferPool } from '../core/buffer-pool.js';
 import { IntegrityError, InterruptedError } from '../core/errors.js';
 import { BodyOverflow, bodyReader, declaredLength, markPrepaid, readBodyInto } from '../core/http-data.js';
@@ -9,7 +8,7 @@ import { prepayPiece } from '../core/rate.js';
 import { GlacierError } from '../core/glacier.js';
 import { withRetry } from '../core/retry.js';
 import { getOutput, type AnsweredRange, type JobTarget } from './jobs.js';
-import { combineTreeHashes, MiB, TreeCombiner, TreeHasher } from '../core/tree-hash.js';
+import { MiB, TreeCombiner, TreeHasher } from '../core/tree-hash.js';
 import type { Piece } from './pieces.js';
 
 export interface Sink {
@@ -331,12 +330,12 @@ async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combine
       if (paid) markPrepaid(r.body, paid);
       refuseAnswer(r, p, o.unverified);
       const body = bodyReader(r.body);
-      const leaves: Buffer[] = [];
+      // Each slice is hashed right where it landed, while it is in the caches (a hash worker's round trip costs more).
+      const tree = new TreeHasher({ leaves: true });
       const inFlight: (Promise<void> | null)[] = slices.map(() => null);
       const writeSync = sink.writeAtSync?.bind(sink);
       // Written on this thread, one slice is enough: it is hashed and in the page cache before it is refilled.
       const turns = writeSync ? 1 : slices.length;
-      let leaf: Hash | null = null;
       let off = 0;
       try {
         for (let k = 0; off < length; k = (k + 1) % turns) {
@@ -350,13 +349,8 @@ async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combine
           }
           const data = slices[k].subarray(0, got);
           const at = p.start + off;
-          // Hashed right here while the slice is in the caches (a hash worker's round trip costs more than a leaf).
-          (leaf ??= createHash('sha256')).update(data);
+          tree.update(data);
           off += got;
-          if (off % MiB === 0 || off === length) {
-            leaves.push(leaf.digest());
-            leaf = null;
-          }
           if (writeSync) writeSync(data, at);
           else {
             const step = sink.writeAt(data, at);
@@ -372,7 +366,8 @@ async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combine
         await Promise.allSettled(inFlight);
         throw e;
       }
-      const treeHash = combineTreeHashes(leaves).toString('hex');
+      const treeHash = tree.digest().treeHash;
+      const leaves = tree.leaves!;
       if (!r.checksum) {
         if (!warnedUnverified) o.warn?.(`Glacier sends no tree hash for output bytes ${p.start}-${p.end} (and maybe others): taking them UNVERIFIED, as --unverified asks`);
         warnedUnverified = true;
