@@ -75,6 +75,7 @@ export async function benchDownload(): Promise<void> {
                   held = h.cpu;
                 } else {
                   const f = timed(floors.writeCommand(tls));
+                  floors.removeOutput();
                   const c = timed(`cp ${input} ${dir}/copy.bin`);
                   timed(`rm -f ${dir}/copy.bin`);
                   if (f.status !== 0 || c.status !== 0) throw new Error(`paired floor: ${f.stderr}${c.stderr}`);

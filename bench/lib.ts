@@ -66,11 +66,15 @@ export function loadavg(): string {
 /** How many times each measured case runs (BENCH_RUNS, default 3); figures are the median run. */
 export const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
 
-/** Runs `pipeline` RUNS times; the median run by CPU, and the lowest and highest CPU and peak RSS seen. */
-export function timedRuns(pipeline: string, env: NodeJS.ProcessEnv = process.env): Timed & { cpuMin: number; cpuMax: number; rssMax: number } {
+/**
+ * Runs `pipeline` RUNS times; the median run by CPU, and the lowest and highest CPU and peak RSS seen. `after`, if
+ * given, is called (untimed) after each run: e.g. to remove what the run wrote, as a product run's output is removed.
+ */
+export function timedRuns(pipeline: string, env: NodeJS.ProcessEnv = process.env, after?: () => void): Timed & { cpuMin: number; cpuMax: number; rssMax: number } {
   const runs: Timed[] = [];
   for (let i = 0; i < RUNS; i++) {
     const t = timed(pipeline, env);
+    after?.();
     if (t.status !== 0) return { ...t, cpuMin: t.cpu, cpuMax: t.cpu, rssMax: t.rssMiB };
     runs.push(t);
   }
@@ -166,9 +170,9 @@ export interface WireFloors {
 /**
  * The servers of tlsWireFloor, started: `measure(gib)` takes its figures; `writeCommand(tls)` and `heldCommand(tls)`
  * are the shell commands of one run of the `written` and `held` floors (over TLS or plain TCP), to time beside a
- * product run; `stop()` ends the servers.
+ * product run; `removeOutput()` removes what a `written` run wrote (untimed); `stop()` ends the servers.
  */
-export async function startWireFloor(file: string): Promise<{ measure(gib: number): WireFloors; writeCommand(tls: boolean): string; heldCommand(tls: boolean): string; stop(): void }> {
+export async function startWireFloor(file: string): Promise<{ measure(gib: number): WireFloors; writeCommand(tls: boolean): string; removeOutput(): void; heldCommand(tls: boolean): string; stop(): void }> {
   const key = join(WORK, 'floor-key.pem');
   const cert = join(WORK, 'floor-cert.pem');
   if (!existsSync(cert)) execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=localhost', '-days', '30'], { stdio: 'ignore' });
@@ -197,16 +201,19 @@ export async function startWireFloor(file: string): Promise<{ measure(gib: numbe
     `const flush = () => { if (!fill) return; const s = b.subarray(0, fill); (leaf = leaf || crypto.createHash('sha256')).update(s); lf += fill; if (lf === 1048576) { leaves.push(leaf.digest()); leaf = null; lf = 0; } fs.writeSync(fd, s, 0, fill, pos); pos += fill; fill = 0; }; ` +
     `${connect(tls, port, `onread: { buffer: () => b.subarray(fill), callback: (n) => { fill += n; if (fill === S) flush(); return true; } }`)}.on('end', () => { flush(); if (leaf) leaves.push(leaf.digest()); fs.fdatasyncSync(fd); process.exit(0); })`;
   const command = (code: string) => `node -e "${code.replace(/"/g, '\\"')}"`;
+  const removeOutput = () => rmSync(out, { force: true });
   return {
     measure(gib) {
       const runs = [land(true, servers[0].port), send(true, servers[1].port), land(false, servers[2].port), send(false, servers[3].port), write(true, servers[0].port), write(false, servers[2].port), land(true, servers[0].port, 64 << 20), land(false, servers[2].port, 64 << 20)].map((code) => {
-        const t = timedRuns(command(code));
+        // A file floor's output is removed after each run, as each product run's is: every run writes a new file.
+        const t = timedRuns(command(code), process.env, removeOutput);
         if (t.status !== 0) throw new Error(`tls wire floor: ${t.stderr}`);
         return t.cpu / gib;
       });
       return { landed: runs[0], send: runs[1], plainLanded: runs[2], plainSend: runs[3], written: runs[4], plainWritten: runs[5], held: runs[6], plainHeld: runs[7] };
     },
     writeCommand: (tls) => command(write(tls, servers[tls ? 0 : 2].port)),
+    removeOutput,
     heldCommand: (tls) => command(land(tls, servers[tls ? 0 : 2].port, 64 << 20)),
     stop() {
       rmSync(out, { force: true });

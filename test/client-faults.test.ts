@@ -26,7 +26,7 @@ let local: Local;
 let g: GlacierClient;
 let dir: string;
 
-type Mode = 'pass' | 'redirect' | 'junk' | 'junk-large' | 'junk-before' | 'empty' | 'longer' | 'shifted' | 'shifted-once' | 'cut-then-whole';
+type Mode = 'pass' | 'redirect' | 'junk' | 'junk-large' | 'junk-before' | 'empty' | 'longer' | 'shifted' | 'shifted-once' | 'cut-then-whole' | 'shifted-206' | 'late-200' | 'inv-short' | 'inv-short-once' | 'bad-job-hash';
 /** Requests the front has answered on each connection (for junk-before). */
 const answered = new WeakMap<Socket, number>();
 let mode: Mode = 'pass';
@@ -37,6 +37,7 @@ const junked = new Map<Socket, boolean>();
 
 const OUTPUT = /^\/[^/]+\/vaults\/[^/]+\/jobs\/[^/]+\/output$/;
 const ARCHIVES = /^\/[^/]+\/vaults\/[^/]+\/archives$/;
+const JOB = /^\/[^/]+\/vaults\/[^/]+\/jobs\/[^/?]+$/;
 
 before(async () => {
   local = await startLocal(['--memory', '--job-delay', '0']);
@@ -62,6 +63,19 @@ before(async () => {
     if (mode === 'junk-before' && n > 0) req.socket.write('GARBAGE\r\n');
     // Forwarded as sent (the Host header included, so the signature still holds).
     const up = http.request({ host: upstream.hostname, port: Number(upstream.port), method: req.method, path, headers: req.headers, agent: false }, (ur) => {
+      if (mode === 'bad-job-hash' && req.method === 'GET' && JOB.test(path) && ur.statusCode === 200) {
+        // DescribeJob saying the output has another tree hash than its pieces add up to.
+        const chunks: Buffer[] = [];
+        ur.on('data', (c: Buffer) => chunks.push(c));
+        ur.on('end', () => {
+          const job = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { SHA256TreeHash: string };
+          job.SHA256TreeHash = '0'.repeat(64);
+          const body = Buffer.from(JSON.stringify(job));
+          res.writeHead(200, { ...ur.headers, 'content-length': String(body.length) });
+          res.end(body);
+        });
+        return;
+      }
       if ((mode === 'empty' || mode === 'longer') && req.method === 'GET' && OUTPUT.test(path) && ur.statusCode! < 300) {
         // The answer's status and headers (its tree hash too) with an empty body, or with one byte more.
         const chunks: Buffer[] = [];
@@ -115,11 +129,33 @@ function answerOther(req: http.IncomingMessage, res: http.ServerResponse, path: 
     shape(body, h);
   };
   const fail = () => res.destroy();
-  if ((mode === 'shifted' || (mode === 'shifted-once' && madeUp === 0)) && range === `bytes=0-${MiB - 1}`) {
+  if ((mode === 'shifted' || mode === 'shifted-206' || (mode === 'shifted-once' && madeUp === 0)) && range === `bytes=0-${MiB - 1}`) {
     req.resume();
     send(`bytes=${MiB}-${2 * MiB - 1}`, (b, h) => {
+      // shifted-206: the same answer without its Content-Range.
+      if (mode === 'shifted-206') delete h['content-range'];
       res.writeHead(206, { ...h, 'content-length': String(b.length) });
       res.end(b);
+    }).catch(fail);
+    return true;
+  }
+  if (mode === 'late-200' && range === `bytes=${MiB}-${2 * MiB - 1}`) {
+    // A 200 (the whole output, as a server that ignores Range sends it) for the second MiB: the first MiB's bytes.
+    req.resume();
+    send(`bytes=0-${MiB - 1}`, (b, h) => {
+      delete h['content-range'];
+      res.writeHead(200, { ...h, 'content-length': String(b.length) });
+      res.end(b);
+    }).catch(fail);
+    return true;
+  }
+  if ((mode === 'inv-short' || (mode === 'inv-short-once' && madeUp === 0)) && range === undefined) {
+    // A complete answer (its length says so) that holds only the first half of the inventory.
+    req.resume();
+    send(undefined, (b, h) => {
+      const half = b.subarray(0, b.length >> 1);
+      res.writeHead(200, { ...h, 'content-length': String(half.length) });
+      res.end(half);
     }).catch(fail);
     return true;
   }
@@ -252,7 +288,7 @@ describe('answers that are not the piece asked for, to stdout', () => {
   });
 
   const wrongLength: { mode: Mode; title: string; code: number; line: RegExp }[] = [
-    { mode: 'empty', title: '206 with its tree hash and an empty body: fetched again, then exit 1 naming it, nothing on stdout (before: exit 0, empty)', code: 1, line: /the response holds 0 bytes, not 1048577/ },
+    { mode: 'empty', title: '206 with its tree hash and an empty body: fetched again, then exit 1 naming it, nothing on stdout (before: exit 0, empty)', code: 1, line: /the response holds 0 bytes, not bytes 0-1048576, on every attempt; nothing unverified was written/ },
     { mode: 'longer', title: 'a body one byte longer than the piece, with its length: fetched again, then exit 3 (a size that does not match), nothing on stdout', code: 3, line: /more bytes than asked for .*on every attempt; nothing unverified was written/ },
   ];
   for (const c of wrongLength) {
@@ -286,6 +322,42 @@ describe('an answer whose Content-Range is not the range asked for', () => {
     assert.equal(madeUp, 2, 'both attempts were answered with the other MiB');
   });
 
+  const unmarked: { mode: Mode; title: string; line: RegExp }[] = [
+    { mode: 'shifted-206', title: 'a 206 without Content-Range (the next MiB, with its own tree hash and the right length): exit 1 naming it, nothing on stdout (before: exit 3, after the wrong MiB went to stdout)', line: /piece 0-1048575: the response holds a 206 without Content-Range, not bytes 0-1048575, on every attempt; nothing unverified was written/ },
+    { mode: 'late-200', title: 'a 200 for the second MiB (the first MiB, with its tree hash): exit 1 naming it, only the first MiB on stdout (before: exit 3, after the wrong MiB went to stdout)', line: /piece 1048576-2097151: the response holds the whole output \(200\), not bytes 1048576-2097151, on every attempt/ },
+  ];
+  for (const c of unmarked) {
+    it(c.title, { timeout: within(90_000) }, async () => {
+      const bytes = randomBytes(2 * MiB);
+      const jobId = await retrieval(bytes);
+      mode = c.mode;
+      madeUp = 0;
+      const r = await run('glacier-job', ['output', '-v', VAULT, '--endpoint', frontUrl, '--piece-size', '1M', '-c', '1', '--', jobId], { env: { ...env(), AWS_MAX_ATTEMPTS: '2' } });
+      assert.equal(r.code, 1, show(r));
+      assert.ok(bytes.subarray(0, r.stdout.length).equals(r.stdout) && r.stdout.length <= (c.mode === 'late-200' ? MiB : 0), `only verified bytes in their place on stdout (${r.stdout.length})`);
+      const lines = errorLines(r.stderr, 'glacier-job');
+      assert.equal(lines.length, 1, show(r));
+      assert.match(lines[0], c.line, show(r));
+      assert.equal(madeUp, 2, 'both attempts were answered so');
+    });
+  }
+
+  it('into a file whose pieces match but whose whole does not match the job: exit 3, and the next run fetches it all again (before: it resumed after every byte)', { timeout: within(90_000) }, async () => {
+    const bytes = randomBytes(2 * MiB);
+    const jobId = await retrieval(bytes);
+    mode = 'bad-job-hash';
+    const out = join(dir, 'bad-job-hash.out');
+    const r = await run('glacier-job', ['output', '-v', VAULT, '--endpoint', frontUrl, '--piece-size', '1M', '-o', out, '--', jobId], { env: env() });
+    assert.equal(r.code, 3, show(r));
+    assert.match(errorLines(r.stderr, 'glacier-job')[0], /does not match the job's 0{64}; .*bad-job-hash\.out\.partial counts nothing as verified now, so the next run fetches it all again/, show(r));
+    assert.equal((JSON.parse(readFileSync(`${out}.partial.json`, 'utf8')) as { verified: number }).verified, 0, 'the record counts nothing');
+    mode = 'pass';
+    const again = await run('glacier-job', ['output', '-v', VAULT, '--endpoint', frontUrl, '--piece-size', '1M', '-o', out, '--', jobId], { env: env() });
+    assert.equal(again.code, 0, show(again));
+    assert.doesNotMatch(again.stderr, /resuming/, show(again));
+    assert.ok(readFileSync(out).equals(bytes), 'the file is the archive');
+  });
+
   it('once, into a file: fetched again, exit 0, the file exact', { timeout: within(90_000) }, async () => {
     const bytes = randomBytes(2 * MiB);
     const jobId = await retrieval(bytes);
@@ -311,6 +383,54 @@ describe('an answer whose Content-Range is not the range asked for', () => {
     assert.ok(r.stdout.equals(whole.subarray(0, whole.length >> 1)), `stdout is the first half once (${r.stdout.length} of ${whole.length} bytes)`);
     const lines = errorLines(r.stderr, 'glacier-job');
     assert.match(lines[lines.length - 1], new RegExp(`the job output stopped after ${whole.length >> 1} bytes, and the request for the rest was answered with no Content-Range \\(the server ignores Range\\); run the command again`), show(r));
+  });
+});
+
+describe('an inventory answer that ends before the size its job gives (its framing says it is complete)', () => {
+  after(() => (mode = 'pass'));
+  let jobId: string;
+  let csvJobId: string;
+  let whole: Buffer;
+  let csv: Buffer;
+  before(async () => {
+    for (let i = 0; i < 3; i++) await retrieval(randomBytes(100 + i));
+    const inventory = async (Format: string) => {
+      const id = (await g.send(new InitiateJobCommand({ accountId: '-', vaultName: VAULT, jobParameters: { Type: 'inventory-retrieval', Format } }))).jobId!;
+      return { id, bytes: Buffer.from(await (await g.send(new GetJobOutputCommand({ accountId: '-', vaultName: VAULT, jobId: id }))).body!.transformToByteArray()) };
+    };
+    ({ id: jobId, bytes: whole } = await inventory('JSON'));
+    ({ id: csvJobId, bytes: csv } = await inventory('CSV'));
+  });
+
+  it('glacier-job output: continued from where it ended, exit 0, the inventory whole (before: exit 0, half of it)', { timeout: within(60_000) }, async () => {
+    mode = 'inv-short';
+    madeUp = 0;
+    const r = await run('glacier-job', ['output', '-v', VAULT, '--endpoint', frontUrl, '--', jobId], { env: env() });
+    assert.equal(r.code, 0, show(r));
+    assert.equal(madeUp, 1, 'the first answer was half');
+    assert.ok(r.stdout.equals(whole), `stdout is the inventory (${r.stdout.length} of ${whole.length} bytes)`);
+    assert.match(r.stderr, new RegExp(`the job output stopped after ${whole.length >> 1} bytes \\(the answer ended after ${whole.length >> 1} of the output's ${whole.length} bytes\\); continuing from there`), show(r));
+  });
+
+  it('glacier-restore --inventory JOB_ID: fetched again, every archive restored (before: the half read as a broken inventory)', { timeout: within(90_000) }, async () => {
+    mode = 'inv-short-once';
+    madeUp = 0;
+    const r = await run('glacier-restore', ['-v', VAULT, '--endpoint', frontUrl, '--inventory', jobId, '--to', join(dir, 'inv-short-restore'), '--interval', '100ms'], { env: env() });
+    assert.equal(r.code, 0, show(r));
+    assert.equal(madeUp, 1, 'the first answer was half');
+    assert.match(r.stderr, new RegExp(`fetching the inventory again \\(the inventory ended after ${whole.length >> 1} of its ${whole.length} bytes\\)`), show(r));
+    const summary = JSON.parse(r.stdout.toString('utf8').trim().split('\n').at(-1)!) as { archives: number; done: number };
+    const listed = (JSON.parse(whole.toString('utf8')) as { ArchiveList: unknown[] }).ArchiveList.length;
+    assert.deepEqual([summary.archives, summary.done], [listed, listed], 'every archive of the inventory restored');
+  });
+
+  it('glacier-ls --inventory JOB_ID of a CSV inventory: exit 1 naming it (before: exit 0 on part of the list)', { timeout: within(60_000) }, async () => {
+    mode = 'inv-short';
+    madeUp = 0;
+    const r = await run('glacier-ls', ['-v', VAULT, '--archives', '--json', '--all-hosts', '--endpoint', frontUrl, '--inventory', csvJobId], { env: { ...env(), GLACIER_CATALOGUE: join(dir, 'inv-short-catalogue.jsonl') } });
+    assert.equal(madeUp, 1, 'the answer was half');
+    assert.equal(r.code, 1, show(r));
+    assert.match(errorLines(r.stderr, 'glacier-ls').at(-1)!, new RegExp(`inventory job ${csvJobId}: its output ended after ${csv.length >> 1} of its ${csv.length} bytes; run the command again`), show(r));
   });
 });
 

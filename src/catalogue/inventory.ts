@@ -1,7 +1,7 @@
 // The inventory `glacier-ls --archives --inventory JOB_ID|FILE` reconciles the catalogue with: a file kept from
 // `glacier-job output` (JSON or CSV), or a finished inventory job's output read as it arrives.
 import { createReadStream, existsSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { NotReadyError, ServiceError, UsageError } from '../core/errors.js';
 import type { Glacier } from '../core/glacier.js';
 import { describe, getOutput } from '../retrieve/jobs.js';
@@ -38,5 +38,16 @@ export async function* inventorySource(g: Glacier, vault: string, source: string
   if (job.StatusCode === 'InProgress') throw new NotReadyError(`inventory job ${source} is still in progress; wait with: glacier-job wait -v ${vault} ${source}`);
   if (job.StatusCode === 'Failed') throw new ServiceError(`inventory job ${source} failed: ${job.StatusMessage ?? 'no reason given'}`);
   const r = await getOutput(t, source);
-  yield* readInventory(r.body as Readable, formatOf(job.InventoryRetrievalParameters?.Format));
+  // An answer that ends before the size the job gives was cut short, whatever its framing said: archives it would
+  // leave out must not be marked as gone from the vault.
+  const size = Number(job.InventorySizeInBytes) || 0;
+  let got = 0;
+  const counted = (async function* () {
+    for await (const chunk of r.body as Readable) {
+      got += (chunk as Buffer).length;
+      yield chunk as Buffer;
+    }
+    if (got < size) throw new ServiceError(`inventory job ${source}: its output ended after ${got} of its ${size} bytes; run the command again`);
+  })();
+  yield* readInventory(Readable.from(counted), formatOf(job.InventoryRetrievalParameters?.Format));
 }

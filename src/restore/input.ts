@@ -69,6 +69,8 @@ export async function inventoryFromJob(o: InventoryJobOptions): Promise<string> 
     return id;
   };
   if (!jobId) jobId = await start();
+  // The inventory's size as the job gives it: an answer that ends before it is cut short, whatever its framing said.
+  let size = 0;
   for (;;) {
     let job;
     try {
@@ -86,7 +88,10 @@ export async function inventoryFromJob(o: InventoryJobOptions): Promise<string> 
       continue;
     }
     if (job.Action !== 'InventoryRetrieval') throw new UsageError(`job ${jobId} is not an inventory job`);
-    if (job.StatusCode === 'Succeeded') break;
+    if (job.StatusCode === 'Succeeded') {
+      size = Number(job.InventorySizeInBytes) || 0;
+      break;
+    }
     if (job.StatusCode === 'Failed') {
       if (!ours) throw new ServiceError(`inventory job ${jobId} failed: ${job.StatusMessage ?? 'no reason given'}`);
       o.warn(`inventory job ${jobId} failed (${job.StatusMessage ?? 'no reason given'})`);
@@ -102,8 +107,10 @@ export async function inventoryFromJob(o: InventoryJobOptions): Promise<string> 
       const out = await createTemp(tmp); // O_EXCL|O_NOFOLLOW, 0600: a link planted at FILE.tmp is never followed
       await pipeline(r.body as Readable, out.createWriteStream());
       const fh = await fsp.open(tmp, 'r+');
+      const got = (await fh.stat()).size;
       await fh.datasync(); // on disk before the journal says it is there
       await fh.close();
+      if (got < size) throw new Error(`the inventory ended after ${got} of its ${size} bytes`);
       break;
     } catch (e) {
       // A body cut mid-way is not retried by send (it already returned): fetch it again a few times.

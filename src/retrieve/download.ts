@@ -2,7 +2,7 @@
 // sends for it, and hands them to the sink strictly in order. A piece that fails verification or drops is
 // fetched again with backoff; nothing unverified reaches the sink. Memory: `concurrency` pieces.
 import { BufferPool } from '../core/buffer-pool.js';
-import { IntegrityError, InterruptedError } from '../core/errors.js';
+import { IntegrityError, InterruptedError, ServiceError } from '../core/errors.js';
 import { BodyOverflow, bodyReader, declaredLength, markPrepaid, readBodyInto } from '../core/http-data.js';
 import { prepayPiece } from '../core/rate.js';
 import { GlacierError } from '../core/glacier.js';
@@ -115,6 +115,11 @@ class PieceMismatch extends Error {
   readonly retryable = true;
 }
 
+/** An answer that is not the piece asked for (its length or Content-Range says so): fetched again, then exit 1. */
+class WrongAnswer extends Error {
+  readonly retryable = true;
+}
+
 /**
  * Fetches `pieces` of a job's output and hands them to `o.sink` in order, each verified against the tree hash
  * Glacier sends for it. Returns the output's running tree hash (hex, over what was written, after any resumed
@@ -178,10 +183,7 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
         onRetry: (e, n, ms) => o.warn?.(`fetching bytes ${p.start}-${p.end} again (${(e as Error).message}; attempt ${n + 1} in ${ms} ms)`),
       },
     ).catch((e) => {
-      if (o.signal?.aborted) throw o.signal.reason instanceof InterruptedError ? o.signal.reason : new InterruptedError('SIGINT');
-      if (e instanceof Final) throw e.error;
-      if (e instanceof PieceMismatch) throw new IntegrityError(`${e.message}, on every attempt; nothing unverified was written`);
-      throw e;
+      throw finalError(o, e);
     });
   };
 
@@ -245,25 +247,29 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
  *   says more (IntegrityError, exit 3, once every attempt did), else a retryable error that is the last word when
  *   every attempt gets such an answer;
  * - one whose Content-Range names other bytes than the piece's is not the piece either (its own tree hash would
- *   match it, so it would be taken for bytes it is not), and is fetched again in the same way; an answer without
- *   Content-Range is judged by its length alone (a server that ignores Range answers 200 with the whole output);
+ *   match it, so it would be taken for bytes it is not), and is fetched again in the same way (WrongAnswer, exit 1
+ *   once every attempt got one); so is a 206 without Content-Range (RFC 9110 §15.3.7 requires it), and a 200 for a
+ *   piece that does not start at byte 0 (a 200 is the whole output: a server that ignores Range sends it);
  * - one with no tree hash cannot be verified: IntegrityError at once, unless `unverified` takes such bytes.
  */
-function refuseAnswer(r: { body: unknown; checksum?: string; range?: AnsweredRange }, p: Piece, unverified?: boolean): void {
+function refuseAnswer(r: { body: unknown; checksum?: string; status?: number; range?: AnsweredRange }, p: Piece, unverified?: boolean): void {
   const declared = declaredLength(r.body);
   const length = p.end - p.start + 1;
   const close = () => (r.body as { destroy?: () => void }).destroy?.();
-  if (r.range && (r.range.first !== p.start || r.range.last !== p.end)) {
+  const refuse = (holds: string) => {
     close();
-    throw Object.assign(new Error(`piece ${p.start}-${p.end}: the response holds ${JSON.stringify(r.range.text)} (Content-Range), not bytes ${p.start}-${p.end}`), { retryable: true });
-  }
+    return new WrongAnswer(`piece ${p.start}-${p.end}: the response holds ${holds}, not bytes ${p.start}-${p.end}`);
+  };
+  if (r.range && (r.range.first !== p.start || r.range.last !== p.end)) throw refuse(`${JSON.stringify(r.range.text)} (Content-Range)`);
+  if (!r.range && r.status === 206) throw refuse('a 206 without Content-Range');
   if (declared !== undefined && declared !== length) {
     close();
     // More than asked for is a size that does not match (exit 3 on every attempt, as a body found longer while read);
     // fewer, an answer cut short (exit 1).
     if (declared > length) throw new PieceMismatch(`piece ${p.start}-${p.end}: more bytes than asked for (the response holds ${declared}, not ${length})`);
-    throw Object.assign(new Error(`piece ${p.start}-${p.end}: the response holds ${declared} bytes, not ${length}`), { retryable: true });
+    throw refuse(`${declared} bytes`);
   }
+  if (!r.range && r.status === 200 && p.start !== 0) throw refuse('the whole output (200)');
   if (!r.checksum && !unverified) {
     close();
     throw new IntegrityError(`Glacier sent no tree hash for output bytes ${p.start}-${p.end} (it sends one only for tree-hash-aligned ranges), so they cannot be verified; nothing unverified was written (--unverified takes such bytes anyway)`);
@@ -285,7 +291,10 @@ function retryOptions(o: DownloadOptions, p: Piece) {
 function finalError(o: DownloadOptions, e: unknown): unknown {
   if (o.signal?.aborted) return o.signal.reason instanceof InterruptedError ? o.signal.reason : new InterruptedError('SIGINT');
   if (e instanceof Final) return e.error;
-  if (e instanceof PieceMismatch) return new IntegrityError(`${e.message}, on every attempt; nothing unverified was written`);
+  // Into a file, a piece's bytes are written before they are checked: they stay in FILE.partial, never counted as verified.
+  const kept = o.sink.positional ? 'nothing unverified counts as verified (the file stays .partial)' : 'nothing unverified was written';
+  if (e instanceof PieceMismatch) return new IntegrityError(`${e.message}, on every attempt; ${kept}`);
+  if (e instanceof WrongAnswer) return new ServiceError(`${e.message}, on every attempt; ${kept}`);
   return e;
 }
 

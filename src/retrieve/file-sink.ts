@@ -248,6 +248,19 @@ export class FileSink implements Sink, PositionalSink {
     await fsp.rm(`${FileSink.partialPath(this.path)}.json`, { force: true });
   }
 
+  /**
+   * Counts nothing in FILE.partial as verified any more (its record is saved so at once): for an output whose pieces
+   * each matched but whose whole did not, so that the next run fetches it all again rather than trust that prefix.
+   */
+  async forget(): Promise<void> {
+    await this.saving.catch(() => {});
+    this.state.verified = 0;
+    this.state.nodes = [];
+    await saveState(`${FileSink.partialPath(this.path)}.json`, { ...this.state, nodes: [] });
+    this.savedAt = 0;
+    this.savedTime = Date.now();
+  }
+
   /** Closes FILE.partial (kept for a later run unless finished, its record brought up to date) and releases the lock. */
   async close(): Promise<void> {
     if (!this.finished) await this.save().catch(() => {});

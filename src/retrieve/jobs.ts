@@ -35,23 +35,29 @@ export async function* listJobs(t: JobTarget, filter: { completed?: string; stat
  * (`Content-Range: bytes FIRST-LAST/TOTAL` of a 206, parsed; undefined when it names none, as an answer to a
  * request without Range does: glacier-protocol.md §7.4).
  */
-export async function getOutput(t: JobTarget, jobId: string, first = 0, last?: number): Promise<{ body: Readable; checksum?: string; range?: AnsweredRange }> {
+export async function getOutput(t: JobTarget, jobId: string, first = 0, last?: number): Promise<{ body: Readable; checksum?: string; status?: number; range?: AnsweredRange }> {
   const range = first === 0 && last === undefined ? undefined : `bytes=${first}-${last ?? ''}`;
   const r = await getJobOutput(t.glacier, t.vault, jobId, range);
-  return { body: r.body as Readable, checksum: r.checksum, range: answeredRange(r.contentRange) };
+  return { body: r.body as Readable, checksum: r.checksum, status: r.status, range: answeredRange(r.contentRange) };
 }
 
-/** What a GetJobOutput answer's Content-Range says it holds: `text` as sent; first and last null when it does not parse. */
+/**
+ * What a GetJobOutput answer's Content-Range says it holds: `text` as sent; `first` and `last` null when it does not
+ * parse or names a last byte at or past its own total (RFC 9110 §14.4); `total` null when it is `*`.
+ */
 export interface AnsweredRange {
   text: string;
   first: number | null;
   last: number | null;
+  total: number | null;
 }
 
 function answeredRange(header: string | undefined): AnsweredRange | undefined {
   if (header === undefined || header === '') return undefined;
   const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header.trim());
-  return { text: header, first: m ? Number(m[1]) : null, last: m ? Number(m[2]) : null };
+  const total = m && m[3] !== '*' ? Number(m[3]) : null;
+  const sound = m !== null && Number(m[1]) <= Number(m[2]) && (total === null || Number(m[2]) < total);
+  return { text: header, first: sound ? Number(m![1]) : null, last: sound ? Number(m![2]) : null, total };
 }
 
 /**

@@ -128,7 +128,11 @@ export async function writeJobOutput(o: JobOutputOptions): Promise<JobOutputResu
       onBytes: o.onBytes && ((n) => o.onBytes!(n)),
     });
     // The whole is checked too: every piece matched already, so a mismatch here means Glacier disagrees with itself.
-    if (whole && done.treeHash !== whole) throw new IntegrityError(`the output's tree hash ${done.treeHash} does not match the job's ${whole}`);
+    if (whole && done.treeHash !== whole) {
+      // Its record would have the next run resume after every byte and fail the same way: it starts over instead.
+      await file?.forget();
+      throw new IntegrityError(`the output's tree hash ${done.treeHash} does not match the job's ${whole}${file ? `; ${file.path}.partial counts nothing as verified now, so the next run fetches it all again` : ''}`);
+    }
     await file?.finish();
     return { bytes: to - from + 1, from, to, unverifiedBytes: done.unverifiedBytes };
   } finally {
@@ -152,6 +156,9 @@ function streamSink(to: { stream: Writable }): Sink {
  * (a Range request from the next byte), so a long inventory is neither restarted nor held in memory.
  */
 async function* outputBytes(o: JobOutputOptions, jobId: string): AsyncGenerator<Buffer> {
+  // Where the output ends: the total an answer's Content-Range gives, else the job's inventory size. An answer that
+  // ends before it was cut short, whatever its framing said (a close or a last chunk can come early), and is continued.
+  let size = Number(o.job.InventorySizeInBytes) || 0;
   let offset = 0;
   let stalls = 0;
   for (;;) {
@@ -163,10 +170,12 @@ async function* outputBytes(o: JobOutputOptions, jobId: string): AsyncGenerator<
         (r.body as { destroy?: () => void }).destroy?.();
         throw new ServiceError(`the job output stopped after ${offset} bytes, and the request for the rest was answered with ${r.range ? `bytes ${JSON.stringify(r.range.text)}` : 'no Content-Range (the server ignores Range)'}; run the command again`);
       }
+      if (r.range?.total) size = r.range.total;
       for await (const chunk of r.body as Readable) {
         offset += chunk.length;
         yield chunk as Buffer;
       }
+      if (offset < size) throw Object.assign(new Error(`the answer ended after ${offset} of the output's ${size} bytes`), { code: 'ECONNRESET' });
       return;
     } catch (e) {
       if (o.target.glacier.signal?.aborted) throw interrupted(o.target.glacier.signal);
