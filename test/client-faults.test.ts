@@ -26,7 +26,7 @@ let local: Local;
 let g: GlacierClient;
 let dir: string;
 
-type Mode = 'pass' | 'redirect' | 'junk' | 'junk-large' | 'junk-before' | 'empty' | 'longer' | 'shifted' | 'shifted-once' | 'cut-then-whole' | 'shifted-206' | 'late-200' | 'inv-short' | 'inv-short-once' | 'bad-job-hash';
+type Mode = 'pass' | 'redirect' | 'junk' | 'junk-large' | 'junk-before' | 'empty' | 'longer' | 'shifted' | 'shifted-once' | 'cut-then-whole' | 'shifted-206' | 'late-200' | 'inv-short' | 'inv-short-once' | 'bad-job-hash' | 'bad-total';
 /** Requests the front has answered on each connection (for junk-before). */
 const answered = new WeakMap<Socket, number>();
 let mode: Mode = 'pass';
@@ -135,6 +135,15 @@ function answerOther(req: http.IncomingMessage, res: http.ServerResponse, path: 
       // shifted-206: the same answer without its Content-Range.
       if (mode === 'shifted-206') delete h['content-range'];
       res.writeHead(206, { ...h, 'content-length': String(b.length) });
+      res.end(b);
+    }).catch(fail);
+    return true;
+  }
+  if (mode === 'bad-total' && range === `bytes=0-${MiB - 1}`) {
+    // The right bytes, under a Content-Range whose last byte is past its own total.
+    req.resume();
+    send(range, (b, h) => {
+      res.writeHead(206, { ...h, 'content-range': `bytes 0-${MiB - 1}/1`, 'content-length': String(b.length) });
       res.end(b);
     }).catch(fail);
     return true;
@@ -324,6 +333,7 @@ describe('an answer whose Content-Range is not the range asked for', () => {
 
   const unmarked: { mode: Mode; title: string; line: RegExp }[] = [
     { mode: 'shifted-206', title: 'a 206 without Content-Range (the next MiB, with its own tree hash and the right length): exit 1 naming it, nothing on stdout (before: exit 3, after the wrong MiB went to stdout)', line: /piece 0-1048575: the response holds a 206 without Content-Range, not bytes 0-1048575, on every attempt; nothing unverified was written/ },
+    { mode: 'bad-total', title: 'a Content-Range whose last byte is past its total (bytes 0-1048575/1): exit 1 naming it, nothing on stdout (before: exit 0)', line: /piece 0-1048575: the response holds "bytes 0-1048575\/1" \(Content-Range\), not bytes 0-1048575, on every attempt/ },
     { mode: 'late-200', title: 'a 200 for the second MiB (the first MiB, with its tree hash): exit 1 naming it, only the first MiB on stdout (before: exit 3, after the wrong MiB went to stdout)', line: /piece 1048576-2097151: the response holds the whole output \(200\), not bytes 1048576-2097151, on every attempt/ },
   ];
   for (const c of unmarked) {
@@ -334,7 +344,7 @@ describe('an answer whose Content-Range is not the range asked for', () => {
       madeUp = 0;
       const r = await run('glacier-job', ['output', '-v', VAULT, '--endpoint', frontUrl, '--piece-size', '1M', '-c', '1', '--', jobId], { env: { ...env(), AWS_MAX_ATTEMPTS: '2' } });
       assert.equal(r.code, 1, show(r));
-      assert.ok(bytes.subarray(0, r.stdout.length).equals(r.stdout) && r.stdout.length <= (c.mode === 'late-200' ? MiB : 0), `only verified bytes in their place on stdout (${r.stdout.length})`);
+      assert.ok(bytes.subarray(0, r.stdout.length).equals(r.stdout) && r.stdout.length <= (c.mode === 'late-200' ? MiB : 0), `only bytes in their place, and none of the refused piece, on stdout (${r.stdout.length})`);
       const lines = errorLines(r.stderr, 'glacier-job');
       assert.equal(lines.length, 1, show(r));
       assert.match(lines[0], c.line, show(r));
