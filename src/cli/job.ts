@@ -27,10 +27,13 @@ const usage = `Usage: glacier-job SUBCOMMAND -v VAULT [options]
   output JOB_ID [--wait] [--range FIRST-LAST] [-o FILE] [-c N] [--archives] [--unverified]
                                    the job's output to stdout (or FILE): parallel ranged GETs written in
                                    order, each piece checked against Glacier's tree hash before it is written
-                                   and fetched again if it fails; the whole is checked too. With -o, an
-                                   interrupted download resumes (FILE.partial, 0600, locked), by this job or
+                                   and fetched again if it fails or is not the piece asked for (its
+                                   Content-Range, length or status says so); the whole is checked too. With -o,
+                                   an interrupted download resumes (FILE.partial, 0600, locked), by this job or
                                    any other for the same archive bytes, its kept bytes checked again; FILE
-                                   appears only when complete. --archives: an inventory (streamed, any size) as
+                                   appears only when complete (a whole that does not match: the next run starts
+                                   over). An inventory cut short is continued from the next byte, until the size
+                                   its job gives. --archives: an inventory (streamed, any size) as
                                    one JSON line per archive, with "Name": the name glacier-restore gives it
                                    (decoded from the description, before de-duplication).
   get ARCHIVE_ID [--tier ...] [--range FIRST-LAST] [-o FILE] [--interval 60s] [-d DESC] [--sns TOPIC]
