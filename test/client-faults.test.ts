@@ -26,7 +26,7 @@ let local: Local;
 let g: GlacierClient;
 let dir: string;
 
-type Mode = 'pass' | 'redirect' | 'junk' | 'junk-large' | 'junk-before' | 'empty' | 'longer' | 'shifted' | 'shifted-once' | 'cut-then-whole' | 'shifted-206' | 'late-200' | 'inv-short' | 'inv-short-once' | 'bad-job-hash' | 'bad-total';
+type Mode = 'pass' | 'redirect' | 'junk' | 'junk-large' | 'junk-before' | 'empty' | 'longer' | 'shifted' | 'shifted-once' | 'cut-then-whole' | 'shifted-206' | 'late-200' | 'inv-short' | 'inv-short-once' | 'bad-job-hash' | 'bad-total' | 'early-200' | 'status-203' | 'other-total' | 'ignore-range' | 'inv-size-big' | 'cut-then-empty';
 /** Requests the front has answered on each connection (for junk-before). */
 const answered = new WeakMap<Socket, number>();
 let mode: Mode = 'pass';
@@ -63,13 +63,15 @@ before(async () => {
     if (mode === 'junk-before' && n > 0) req.socket.write('GARBAGE\r\n');
     // Forwarded as sent (the Host header included, so the signature still holds).
     const up = http.request({ host: upstream.hostname, port: Number(upstream.port), method: req.method, path, headers: req.headers, agent: false }, (ur) => {
-      if (mode === 'bad-job-hash' && req.method === 'GET' && JOB.test(path) && ur.statusCode === 200) {
-        // DescribeJob saying the output has another tree hash than its pieces add up to.
+      if ((mode === 'bad-job-hash' || mode === 'inv-size-big') && req.method === 'GET' && JOB.test(path) && ur.statusCode === 200) {
+        // DescribeJob saying the output has another tree hash than its pieces add up to, or an inventory 10 bytes
+        // larger than it is.
         const chunks: Buffer[] = [];
         ur.on('data', (c: Buffer) => chunks.push(c));
         ur.on('end', () => {
-          const job = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { SHA256TreeHash: string };
-          job.SHA256TreeHash = '0'.repeat(64);
+          const job = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { SHA256TreeHash: string; InventorySizeInBytes: number };
+          if (mode === 'bad-job-hash') job.SHA256TreeHash = '0'.repeat(64);
+          else job.InventorySizeInBytes += 10;
           const body = Buffer.from(JSON.stringify(job));
           res.writeHead(200, { ...ur.headers, 'content-length': String(body.length) });
           res.end(body);
@@ -108,6 +110,8 @@ before(async () => {
 
 /** How many GetJobOutput answers the front made up (shifted, shifted-once, cut-then-whole). */
 let madeUp = 0;
+/** A job whose output is another size (3 MiB), for other-total. */
+let otherJobId = '';
 
 /**
  * The front's own answers to GetJobOutput, fetched from glacier-local with the SDK (a request the front changed
@@ -119,8 +123,8 @@ let madeUp = 0;
 function answerOther(req: http.IncomingMessage, res: http.ServerResponse, path: string): boolean {
   const jobId = decodeURIComponent(path.split('/')[5]);
   const range = req.headers.range;
-  const send = async (asked: string | undefined, shape: (b: Buffer, h: Record<string, string>) => void) => {
-    const r = await g.send(new GetJobOutputCommand({ accountId: '-', vaultName: VAULT, jobId, range: asked }));
+  const send = async (asked: string | undefined, shape: (b: Buffer, h: Record<string, string>) => void, job = jobId) => {
+    const r = await g.send(new GetJobOutputCommand({ accountId: '-', vaultName: VAULT, jobId: job, range: asked }));
     const body = Buffer.from(await r.body!.transformToByteArray());
     const h: Record<string, string> = { 'content-type': r.contentType ?? 'application/octet-stream' };
     if (r.checksum) h['x-amz-sha256-tree-hash'] = r.checksum;
@@ -137,6 +141,22 @@ function answerOther(req: http.IncomingMessage, res: http.ServerResponse, path: 
       res.writeHead(206, { ...h, 'content-length': String(b.length) });
       res.end(b);
     }).catch(fail);
+    return true;
+  }
+  if ((mode === 'early-200' || mode === 'status-203' || mode === 'other-total' || mode === 'ignore-range') && range === `bytes=0-${MiB - 1}`) {
+    // early-200 and status-203: the second MiB under that status, without Content-Range; other-total: the first MiB
+    // of another job's output, with its Content-Range (another total); ignore-range: the whole output, as a 200.
+    req.resume();
+    const asked = mode === 'ignore-range' ? undefined : mode === 'other-total' ? range : `bytes=${MiB}-${2 * MiB - 1}`;
+    send(
+      asked,
+      (b, h) => {
+        if (mode !== 'other-total') delete h['content-range'];
+        res.writeHead(mode === 'status-203' ? 203 : mode === 'other-total' ? 206 : 200, { ...h, 'content-length': String(b.length) });
+        res.end(b);
+      },
+      mode === 'other-total' ? otherJobId : jobId,
+    ).catch(fail);
     return true;
   }
   if (mode === 'bad-total' && range === `bytes=0-${MiB - 1}`) {
@@ -165,6 +185,20 @@ function answerOther(req: http.IncomingMessage, res: http.ServerResponse, path: 
       const half = b.subarray(0, b.length >> 1);
       res.writeHead(200, { ...h, 'content-length': String(half.length) });
       res.end(half);
+    }).catch(fail);
+    return true;
+  }
+  if (mode === 'cut-then-empty') {
+    // The first answer cut halfway; each request for the rest answered with its Content-Range and no bytes.
+    req.resume();
+    send(undefined, (b, h) => {
+      if (range === undefined) {
+        res.writeHead(200, { ...h, 'content-length': String(b.length) });
+        res.write(b.subarray(0, b.length >> 1), () => res.destroy());
+      } else {
+        res.writeHead(206, { ...h, 'content-range': `bytes ${b.length >> 1}-${b.length - 1}/${b.length}`, 'content-length': '0' });
+        res.end();
+      }
     }).catch(fail);
     return true;
   }
@@ -297,7 +331,7 @@ describe('answers that are not the piece asked for, to stdout', () => {
   });
 
   const wrongLength: { mode: Mode; title: string; code: number; line: RegExp }[] = [
-    { mode: 'empty', title: '206 with its tree hash and an empty body: fetched again, then exit 1 naming it, nothing on stdout (before: exit 0, empty)', code: 1, line: /the response holds 0 bytes, not bytes 0-1048576, on every attempt; nothing unverified was written/ },
+    { mode: 'empty', title: '206 with its tree hash and an empty body: fetched again, then exit 1 naming it, nothing on stdout (before: exit 0, empty)', code: 1, line: /the response holds 0 bytes, not bytes 0-1048576 of 1048577, on every attempt; nothing unverified was written/ },
     { mode: 'longer', title: 'a body one byte longer than the piece, with its length: fetched again, then exit 3 (a size that does not match), nothing on stdout', code: 3, line: /more bytes than asked for .*on every attempt; nothing unverified was written/ },
   ];
   for (const c of wrongLength) {
@@ -332,14 +366,21 @@ describe('an answer whose Content-Range is not the range asked for', () => {
   });
 
   const unmarked: { mode: Mode; title: string; line: RegExp }[] = [
-    { mode: 'shifted-206', title: 'a 206 without Content-Range (the next MiB, with its own tree hash and the right length): exit 1 naming it, nothing on stdout (before: exit 3, after the wrong MiB went to stdout)', line: /piece 0-1048575: the response holds a 206 without Content-Range, not bytes 0-1048575, on every attempt; nothing unverified was written/ },
-    { mode: 'bad-total', title: 'a Content-Range whose last byte is past its total (bytes 0-1048575/1): exit 1 naming it, nothing on stdout (before: exit 0)', line: /piece 0-1048575: the response holds "bytes 0-1048575\/1" \(Content-Range\), not bytes 0-1048575, on every attempt/ },
-    { mode: 'late-200', title: 'a 200 for the second MiB (the first MiB, with its tree hash): exit 1 naming it, only the first MiB on stdout (before: exit 3, after the wrong MiB went to stdout)', line: /piece 1048576-2097151: the response holds the whole output \(200\), not bytes 1048576-2097151, on every attempt/ },
+    { mode: 'shifted-206', title: 'a 206 without Content-Range (the next MiB, with its own tree hash and the right length): exit 1 naming it, nothing on stdout (before: exit 3, after the wrong MiB went to stdout)', line: /piece 0-1048575: the response holds a 206 without Content-Range, not bytes 0-1048575 of 2097152, on every attempt; nothing unverified was written/ },
+    { mode: 'bad-total', title: 'a Content-Range whose last byte is past its total (bytes 0-1048575/1): exit 1 naming it, nothing on stdout (before: exit 0)', line: /piece 0-1048575: the response holds "bytes 0-1048575\/1" \(Content-Range\), not bytes 0-1048575 of 2097152, on every attempt/ },
+    { mode: 'late-200', title: 'a 200 for the second MiB (the first MiB, with its tree hash): exit 1 naming it, only the first MiB on stdout (before: exit 3, after the wrong MiB went to stdout)', line: /piece 1048576-2097151: the response holds the whole output \(a 200 without Content-Range\), not bytes 1048576-2097151 of 2097152, on every attempt/ },
   ];
+  unmarked.push(
+    { mode: 'early-200', title: 'a 200 for the first MiB of two (the second MiB, with its tree hash): exit 1 naming it, nothing on stdout (before: exit 3 after the wrong MiB went out; with --range, exit 0)', line: /piece 0-1048575: the response holds the whole output \(a 200 without Content-Range\), not bytes 0-1048575 of 2097152, on every attempt/ },
+    { mode: 'status-203', title: 'a 203 (the second MiB, with its tree hash): exit 1 naming it, nothing on stdout (before: exit 3 after the wrong MiB went out)', line: /piece 0-1048575: the response holds a 203, not bytes 0-1048575 of 2097152, on every attempt/ },
+    { mode: 'other-total', title: "another job's first MiB, its Content-Range naming another total: exit 1 naming it, nothing on stdout (before: exit 3 after the wrong MiB went out)", line: /piece 0-1048575: the response holds "bytes 0-1048575\/3145728" \(Content-Range\), not bytes 0-1048575 of 2097152, on every attempt/ },
+    { mode: 'ignore-range', title: 'a server that ignores Range (a 200 with the whole output for a piece): exit 1 naming it (before: exit 3, "more bytes than asked for")', line: /piece 0-1048575: the response holds the whole output \(a 200 without Content-Range\), not bytes 0-1048575 of 2097152, on every attempt/ },
+  );
   for (const c of unmarked) {
     it(c.title, { timeout: within(90_000) }, async () => {
       const bytes = randomBytes(2 * MiB);
       const jobId = await retrieval(bytes);
+      if (c.mode === 'other-total' && !otherJobId) otherJobId = await retrieval(randomBytes(3 * MiB));
       mode = c.mode;
       madeUp = 0;
       const r = await run('glacier-job', ['output', '-v', VAULT, '--endpoint', frontUrl, '--piece-size', '1M', '-c', '1', '--', jobId], { env: { ...env(), AWS_MAX_ATTEMPTS: '2' } });
@@ -432,6 +473,24 @@ describe('an inventory answer that ends before the size its job gives (its frami
     const summary = JSON.parse(r.stdout.toString('utf8').trim().split('\n').at(-1)!) as { archives: number; done: number };
     const listed = (JSON.parse(whole.toString('utf8')) as { ArchiveList: unknown[] }).ArchiveList.length;
     assert.deepEqual([summary.archives, summary.done], [listed, listed], 'every archive of the inventory restored');
+  });
+
+  it('glacier-job output of an inventory whose job says 10 bytes more than there are: exit 1 naming it, the inventory on stdout (before: exit 2)', { timeout: within(60_000) }, async () => {
+    mode = 'inv-size-big';
+    const r = await run('glacier-job', ['output', '-v', VAULT, '--endpoint', frontUrl, '--', jobId], { env: env() });
+    assert.equal(r.code, 1, show(r));
+    assert.ok(r.stdout.equals(whole), 'stdout is the inventory');
+    assert.match(errorLines(r.stderr, 'glacier-job').at(-1)!, new RegExp(`the job output stopped after ${whole.length} of the ${whole.length + 10} bytes, and the request for the rest failed \\(.*\\); run the command again`), show(r));
+  });
+
+  it('an inventory cut halfway whose rest comes back empty every time: exit 1 naming how far it got and how often (before: only the error of the last attempt)', { timeout: within(90_000) }, async () => {
+    mode = 'cut-then-empty';
+    madeUp = 0;
+    const r = await run('glacier-job', ['output', '-v', VAULT, '--endpoint', frontUrl, '--', jobId], { env: env() });
+    assert.equal(r.code, 1, show(r));
+    assert.equal(madeUp, 6, 'the cut answer, then five empty ones');
+    assert.ok(r.stdout.equals(whole.subarray(0, whole.length >> 1)), 'stdout is the first half');
+    assert.match(errorLines(r.stderr, 'glacier-job').at(-1)!, new RegExp(`the job output stopped after ${whole.length >> 1} of its ${whole.length} bytes on 5 attempts in a row \\(.*\\); run the command again`), show(r));
   });
 
   it('glacier-ls --inventory JOB_ID of a CSV inventory: exit 1 naming it (before: exit 0 on part of the list)', { timeout: within(60_000) }, async () => {

@@ -43,7 +43,7 @@ describe('download() into an in-order sink', () => {
     const got: Buffer[] = [];
     let next = 0;
     const r = await download({
-      target: { glacier, vault: 'dl' }, jobId, pieces, pieceSize: 2 * MiB, concurrency: 2, buffers, retry,
+      target: { glacier, vault: 'dl' }, jobId, outputSize: data.length, pieces, pieceSize: 2 * MiB, concurrency: 2, buffers, retry,
       sink: {
         write: async (b, at) => {
           assert.equal(at, next, 'pieces in order');

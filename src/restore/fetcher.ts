@@ -91,7 +91,7 @@ export function makeFetcher(o: FetcherOptions): Fetcher {
         const pieceSize = pacedPieceSize(pieceSizeFor(item.size, writer.positional ? IN_PLACE_PIECE : HELD_PIECE));
         const pieces = item.size ? planPieces({ rangeStart: 0, rangeEnd: item.size - 1, archiveSize: item.size }, writer.resumed, item.size - 1, pieceSize) : [];
         const got = await download({
-          target: { glacier: o.glacier, vault: o.vault }, jobId, pieces, pieceSize,
+          target: { glacier: o.glacier, vault: o.vault }, jobId, outputSize: item.size, pieces, pieceSize,
           concurrency: o.pieceConcurrency ?? 2, buffers: buffersFor(pieceSize), sink: writer, combiner: writer.combiner, signal: o.signal, warn: o.warn,
           onBytes: (n) => {
             bytes += n;

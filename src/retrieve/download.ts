@@ -63,6 +63,8 @@ const SLICES_PER_FETCH = 3;
 export interface DownloadOptions {
   target: JobTarget;
   jobId: string;
+  /** Bytes in the job's output (its retrieved range): an answer is the piece asked for only if it says this total. */
+  outputSize: number;
   pieces: Piece[];
   pieceSize: number;
   concurrency: number;
@@ -154,7 +156,7 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
           throw e instanceof GlacierError ? new Final(e) : e;
         });
         if (paid) markPrepaid(r.body, paid);
-        refuseAnswer(r, p, o.unverified);
+        refuseAnswer(r, p, o.outputSize, o.unverified);
         // Our connections read the body straight into the piece buffer, and each stretch that lands is hashed at
         // once, while it is still in the caches.
         const data = buf.subarray(0, length);
@@ -246,22 +248,27 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
  *   server sent after an earlier body taken for this answer), and the piece is fetched again: PieceMismatch when it
  *   says more (IntegrityError, exit 3, once every attempt did), else a retryable error that is the last word when
  *   every attempt gets such an answer;
- * - one whose Content-Range names other bytes than the piece's is not the piece either (its own tree hash would
- *   match it, so it would be taken for bytes it is not), and is fetched again in the same way (WrongAnswer, exit 1
- *   once every attempt got one); so is a 206 without Content-Range (RFC 9110 §15.3.7 requires it), and a 200 for a
- *   piece that does not start at byte 0 (a 200 is the whole output: a server that ignores Range sends it);
+ * - one that does not say it is the piece is not the piece either (its own tree hash would match it, so it would
+ *   be taken for bytes it is not), and is fetched again in the same way (WrongAnswer, exit 1 once every attempt got
+ *   one): a 206 is the piece only with a Content-Range naming its bytes and the output's total (RFC 9110 §15.3.7,
+ *   §14.4), a 200 only when the piece is the whole output (a 200 is the whole output: a server that ignores Range
+ *   sends it), and any other status never (protocol §7.4: 200 or 206);
  * - one with no tree hash cannot be verified: IntegrityError at once, unless `unverified` takes such bytes.
+ * `r.status` undefined (an answer not from our connections): judged by its Content-Range and length alone.
  */
-function refuseAnswer(r: { body: unknown; checksum?: string; status?: number; range?: AnsweredRange }, p: Piece, unverified?: boolean): void {
+function refuseAnswer(r: { body: unknown; checksum?: string; status?: number; range?: AnsweredRange }, p: Piece, outputSize: number, unverified?: boolean): void {
   const declared = declaredLength(r.body);
   const length = p.end - p.start + 1;
   const close = () => (r.body as { destroy?: () => void }).destroy?.();
   const refuse = (holds: string) => {
     close();
-    return new WrongAnswer(`piece ${p.start}-${p.end}: the response holds ${holds}, not bytes ${p.start}-${p.end}`);
+    return new WrongAnswer(`piece ${p.start}-${p.end}: the response holds ${holds}, not bytes ${p.start}-${p.end} of ${outputSize}`);
   };
-  if (r.range && (r.range.first !== p.start || r.range.last !== p.end)) throw refuse(`${JSON.stringify(r.range.text)} (Content-Range)`);
-  if (!r.range && r.status === 206) throw refuse('a 206 without Content-Range');
+  const whole = p.start === 0 && p.end === outputSize - 1;
+  if (r.range && (r.range.first !== p.start || r.range.last !== p.end || (r.range.total !== null && r.range.total !== outputSize))) throw refuse(`${JSON.stringify(r.range.text)} (Content-Range)`);
+  if (r.status === 206 && !r.range) throw refuse('a 206 without Content-Range');
+  if (r.status === 200 && !whole) throw refuse(`the whole output (a 200${r.range ? '' : ' without Content-Range'})`);
+  if (r.status !== undefined && r.status !== 200 && r.status !== 206) throw refuse(`a ${r.status}`);
   if (declared !== undefined && declared !== length) {
     close();
     // More than asked for is a size that does not match (exit 3 on every attempt, as a body found longer while read);
@@ -269,7 +276,6 @@ function refuseAnswer(r: { body: unknown; checksum?: string; status?: number; ra
     if (declared > length) throw new PieceMismatch(`piece ${p.start}-${p.end}: more bytes than asked for (the response holds ${declared}, not ${length})`);
     throw refuse(`${declared} bytes`);
   }
-  if (!r.range && r.status === 200 && p.start !== 0) throw refuse('the whole output (200)');
   if (!r.checksum && !unverified) {
     close();
     throw new IntegrityError(`Glacier sent no tree hash for output bytes ${p.start}-${p.end} (it sends one only for tree-hash-aligned ranges), so they cannot be verified; nothing unverified was written (--unverified takes such bytes anyway)`);
@@ -337,7 +343,7 @@ async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combine
         throw e instanceof GlacierError ? new Final(e) : e;
       });
       if (paid) markPrepaid(r.body, paid);
-      refuseAnswer(r, p, o.unverified);
+      refuseAnswer(r, p, o.outputSize, o.unverified);
       const body = bodyReader(r.body);
       // Each slice is hashed right where it landed, while it is in the caches (a hash worker's round trip costs more).
       const tree = new TreeHasher({ leaves: true });

@@ -123,7 +123,7 @@ export async function writeJobOutput(o: JobOutputOptions): Promise<JobOutputResu
       positional: file?.positional,
     };
     const done = await download({
-      target: o.target, jobId, pieces, pieceSize, concurrency: o.concurrency, combiner,
+      target: o.target, jobId, outputSize: total, pieces, pieceSize, concurrency: o.concurrency, combiner,
       sink, signal: o.target.glacier.signal, unverified: o.unverified, warn: o.warn,
       onBytes: o.onBytes && ((n) => o.onBytes!(n)),
     });
@@ -164,7 +164,12 @@ async function* outputBytes(o: JobOutputOptions, jobId: string): AsyncGenerator<
   for (;;) {
     const before = offset;
     try {
-      const r = await getOutput(o.target, jobId, offset);
+      const r = await getOutput(o.target, jobId, offset).catch((e) => {
+        // The request for the rest refused (e.g. a range past the end, when the job's size says more than there is):
+        // the run stops there, its first bytes given; not a usage error.
+        if (offset === 0 || e instanceof InterruptedError || o.target.glacier.signal?.aborted) throw e;
+        throw new ServiceError(`the job output stopped after ${offset}${size ? ` of the ${size}` : ''} bytes, and the request for the rest failed (${(e as Error).message}); run the command again`);
+      });
       if (offset > 0 && r.range?.first !== offset) {
         // A server that ignores Range answers with the whole output (or some other bytes): appended, they would repeat.
         (r.body as { destroy?: () => void }).destroy?.();
@@ -182,7 +187,7 @@ async function* outputBytes(o: JobOutputOptions, jobId: string): AsyncGenerator<
       // A GlacierError is the request layer's last word on the request; what is left is the body cut short.
       if (e instanceof GlacierError || !(e as NodeJS.ErrnoException).code) throw e;
       stalls = offset > before ? 0 : stalls + 1;
-      if (stalls >= 5) throw e;
+      if (stalls >= 5) throw new ServiceError(`the job output stopped after ${offset}${size ? ` of its ${size}` : ''} bytes on 5 attempts in a row (${(e as Error).message}); run the command again`);
       o.warn?.(`the job output stopped after ${offset} bytes (${(e as Error).message}); continuing from there`);
       await sleep(Math.floor(Math.random() * 250 * 2 ** stalls), o.target.glacier.signal).catch(() => {
         throw interrupted(o.target.glacier.signal);
