@@ -26,7 +26,7 @@ let local: Local;
 let g: GlacierClient;
 let dir: string;
 
-type Mode = 'pass' | 'redirect' | 'junk' | 'junk-large' | 'junk-before' | 'empty' | 'longer' | 'shifted' | 'shifted-once' | 'cut-then-whole' | 'shifted-206' | 'late-200' | 'inv-short' | 'inv-short-once' | 'bad-job-hash' | 'bad-total' | 'early-200' | 'status-203' | 'other-total' | 'ignore-range' | 'inv-size-big' | 'cut-then-empty';
+type Mode = 'pass' | 'redirect' | 'junk' | 'junk-large' | 'junk-before' | 'empty' | 'longer' | 'shifted' | 'shifted-once' | 'cut-then-whole' | 'shifted-206' | 'late-200' | 'inv-short' | 'inv-short-once' | 'bad-job-hash' | 'bad-total' | 'early-200' | 'status-203' | 'other-total' | 'ignore-range' | 'inv-size-big' | 'cut-then-empty' | 'inv-206-short' | 'inv-other-total' | 'inv-longer' | 'inv-skip';
 /** Requests the front has answered on each connection (for junk-before). */
 const answered = new WeakMap<Socket, number>();
 let mode: Mode = 'pass';
@@ -188,6 +188,26 @@ function answerOther(req: http.IncomingMessage, res: http.ServerResponse, path: 
     }).catch(fail);
     return true;
   }
+  if (mode === 'inv-206-short' || mode === 'inv-other-total' || mode === 'inv-longer' || mode === 'inv-skip') {
+    // Inventory answers that are not the job's bytes, each with framing that agrees with itself: a 206 of the first
+    // half as if that were all; the first half, then a rest that says its total is other; the inventory twice; the
+    // first half, then a rest whose Content-Range names more bytes than its body holds (100 of them skipped).
+    req.resume();
+    send(undefined, (b, h) => {
+      const half = b.length >> 1;
+      delete h['content-range'];
+      const answer = (status: number, body: Buffer, cr?: string) => {
+        res.writeHead(status, { ...h, ...(cr ? { 'content-range': cr } : {}), 'content-length': String(body.length) });
+        res.end(body);
+      };
+      if (mode === 'inv-206-short') return answer(206, b.subarray(0, half), `bytes 0-${half - 1}/${half}`);
+      if (mode === 'inv-longer') return answer(200, Buffer.concat([b, b]));
+      if (range === undefined) return answer(200, b.subarray(0, half));
+      if (mode === 'inv-other-total') return answer(206, b.subarray(half, half + 100), `bytes ${half}-${half + 99}/${half + 100}`);
+      return answer(206, b.subarray(half + 100), `bytes ${half}-${b.length - 1}/${b.length}`);
+    }).catch(fail);
+    return true;
+  }
   if (mode === 'cut-then-empty') {
     // The first answer cut halfway; each request for the rest answered with its Content-Range and no bytes.
     req.resume();
@@ -196,7 +216,8 @@ function answerOther(req: http.IncomingMessage, res: http.ServerResponse, path: 
         res.writeHead(200, { ...h, 'content-length': String(b.length) });
         res.write(b.subarray(0, b.length >> 1), () => res.destroy());
       } else {
-        res.writeHead(206, { ...h, 'content-range': `bytes ${b.length >> 1}-${b.length - 1}/${b.length}`, 'content-length': '0' });
+        // No Content-Length (a chunked body, ended at once): a length of 0 would contradict the range.
+        res.writeHead(206, { ...h, 'content-range': `bytes ${b.length >> 1}-${b.length - 1}/${b.length}` });
         res.end();
       }
     }).catch(fail);
@@ -491,6 +512,29 @@ describe('an inventory answer that ends before the size its job gives (its frami
     assert.equal(madeUp, 6, 'the cut answer, then five empty ones');
     assert.ok(r.stdout.equals(whole.subarray(0, whole.length >> 1)), 'stdout is the first half');
     assert.match(errorLines(r.stderr, 'glacier-job').at(-1)!, new RegExp(`the job output stopped after ${whole.length >> 1} of its ${whole.length} bytes on 5 attempts in a row \\(.*\\); run the command again`), show(r));
+  });
+
+  const notTheInventory: { mode: Mode; title: string; line: (size: number) => RegExp; kept: (size: number) => number }[] = [
+    { mode: 'inv-206-short', title: 'a 206 of the first half as if that were all', line: (n) => new RegExp(`the job output was answered with bytes "bytes 0-${(n >> 1) - 1}/${n >> 1}" in ${n >> 1}, where the output is ${n} bytes`), kept: () => 0 },
+    { mode: 'inv-other-total', title: 'the first half, then a rest whose Content-Range gives another total', line: (n) => new RegExp(`stopped after ${n >> 1} bytes, and the request for the rest was answered with bytes "bytes ${n >> 1}-${(n >> 1) + 99}/${(n >> 1) + 100}" in 100, where the output is ${n} bytes`), kept: (n) => n >> 1 },
+    { mode: 'inv-longer', title: 'the inventory twice, as one answer', line: (n) => new RegExp(`the job output was answered with more bytes than the ${n} its job gives`), kept: (n) => n },
+    { mode: 'inv-skip', title: 'the first half, then a rest whose Content-Range names 100 bytes more than its body holds', line: (n) => new RegExp(`stopped after ${n >> 1} bytes, and the request for the rest was answered with bytes "bytes ${n >> 1}-${n - 1}/${n}" in ${n - (n >> 1) - 100}`), kept: (n) => n >> 1 },
+  ];
+  for (const c of notTheInventory) {
+    it(`glacier-job output of an inventory, ${c.title}: exit 1 naming it, no byte that is not the inventory's (before: exit 0)`, { timeout: within(60_000) }, async () => {
+      mode = c.mode;
+      const r = await run('glacier-job', ['output', '-v', VAULT, '--endpoint', frontUrl, '--', jobId], { env: env() });
+      assert.equal(r.code, 1, show(r));
+      assert.ok(r.stdout.length <= c.kept(whole.length) && whole.subarray(0, r.stdout.length).equals(r.stdout), `stdout is a start of the inventory (${r.stdout.length} bytes)`);
+      assert.match(errorLines(r.stderr, 'glacier-job').at(-1)!, c.line(whole.length), show(r));
+    });
+  }
+
+  it('glacier-ls --inventory JOB_ID of a CSV inventory sent twice as one answer: exit 1 naming it (before: exit 3, its second header read as a broken row)', { timeout: within(60_000) }, async () => {
+    mode = 'inv-longer';
+    const r = await run('glacier-ls', ['-v', VAULT, '--archives', '--json', '--all-hosts', '--endpoint', frontUrl, '--inventory', csvJobId], { env: { ...env(), GLACIER_CATALOGUE: join(dir, 'inv-longer-catalogue.jsonl') } });
+    assert.equal(r.code, 1, show(r));
+    assert.match(errorLines(r.stderr, 'glacier-ls').at(-1)!, new RegExp(`inventory job ${csvJobId}: its output holds more than its ${csv.length} bytes; run the command again`), show(r));
   });
 
   it('glacier-ls --inventory JOB_ID of a CSV inventory: exit 1 naming it (before: exit 0 on part of the list)', { timeout: within(60_000) }, async () => {

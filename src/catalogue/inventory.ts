@@ -45,6 +45,7 @@ export async function* inventorySource(g: Glacier, vault: string, source: string
   const counted = (async function* () {
     for await (const chunk of r.body as Readable) {
       got += (chunk as Buffer).length;
+      if (size && got > size) throw new ServiceError(`inventory job ${source}: its output holds more than its ${size} bytes; run the command again`);
       yield chunk as Buffer;
     }
     if (got < size) throw new ServiceError(`inventory job ${source}: its output ended after ${got} of its ${size} bytes; run the command again`);

@@ -110,7 +110,7 @@ export async function inventoryFromJob(o: InventoryJobOptions): Promise<string> 
       const got = (await fh.stat()).size;
       await fh.datasync(); // on disk before the journal says it is there
       await fh.close();
-      if (got < size) throw new Error(`the inventory ended after ${got} of its ${size} bytes`);
+      if (size && got !== size) throw new Error(`the inventory ${got < size ? 'ended after' : 'held'} ${got} of its ${size} bytes`);
       break;
     } catch (e) {
       // A body cut mid-way is not retried by send (it already returned): fetch it again a few times.

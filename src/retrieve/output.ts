@@ -11,6 +11,7 @@ import { IntegrityError, InterruptedError, ServiceError, UsageError } from '../c
 import { HashPool } from '../core/hash-pool.js';
 import { MiB } from '../core/tree-hash.js';
 import { download, HELD_PIECE, IN_PLACE_PIECE, type Sink } from './download.js';
+import { declaredLength } from '../core/http-data.js';
 import { copyToFile, FileSink } from './file-sink.js';
 import { formatOf, readInventory } from './inventory.js';
 import { pacedPieceSize } from '../core/rate.js';
@@ -154,11 +155,15 @@ function streamSink(to: { stream: Writable }): Sink {
 /**
  * The bytes of a job's output as they arrive. A connection that drops is picked up again where it stopped
  * (a Range request from the next byte), so a long inventory is neither restarted nor held in memory.
+ * Every answer must say it is the bytes asked for (protocol §7.4): at byte 0 a 200, or a 206 from byte 0; further on
+ * a 206 whose Content-Range starts at that byte; a Content-Range's total and span agreeing with the job's size and
+ * the answer's length. The job's size (InventorySizeInBytes; else the first total an answer gives) is where the
+ * output ends: an answer that ends before it was cut short, whatever its framing said, and is continued; bytes past
+ * it are refused. Throws ServiceError (exit 1) for an answer that is not the bytes asked for.
  */
 async function* outputBytes(o: JobOutputOptions, jobId: string): AsyncGenerator<Buffer> {
-  // Where the output ends: the total an answer's Content-Range gives, else the job's inventory size. An answer that
-  // ends before it was cut short, whatever its framing said (a close or a last chunk can come early), and is continued.
-  let size = Number(o.job.InventorySizeInBytes) || 0;
+  const jobSize = Number(o.job.InventorySizeInBytes) || 0;
+  let size = jobSize;
   let offset = 0;
   let stalls = 0;
   for (;;) {
@@ -170,13 +175,23 @@ async function* outputBytes(o: JobOutputOptions, jobId: string): AsyncGenerator<
         if (offset === 0 || e instanceof InterruptedError || o.target.glacier.signal?.aborted) throw e;
         throw new ServiceError(`the job output stopped after ${offset}${size ? ` of the ${size}` : ''} bytes, and the request for the rest failed (${(e as Error).message}); run the command again`);
       });
+      const refuse = (what: string) => {
+        (r.body as { destroy?: () => void }).destroy?.();
+        return new ServiceError(`the job output ${offset > 0 ? `stopped after ${offset} bytes, and the request for the rest was answered with` : 'was answered with'} ${what}; run the command again`);
+      };
+      const declared = declaredLength(r.body);
       if (offset > 0 && r.range?.first !== offset) {
         // A server that ignores Range answers with the whole output (or some other bytes): appended, they would repeat.
-        (r.body as { destroy?: () => void }).destroy?.();
-        throw new ServiceError(`the job output stopped after ${offset} bytes, and the request for the rest was answered with ${r.range ? `bytes ${JSON.stringify(r.range.text)}` : 'no Content-Range (the server ignores Range)'}; run the command again`);
+        throw refuse(r.range ? `bytes ${JSON.stringify(r.range.text)}` : 'no Content-Range (the server ignores Range)');
       }
-      if (r.range?.total) size = r.range.total;
+      if (r.status !== undefined && r.status !== 200 && r.status !== 206) throw refuse(`a ${r.status}`);
+      if (r.status === 206 && r.range?.first !== offset) throw refuse(r.range ? `bytes ${JSON.stringify(r.range.text)}` : 'a 206 without Content-Range');
+      if (r.range && ((size && r.range.total !== null && r.range.total !== size) || (declared !== undefined && r.range.last !== null && declared !== r.range.last - r.range.first! + 1))) {
+        throw refuse(`bytes ${JSON.stringify(r.range.text)} in ${declared ?? 'a body of unsaid length'}${size ? `, where the output is ${size} bytes` : ''}`);
+      }
+      if (!size && r.range?.total) size = r.range.total;
       for await (const chunk of r.body as Readable) {
+        if (size && offset + chunk.length > size) throw refuse(`more bytes than the ${size} its job gives`);
         offset += chunk.length;
         yield chunk as Buffer;
       }
