@@ -117,7 +117,7 @@ class PieceMismatch extends Error {
   readonly retryable = true;
 }
 
-/** An answer that is not the piece asked for (its length or Content-Range says so): fetched again, then exit 1. */
+/** An answer that is not the piece asked for (its status, length or Content-Range says so): fetched again, then exit 1. */
 class WrongAnswer extends Error {
   readonly retryable = true;
 }

@@ -162,8 +162,7 @@ function streamSink(to: { stream: Writable }): Sink {
  * it are refused. Throws ServiceError (exit 1) for an answer that is not the bytes asked for.
  */
 async function* outputBytes(o: JobOutputOptions, jobId: string): AsyncGenerator<Buffer> {
-  const jobSize = Number(o.job.InventorySizeInBytes) || 0;
-  let size = jobSize;
+  let size = Number(o.job.InventorySizeInBytes) || 0;
   let offset = 0;
   let stalls = 0;
   for (;;) {
