@@ -473,11 +473,15 @@ describe('an inventory answer that ends before the size its job gives (its frami
     ({ id: jobId, bytes: whole } = await inventory('JSON'));
     ({ id: csvJobId, bytes: csv } = await inventory('CSV'));
   });
+  /** glacier-job output of the JSON inventory through the front in mode `m` (its made-up answers counted from 0). */
+  const output = (m: Mode) => {
+    mode = m;
+    madeUp = 0;
+    return run('glacier-job', ['output', '-v', VAULT, '--endpoint', frontUrl, '--', jobId], { env: env() });
+  };
 
   it('glacier-job output: continued from where it ended, exit 0, the inventory whole (before: exit 0, half of it)', { timeout: within(60_000) }, async () => {
-    mode = 'inv-short';
-    madeUp = 0;
-    const r = await run('glacier-job', ['output', '-v', VAULT, '--endpoint', frontUrl, '--', jobId], { env: env() });
+    const r = await output('inv-short');
     assert.equal(r.code, 0, show(r));
     assert.equal(madeUp, 1, 'the first answer was half');
     assert.ok(r.stdout.equals(whole), `stdout is the inventory (${r.stdout.length} of ${whole.length} bytes)`);
@@ -497,17 +501,14 @@ describe('an inventory answer that ends before the size its job gives (its frami
   });
 
   it('glacier-job output of an inventory whose job says 10 bytes more than there are: exit 1 naming it, the inventory on stdout (before: exit 2)', { timeout: within(60_000) }, async () => {
-    mode = 'inv-size-big';
-    const r = await run('glacier-job', ['output', '-v', VAULT, '--endpoint', frontUrl, '--', jobId], { env: env() });
+    const r = await output('inv-size-big');
     assert.equal(r.code, 1, show(r));
     assert.ok(r.stdout.equals(whole), 'stdout is the inventory');
     assert.match(errorLines(r.stderr, 'glacier-job').at(-1)!, new RegExp(`the job output stopped after ${whole.length} of the ${whole.length + 10} bytes, and the request for the rest failed \\(.*\\); run the command again`), show(r));
   });
 
   it('an inventory cut halfway whose rest comes back empty every time: exit 1 naming how far it got and how often (before: only the error of the last attempt)', { timeout: within(90_000) }, async () => {
-    mode = 'cut-then-empty';
-    madeUp = 0;
-    const r = await run('glacier-job', ['output', '-v', VAULT, '--endpoint', frontUrl, '--', jobId], { env: env() });
+    const r = await output('cut-then-empty');
     assert.equal(r.code, 1, show(r));
     assert.equal(madeUp, 6, 'the cut answer, then five empty ones');
     assert.ok(r.stdout.equals(whole.subarray(0, whole.length >> 1)), 'stdout is the first half');
@@ -522,8 +523,7 @@ describe('an inventory answer that ends before the size its job gives (its frami
   ];
   for (const c of notTheInventory) {
     it(`glacier-job output of an inventory, ${c.title}: exit 1 naming it, no byte that is not the inventory's (before: exit 0)`, { timeout: within(60_000) }, async () => {
-      mode = c.mode;
-      const r = await run('glacier-job', ['output', '-v', VAULT, '--endpoint', frontUrl, '--', jobId], { env: env() });
+      const r = await output(c.mode);
       assert.equal(r.code, 1, show(r));
       assert.ok(r.stdout.length <= c.kept(whole.length) && whole.subarray(0, r.stdout.length).equals(r.stdout), `stdout is a start of the inventory (${r.stdout.length} bytes)`);
       assert.match(errorLines(r.stderr, 'glacier-job').at(-1)!, c.line(whole.length), show(r));
