@@ -26,7 +26,7 @@ let local: Local;
 let g: GlacierClient;
 let dir: string;
 
-type Mode = 'pass' | 'redirect' | 'junk' | 'junk-large' | 'junk-before' | 'empty' | 'longer' | 'shifted' | 'shifted-once' | 'cut-then-whole' | 'shifted-206' | 'late-200' | 'inv-short' | 'inv-short-once' | 'bad-job-hash' | 'bad-total' | 'early-200' | 'status-203' | 'other-total' | 'ignore-range' | 'inv-size-big' | 'cut-then-empty' | 'inv-206-short' | 'inv-other-total' | 'inv-longer' | 'inv-skip';
+type Mode = 'pass' | 'redirect' | 'junk' | 'junk-large' | 'junk-before' | 'empty' | 'longer' | 'shifted' | 'shifted-once' | 'cut-then-whole' | 'shifted-206' | 'late-200' | 'inv-short' | 'inv-short-once' | 'bad-job-hash' | 'bad-total' | 'early-200' | 'status-203' | 'other-total' | 'ignore-range' | 'inv-size-big' | 'cut-then-empty' | 'inv-206-short' | 'inv-other-total' | 'inv-longer' | 'inv-skip' | 'inv-200-late-range' | 'inv-chunked-over' | 'inv-no-size';
 /** Requests the front has answered on each connection (for junk-before). */
 const answered = new WeakMap<Socket, number>();
 let mode: Mode = 'pass';
@@ -63,7 +63,7 @@ before(async () => {
     if (mode === 'junk-before' && n > 0) req.socket.write('GARBAGE\r\n');
     // Forwarded as sent (the Host header included, so the signature still holds).
     const up = http.request({ host: upstream.hostname, port: Number(upstream.port), method: req.method, path, headers: req.headers, agent: false }, (ur) => {
-      if ((mode === 'bad-job-hash' || mode === 'inv-size-big') && req.method === 'GET' && JOB.test(path) && ur.statusCode === 200) {
+      if ((mode === 'bad-job-hash' || mode === 'inv-size-big' || mode === 'inv-no-size') && req.method === 'GET' && JOB.test(path) && ur.statusCode === 200) {
         // DescribeJob saying the output has another tree hash than its pieces add up to, or an inventory 10 bytes
         // larger than it is.
         const chunks: Buffer[] = [];
@@ -71,7 +71,8 @@ before(async () => {
         ur.on('end', () => {
           const job = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { SHA256TreeHash: string; InventorySizeInBytes: number };
           if (mode === 'bad-job-hash') job.SHA256TreeHash = '0'.repeat(64);
-          else job.InventorySizeInBytes += 10;
+          else if (mode === 'inv-size-big') job.InventorySizeInBytes += 10;
+          else delete (job as { InventorySizeInBytes?: number }).InventorySizeInBytes;
           const body = Buffer.from(JSON.stringify(job));
           res.writeHead(200, { ...ur.headers, 'content-length': String(body.length) });
           res.end(body);
@@ -185,6 +186,26 @@ function answerOther(req: http.IncomingMessage, res: http.ServerResponse, path: 
       const half = b.subarray(0, b.length >> 1);
       res.writeHead(200, { ...h, 'content-length': String(half.length) });
       res.end(half);
+    }).catch(fail);
+    return true;
+  }
+  if ((mode === 'inv-200-late-range' || mode === 'inv-chunked-over' || mode === 'inv-no-size') && range === undefined) {
+    // inv-200-late-range: a 200 whose Content-Range starts halfway, with the second half; inv-chunked-over: a 206 of
+    // the first half by its Content-Range, chunked (no length), with 10 bytes more; inv-no-size: a 206 of the first
+    // half, its total the whole (DescribeJob then gives no InventorySizeInBytes). A request for the rest is forwarded.
+    req.resume();
+    send(undefined, (b, h) => {
+      const half = b.length >> 1;
+      if (mode === 'inv-200-late-range') {
+        res.writeHead(200, { ...h, 'content-range': `bytes ${half}-${b.length - 1}/${b.length}`, 'content-length': String(b.length - half) });
+        res.end(b.subarray(half));
+      } else if (mode === 'inv-chunked-over') {
+        res.writeHead(206, { ...h, 'content-range': `bytes 0-${half - 1}/${b.length}` });
+        res.end(b.subarray(0, half + 10));
+      } else {
+        res.writeHead(206, { ...h, 'content-range': `bytes 0-${half - 1}/${b.length}`, 'content-length': String(half) });
+        res.end(b.subarray(0, half));
+      }
     }).catch(fail);
     return true;
   }
@@ -488,13 +509,13 @@ describe('an inventory answer that ends before the size its job gives (its frami
     assert.match(r.stderr, new RegExp(`the job output stopped after ${whole.length >> 1} bytes \\(the answer ended after ${whole.length >> 1} of the output's ${whole.length} bytes\\); continuing from there`), show(r));
   });
 
-  it('glacier-restore --inventory JOB_ID: fetched again, every archive restored (before: the half read as a broken inventory)', { timeout: within(90_000) }, async () => {
+  it('glacier-restore --inventory JOB_ID: continued from where it ended, every archive restored (before: the half read as a broken inventory)', { timeout: within(90_000) }, async () => {
     mode = 'inv-short-once';
     madeUp = 0;
     const r = await run('glacier-restore', ['-v', VAULT, '--endpoint', frontUrl, '--inventory', jobId, '--to', join(dir, 'inv-short-restore'), '--interval', '100ms'], { env: env() });
     assert.equal(r.code, 0, show(r));
     assert.equal(madeUp, 1, 'the first answer was half');
-    assert.match(r.stderr, new RegExp(`fetching the inventory again \\(the inventory ended after ${whole.length >> 1} of its ${whole.length} bytes\\)`), show(r));
+    assert.match(r.stderr, new RegExp(`the job output stopped after ${whole.length >> 1} bytes \\(the answer ended after ${whole.length >> 1} of the output's ${whole.length} bytes\\); continuing from there`), show(r));
     const summary = JSON.parse(r.stdout.toString('utf8').trim().split('\n').at(-1)!) as { archives: number; done: number };
     const listed = (JSON.parse(whole.toString('utf8')) as { ArchiveList: unknown[] }).ArchiveList.length;
     assert.deepEqual([summary.archives, summary.done], [listed, listed], 'every archive of the inventory restored');
@@ -521,6 +542,10 @@ describe('an inventory answer that ends before the size its job gives (its frami
     { mode: 'inv-longer', title: 'the inventory twice, as one answer', line: (n) => new RegExp(`the job output was answered with more bytes than the ${n} its job gives`), kept: (n) => n },
     { mode: 'inv-skip', title: 'the first half, then a rest whose Content-Range names 100 bytes more than its body holds', line: (n) => new RegExp(`stopped after ${n >> 1} bytes, and the request for the rest was answered with bytes "bytes ${n >> 1}-${n - 1}/${n}" in ${n - (n >> 1) - 100}`), kept: (n) => n >> 1 },
   ];
+  notTheInventory.push(
+    { mode: 'inv-200-late-range', title: 'a 200 whose Content-Range starts halfway', line: (n) => new RegExp(`the job output was answered with bytes "bytes ${n >> 1}-${n - 1}/${n}"`), kept: () => 0 },
+    { mode: 'inv-chunked-over', title: 'a 206 of the first half, chunked, with 10 bytes more than its Content-Range names', line: (n) => new RegExp(`the job output was answered with more bytes than its Content-Range "bytes 0-${(n >> 1) - 1}/${n}" names`), kept: (n) => (n >> 1) + 10 },
+  );
   for (const c of notTheInventory) {
     it(`glacier-job output of an inventory, ${c.title}: exit 1 naming it, no byte that is not the inventory's (before: exit 0)`, { timeout: within(60_000) }, async () => {
       const r = await output(c.mode);
@@ -534,17 +559,20 @@ describe('an inventory answer that ends before the size its job gives (its frami
     mode = 'inv-longer';
     const r = await run('glacier-ls', ['-v', VAULT, '--archives', '--json', '--all-hosts', '--endpoint', frontUrl, '--inventory', csvJobId], { env: { ...env(), GLACIER_CATALOGUE: join(dir, 'inv-longer-catalogue.jsonl') } });
     assert.equal(r.code, 1, show(r));
-    assert.match(errorLines(r.stderr, 'glacier-ls').at(-1)!, new RegExp(`inventory job ${csvJobId}: its output holds more than its ${csv.length} bytes; run the command again`), show(r));
+    assert.match(errorLines(r.stderr, 'glacier-ls').at(-1)!, new RegExp(`the job output was answered with more bytes than the ${csv.length} its job gives; run the command again`), show(r));
   });
 
-  it('glacier-ls --inventory JOB_ID of a CSV inventory: exit 1 naming it (before: exit 0 on part of the list)', { timeout: within(60_000) }, async () => {
-    mode = 'inv-short';
-    madeUp = 0;
-    const r = await run('glacier-ls', ['-v', VAULT, '--archives', '--json', '--all-hosts', '--endpoint', frontUrl, '--inventory', csvJobId], { env: { ...env(), GLACIER_CATALOGUE: join(dir, 'inv-short-catalogue.jsonl') } });
-    assert.equal(madeUp, 1, 'the answer was half');
-    assert.equal(r.code, 1, show(r));
-    assert.match(errorLines(r.stderr, 'glacier-ls').at(-1)!, new RegExp(`inventory job ${csvJobId}: its output ended after ${csv.length >> 1} of its ${csv.length} bytes; run the command again`), show(r));
-  });
+  for (const m of ['inv-short', 'inv-no-size'] as const) {
+    it(`glacier-ls --inventory JOB_ID of a CSV inventory${m === 'inv-no-size' ? ' whose job gives no size, its first answer a 206 of half' : ''}: continued from where it ended, every archive listed (before: exit 0 on part of the list, or exit 3 cut mid-row)`, { timeout: within(60_000) }, async () => {
+      mode = m;
+      madeUp = 0;
+      const r = await run('glacier-ls', ['-v', VAULT, '--archives', '--json', '--all-hosts', '--endpoint', frontUrl, '--inventory', csvJobId], { env: { ...env(), GLACIER_CATALOGUE: join(dir, `${m}-catalogue.jsonl`) } });
+      assert.equal(madeUp, 1, 'the first answer was half');
+      assert.equal(r.code, 0, show(r));
+      const listed = r.stdout.toString('utf8').trim().split('\n').length;
+      assert.equal(listed, csv.toString('utf8').trim().split('\n').length - 1, 'a line for every archive of the inventory');
+    });
+  }
 });
 
 describe('bytes that are no response on a reused connection, for a request the SDK makes (ListJobs)', () => {

@@ -4,7 +4,8 @@ import { createReadStream, existsSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { NotReadyError, ServiceError, UsageError } from '../core/errors.js';
 import type { Glacier } from '../core/glacier.js';
-import { describe, getOutput } from '../retrieve/jobs.js';
+import { describe } from '../retrieve/jobs.js';
+import { outputBytes } from '../retrieve/output.js';
 import { formatOf, readInventory, type ArchiveRecord } from '../retrieve/inventory.js';
 import { checkInventory } from '../restore/input.js';
 
@@ -37,18 +38,7 @@ export async function* inventorySource(g: Glacier, vault: string, source: string
   if (job.Action !== 'InventoryRetrieval') throw new UsageError(`--inventory ${source}: job is an archive retrieval, not an inventory (start one: glacier-job inventory -v ${vault})`);
   if (job.StatusCode === 'InProgress') throw new NotReadyError(`inventory job ${source} is still in progress; wait with: glacier-job wait -v ${vault} ${source}`);
   if (job.StatusCode === 'Failed') throw new ServiceError(`inventory job ${source} failed: ${job.StatusMessage ?? 'no reason given'}`);
-  const r = await getOutput(t, source);
-  // An answer that ends before the size the job gives was cut short, whatever its framing said: archives it would
-  // leave out must not be marked as gone from the vault.
-  const size = Number(job.InventorySizeInBytes) || 0;
-  let got = 0;
-  const counted = (async function* () {
-    for await (const chunk of r.body as Readable) {
-      got += (chunk as Buffer).length;
-      if (size && got > size) throw new ServiceError(`inventory job ${source}: its output holds more than its ${size} bytes; run the command again`);
-      yield chunk as Buffer;
-    }
-    if (got < size) throw new ServiceError(`inventory job ${source}: its output ended after ${got} of its ${size} bytes; run the command again`);
-  })();
-  yield* readInventory(Readable.from(counted), formatOf(job.InventoryRetrievalParameters?.Format));
+  // Through the same reader as glacier-job output: an answer cut short is continued up to the size the job gives,
+  // and one that is not the inventory's bytes is refused, so no archive is marked as gone for want of its line.
+  yield* readInventory(Readable.from(outputBytes({ target: t, job })), formatOf(job.InventoryRetrievalParameters?.Format));
 }

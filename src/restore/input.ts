@@ -3,13 +3,15 @@
 // state file so a rerun does not wait for another one.
 import { createReadStream, promises as fsp } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import type { GlacierJobDescription } from '@aws-sdk/client-glacier';
 import { pipeline } from 'node:stream/promises';
 import { ServiceError, UsageError } from '../core/errors.js';
 import { createTemp } from '../core/files.js';
 import type { Journal } from './journal.js';
 import { checkArchive } from './planner.js';
-import { describeJob, errorCode, getJobOutput, initiateJob, readInventoryFile, sleep, type Glacier, type InventoryArchive } from './seam.js';
+import { describeJob, errorCode, initiateJob, readInventoryFile, sleep, type Glacier, type InventoryArchive } from './seam.js';
+import { outputBytes } from '../retrieve/output.js';
 
 /** Archives as JSON lines (blank lines skipped); a bad line is a UsageError naming its number. */
 export async function* jsonLines(input: Readable, what = 'stdin'): AsyncGenerator<InventoryArchive> {
@@ -69,8 +71,7 @@ export async function inventoryFromJob(o: InventoryJobOptions): Promise<string> 
     return id;
   };
   if (!jobId) jobId = await start();
-  // The inventory's size as the job gives it: an answer that ends before it is cut short, whatever its framing said.
-  let size = 0;
+  let succeeded: GlacierJobDescription | undefined;
   for (;;) {
     let job;
     try {
@@ -89,7 +90,7 @@ export async function inventoryFromJob(o: InventoryJobOptions): Promise<string> 
     }
     if (job.Action !== 'InventoryRetrieval') throw new UsageError(`job ${jobId} is not an inventory job`);
     if (job.StatusCode === 'Succeeded') {
-      size = Number(job.InventorySizeInBytes) || 0;
+      succeeded = job;
       break;
     }
     if (job.StatusCode === 'Failed') {
@@ -103,14 +104,18 @@ export async function inventoryFromJob(o: InventoryJobOptions): Promise<string> 
   const tmp = `${o.file}.tmp`;
   for (let attempt = 1; ; attempt++) {
     try {
-      const r = await getJobOutput(o.glacier, o.vault, jobId);
+      // Read as glacier-job output reads it: continued when cut short, up to the size the job gives; an answer that is
+      // not the inventory's bytes is refused (and fetched again here).
+      const bytes = outputBytes({ target: { glacier: o.glacier, vault: o.vault }, job: succeeded!, warn: o.warn });
+      const first = await bytes.next(); // the first answer before the file: an expired job leaves nothing behind
       const out = await createTemp(tmp); // O_EXCL|O_NOFOLLOW, 0600: a link planted at FILE.tmp is never followed
-      await pipeline(r.body as Readable, out.createWriteStream());
+      await pipeline(Readable.from((async function* () {
+        if (!first.done) yield first.value;
+        yield* bytes;
+      })()), out.createWriteStream());
       const fh = await fsp.open(tmp, 'r+');
-      const got = (await fh.stat()).size;
       await fh.datasync(); // on disk before the journal says it is there
       await fh.close();
-      if (size && got !== size) throw new Error(`the inventory ${got < size ? 'ended after' : 'held'} ${got} of its ${size} bytes`);
       break;
     } catch (e) {
       // A body cut mid-way is not retried by send (it already returned): fetch it again a few times.

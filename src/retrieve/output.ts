@@ -156,12 +156,16 @@ function streamSink(to: { stream: Writable }): Sink {
  * The bytes of a job's output as they arrive. A connection that drops is picked up again where it stopped
  * (a Range request from the next byte), so a long inventory is neither restarted nor held in memory.
  * Every answer must say it is the bytes asked for (protocol §7.4): at byte 0 a 200, or a 206 from byte 0; further on
- * a 206 whose Content-Range starts at that byte; a Content-Range's total and span agreeing with the job's size and
+ * a 206 whose Content-Range starts at that byte; any Content-Range starting at the byte asked for, and no body past
+ * its last byte; a Content-Range's total and span agreeing with the job's size and
  * the answer's length. The job's size (InventorySizeInBytes; else the first total an answer gives) is where the
  * output ends: an answer that ends before it was cut short, whatever its framing said, and is continued; bytes past
- * it are refused. Throws ServiceError (exit 1) for an answer that is not the bytes asked for.
+ * it are refused. Throws ServiceError (exit 1) for an answer that is not the bytes asked for. `o.job` as DescribeJob
+ * gives it (Succeeded). glacier-job output, glacier-restore --inventory JOB_ID and glacier-ls --inventory JOB_ID all
+ * read an inventory job's output through it.
  */
-async function* outputBytes(o: JobOutputOptions, jobId: string): AsyncGenerator<Buffer> {
+export async function* outputBytes(o: { target: JobTarget; job: GlacierJobDescription; warn?: (m: string) => void }): AsyncGenerator<Buffer> {
+  const jobId = o.job.JobId!;
   let size = Number(o.job.InventorySizeInBytes) || 0;
   let offset = 0;
   let stalls = 0;
@@ -179,7 +183,7 @@ async function* outputBytes(o: JobOutputOptions, jobId: string): AsyncGenerator<
         return new ServiceError(`the job output ${offset > 0 ? `stopped after ${offset} bytes, and the request for the rest was answered with` : 'was answered with'} ${what}; run the command again`);
       };
       const declared = declaredLength(r.body);
-      if (offset > 0 && r.range?.first !== offset) {
+      if ((offset > 0 || r.range) && r.range?.first !== offset) {
         // A server that ignores Range answers with the whole output (or some other bytes): appended, they would repeat.
         throw refuse(r.range ? `bytes ${JSON.stringify(r.range.text)}` : 'no Content-Range (the server ignores Range)');
       }
@@ -189,8 +193,11 @@ async function* outputBytes(o: JobOutputOptions, jobId: string): AsyncGenerator<
         throw refuse(`bytes ${JSON.stringify(r.range.text)} in ${declared ?? 'a body of unsaid length'}${size ? `, where the output is ${size} bytes` : ''}`);
       }
       if (!size && r.range?.total) size = r.range.total;
+      // Where this answer says it ends (a body of unsaid length is held to it as it arrives).
+      const stop = r.range && r.range.last !== null ? r.range.last + 1 : 0;
       for await (const chunk of r.body as Readable) {
         if (size && offset + chunk.length > size) throw refuse(`more bytes than the ${size} its job gives`);
+        if (stop && offset + chunk.length > stop) throw refuse(`more bytes than its Content-Range ${JSON.stringify(r.range!.text)} names`);
         offset += chunk.length;
         yield chunk as Buffer;
       }
@@ -212,7 +219,7 @@ async function* outputBytes(o: JobOutputOptions, jobId: string): AsyncGenerator<
 
 async function inventoryOutput(o: JobOutputOptions, jobId: string): Promise<JobOutputResult> {
   if (o.range) throw new UsageError('--range applies to archive retrievals, not to inventories');
-  const bytes = outputBytes(o, jobId);
+  const bytes = outputBytes(o);
   try {
     let source: AsyncIterable<Buffer> = bytes;
     if (o.archives) {
