@@ -100,10 +100,11 @@ describe('glacier-restore to S3: uploads continued across kills, never over anot
     assert.equal(r.code, 0, show(r));
     const again = proxy.log.splice(0);
     assert.equal(again.filter(isCreate).length, 0, 'no new upload was created');
-    const parts = again.filter(isPart);
-    assert.ok(parts.every((x) => uploadIdOf(x) === upload), 'the rerun sent its parts to the same upload');
+    assert.ok(again.filter(isPart).every((x) => uploadIdOf(x) === upload), 'the rerun sent its parts to the same upload');
+    // Only completed part uploads count: a request the killed run had begun writing can reach the proxy after the
+    // kill (its socket read late on a busy machine), and its body, cut short, never completes (CI saw part 4 twice so).
+    const parts = again.filter((x) => isPart(x) && x.status === 200);
     assert.deepEqual(parts.map(partNumber).sort(), [3, 4, 5], 'only the parts S3 lacked were sent (1 and 2 were not sent twice)');
-    assert.ok(parts.every((x) => x.status === 200));
     // Every checksum S3 reported for a part is the SHA-256 of that part's bytes.
     for (const x of [...first, ...again].filter((y) => isPart(y) && y.status === 200)) {
       const n = partNumber(x);
