@@ -246,8 +246,7 @@ export async function download(o: DownloadOptions): Promise<{ treeHash: string; 
  * Refuses an answer to the GET of piece `p` before any of its body is read, closing its connection:
  * - one whose body says it holds other than the piece's bytes is not the piece (a cut or empty answer, or bytes a
  *   server sent after an earlier body taken for this answer), and the piece is fetched again: PieceMismatch when it
- *   says more (IntegrityError, exit 3, once every attempt did), else a retryable error that is the last word when
- *   every attempt gets such an answer;
+ *   says more (IntegrityError, exit 3, once every attempt did), else WrongAnswer (below);
  * - one that does not say it is the piece is not the piece either (its own tree hash would match it, so it would
  *   be taken for bytes it is not), and is fetched again in the same way (WrongAnswer, exit 1 once every attempt got
  *   one): a 206 is the piece only with a Content-Range naming its bytes and the output's total (RFC 9110 §15.3.7,

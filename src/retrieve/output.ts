@@ -155,10 +155,9 @@ function streamSink(to: { stream: Writable }): Sink {
 /**
  * The bytes of a job's output as they arrive. A connection that drops is picked up again where it stopped
  * (a Range request from the next byte), so a long inventory is neither restarted nor held in memory.
- * Every answer must say it is the bytes asked for (protocol §7.4): at byte 0 a 200, or a 206 from byte 0; further on
- * a 206 whose Content-Range starts at that byte; any Content-Range starting at the byte asked for, and no body past
- * its last byte; a Content-Range's total and span agreeing with the job's size and
- * the answer's length. The job's size (InventorySizeInBytes; else the first total an answer gives) is where the
+ * Every answer must say it is the bytes asked for (protocol §7.4): a 200 or a 206; a Content-Range (which a 206, and
+ * any answer past byte 0, must have) starting at the byte asked for, its total the job's size and its span the
+ * answer's length, with no body past its last byte. The job's size (InventorySizeInBytes; else the first total an answer gives) is where the
  * output ends: an answer that ends before it was cut short, whatever its framing said, and is continued; bytes past
  * it are refused. Throws ServiceError (exit 1) for an answer that is not the bytes asked for. `o.job` as DescribeJob
  * gives it (Succeeded). glacier-job output, glacier-restore --inventory JOB_ID and glacier-ls --inventory JOB_ID all
@@ -188,7 +187,8 @@ export async function* outputBytes(o: { target: JobTarget; job: GlacierJobDescri
         throw refuse(r.range ? `bytes ${JSON.stringify(r.range.text)}` : 'no Content-Range (the server ignores Range)');
       }
       if (r.status !== undefined && r.status !== 200 && r.status !== 206) throw refuse(`a ${r.status}`);
-      if (r.status === 206 && r.range?.first !== offset) throw refuse(r.range ? `bytes ${JSON.stringify(r.range.text)}` : 'a 206 without Content-Range');
+      // (A Content-Range, if any, starts at `offset` by now.)
+      if (r.status === 206 && !r.range) throw refuse('a 206 without Content-Range');
       if (r.range && ((size && r.range.total !== null && r.range.total !== size) || (declared !== undefined && r.range.last !== null && declared !== r.range.last - r.range.first! + 1))) {
         throw refuse(`bytes ${JSON.stringify(r.range.text)} in ${declared ?? 'a body of unsaid length'}${size ? `, where the output is ${size} bytes` : ''}`);
       }
