@@ -72,8 +72,11 @@ export function declaredLength(body: unknown): number | undefined {
 
 /** Reads a body a slice at a time into buffers of the caller's choosing (see bodyReader). */
 export interface BodyReader {
-  /** Fills `dst` with the body's next bytes; fewer only where the body ends (0: it has ended). Network errors as readBodyInto. */
-  read(dst: Uint8Array): Promise<number>;
+  /**
+   * Fills `dst` with the body's next bytes; fewer only where the body ends (0: it has ended). `onFill` as
+   * readBodyInto's, counted from `dst`'s start. Network errors as readBodyInto.
+   */
+  read(dst: Uint8Array, onFill?: (filled: number) => void): Promise<number>;
 }
 
 /**
@@ -82,12 +85,12 @@ export interface BodyReader {
  * each slice; any other stream is copied into them.
  */
 export function bodyReader(body: unknown): BodyReader {
-  if (body instanceof RawBody && 'length' in body.kind) return { read: (dst) => body.fillSome(dst) };
+  if (body instanceof RawBody && 'length' in body.kind) return { read: (dst, onFill) => body.fillSome(dst, onFill) };
   const it = (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
   let left: Uint8Array | null = null;
   let ended = false;
   return {
-    read: async (dst) => {
+    read: async (dst, onFill) => {
       let got = 0;
       while (got < dst.length) {
         if (!left || left.length === 0) {
@@ -103,6 +106,7 @@ export function bodyReader(body: unknown): BodyReader {
         dst.set(left.subarray(0, n), got);
         left = left.subarray(n);
         got += n;
+        onFill?.(got);
       }
       return got;
     },
@@ -158,7 +162,7 @@ export class RawBody extends Readable {
   }
 
   /** The body's next min(dst.length, bytes left) bytes straight into dst (see bodyReader); 0 once it has ended. */
-  async fillSome(dst: Uint8Array): Promise<number> {
+  async fillSome(dst: Uint8Array, onFill?: (filled: number) => void): Promise<number> {
     if (!('length' in this.kind)) throw new Error('fillSome needs a Content-Length');
     if (this.left < 0) {
       if (this.started) throw new Error('body already being read');
@@ -168,7 +172,7 @@ export class RawBody extends Readable {
     const n = Math.min(dst.length, this.left);
     if (n === 0) return 0;
     this.left -= n;
-    return this.conn.fillInto(dst.subarray(0, n), this.left === 0);
+    return this.conn.fillInto(dst.subarray(0, n), this.left === 0, onFill);
   }
 
   /**

@@ -9,6 +9,7 @@ import { GlacierError } from '../core/glacier.js';
 import { withRetry } from '../core/retry.js';
 import { getOutput, type AnsweredRange, type JobTarget } from './jobs.js';
 import { MiB, TreeCombiner, TreeHasher } from '../core/tree-hash.js';
+import { alignedBuffer, releaseAligned } from '../core/aligned.js';
 import type { Piece } from './pieces.js';
 
 export interface Sink {
@@ -36,6 +37,8 @@ export interface PositionalSink {
    * leaves from `start`), and every byte before them already was: called in output order, once per piece.
    */
   verified(start: number, end: number, treeHash: string): Promise<void>;
+  /** Set when slices from alignedBuffer are written past the page cache: the download lands its slices there. */
+  directAlign?: number;
 }
 
 /**
@@ -59,6 +62,15 @@ export const HELD_PIECE = 16 * MiB;
 export const IN_PLACE_PIECE = 64 * MiB;
 /** Slices per piece in flight when the sink writes asynchronously: one filled by the socket while the others are written. */
 const SLICES_PER_FETCH = 3;
+/**
+ * Bytes per slice, and slices per piece in flight, when the sink writes them past the page cache (directAlign):
+ * the kernel then copies nothing, and each write is one request to the device, whose cost (in a VM, an exit to
+ * the host and an interrupt back) is the same whatever its size. Measured, -o FILE of 2 GiB from glacier-local on
+ * ext4 in a VM, CPU s: 4.0 through the page cache; past it 4.6 in 256 KiB writes, 3.4-3.7 in 1 MiB, 2.9-3.3 in
+ * 4 MiB (2 or 3 slices alike).
+ */
+const DIRECT_SLICE = 4 * MiB;
+const DIRECT_SLICES = 2;
 
 export interface DownloadOptions {
   target: JobTarget;
@@ -355,15 +367,19 @@ async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combine
         for (let k = 0; off < length; k = (k + 1) % turns) {
           // A slice is refilled only once its hash and its write are done.
           await inFlight[k];
-          // Slices never straddle a 1 MiB leaf (pieces start on leaf boundaries of the output).
-          const want = Math.min(slices[k].length, length - off, MiB - (off % MiB));
-          const got = await body.read(slices[k].subarray(0, want));
-          if (got !== want) {
+          const data = slices[k].subarray(0, Math.min(slices[k].length, length - off));
+          // Hashed as it lands, a SLICE or more at a time, while those bytes are still in the caches.
+          let hashed = 0;
+          const got = await body.read(data, (filled) => {
+            if (filled - hashed < SLICE) return;
+            tree.update(data.subarray(hashed, filled));
+            hashed = filled;
+          });
+          if (got !== data.length) {
             throw Object.assign(new Error(`piece ${p.start}-${p.end}: connection ended after ${off + got} of ${length} bytes`), { code: 'ECONNRESET' });
           }
-          const data = slices[k].subarray(0, got);
+          tree.update(data.subarray(hashed));
           const at = p.start + off;
-          tree.update(data);
           off += got;
           if (writeSync) writeSync(data, at);
           else {
@@ -399,22 +415,30 @@ async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combine
   // allocates 1 KiB, not SLICES_PER_FETCH MiB per worker, which millions of small archives would leave to the
   // garbage collector (external memory that forces a full collection every few archives).
   const longest = o.pieces.reduce((m, p) => Math.max(m, p.end - p.start + 1), 0);
-  const sliceSize = Math.max(1, Math.min(SLICE, longest));
-  const sliceCount = Math.min(SLICES_PER_FETCH, Math.max(1, Math.ceil(longest / SLICE)));
+  // Past the page cache only for pieces of a whole slice or more: a smaller archive is one small write either way,
+  // which the page cache batches with the next archive's.
+  const direct = sink.directAlign !== undefined && longest >= DIRECT_SLICE;
+  const slice = direct ? DIRECT_SLICE : SLICE;
+  const sliceSize = Math.max(1, Math.min(slice, longest));
+  const sliceCount = Math.min(direct ? DIRECT_SLICES : SLICES_PER_FETCH, Math.max(1, Math.ceil(longest / slice)));
   const worker = async () => {
-    const slices = Array.from({ length: sink.writeAtSync ? 1 : sliceCount }, () => Buffer.allocUnsafeSlow(sliceSize));
-    while (!failure) {
-      const i = nextIndex++;
-      if (i >= o.pieces.length) return;
-      try {
-        done.set(i, await fetchPiece(o.pieces[i], slices));
-      } catch (e) {
-        failure ??= e;
-        return;
+    const slices = Array.from({ length: sink.writeAtSync ? 1 : sliceCount }, () => (direct ? alignedBuffer(sliceSize) : Buffer.allocUnsafeSlow(sliceSize)));
+    try {
+      while (!failure) {
+        const i = nextIndex++;
+        if (i >= o.pieces.length) return;
+        try {
+          done.set(i, await fetchPiece(o.pieces[i], slices));
+        } catch (e) {
+          failure ??= e;
+          return;
+        }
+        confirming = confirming.then(confirm).catch((e) => {
+          failure ??= e;
+        });
       }
-      confirming = confirming.then(confirm).catch((e) => {
-        failure ??= e;
-      });
+    } finally {
+      if (direct) slices.forEach(releaseAligned);
     }
   };
 

@@ -7,7 +7,8 @@ import { fileFiller } from '../upload/sources.js';
 import type { HashPool } from '../core/hash-pool.js';
 import { combineTreeHashes, TreeCombiner, TreeHasher, MiB } from '../core/tree-hash.js';
 import type { PositionalSink, Sink } from './download.js';
-import { createPrivate, lockFile, refuseLink, reopenPrivate, replacePrivate } from './private-file.js';
+import { createPrivate, lockFile, openDirect, refuseLink, reopenPrivate, replacePrivate } from './private-file.js';
+import { DIRECT_ALIGN, isAligned } from '../core/aligned.js';
 
 /** A verified span of FILE.partial: file offsets (inclusive) and the tree hash of its bytes (leaves from `start`). */
 export interface VerifiedNode {
@@ -77,6 +78,8 @@ export class FileSink implements Sink, PositionalSink {
     private readonly unlock: () => Promise<void>,
     /** File offset before which nothing is written again (the prefix kept when opened). */
     private readonly keep: number,
+    /** FILE.partial opened again with O_DIRECT (see openDirect), when the file system takes it. */
+    private direct: fsp.FileHandle | undefined,
   ) {
     this.savedAt = state.verified;
   }
@@ -126,7 +129,8 @@ export class FileSink implements Sink, PositionalSink {
         fh = await createPrivate(partial);
         await saveState(`${partial}.json`, state);
       }
-      const sink = new FileSink(path, fh!, state, unlock, state.verified);
+      const direct = await openDirect(fh!);
+      const sink = new FileSink(path, fh!, state, unlock, state.verified, direct);
       sink.combiner = state.verified > 0 ? combiner : new TreeCombiner();
       return { sink, resumed: state.verified, combiner: sink.combiner };
     } catch (e) {
@@ -141,13 +145,41 @@ export class FileSink implements Sink, PositionalSink {
     return this.combiner ?? new TreeCombiner();
   }
 
-  /** This sink takes pieces in place (see PositionalSink). */
+  /**
+   * This sink takes pieces in place (see PositionalSink). When FILE.partial takes writes past the page cache, slices
+   * from alignedBuffer are written so (asynchronously: no writeAtSync), the rest through the page cache.
+   */
   get positional(): PositionalSink {
-    return this;
+    if (!this.direct) return this;
+    return { writeAt: (d, s) => this.writeAt(d, s), verified: (s, e, h) => this.verified(s, e, h), directAlign: DIRECT_ALIGN };
   }
 
-  /** Output bytes [start, start + data.length) into FILE.partial at their place; the kept prefix is never written. */
+  /**
+   * Output bytes [start, start + data.length) into FILE.partial at their place; the kept prefix is never written.
+   * Whole DIRECT_ALIGN blocks of an aligned slice go past the page cache when FILE.partial allows it (the kernel
+   * reads them from `data` itself); the rest, and everything when it does not, is copied into the page cache.
+   */
   async writeAt(data: Uint8Array, start: number): Promise<void> {
+    const direct = this.direct;
+    const a = Math.max(start, this.state.from + this.keep);
+    const b = Math.min(start + data.length - 1, this.state.to);
+    if (direct && a <= b) {
+      const pos = a - this.state.from;
+      const off = a - start;
+      const whole = Math.floor((b - a + 1) / DIRECT_ALIGN) * DIRECT_ALIGN;
+      if (whole > 0 && pos % DIRECT_ALIGN === 0 && isAligned(data.subarray(off))) {
+        try {
+          for (let done = 0; done < whole; ) done += (await direct.write(data, off + done, whole - done, pos + done)).bytesWritten;
+          this.writeAtSync(data.subarray(whole + off), start + off + whole);
+          return;
+        } catch (e) {
+          // A file system that opens O_DIRECT yet refuses its writes: the page cache from here on.
+          if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+          this.direct = undefined;
+          await direct.close().catch(() => {});
+        }
+      }
+    }
     this.writeAtSync(data, start);
   }
 
@@ -240,6 +272,7 @@ export class FileSink implements Sink, PositionalSink {
     if (o.mode !== undefined) await this.fh.chmod(o.mode);
     if (o.mtime !== undefined) await this.fh.utimes(o.mtime, o.mtime);
     await this.fh.datasync();
+    await this.direct?.close();
     await this.fh.close();
     if (o.noReplace) {
       await fsp.link(FileSink.partialPath(this.path), to);
@@ -264,6 +297,7 @@ export class FileSink implements Sink, PositionalSink {
   /** Closes FILE.partial (kept for a later run unless finished, its record brought up to date) and releases the lock. */
   async close(): Promise<void> {
     if (!this.finished) await this.save().catch(() => {});
+    await this.direct?.close().catch(() => {});
     await this.fh.close().catch(() => {});
     await this.unlock().catch(() => {});
   }
