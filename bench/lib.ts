@@ -145,7 +145,9 @@ export function copyPerGiB(file: string, gib: number): number {
  * verified download to a pipe holds its pieces; `send`: the file's bytes written in 8 MiB slices. Client CPU
  * seconds per GiB, start-up and handshake included, median of RUNS; the same for plain TCP (`plainLanded`, `plainSend`).
  * `written` (`plainWritten` over plain TCP): the least a verified download into a file does, received into one
- * 256 KiB buffer, hashed into 1 MiB SHA-256 leaves, written at its place, one fdatasync at the end.
+ * 256 KiB buffer, hashed into 1 MiB SHA-256 leaves, written at its place, one fdatasync at the end. `direct`
+ * (`plainDirect`): the same past the page cache, as our downloads into a file now write, received into a 4 MiB buffer
+ * of aligned memory, hashed as it lands, written by O_DIRECT 4 MiB at a time.
  */
 export async function tlsWireFloor(file: string, gib: number): Promise<WireFloors> {
   const w = await startWireFloor(file);
@@ -165,6 +167,8 @@ export interface WireFloors {
   plainWritten: number;
   held: number;
   plainHeld: number;
+  direct: number;
+  plainDirect: number;
 }
 
 /**
@@ -200,17 +204,26 @@ export async function startWireFloor(file: string): Promise<{ measure(gib: numbe
     `const fs = require('node:fs'), crypto = require('node:crypto'); const fd = fs.openSync(${JSON.stringify(out)}, 'w', 0o600); const S = 262144; const b = Buffer.allocUnsafeSlow(S); let fill = 0, pos = 0, lf = 0, leaf = null; const leaves = []; ` +
     `const flush = () => { if (!fill) return; const s = b.subarray(0, fill); (leaf = leaf || crypto.createHash('sha256')).update(s); lf += fill; if (lf === 1048576) { leaves.push(leaf.digest()); leaf = null; lf = 0; } fs.writeSync(fd, s, 0, fill, pos); pos += fill; fill = 0; }; ` +
     `${connect(tls, port, `onread: { buffer: () => b.subarray(fill), callback: (n) => { fill += n; if (fill === S) flush(); return true; } }`)}.on('end', () => { flush(); if (leaf) leaves.push(leaf.digest()); fs.fdatasyncSync(fd); process.exit(0); })`;
+  // As a download into FILE past the page cache: received into a 4 MiB buffer of page-aligned memory (a
+  // WebAssembly.Memory), hashed as it lands in 256 KiB stretches into 1 MiB leaves, each full buffer written at its
+  // place through an O_DIRECT descriptor (the last short one through the page cache), one fdatasync at the end.
+  const direct = (tls: boolean, port: number) =>
+    `const fs = require('node:fs'), crypto = require('node:crypto'); const fd = fs.openSync(${JSON.stringify(out)}, 'w', 0o600); const dfd = fs.openSync('/proc/self/fd/' + fd, fs.constants.O_WRONLY | fs.constants.O_DIRECT); ` +
+    `const S = 4194304, H = 262144; const b = Buffer.from(new WebAssembly.Memory({ initial: 64 }).buffer); let fill = 0, hashed = 0, pos = 0, lf = 0, leaf = null; const leaves = []; ` +
+    `const hash = (to) => { while (hashed < to) { const n = Math.min(to - hashed, 1048576 - lf); (leaf = leaf || crypto.createHash('sha256')).update(b.subarray(hashed, hashed + n)); hashed += n; lf += n; if (lf === 1048576) { leaves.push(leaf.digest()); leaf = null; lf = 0; } } }; ` +
+    `${connect(tls, port, `onread: { buffer: () => b.subarray(fill), callback: (n) => { fill += n; if (fill - hashed >= H) hash(fill - ((fill - hashed) % H)); if (fill === S) { fs.writeSync(dfd, b, 0, S, pos); pos += S; fill = 0; hashed = 0; } return true; } }`)}` +
+    `.on('end', () => { hash(fill); if (leaf) leaves.push(leaf.digest()); if (fill) fs.writeSync(fd, b, 0, fill, pos); fs.fdatasyncSync(fd); process.exit(0); })`;
   const command = (code: string) => `node -e "${code.replace(/"/g, '\\"')}"`;
   const removeOutput = () => rmSync(out, { force: true });
   return {
     measure(gib) {
-      const runs = [land(true, servers[0].port), send(true, servers[1].port), land(false, servers[2].port), send(false, servers[3].port), write(true, servers[0].port), write(false, servers[2].port), land(true, servers[0].port, 64 << 20), land(false, servers[2].port, 64 << 20)].map((code) => {
+      const runs = [land(true, servers[0].port), send(true, servers[1].port), land(false, servers[2].port), send(false, servers[3].port), write(true, servers[0].port), write(false, servers[2].port), land(true, servers[0].port, 64 << 20), land(false, servers[2].port, 64 << 20), direct(true, servers[0].port), direct(false, servers[2].port)].map((code) => {
         // A file floor's output is removed after each run, as each product run's is: every run writes a new file.
         const t = timedRuns(command(code), process.env, removeOutput);
         if (t.status !== 0) throw new Error(`tls wire floor: ${t.stderr}`);
         return t.cpu / gib;
       });
-      return { landed: runs[0], send: runs[1], plainLanded: runs[2], plainSend: runs[3], written: runs[4], plainWritten: runs[5], held: runs[6], plainHeld: runs[7] };
+      return { landed: runs[0], send: runs[1], plainLanded: runs[2], plainSend: runs[3], written: runs[4], plainWritten: runs[5], held: runs[6], plainHeld: runs[7], direct: runs[8], plainDirect: runs[9] };
     },
     writeCommand: (tls) => command(write(tls, servers[tls ? 0 : 2].port)),
     removeOutput,
