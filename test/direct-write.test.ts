@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateVaultCommand, InitiateJobCommand, UploadArchiveCommand, type GlacierClient } from '@aws-sdk/client-glacier';
 import { MiB, treeHash } from '../src/core/tree-hash.js';
-import { run, show, start } from './helpers/bins.js';
+import { run, sh, show, start } from './helpers/bins.js';
 import { startLocal, type Local } from './helpers/local.js';
 import { until } from './helpers/time.js';
 
@@ -132,6 +132,15 @@ describe('downloads into a file write past the page cache', { skip: process.plat
     const r = await run('glacier-job', ['output', '-v', VAULT, '--range', `1001-${SIZE - 2}`, '-o', file, '--', jobId], { env });
     assert.equal(r.code, 0, show(r));
     assert.ok(readFileSync(file).equals(data.subarray(1001, SIZE - 1)), '--range 1001-(size-2) exact');
+  });
+
+  it('where address space is limited (ulimit -v) so that no aligned memory can be had: through the page cache, exact', async () => {
+    const file = join(dir, 'limited.bin');
+    const jobId = await newJob();
+    // Enough for Node and the SDK; too little for a WebAssembly.Memory, which reserves about 10 GiB of guard regions.
+    const r = await sh('ulimit -v 6000000 && exec "$BIN/glacier-job" output -v "$1" -o "$2" -- "$3"', [VAULT, file, jobId], { env }).done;
+    assert.equal(r.code, 0, show(r));
+    assert.ok(readFileSync(file).equals(data), 'FILE holds the archive exactly');
   });
 
   it('glacier-restore --to DIR: exact, and the archive is not left in the page cache', async () => {

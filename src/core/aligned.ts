@@ -2,34 +2,51 @@
 // memory itself, and asks that its address, the file offset and the length be multiples of the device's block size.
 // JavaScript gives no address of a Buffer; a WebAssembly.Memory's is a multiple of its 64 KiB page.
 
-/** Alignment of alignedBuffer's memory, and the unit of every write that bypasses the page cache (bytes). */
+/** Alignment of alignedBuffers' memory, and the unit of every write that bypasses the page cache (bytes). */
 export const DIRECT_ALIGN = 4096;
 
 const aligned = new WeakSet<ArrayBufferLike>();
+/** Buffers handed back by releaseAligned, by length: given out again before any new memory. */
 const spare = new Map<number, Buffer[]>();
 
 /**
- * A Buffer of `size` bytes whose first byte sits on a 64 KiB boundary of memory (a WebAssembly.Memory), for
- * isAligned. Buffers handed back by releaseAligned are given out again first: each Memory reserves address space
- * V8 frees only when it collects it. Throws RangeError beyond 4 GiB.
+ * `count` Buffers of `size` bytes each (a multiple of DIRECT_ALIGN, all of them together up to 4 GiB), each starting
+ * on a DIRECT_ALIGN boundary of memory, for isAligned: those releaseAligned handed back first, the rest cut from one
+ * new WebAssembly.Memory. Each Memory reserves address space (guard regions of about 10 GiB) until V8 collects it, so
+ * one is made per call, never one per Buffer. Where the reservation is refused (a `ulimit -v`), ordinary Buffers,
+ * which isAligned says are not aligned: their writes go through the page cache.
  */
-export function alignedBuffer(size: number): Buffer {
-  const kept = spare.get(size)?.pop();
-  if (kept) return kept;
-  const mem = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(size / 65536)) });
+export function alignedBuffers(count: number, size: number): Buffer[] {
+  const kept = spare.get(size) ?? [];
+  const out = kept.splice(Math.max(0, kept.length - count));
+  const need = count - out.length;
+  if (need === 0) return out;
+  let mem: WebAssembly.Memory;
+  try {
+    mem = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil((need * size) / 65536)) });
+  } catch {
+    for (let i = 0; i < need; i++) out.push(Buffer.allocUnsafeSlow(size));
+    return out;
+  }
   aligned.add(mem.buffer);
-  return Buffer.from(mem.buffer, 0, size);
+  for (let i = 0; i < need; i++) out.push(Buffer.from(mem.buffer, i * size, size));
+  return out;
 }
 
-/** Hands a Buffer from alignedBuffer back for another to use; other Buffers are ignored. */
-export function releaseAligned(b: Buffer): void {
-  if (!aligned.has(b.buffer) || b.byteOffset !== 0) return;
-  const list = spare.get(b.length) ?? [];
-  if (list.length < 16) list.push(b);
-  spare.set(b.length, list);
+/**
+ * Hands Buffers from alignedBuffers back, to be given out again (the memory stays with the process: as much as was
+ * in use at once, at most). Other Buffers are ignored. The caller has no write from them in flight.
+ */
+export function releaseAligned(buffers: Buffer[]): void {
+  for (const b of buffers) {
+    if (!aligned.has(b.buffer)) continue;
+    const list = spare.get(b.length) ?? [];
+    list.push(b);
+    spare.set(b.length, list);
+  }
 }
 
-/** Whether `data` starts on a DIRECT_ALIGN boundary of memory (it lies in an alignedBuffer at such an offset). */
+/** Whether `data` starts on a DIRECT_ALIGN boundary of memory (it lies in an alignedBuffers Buffer at such an offset). */
 export function isAligned(data: Uint8Array): boolean {
   return aligned.has(data.buffer) && data.byteOffset % DIRECT_ALIGN === 0;
 }

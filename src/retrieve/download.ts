@@ -9,7 +9,7 @@ import { GlacierError } from '../core/glacier.js';
 import { withRetry } from '../core/retry.js';
 import { getOutput, type AnsweredRange, type JobTarget } from './jobs.js';
 import { MiB, TreeCombiner, TreeHasher } from '../core/tree-hash.js';
-import { alignedBuffer, releaseAligned } from '../core/aligned.js';
+import { alignedBuffers, releaseAligned } from '../core/aligned.js';
 import type { Piece } from './pieces.js';
 
 export interface Sink {
@@ -37,7 +37,7 @@ export interface PositionalSink {
    * leaves from `start`), and every byte before them already was: called in output order, once per piece.
    */
   verified(start: number, end: number, treeHash: string): Promise<void>;
-  /** Set when slices from alignedBuffer are written past the page cache: the download lands its slices there. */
+  /** Set when slices from alignedBuffers are written past the page cache: the download lands its slices there. */
   directAlign?: number;
 }
 
@@ -421,28 +421,32 @@ async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combine
   const slice = direct ? DIRECT_SLICE : SLICE;
   const sliceSize = Math.max(1, Math.min(slice, longest));
   const sliceCount = Math.min(direct ? DIRECT_SLICES : SLICES_PER_FETCH, Math.max(1, Math.ceil(longest / slice)));
-  const worker = async () => {
-    const slices = Array.from({ length: sink.writeAtSync ? 1 : sliceCount }, () => (direct ? alignedBuffer(sliceSize) : Buffer.allocUnsafeSlow(sliceSize)));
-    try {
-      while (!failure) {
-        const i = nextIndex++;
-        if (i >= o.pieces.length) return;
-        try {
-          done.set(i, await fetchPiece(o.pieces[i], slices));
-        } catch (e) {
-          failure ??= e;
-          return;
-        }
-        confirming = confirming.then(confirm).catch((e) => {
-          failure ??= e;
-        });
+  const workers = Math.max(1, Math.min(o.concurrency, o.pieces.length));
+  const perWorker = sink.writeAtSync ? 1 : sliceCount;
+  const memory = direct ? alignedBuffers(workers * perWorker, sliceSize) : Array.from({ length: workers * perWorker }, () => Buffer.allocUnsafeSlow(sliceSize));
+  const worker = async (w: number) => {
+    const slices = memory.slice(w * perWorker, (w + 1) * perWorker);
+    while (!failure) {
+      const i = nextIndex++;
+      if (i >= o.pieces.length) return;
+      try {
+        done.set(i, await fetchPiece(o.pieces[i], slices));
+      } catch (e) {
+        failure ??= e;
+        return;
       }
-    } finally {
-      if (direct) slices.forEach(releaseAligned);
+      confirming = confirming.then(confirm).catch((e) => {
+        failure ??= e;
+      });
     }
   };
 
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, o.pieces.length)) }, worker));
+  try {
+    // Every write from these slices is done when its worker returns (fetchPiece waits for them, also on failure).
+    await Promise.all(Array.from({ length: workers }, (_, w) => worker(w)));
+  } finally {
+    if (direct) releaseAligned(memory);
+  }
   await confirming;
   if (failure) throw failure;
   return { treeHash: combiner.digest().toString('hex'), bytes, unverifiedBytes };

@@ -147,7 +147,7 @@ export class FileSink implements Sink, PositionalSink {
 
   /**
    * This sink takes pieces in place (see PositionalSink). When FILE.partial takes writes past the page cache, slices
-   * from alignedBuffer are written so (asynchronously: no writeAtSync), the rest through the page cache.
+   * from alignedBuffers are written so (asynchronously: no writeAtSync), the rest through the page cache.
    */
   get positional(): PositionalSink {
     if (!this.direct) return this;
