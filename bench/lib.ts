@@ -207,8 +207,9 @@ export async function startWireFloor(file: string): Promise<{ measure(gib: numbe
   // As a download into FILE past the page cache: received into a 4 MiB buffer of page-aligned memory (a
   // WebAssembly.Memory), hashed as it lands in 256 KiB stretches into 1 MiB leaves, each full buffer written at its
   // place through an O_DIRECT descriptor (the last short one through the page cache), one fdatasync at the end.
+  // (No '|' in it: timed() reads one as a pipe between commands.)
   const direct = (tls: boolean, port: number) =>
-    `const fs = require('node:fs'), crypto = require('node:crypto'); const fd = fs.openSync(${JSON.stringify(out)}, 'w', 0o600); const dfd = fs.openSync('/proc/self/fd/' + fd, fs.constants.O_WRONLY | fs.constants.O_DIRECT); ` +
+    `const fs = require('node:fs'), crypto = require('node:crypto'); const fd = fs.openSync(${JSON.stringify(out)}, 'w', 0o600); const dfd = fs.openSync('/proc/self/fd/' + fd, fs.constants.O_WRONLY + fs.constants.O_DIRECT); ` +
     `const S = 4194304, H = 262144; const b = Buffer.from(new WebAssembly.Memory({ initial: 64 }).buffer); let fill = 0, hashed = 0, pos = 0, lf = 0, leaf = null; const leaves = []; ` +
     `const hash = (to) => { while (hashed < to) { const n = Math.min(to - hashed, 1048576 - lf); (leaf = leaf || crypto.createHash('sha256')).update(b.subarray(hashed, hashed + n)); hashed += n; lf += n; if (lf === 1048576) { leaves.push(leaf.digest()); leaf = null; lf = 0; } } }; ` +
     `${connect(tls, port, `onread: { buffer: () => b.subarray(fill), callback: (n) => { fill += n; if (fill - hashed >= H) hash(fill - ((fill - hashed) % H)); if (fill === S) { fs.writeSync(dfd, b, 0, S, pos); pos += S; fill = 0; hashed = 0; } return true; } }`)}` +
