@@ -212,7 +212,7 @@ export async function startWireFloor(file: string): Promise<{ measure(gib: numbe
     `const fs = require('node:fs'), crypto = require('node:crypto'); const fd = fs.openSync(${JSON.stringify(out)}, 'w', 0o600); const dfd = fs.openSync('/proc/self/fd/' + fd, fs.constants.O_WRONLY + fs.constants.O_DIRECT); ` +
     `const S = 4194304, H = 262144; const b = Buffer.from(new WebAssembly.Memory({ initial: 64 }).buffer); let fill = 0, hashed = 0, pos = 0, lf = 0, leaf = null; const leaves = []; ` +
     `const hash = (to) => { while (hashed < to) { const n = Math.min(to - hashed, 1048576 - lf); (leaf = leaf || crypto.createHash('sha256')).update(b.subarray(hashed, hashed + n)); hashed += n; lf += n; if (lf === 1048576) { leaves.push(leaf.digest()); leaf = null; lf = 0; } } }; ` +
-    `${connect(tls, port, `onread: { buffer: () => b.subarray(fill), callback: (n) => { fill += n; if (fill - hashed >= H) hash(fill - ((fill - hashed) % H)); if (fill === S) { fs.writeSync(dfd, b, 0, S, pos); pos += S; fill = 0; hashed = 0; } return true; } }`)}` +
+    `${connect(tls, port, `onread: { buffer: () => b.subarray(fill), callback: (n) => { fill += n; if (fill - hashed >= H) hash(fill - ((fill - hashed) % H)); if (fill === S) { hash(fill); fs.writeSync(dfd, b, 0, S, pos); pos += S; fill = 0; hashed = 0; } return true; } }`)}` +
     `.on('end', () => { hash(fill); if (leaf) leaves.push(leaf.digest()); if (fill) fs.writeSync(fd, b, 0, fill, pos); fs.fdatasyncSync(fd); process.exit(0); })`;
   const command = (code: string) => `node -e "${code.replace(/"/g, '\\"')}"`;
   const removeOutput = () => rmSync(out, { force: true });
