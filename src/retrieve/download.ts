@@ -317,9 +317,11 @@ function finalError(o: DownloadOptions, e: unknown): unknown {
 
 /**
  * download() into a PositionalSink: `concurrency` pieces in flight, each read from its connection slice by slice
- * into a few SLICE buffers of its own, every slice hashed (its 1 MiB leaf, on this thread) and written in place
- * while it is still in the caches; the piece counts once its leaves combine to the tree hash Glacier sent. Pieces
- * are confirmed to the sink in output order. Memory: concurrency x SLICE (x SLICES_PER_FETCH for a sink without writeAtSync).
+ * into a few buffers of its own, every slice hashed as it lands (on this thread, while it is in the caches) and
+ * written in place; the piece counts once its leaves combine to the tree hash Glacier sent. Pieces are confirmed to
+ * the sink in output order. A sink that writes past the page cache (directAlign) gets DIRECT_SLICES slices of
+ * DIRECT_SLICE bytes of aligned memory per piece in flight, written asynchronously; otherwise SLICE bytes, one
+ * written on this thread (writeAtSync) or SLICES_PER_FETCH written asynchronously. Memory: concurrency x those.
  */
 async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combiner: TreeCombiner): Promise<{ treeHash: string; bytes: number; unverifiedBytes: number }> {
   const done = new Map<number, { leaves: Buffer[]; treeHash: string; unverified: boolean }>();
