@@ -100,7 +100,8 @@ describe('downloads into a file write past the page cache', { skip: process.plat
   it('-o FILE: FILE.partial is also open O_DIRECT, its written piece is not in the page cache, and the bytes are exact', async () => {
     const file = join(dir, 'out.bin');
     const jobId = await newJob();
-    const held = await heldAfterFirstPiece(file, jobId);
+    // An empty GLACIER_NO_DIRECT is as unset.
+    const held = await heldAfterFirstPiece(file, jobId, { GLACIER_NO_DIRECT: '' });
     assert.ok(held.flags.some((f) => f & constants.O_DIRECT), `a descriptor with O_DIRECT on ${file}.partial (flags ${held.flags.map((f) => f.toString(8))})`);
     assert.ok(held.flags.some((f) => !(f & constants.O_DIRECT)), 'and the one opened O_EXCL|O_NOFOLLOW, through the page cache');
     // The first 4 MiB are written: none of it went through the page cache.
@@ -132,6 +133,27 @@ describe('downloads into a file write past the page cache', { skip: process.plat
     const r = await run('glacier-job', ['output', '-v', VAULT, '--range', `1001-${SIZE - 2}`, '-o', file, '--', jobId], { env });
     assert.equal(r.code, 0, show(r));
     assert.ok(readFileSync(file).equals(data.subarray(1001, SIZE - 1)), '--range 1001-(size-2) exact');
+  });
+
+  it('at most 64 MiB of buffers past the page cache: -c 8 of 8 MiB pieces past it, -c 9 through it; both exact', async () => {
+    const big = randomBytes(9 * 8 * MiB);
+    const id = (await g.send(new UploadArchiveCommand({ accountId: '-', vaultName: VAULT, body: big, checksum: treeHash(big) }))).archiveId!;
+    const job = (await g.send(new InitiateJobCommand({ accountId: '-', vaultName: VAULT, jobParameters: { Type: 'archive-retrieval', ArchiveId: id, Tier: 'Expedited' } }))).jobId!;
+    const resident8 = await (async () => {
+      const file = join(dir, 'c8.bin');
+      const r = await run('glacier-job', ['output', '-v', VAULT, '-c', '8', '--piece-size', '8M', '-o', file, '--', job], { env });
+      assert.equal(r.code, 0, show(r));
+      const res = resident(file);
+      assert.ok(readFileSync(file).equals(big), '-c 8: exact');
+      return res;
+    })();
+    const file = join(dir, 'c9.bin');
+    const r = await run('glacier-job', ['output', '-v', VAULT, '-c', '9', '--piece-size', '8M', '-o', file, '--', job], { env });
+    assert.equal(r.code, 0, show(r));
+    const resident9 = resident(file);
+    assert.ok(readFileSync(file).equals(big), '-c 9: exact');
+    if (resident8 !== null) assert.ok(resident8 <= 2 * PAGE, `-c 8 (64 MiB of buffers): ${resident8} bytes in the page cache`);
+    if (resident9 !== null) assert.ok(resident9 >= 32 * MiB, `-c 9 (72 MiB of buffers, over): ${resident9} bytes in the page cache, written through it`);
   });
 
   it('where address space is limited (ulimit -v) so that no aligned memory can be had: through the page cache, exact', async () => {

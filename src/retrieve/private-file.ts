@@ -48,10 +48,11 @@ export async function reopenPrivate(path: string): Promise<fsp.FileHandle> {
 /**
  * `fh`'s file opened a second time for writing past the page cache (O_DIRECT), through /proc/self/fd: the same
  * file whatever its path has become since, never a link. Undefined where the platform or the file system has no
- * O_DIRECT (macOS; some FUSE and older tmpfs), or GLACIER_NO_DIRECT is set (to anything but 0).
+ * O_DIRECT (macOS; some FUSE and older tmpfs), or GLACIER_NO_DIRECT is set (to anything but empty or 0).
  */
 export async function openDirect(fh: fsp.FileHandle): Promise<fsp.FileHandle | undefined> {
-  if (!constants.O_DIRECT || process.platform !== 'linux' || (process.env.GLACIER_NO_DIRECT ?? '0') !== '0') return undefined;
+  const off = process.env.GLACIER_NO_DIRECT;
+  if (!constants.O_DIRECT || process.platform !== 'linux' || (off && off !== '0')) return undefined;
   return fsp.open(`/proc/self/fd/${fh.fd}`, constants.O_WRONLY | constants.O_DIRECT).catch(() => undefined);
 }
 
