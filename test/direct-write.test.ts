@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateVaultCommand, InitiateJobCommand, UploadArchiveCommand, type GlacierClient } from '@aws-sdk/client-glacier';
 import { MiB, treeHash } from '../src/core/tree-hash.js';
+import { alignedBuffers, isAligned, releaseAligned } from '../src/core/aligned.js';
 import { run, sh, show, start } from './helpers/bins.js';
 import { startLocal, type Local } from './helpers/local.js';
 import { until } from './helpers/time.js';
@@ -180,5 +181,27 @@ describe('downloads into a file write past the page cache', { skip: process.plat
     const res = resident(file);
     if (res !== null) assert.ok(res <= 2 * PAGE, `${res} bytes of the restored file in the page cache`);
     assert.ok(readFileSync(file).equals(data));
+  });
+});
+
+describe('aligned memory: one WebAssembly.Memory a process, shared by its downloads up to the budget', () => {
+  it('hands out aligned buffers from one memory, refuses past the budget, and takes them back', () => {
+    const size = 4 * MiB;
+    const budget = 64 * MiB;
+    const a = alignedBuffers(8, size, budget);
+    const b = alignedBuffers(6, size, budget);
+    assert.ok(a && b, 'two downloads side by side within the budget');
+    const all = [...a, ...b];
+    assert.ok(all.every((x) => isAligned(x) && x.length === size), 'every buffer aligned, of the size asked');
+    assert.equal(new Set(all.map((x) => x.buffer)).size, 1, 'all cut from one WebAssembly.Memory (each reserves ~10 GiB of address space)');
+    assert.equal(new Set(all.map((x) => x.byteOffset)).size, all.length, 'no buffer handed out twice');
+    assert.equal(alignedBuffers(3, size, budget), null, 'past the budget (14 + 3 > 16 buffers): none, nothing taken');
+    const c = alignedBuffers(2, size, budget);
+    assert.ok(c && c.every((x) => !all.some((y) => y.byteOffset === x.byteOffset)), 'the last two are still free, and not in use');
+    releaseAligned([...a, ...b, ...c]);
+    const again = alignedBuffers(16, size, budget);
+    assert.ok(again, 'once released, the whole budget can be taken again');
+    assert.ok(!isAligned(Buffer.allocUnsafeSlow(size)), 'an ordinary Buffer is not counted as aligned');
+    releaseAligned(again);
   });
 });

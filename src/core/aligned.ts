@@ -6,46 +6,37 @@
 export const DIRECT_ALIGN = 4096;
 
 const aligned = new WeakSet<ArrayBufferLike>();
-/** Buffers handed back by releaseAligned, by length: given out again before any new memory. */
+/** Buffers of alignedBuffers' memory not in use, by length. */
 const spare = new Map<number, Buffer[]>();
 
-/** Bytes handed out by alignedBuffers and not yet released, in this process. */
-let inUse = 0;
-
 /**
- * `count` Buffers of `size` bytes each (a multiple of DIRECT_ALIGN, all of them together up to 4 GiB), each starting
- * on a DIRECT_ALIGN boundary of memory, for isAligned: those releaseAligned handed back first, the rest cut from one
- * new WebAssembly.Memory. Each Memory reserves address space (guard regions of about 10 GiB) until V8 collects it, so
- * one is made per call, never one per Buffer. Null, and nothing taken, when that would put more than `budget` bytes
- * in use in this process at once (downloads running side by side share it), or when the reservation is refused
- * (a `ulimit -v`): the caller then writes through the page cache. The memory stays with the process once made.
+ * `count` Buffers of `size` bytes each (a multiple of DIRECT_ALIGN), each starting on a DIRECT_ALIGN boundary of
+ * memory, for isAligned. The first call makes one WebAssembly.Memory of `budget` bytes (up to 4 GiB) and cuts it
+ * into Buffers of `size`: a Memory reserves about 10 GiB of address space (guard regions), so a process makes one,
+ * not one per download; its pages take memory only once written. Null, and nothing taken, when fewer than `count`
+ * are free (downloads running side by side share them: at most `budget` bytes in use at once), or when the
+ * reservation is refused (a `ulimit -v`): the caller then writes through the page cache.
  */
 export function alignedBuffers(count: number, size: number, budget: number): Buffer[] | null {
-  if (inUse + count * size > budget) return null;
-  const kept = spare.get(size) ?? [];
-  const out = kept.splice(Math.max(0, kept.length - count));
-  const need = count - out.length;
-  if (need > 0) {
-    let mem: WebAssembly.Memory;
+  let free = spare.get(size);
+  if (!free) {
+    spare.set(size, (free = []));
     try {
-      mem = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil((need * size) / 65536)) });
+      const mem = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(budget / 65536)) });
+      aligned.add(mem.buffer);
+      for (let at = 0; at + size <= budget; at += size) free.push(Buffer.from(mem.buffer, at, size));
     } catch {
-      kept.push(...out);
-      spare.set(size, kept);
-      return null;
+      // refused: never aligned memory of this size in this process
     }
-    aligned.add(mem.buffer);
-    for (let i = 0; i < need; i++) out.push(Buffer.from(mem.buffer, i * size, size));
   }
-  inUse += count * size;
-  return out;
+  if (free.length < count) return null;
+  return free.splice(free.length - count);
 }
 
 /** Hands Buffers from alignedBuffers back, to be given out again. The caller has no write from them in flight. */
 export function releaseAligned(buffers: Buffer[]): void {
   for (const b of buffers) {
     if (!aligned.has(b.buffer)) continue;
-    inUse -= b.length;
     const list = spare.get(b.length) ?? [];
     list.push(b);
     spare.set(b.length, list);
