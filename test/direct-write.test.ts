@@ -36,8 +36,8 @@ let checksum: string;
 
 const admin = <T = Json>(method: string, path: string, body?: unknown) => local.admin<T>(method, path, body);
 
-async function newJob(): Promise<string> {
-  const r = await g.send(new InitiateJobCommand({ accountId: '-', vaultName: VAULT, jobParameters: { Type: 'archive-retrieval', ArchiveId: archiveId, Tier: 'Expedited' } }));
+async function newJob(id = archiveId): Promise<string> {
+  const r = await g.send(new InitiateJobCommand({ accountId: '-', vaultName: VAULT, jobParameters: { Type: 'archive-retrieval', ArchiveId: id, Tier: 'Expedited' } }));
   return r.jobId!;
 }
 
@@ -139,7 +139,7 @@ describe('downloads into a file write past the page cache', { skip: process.plat
   it('at most 64 MiB of buffers past the page cache: -c 8 of 8 MiB pieces past it, -c 9 through it; both exact', async () => {
     const big = randomBytes(9 * 8 * MiB);
     const id = (await g.send(new UploadArchiveCommand({ accountId: '-', vaultName: VAULT, body: big, checksum: treeHash(big) }))).archiveId!;
-    const job = (await g.send(new InitiateJobCommand({ accountId: '-', vaultName: VAULT, jobParameters: { Type: 'archive-retrieval', ArchiveId: id, Tier: 'Expedited' } }))).jobId!;
+    const job = await newJob(id);
     const resident8 = await (async () => {
       const file = join(dir, 'c8.bin');
       const r = await run('glacier-job', ['output', '-v', VAULT, '-c', '8', '--piece-size', '8M', '-o', file, '--', job], { env });
