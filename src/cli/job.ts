@@ -52,7 +52,7 @@ Options:
 ${rateHelp()}
   -o FILE               output/get: write FILE (via FILE.partial) instead of stdout; -o - is stdout. Pieces
                         of 4 MiB or more go past the page cache (O_DIRECT) where the file system allows it,
-                        from 8 MiB of buffers per GET, 64 MiB at most (more -c: through the page cache);
+                        from 8 MiB of buffers per GET, 64 MiB at most (a GET past that: through it);
                         GLACIER_NO_DIRECT=1 writes through it
   --interval D, --timeout D   polling of wait/get/--wait (durations: 30s, 15m, 4h, 1h30m); the first poll
                         is at once; with progress on, a line shows the job's status and the time waited

@@ -46,7 +46,7 @@ Destination (one of):
                         hex digits of the SHA-256 of the host name, RANDOM 12 hex digits, and linked to NAME
                         when verified); mtime from the description (an mt-aws-glacier mtime that is no time: the
                         CreationDate). Pieces of 4 MiB or more are written past the page cache (O_DIRECT),
-                        64 MiB of buffers in all (an archive starting beyond that goes through it), where the
+                        64 MiB of buffers in all (a piece starting beyond that goes through it), where the
                         file system allows it; GLACIER_NO_DIRECT=1 writes through it
   --to s3://BUCKET/PREFIX   one S3 multipart upload per archive, a SHA-256 per part that S3 checks; the archive
                         id, description and tree hash in the object's metadata (x-amz-meta-glacier-*); the

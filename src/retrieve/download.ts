@@ -73,9 +73,10 @@ const DIRECT_SLICE = 4 * MiB;
 const DIRECT_SLICES = 2;
 /**
  * The most memory this process's downloads land in to write past the page cache, together: 8 GETs in flight
- * (glacier-job -c 8, or glacier-restore -c 4 archives of 2 GETs). A download that would go past it writes through
- * the page cache as before (SLICE per GET): -c 64 would hold 512 MiB, and its writes, 128 at a time, measured slower
- * (a 300 MiB archive: 7.3 s against 4.0 s through the page cache, peak RSS 333 MiB against 90).
+ * (glacier-job -c 8, or glacier-restore -c 4 archives of 2 GETs). A piece that starts when it is all in use is
+ * written through the page cache as before (SLICE per GET): -c 64 all past it would hold 512 MiB, and its writes,
+ * 128 at a time, measured slower (a 300 MiB archive: 7.3 s against 4.0 s through the page cache, peak RSS 333 MiB
+ * against 90).
  */
 const DIRECT_MEMORY = 64 * MiB;
 
@@ -327,8 +328,9 @@ function finalError(o: DownloadOptions, e: unknown): unknown {
  * into a few buffers of its own, every slice hashed as it lands (on this thread, while it is in the caches) and
  * written in place; the piece counts once its leaves combine to the tree hash Glacier sent. Pieces are confirmed to
  * the sink in output order. A sink that writes past the page cache (directAlign) gets DIRECT_SLICES slices of
- * DIRECT_SLICE bytes of aligned memory per piece in flight, written asynchronously; otherwise SLICE bytes, one
- * written on this thread (writeAtSync) or SLICES_PER_FETCH written asynchronously. Memory: concurrency x those.
+ * DIRECT_SLICE bytes of aligned memory per piece in flight while the process has them free, written
+ * asynchronously; otherwise SLICE bytes, one written on this thread (writeAtSync) or SLICES_PER_FETCH written
+ * asynchronously. Memory: concurrency x those.
  */
 async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combiner: TreeCombiner): Promise<{ treeHash: string; bytes: number; unverifiedBytes: number }> {
   const done = new Map<number, { leaves: Buffer[]; treeHash: string; unverified: boolean }>();
@@ -427,23 +429,27 @@ async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combine
   const workers = Math.max(1, Math.min(o.concurrency, o.pieces.length));
   // Past the page cache only for pieces of a whole slice or more (a smaller archive is one small write either way,
   // which the page cache batches with the next archive's), and only while this process's downloads together hold
-  // no more than DIRECT_MEMORY of such slices; otherwise through the page cache, from SLICE buffers.
+  // no more than DIRECT_MEMORY of such slices: a piece that starts when they are all in use goes through the page
+  // cache, from SLICE buffers of its worker's own.
+  const wantDirect = sink.directAlign !== undefined && longest >= DIRECT_SLICE;
   const directSlices = Math.min(DIRECT_SLICES, Math.ceil(longest / DIRECT_SLICE));
-  const aligned = sink.directAlign !== undefined && longest >= DIRECT_SLICE ? alignedBuffers(workers * directSlices, DIRECT_SLICE, DIRECT_MEMORY) : null;
-  const direct = aligned !== null;
-  const sliceSize = direct ? DIRECT_SLICE : Math.max(1, Math.min(SLICE, longest));
-  const perWorker = direct ? directSlices : sink.writeAtSync ? 1 : Math.min(SLICES_PER_FETCH, Math.max(1, Math.ceil(longest / SLICE)));
-  const memory = aligned ?? Array.from({ length: workers * perWorker }, () => Buffer.allocUnsafeSlow(sliceSize));
-  const worker = async (w: number) => {
-    const slices = memory.slice(w * perWorker, (w + 1) * perWorker);
+  const plainSize = Math.max(1, Math.min(SLICE, longest));
+  const plainCount = sink.writeAtSync ? 1 : Math.min(SLICES_PER_FETCH, Math.max(1, Math.ceil(longest / SLICE)));
+  const worker = async () => {
+    let plain: Buffer[] | undefined;
     while (!failure) {
       const i = nextIndex++;
       if (i >= o.pieces.length) return;
+      // Taken for this piece only, and given back once it is done either way (fetchPiece returns or throws only
+      // once every write from its slices is done): a download takes them up again as others free them.
+      const aligned = wantDirect ? alignedBuffers(directSlices, DIRECT_SLICE, DIRECT_MEMORY) : null;
       try {
-        done.set(i, await fetchPiece(o.pieces[i], slices));
+        done.set(i, await fetchPiece(o.pieces[i], aligned ?? (plain ??= Array.from({ length: plainCount }, () => Buffer.allocUnsafeSlow(plainSize)))));
       } catch (e) {
         failure ??= e;
         return;
+      } finally {
+        if (aligned) releaseAligned(aligned);
       }
       confirming = confirming.then(confirm).catch((e) => {
         failure ??= e;
@@ -451,12 +457,7 @@ async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combine
     }
   };
 
-  try {
-    // Every write from these slices is done when its worker returns (fetchPiece waits for them, also on failure).
-    await Promise.all(Array.from({ length: workers }, (_, w) => worker(w)));
-  } finally {
-    if (direct) releaseAligned(memory);
-  }
+  await Promise.all(Array.from({ length: workers }, worker));
   await confirming;
   if (failure) throw failure;
   return { treeHash: combiner.digest().toString('hex'), bytes, unverifiedBytes };
