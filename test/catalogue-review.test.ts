@@ -41,7 +41,7 @@ describe('retention deletes only what this host uploaded, and only the dated nam
     const theirs = await put('hosts', envOf({ catalogue: join(work, 'hosts-theirs.jsonl') }), 'mydb-2026-10-02');
     const shared = await put('hosts', env, 'mydb-2026-10-03');
     rewrite(mine, [shared], { host: 'db2.example' }); // a catalogue shared with another host
-    const rec = ok(await run('glacier-ls', ['-v', 'hosts', '--archives', '--json', '--inventory', await inventoryJob('hosts')], { env }));
+    const rec = ok(await run('glacier-ls', ['-v', 'hosts', '--archives', '--json', `--inventory=${await inventoryJob('hosts')}`], { env }));
     assert.match(rec.stderr, /now added, Host null: listed with --all-hosts/);
     assert.deepEqual(lines<Listed>(rec).map((a) => a.ArchiveId), [own], 'the reconciled listing is this host\'s too');
     rewrite(mine, [own, theirs, shared], { days: 40 });

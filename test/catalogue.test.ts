@@ -147,7 +147,7 @@ describe('retention and reconciliation', { concurrency: 1 }, () => {
     const remaining = [oldOther.archiveId, fresh.archiveId].sort();
     assert.deepEqual((await listed('ret', env)).map((a) => a.ArchiveId).sort(), remaining, 'the catalogue lists what is left');
     assert.deepEqual(await inventoryIds('ret'), remaining, 'the vault holds what the catalogue lists');
-    const rec = await listed('ret', env, ['--inventory', await inventoryJob('ret')]);
+    const rec = await listed('ret', env, [`--inventory=${await inventoryJob('ret')}`]);
     assert.deepEqual(rec.map((a) => [a.ArchiveId, a.InInventory, a.Source]).sort(), remaining.map((id) => [id, true, 'stdin']).sort());
     assert.match(readFileSync(cat, 'utf8'), /"Event":"deleted"/);
   });
@@ -165,7 +165,7 @@ describe('retention and reconciliation', { concurrency: 1 }, () => {
     ok(await run('glacier-rm', ['-v', 'rec', '--', gone.archiveId], { env: envOf({ catalogue: theirs }) }));
 
     const env = envOf({ catalogue: mine });
-    const r = ok(await run('glacier-ls', ['-v', 'rec', '--archives', '--all-hosts', '--json', '--inventory', await inventoryJob('rec')], { env }));
+    const r = ok(await run('glacier-ls', ['-v', 'rec', '--archives', '--all-hosts', '--json', `--inventory=${await inventoryJob('rec')}`], { env }));
     assert.match(r.stderr, /the inventory had 2 archive\(s\) the catalogue lacked \(now added\); the catalogue has 1 listed here the inventory lacks/);
     const got = new Map(lines<Listed>(r).map((a) => [a.ArchiveId, a]));
     assert.equal(got.size, 4);

@@ -512,7 +512,7 @@ describe('an inventory answer that ends before the size its job gives (its frami
   it('glacier-restore --inventory JOB_ID: continued from where it ended, every archive restored (before: the half read as a broken inventory)', { timeout: within(90_000) }, async () => {
     mode = 'inv-short-once';
     madeUp = 0;
-    const r = await run('glacier-restore', ['-v', VAULT, '--endpoint', frontUrl, '--inventory', jobId, '--to', join(dir, 'inv-short-restore'), '--interval', '100ms'], { env: env() });
+    const r = await run('glacier-restore', ['-v', VAULT, '--endpoint', frontUrl, `--inventory=${jobId}`, '--to', join(dir, 'inv-short-restore'), '--interval', '100ms'], { env: env() });
     assert.equal(r.code, 0, show(r));
     assert.equal(madeUp, 1, 'the first answer was half');
     assert.match(r.stderr, new RegExp(`the job output stopped after ${whole.length >> 1} bytes \\(the answer ended after ${whole.length >> 1} of the output's ${whole.length} bytes\\); continuing from there`), show(r));
@@ -557,7 +557,7 @@ describe('an inventory answer that ends before the size its job gives (its frami
 
   it('glacier-ls --inventory JOB_ID of a CSV inventory sent twice as one answer: exit 1 naming it (before: exit 3, its second header read as a broken row)', { timeout: within(60_000) }, async () => {
     mode = 'inv-longer';
-    const r = await run('glacier-ls', ['-v', VAULT, '--archives', '--json', '--all-hosts', '--endpoint', frontUrl, '--inventory', csvJobId], { env: { ...env(), GLACIER_CATALOGUE: join(dir, 'inv-longer-catalogue.jsonl') } });
+    const r = await run('glacier-ls', ['-v', VAULT, '--archives', '--json', '--all-hosts', '--endpoint', frontUrl, `--inventory=${csvJobId}`], { env: { ...env(), GLACIER_CATALOGUE: join(dir, 'inv-longer-catalogue.jsonl') } });
     assert.equal(r.code, 1, show(r));
     assert.match(errorLines(r.stderr, 'glacier-ls').at(-1)!, new RegExp(`the job output was answered with more bytes than the ${csv.length} its job gives; run the command again`), show(r));
   });
@@ -566,7 +566,7 @@ describe('an inventory answer that ends before the size its job gives (its frami
     it(`glacier-ls --inventory JOB_ID of a CSV inventory${m === 'inv-no-size' ? ' whose job gives no size, its first answer a 206 of half' : ''}: continued from where it ended, every archive listed (before: exit 0 on part of the list, or exit 3 cut mid-row)`, { timeout: within(60_000) }, async () => {
       mode = m;
       madeUp = 0;
-      const r = await run('glacier-ls', ['-v', VAULT, '--archives', '--json', '--all-hosts', '--endpoint', frontUrl, '--inventory', csvJobId], { env: { ...env(), GLACIER_CATALOGUE: join(dir, `${m}-catalogue.jsonl`) } });
+      const r = await run('glacier-ls', ['-v', VAULT, '--archives', '--json', '--all-hosts', '--endpoint', frontUrl, `--inventory=${csvJobId}`], { env: { ...env(), GLACIER_CATALOGUE: join(dir, `${m}-catalogue.jsonl`) } });
       assert.equal(madeUp, 1, 'the first answer was half');
       assert.equal(r.code, 0, show(r));
       const listed = r.stdout.toString('utf8').trim().split('\n').length;

@@ -112,7 +112,7 @@ describe('glacier-restore: inventories checked', () => {
     const job = await g.send(new InitiateJobCommand({ accountId: '-', vaultName: 'expired', jobParameters: { Type: 'inventory-retrieval' } }));
     // The job completes at once and is forgotten 10 s later.
     await until(async () => g.send(new DescribeJobCommand({ accountId: '-', vaultName: 'expired', jobId: job.jobId! })).then(() => false, () => true), 'the inventory job to expire', 30_000, 200);
-    const r = await run('glacier-restore', ['-v', 'expired', '--inventory', job.jobId!, '--to', join(work, 'out-expired')], { env });
+    const r = await run('glacier-restore', ['-v', 'expired', `--inventory=${job.jobId!}`, '--to', join(work, 'out-expired')], { env });
     assert.equal(r.code, 2, show(r));
     assert.match(r.stderr, /inventory job \S+ is not in vault expired .*expires.*run without --inventory to start a new inventory job/);
   });
