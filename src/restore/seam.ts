@@ -24,8 +24,6 @@ export async function describeJob(g: Glacier, vault: string, jobId: string): Pro
   return job;
 }
 
-export const getJobOutput = operations.getJobOutput;
-
 /** The vault's jobs, one ListJobs page at a time (as many jobs a page as the service gives), `filter` as ListJobs takes it. */
 export async function* listJobPages(g: Glacier, vault: string, filter: { completed?: string; statuscode?: string } = {}): AsyncGenerator<GlacierJobDescription[]> {
   for await (const page of operations.listJobsPages(g, vault, filter)) yield page.JobList ?? [];

@@ -367,7 +367,7 @@ async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combine
       if (paid) markPrepaid(r.body, paid);
       refuseAnswer(r, p, o.outputSize, o.unverified);
       const body = bodyReader(r.body);
-      // Each slice is hashed right where it landed, while it is in the caches (a hash worker's round trip costs more).
+      // Hashed on this thread as each slice lands (below), while it is in the caches: a hash worker's round trip costs more.
       const tree = new TreeHasher({ leaves: true });
       const inFlight: (Promise<void> | null)[] = slices.map(() => null);
       const writeSync = sink.writeAtSync?.bind(sink);
@@ -379,7 +379,7 @@ async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combine
           // A slice is refilled only once its hash and its write are done.
           await inFlight[k];
           const data = slices[k].subarray(0, Math.min(slices[k].length, length - off));
-          // Hashed as it lands, a SLICE or more at a time, while those bytes are still in the caches.
+          // A SLICE or more at a time, as the socket fills it.
           let hashed = 0;
           const got = await body.read(data, (filled) => {
             if (filled - hashed < SLICE) return;

@@ -161,12 +161,10 @@ export class FileSink implements Sink, PositionalSink {
    */
   async writeAt(data: Uint8Array, start: number): Promise<void> {
     const direct = this.direct;
-    const a = Math.max(start, this.state.from + this.keep);
-    const b = Math.min(start + data.length - 1, this.state.to);
-    if (direct && a <= b) {
-      const pos = a - this.state.from;
-      const off = a - start;
-      const whole = Math.floor((b - a + 1) / DIRECT_ALIGN) * DIRECT_ALIGN;
+    const w = this.within(data, start);
+    if (direct && w) {
+      const { off, pos } = w;
+      const whole = Math.floor((w.end - pos) / DIRECT_ALIGN) * DIRECT_ALIGN;
       if (whole > 0 && pos % DIRECT_ALIGN === 0 && isAligned(data.subarray(off))) {
         try {
           for (let done = 0; done < whole; ) done += (await direct.write(data, off + done, whole - done, pos + done)).bytesWritten;
@@ -184,17 +182,25 @@ export class FileSink implements Sink, PositionalSink {
   }
 
   /**
+   * Where output bytes [start, start + data.length) land in FILE.partial once cut to what it holds and past the kept
+   * prefix: `data` from `off`, file offsets [pos, end). Null when none of them do.
+   */
+  private within(data: Uint8Array, start: number): { off: number; pos: number; end: number } | null {
+    const a = Math.max(start, this.state.from + this.keep);
+    const b = Math.min(start + data.length - 1, this.state.to);
+    return a > b ? null : { off: a - start, pos: a - this.state.from, end: b - this.state.from + 1 };
+  }
+
+  /**
    * writeAt on this thread, returning once the bytes are in the page cache (see PositionalSink.writeAtSync): a
    * slice small enough for the CPU's caches is copied by the kernel while it is still there, where a write handed
    * to a worker thread reads it from another core. Throws the write's error (ENOSPC, EIO, ...).
    */
   writeAtSync(data: Uint8Array, start: number): void {
-    const a = Math.max(start, this.state.from + this.keep);
-    const b = Math.min(start + data.length - 1, this.state.to);
-    if (a > b) return;
-    const pos = a - this.state.from;
-    const end = b - this.state.from + 1;
-    for (let off = a - start, at = pos; at < end; ) {
+    const w = this.within(data, start);
+    if (!w) return;
+    const { pos, end } = w;
+    for (let off = w.off, at = pos; at < end; ) {
       const n = writeSync(this.fh.fd, data, off, end - at, at);
       off += n;
       at += n;
