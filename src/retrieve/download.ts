@@ -107,12 +107,15 @@ export interface DownloadOptions {
 /**
  * The tree hash and 1 MiB leaves of a piece buffer, hashed as it fills (readBodyInto's onFill) in stretches of at
  * least SLICE bytes, each right after it landed and while it is still in the core's caches: the piece is not read
- * again from memory, and no hash worker is started. `data` starts on a leaf boundary of the output.
+ * again from memory, and no hash worker is started. `data` starts on a leaf boundary of the output. `tree`: a
+ * hasher already holding what came before `data` (a slice of a piece written in place), to go on with.
  */
 class LandedHasher {
-  private readonly tree = new TreeHasher({ leaves: true });
   private hashed = 0;
-  constructor(private readonly data: Uint8Array) {}
+  constructor(
+    private readonly data: Uint8Array,
+    private readonly tree = new TreeHasher({ leaves: true }),
+  ) {}
 
   /** Bytes [0, filled) of the buffer have landed. */
   landed(filled: number): void {
@@ -121,9 +124,15 @@ class LandedHasher {
     this.hashed = filled;
   }
 
+  /** All of the buffer has landed: what is not hashed yet is. */
+  rest(): void {
+    this.tree.update(this.data.subarray(this.hashed));
+    this.hashed = this.data.length;
+  }
+
   /** The tree hash (hex) and leaves of the whole buffer (all of it landed). */
   digest(): { treeHash: string; leaves: Buffer[] } {
-    this.tree.update(this.data.subarray(this.hashed));
+    this.rest();
     return { treeHash: this.tree.digest().treeHash, leaves: this.tree.leaves! };
   }
 }
@@ -379,17 +388,12 @@ async function downloadInPlace(o: DownloadOptions, sink: PositionalSink, combine
           // A slice is refilled only once its hash and its write are done.
           await inFlight[k];
           const data = slices[k].subarray(0, Math.min(slices[k].length, length - off));
-          // A SLICE or more at a time, as the socket fills it.
-          let hashed = 0;
-          const got = await body.read(data, (filled) => {
-            if (filled - hashed < SLICE) return;
-            tree.update(data.subarray(hashed, filled));
-            hashed = filled;
-          });
+          const hasher = new LandedHasher(data, tree);
+          const got = await body.read(data, (filled) => hasher.landed(filled));
           if (got !== data.length) {
             throw Object.assign(new Error(`piece ${p.start}-${p.end}: connection ended after ${off + got} of ${length} bytes`), { code: 'ECONNRESET' });
           }
-          tree.update(data.subarray(hashed));
+          hasher.rest();
           const at = p.start + off;
           off += got;
           if (writeSync) writeSync(data, at);
