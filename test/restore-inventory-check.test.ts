@@ -4,12 +4,12 @@
 // --inventory JOB_ID says what to do next.
 import { CreateVaultCommand, DeleteArchiveCommand, DescribeJobCommand, InitiateJobCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { run, show } from './helpers/bins.js';
+import { run, show, start } from './helpers/bins.js';
 import { startLocal, type Local } from './helpers/local.js';
 import { inventoryOutput } from './helpers/restore-fixture.js';
 import { until, within } from './helpers/time.js';
@@ -39,7 +39,7 @@ describe('glacier-restore: inventories checked', () => {
     work = mkdtempSync(join(tmpdir(), 'glacier-restore-inv-'));
     local = await startLocal(['--memory', '--job-delay', '0', '--job-expiry', '10s']);
     env = { ...local.env, XDG_STATE_HOME: join(work, 'state') };
-    for (const v of ['mine', 'other', 'kept', 'gone', 'expired']) await local.client().send(new CreateVaultCommand({ accountId: '-', vaultName: v }));
+    for (const v of ['mine', 'other', 'kept', 'gone', 'expired', 'cut']) await local.client().send(new CreateVaultCommand({ accountId: '-', vaultName: v }));
   });
   after(async () => {
     await local?.stop();
@@ -115,5 +115,28 @@ describe('glacier-restore: inventories checked', () => {
     const r = await run('glacier-restore', ['-v', 'expired', `--inventory=${job.jobId!}`, '--to', join(work, 'out-expired')], { env });
     assert.equal(r.code, 2, show(r));
     assert.match(r.stderr, /inventory job \S+ is not in vault expired .*expires.*run without --inventory to start a new inventory job/);
+  });
+
+  it('an inventory fetch stopped part-way (SIGTERM while it waits to fetch again) leaves no STATE.inventory.tmp; the rerun fetches it whole', { timeout: within(60_000) }, async () => {
+    const a = await upload('cut', 'cut.bin');
+    const state = join(work, 'cut-state.jsonl');
+    const out = join(work, 'out-cut');
+    // Every answer is cut halfway: what came is in STATE.inventory.tmp, and the fetch waits a second to start again.
+    await local.admin('PUT', 'faults', { spec: 'GetJobOutput:drop' });
+    try {
+      const p = start('glacier-restore', ['-v', 'cut', '--to', out, '--state', state, '--interval', '200ms'], { env: { ...env, AWS_MAX_ATTEMPTS: '1' } });
+      await until(() => p.stderr().includes('fetching the inventory again') && existsSync(`${state}.inventory.tmp`), 'a first fetch cut short, kept in STATE.inventory.tmp');
+      p.proc.kill('SIGTERM');
+      const r = await p.done;
+      assert.equal(r.code, 143, show(r));
+    } finally {
+      await local.admin('DELETE', 'faults');
+    }
+    assert.ok(!existsSync(`${state}.inventory.tmp`), 'STATE.inventory.tmp is removed');
+    assert.ok(!existsSync(`${state}.inventory`), 'no inventory is kept');
+    const r = await run('glacier-restore', ['-v', 'cut', '--to', out, '--state', state, '--interval', '200ms'], { env });
+    assert.equal(r.code, 0, show(r));
+    assert.ok(readFileSync(join(out, 'cut.bin')).equals(data.get(a.id)!), 'the archive restored from the inventory fetched whole');
+    assert.ok(!existsSync(`${state}.inventory.tmp`));
   });
 });

@@ -102,11 +102,30 @@ export async function inventoryFromJob(o: InventoryJobOptions): Promise<string> 
     await sleep(o.intervalMs, o.signal);
   }
   const tmp = `${o.file}.tmp`;
+  try {
+    await fetchInventory(o, succeeded!, tmp);
+  } catch (e) {
+    // Nothing half-fetched is left beside the state (a signal, or the last attempt failing): the next run fetches
+    // the inventory whole again.
+    await fsp.unlink(tmp).catch(() => {});
+    throw e;
+  }
+  await fsp.rename(tmp, o.file);
+  await o.journal.recordInventory(jobId, o.file);
+  return o.file;
+}
+
+/**
+ * The output of the succeeded inventory job `job` into `tmp` (created O_EXCL|O_NOFOLLOW, 0600), on disk when it
+ * resolves; fetched again up to 5 times when cut short. Throws the last attempt's error, or InterruptedError on a
+ * signal; `tmp` may then hold part of it.
+ */
+async function fetchInventory(o: Pick<InventoryJobOptions, 'glacier' | 'vault' | 'signal' | 'warn'>, job: GlacierJobDescription, tmp: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       // Read as glacier-job output reads it: continued when cut short, up to the size the job gives; an answer that is
       // not the inventory's bytes is refused (and fetched again here).
-      const bytes = outputBytes({ target: { glacier: o.glacier, vault: o.vault }, job: succeeded!, warn: o.warn });
+      const bytes = outputBytes({ target: { glacier: o.glacier, vault: o.vault }, job, warn: o.warn });
       const first = await bytes.next(); // the first answer before the file: an expired job leaves nothing behind
       const out = await createTemp(tmp); // O_EXCL|O_NOFOLLOW, 0600: a link planted at FILE.tmp is never followed
       await pipeline(Readable.from((async function* () {
@@ -124,9 +143,6 @@ export async function inventoryFromJob(o: InventoryJobOptions): Promise<string> 
       await sleep(1000 * attempt, o.signal);
     }
   }
-  await fsp.rename(tmp, o.file);
-  await o.journal.recordInventory(jobId, o.file);
-  return o.file;
 }
 
 /** What an inventory says of itself: the vault it lists (VaultARN) and when it was taken (InventoryDate). */
