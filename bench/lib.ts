@@ -172,11 +172,11 @@ export interface WireFloors {
 }
 
 /**
- * The servers of tlsWireFloor, started: `measure(gib)` takes its figures; `writeCommand(tls)` and `heldCommand(tls)`
- * are the shell commands of one run of the `written` and `held` floors (over TLS or plain TCP), to time beside a
- * product run; `removeOutput()` removes what a `written` run wrote (untimed); `stop()` ends the servers.
+ * The servers of tlsWireFloor, started: `measure(gib)` takes its figures; `directCommand(tls)` and `heldCommand(tls)`
+ * are the shell commands of one run of the `direct` and `held` floors (over TLS or plain TCP), to time beside a
+ * product run; `removeOutput()` removes what a file floor's run wrote (untimed); `stop()` ends the servers.
  */
-export async function startWireFloor(file: string): Promise<{ measure(gib: number): WireFloors; writeCommand(tls: boolean): string; removeOutput(): void; heldCommand(tls: boolean): string; stop(): void }> {
+export async function startWireFloor(file: string): Promise<{ measure(gib: number): WireFloors; directCommand(tls: boolean): string; removeOutput(): void; heldCommand(tls: boolean): string; stop(): void }> {
   const key = join(WORK, 'floor-key.pem');
   const cert = join(WORK, 'floor-cert.pem');
   if (!existsSync(cert)) execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=localhost', '-days', '30'], { stdio: 'ignore' });
@@ -226,7 +226,7 @@ export async function startWireFloor(file: string): Promise<{ measure(gib: numbe
       });
       return { landed: runs[0], send: runs[1], plainLanded: runs[2], plainSend: runs[3], written: runs[4], plainWritten: runs[5], held: runs[6], plainHeld: runs[7], direct: runs[8], plainDirect: runs[9] };
     },
-    writeCommand: (tls) => command(write(tls, servers[tls ? 0 : 2].port)),
+    directCommand: (tls) => command(direct(tls, servers[tls ? 0 : 2].port)),
     removeOutput,
     heldCommand: (tls) => command(land(tls, servers[tls ? 0 : 2].port, 64 << 20)),
     stop() {
