@@ -4,7 +4,7 @@
 // --inventory JOB_ID says what to do next.
 import { CreateVaultCommand, DeleteArchiveCommand, DescribeJobCommand, InitiateJobCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -138,5 +138,15 @@ describe('glacier-restore: inventories checked', () => {
     assert.equal(r.code, 0, show(r));
     assert.ok(readFileSync(join(out, 'cut.bin')).equals(data.get(a.id)!), 'the archive restored from the inventory fetched whole');
     assert.ok(!existsSync(`${state}.inventory.tmp`));
+  });
+
+  it('an inventory fetched whole that cannot be renamed into place (a folder at STATE.inventory) leaves no STATE.inventory.tmp', { timeout: within(60_000) }, async () => {
+    await upload('cut', 'cut2.bin');
+    const state = join(work, 'cut-folder-state.jsonl');
+    mkdirSync(`${state}.inventory`);
+    const r = await run('glacier-restore', ['-v', 'cut', '--to', join(work, 'out-cut-folder'), '--state', state, '--interval', '200ms'], { env });
+    assert.equal(r.code, 1, show(r));
+    assert.match(r.stderr, /inventory/);
+    assert.ok(!existsSync(`${state}.inventory.tmp`), 'STATE.inventory.tmp is removed');
   });
 });

@@ -104,13 +104,13 @@ export async function inventoryFromJob(o: InventoryJobOptions): Promise<string> 
   const tmp = `${o.file}.tmp`;
   try {
     await fetchInventory(o, succeeded!, tmp);
+    await fsp.rename(tmp, o.file);
   } catch (e) {
-    // Nothing half-fetched is left beside the state (a signal, or the last attempt failing): the next run fetches
-    // the inventory whole again.
+    // Nothing half-fetched is left beside the state (a signal, the last attempt failing, or no rename into place):
+    // the next run fetches the inventory whole again.
     await fsp.unlink(tmp).catch(() => {});
     throw e;
   }
-  await fsp.rename(tmp, o.file);
   await o.journal.recordInventory(jobId, o.file);
   return o.file;
 }
