@@ -65,7 +65,9 @@ export async function benchDownload(): Promise<void> {
               // Into a file, the page cache's cost varies from minute to minute on a shared machine: each run is paired
               // with a run of Node's floor past the page cache and a cp just before it, and the ratios of the pairs are
               // given too. (Paired with the floor through the page cache, that floor's own cost swung 2.5x between runs
-              // here, after the cp's 2 GiB of dirty pages: the ratio read 0.39-0.96x, a measure of the cache.) To
+              // here, after the cp's 2 GiB of dirty pages: the ratio read 0.39-0.96x, a measure of the cache. Paired
+              // this way, the cp in the pair can swing instead: 2.9 CPU s in one run against 0.58 measured at the start,
+              // its paired "pass + copy" then reading 0.52x; the unpaired medians are the figures to quote.) To
               // a pipe, each run is paired with a run of Node's held floor (what first touching memory costs varies too).
               const paired: { floor: number; passCopy: number }[] = [];
               const pairedHeld: number[] = [];
