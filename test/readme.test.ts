@@ -4,13 +4,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateVaultCommand, InitiateJobCommand, InitiateMultipartUploadCommand, UploadArchiveCommand, UploadMultipartPartCommand, type GlacierClient } from '@aws-sdk/client-glacier';
 import { MiB, treeHash } from '../src/core/tree-hash.js';
 import { BIN, ROOT, startLocal, type Local } from './helpers/local.js';
-import { within } from './helpers/time.js';
+import { until, within } from './helpers/time.js';
 
 const A = { accountId: '-' };
 /** The first line of the README's walkthrough: run in a shell that has none of the test's AWS settings. */
@@ -25,12 +26,14 @@ let local: Local;
 let g: GlacierClient;
 let home: string;
 let fakes: string;
+/** The bytes of the archive the detached (setsid -f) restore block restores. */
+let detached: Buffer | undefined;
 
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...local.env, HOME: home, XDG_STATE_HOME: join(home, '.state'), PATH: `${fakes}:${BIN('').replace(/\/$/, '')}:${process.env.PATH}`, ...extra };
 }
 
-function bash(script: string, e: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function bash(script: string, e: NodeJS.ProcessEnv, timeoutMs = 60_000, keepGroup = false): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn('bash', ['-e', '-o', 'pipefail', '-c', script], { cwd: home, env: e, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -43,6 +46,8 @@ function bash(script: string, e: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise
     // so that 'close' comes now rather than at the timeout.
     p.on('exit', (c) => {
       code = c;
+      // (Not for a block that detaches a run with setsid -f: its child may not have left the group yet.)
+      if (keepGroup) return;
       try {
         process.kill(-p.pid!, 'SIGTERM');
       } catch {
@@ -165,6 +170,14 @@ const runners: Record<string, null | { why: string } | (() => Promise<Record<str
     return { JOB_ID: jobId! };
   },
   '# m h dom mon dow': { why: 'a crontab line: its pipe (glacier-ls --archives --older-than --name | glacier-rm -) is run by test/catalogue.test.ts' },
+  'setsid -f glacier-restore -v backups --to ~/restored': async () => {
+    // One archive on stdin; the detached run's end is awaited below, from its log.
+    const body = randomBytes(300_000);
+    const id = await archive(body);
+    writeFileSync(join(home, 'archives.jsonl'), `${JSON.stringify({ ArchiveId: id, ArchiveDescription: 'detached.bin', CreationDate: '2026-01-01T00:00:00Z', Size: body.length, SHA256TreeHash: treeHash(body) })}\n`);
+    detached = body;
+    return {};
+  },
   'glacier-local --data /tmp/vaults > /tmp/glacier-local.url &': async () => ({}),
   'glacier-local --data /tmp/vaults --job-delay 0': { why: 'a server that runs until stopped: every test starts it this way (test/helpers/local.ts), and the next block runs it' },
 };
@@ -219,7 +232,7 @@ for (const [i, block] of blocks().entries()) {
     const walkHome = join(home, 'walkthrough-home');
     if (walk) mkdirSync(walkHome, { recursive: true });
     const e = walk ? { HOME: walkHome, PATH: `${BIN('').replace(/\/$/, '')}:${process.env.PATH}`, LANG: 'C.UTF-8' } : env(extra);
-    const res = await bash(block, e);
+    const res = await bash(block, e, undefined, first.startsWith('setsid -f'));
     assert.equal(res.code, 0, `exit ${res.code}\n--- stderr:\n${res.stderr}\n--- stdout:\n${res.stdout.slice(0, 2000)}`);
     if (walk) {
       assert.match(res.stdout, /^restored the same bytes$/m);
@@ -230,6 +243,17 @@ for (const [i, block] of blocks().entries()) {
       const member = join(home.slice(1), 'docs/letter.txt');
       assert.equal(readFileSync(join(home, member), 'utf8'), 'Dear vault,\n', 'unpacked here');
       assert.equal(readFileSync(join(home, 'restore', member), 'utf8'), 'Dear vault,\n', 'one folder unpacked into ~/restore');
+    }
+    if (first.startsWith('setsid -f')) {
+      // The run goes on in its own session after the block's shell is gone: it ends with its summary in the log.
+      const log = join(home, 'restore.log');
+      // Whole lines only (the run may be writing the last one); on a timeout, the log says why.
+      const lines = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(0, -1) : []);
+      const summary = await until(() => lines().find((l) => l.startsWith('{"summary":true')), 'the detached restore to finish', 60_000).catch((e: Error) => {
+        throw new Error(`${e.message}; restore.log:\n${lines().join('\n')}`);
+      });
+      assert.equal(JSON.parse(summary).done, 1, readFileSync(log, 'utf8'));
+      assert.ok(readFileSync(join(home, 'restored/detached.bin')).equals(detached!), 'restored exactly');
     }
     if (first.startsWith('glacier-put -v backups --resume')) assert.equal(res.stdout.trim().split('\n').filter((l) => JSON.parse(l).archiveId).length, 2, 'both uploads completed');
   });

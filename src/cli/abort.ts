@@ -26,7 +26,7 @@ ${COMMON_HELP}
 An upload the service does not know (404) is reported on stderr, its journal is kept, and the others are
 still aborted. Aborting an upload already aborted succeeds, as the service says.
 
-Exit: 0 all aborted, 1 one failed (unknown upload, service, network), 2 bad usage, 130/143 interrupted.
+Exit: 0 all aborted, 1 one failed (unknown upload, service, network), 2 bad usage, 129/130/143 interrupted.
 
 Examples:
   glacier-abort -v backups --all --older-than 24h | jq -r 'select(.aborted) | .uploadId'

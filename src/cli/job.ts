@@ -59,7 +59,7 @@ ${rateHelp()}
 ${COMMON_HELP}
 
 Exit: 0 done, 1 failed (service, network, job failed), 2 bad usage, 3 integrity failure (data could not be
-verified; nothing unverified is written), 4 job not ready yet.
+verified; nothing unverified is written), 4 job not ready yet, 129/130/143 interrupted.
 
 Examples:
   glacier-job get -v backups ARCHIVE_ID --tier Expedited --interval 30s | tar -xJf -

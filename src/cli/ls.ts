@@ -52,7 +52,7 @@ Options:
 ${COMMON_HELP}
 
 Exit: 0 done, 1 service/network failure (unknown vault or upload), 2 bad usage, 3 an inventory that is
-not one (integrity), 4 inventory job not finished yet, 130/143 interrupted.
+not one (integrity), 4 inventory job not finished yet, 129/130/143 interrupted.
 
 Examples:
   glacier-ls | jq -r 'select(.NumberOfArchives > 0) | .VaultName'

@@ -49,7 +49,7 @@ Exit status:
      padded with zeros), the archive is valid
   2  usage error; a PATH that is missing or unreadable (nothing is written); or a file inside a folder that
      could not be read (warned and left out, the rest is packed)
-  130/143  interrupted (SIGINT/SIGTERM)
+  129/130/143  interrupted (SIGHUP/SIGINT/SIGTERM)
 
 Examples:
   glacier-pack ~/photos ~/docs | glacier-put -v backups -d "home 2026-11"

@@ -62,7 +62,7 @@ A FILE that changes while it is read (size or mtime) fails with "file changed as
 upload aborted, nothing stored. A named pipe as FILE (mkfifo, <(CMD)) is read until its last writer closes it.
 
 Exit: 0 done, 1 service/network/IO failure, 2 bad usage or input, 3 input differs from what was sent (or
-Glacier's reply does not confirm it; the journal is kept), 130/143 interrupted.
+Glacier's reply does not confirm it; the journal is kept), 129/130/143 interrupted.
 
 Examples:
   glacier-put -v backups -d "mydb nightly" -- pg_dump mydb

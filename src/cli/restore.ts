@@ -136,7 +136,7 @@ every run but never given a job), then a summary line; progress on stderr (a lin
 --progress off a terminal, as in cron, a line a minute starting with an ISO time; the rate counts this run's
 bytes; the line says what holds the next job: --max-jobs, or the --max-bytes-per-day budget until a time).
 Exit: 0 every archive done (or missing), 1 some failed (each named on stderr), 2 bad usage (or none of the
-archives of a CSV inventory or of stdin is in the vault: another vault's), 3 integrity failure, 130/143
+archives of a CSV inventory or of stdin is in the vault: another vault's), 3 integrity failure, 129/130/143
 interrupted (run it again to continue).
 
 Examples:

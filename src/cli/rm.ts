@@ -34,7 +34,7 @@ Options:
 ${COMMON_HELP}
 
 Exit: 0 all deleted, 1 an archive could not be deleted (service, network), 2 bad usage or a malformed id
-(and none failed), 130/143 interrupted.
+(and none failed), 129/130/143 interrupted.
 
 Examples:
   jq -r '.ArchiveList[].ArchiveId' inventory.json | glacier-rm -v backups

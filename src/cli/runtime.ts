@@ -2,8 +2,9 @@
 // Each binary's main() parses argv, calls one library function and returns (or throws).
 import minimist from 'minimist';
 import { setMaxListeners } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { GlacierPipesError, InterruptedError, UsageError } from '../core/errors.js';
+import { closeSync, readFileSync } from 'node:fs';
+import { isatty } from 'node:tty';
+import { GlacierPipesError, InterruptedError, STOP_SIGNALS, UsageError, type StopSignal } from '../core/errors.js';
 import { classify } from '../core/glacier.js';
 
 export interface CliSpec {
@@ -182,7 +183,7 @@ export function asList(v: unknown): string[] {
   return (Array.isArray(v) ? v : [v]).map(String);
 }
 
-/** Aborted on the first SIGINT or SIGTERM, with an InterruptedError as its reason; a second signal exits at once. */
+/** Aborted on the first SIGHUP, SIGINT or SIGTERM, with an InterruptedError as its reason; a second signal exits at once. */
 export const interruption = new AbortController();
 // Every request in flight (-c 64 pieces or parts, polls, the SDK's own) and an input's read listen to it: no
 // "possible memory leak" warning for that.
@@ -220,9 +221,31 @@ export function run(spec: CliSpec, main: (argv: Argv) => Promise<number | void>)
     process.stdout.write(`${spec.name} ${version()}\n`);
     return;
   }
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  // SIGHUP too (the terminal closed): unhandled it would kill the binary on the spot, its temp files and locks left
+  // behind. Node resets an ignored SIGHUP to the default at start, so `nohup` cannot shield a binary: README says to
+  // use setsid, tmux or systemd-run for a run that must outlive its terminal.
+  // A hung-up terminal refuses its settings back, and node 20 then aborts as it exits (ResetStdio: tcsetattr fails
+  // with EIO, an assertion; SIGABRT or SIGSEGV instead of 129, after the clean-up). It skips a descriptor already
+  // closed: after SIGHUP, the terminal's descriptors are closed as the process exits (nothing is written after).
+  const terminals = [0, 1, 2].filter((fd) => isatty(fd));
+  let hungUp = false;
+  if (terminals.length) {
+    process.once('exit', () => {
+      if (hungUp) {
+        for (const fd of terminals) {
+          try {
+            closeSync(fd);
+          } catch {
+            // already closed
+          }
+        }
+      }
+    });
+  }
+  for (const sig of Object.keys(STOP_SIGNALS) as StopSignal[]) {
     process.on(sig, () => {
-      if (interruption.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
+      if (sig === 'SIGHUP') hungUp = true;
+      if (interruption.signal.aborted) process.exit(STOP_SIGNALS[sig]);
       interruption.abort(new InterruptedError(sig));
     });
   }

@@ -15,7 +15,8 @@ last inventory and nothing written since; the service refuses the others.
 
 ${COMMON_HELP}
 
-Exit: 0 done, 1 refused or failed (vault not found, not empty, service, network), 2 bad usage, 130/143 interrupted.
+Exit: 0 done, 1 refused or failed (vault not found, not empty, service, network), 2 bad usage, 129/130/143
+interrupted.
 
 Examples:
   glacier-vault create backups && tar -cf - ~/docs | glacier-put -v backups

@@ -23,12 +23,19 @@ export class NotReadyError extends GlacierPipesError {
 /** The service, the network or local I/O failed: exit 1. */
 export class ServiceError extends GlacierPipesError {}
 
-/** Interrupted by a signal: exit 130 (SIGINT) or 143 (SIGTERM). */
+/** The signals that stop a binary cleanly (each binary's `run`), with the exit status of each: 128 + its number. */
+export const STOP_SIGNALS = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
+export type StopSignal = keyof typeof STOP_SIGNALS;
+
+/**
+ * Interrupted by a signal: exit 129 (SIGHUP: the terminal hung up), 130 (SIGINT) or 143 (SIGTERM), as a shell
+ * reports a process killed by it (128 + the signal's number).
+ */
 export class InterruptedError extends GlacierPipesError {
   override readonly exitCode: number;
-  constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
+  constructor(readonly signal: StopSignal) {
     super(`interrupted by ${signal}`);
-    this.exitCode = signal === 'SIGINT' ? 130 : 143;
+    this.exitCode = STOP_SIGNALS[signal];
   }
 }
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { UsageError } from '../core/errors.js';
+import { STOP_SIGNALS, UsageError, type StopSignal } from '../core/errors.js';
 import { durationArg, parseDuration } from '../core/units.js';
 import { asList, run, type CliSpec } from '../cli/runtime.js';
 import { parseFaultSpec, type FaultRule } from './faults.js';
@@ -22,7 +22,7 @@ const usage = `Usage: glacier-local [--host 127.0.0.1] [--port 0] [--data DIR | 
                      [--admin] [--max-connections N]
 
 A Glacier-compatible server (vault API 2012-06-01) on this machine. Prints its endpoint URL as the first line
-of stdout, then serves until SIGINT or SIGTERM; on stderr it says where it serves and the access key id it
+of stdout, then serves until SIGHUP, SIGINT or SIGTERM; on stderr it says where it serves and the access key id it
 accepts. Unmodified AWS SDKs and the AWS CLI talk to it.
 
 Options:
@@ -183,12 +183,11 @@ run(spec, async (argv) => {
     const stop = (sig: NodeJS.Signals) => {
       void local.close().finally(async () => {
         if (argv.tls) await rm(dirname(tls!.certPath), { recursive: true, force: true }).catch(() => {});
-        process.exitCode = sig === 'SIGINT' ? 130 : 143;
+        process.exitCode = STOP_SIGNALS[sig as StopSignal];
         resolve();
       });
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    for (const sig of Object.keys(STOP_SIGNALS)) process.once(sig, stop);
   });
 });
 

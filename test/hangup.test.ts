@@ -1,0 +1,207 @@
+// SIGHUP (a closed terminal, a dropped ssh session) stops every binary as Ctrl-C does: exit 129 with one line,
+// journals and state kept, temp files and locks removed, and the same command continues. Unhandled, node's default
+// for SIGHUP killed a binary on the spot: glacier-restore left its folder lock and temp files behind, glacier-put
+// said nothing of the upload left open, glacier-local left its data folder locked.
+import { CreateVaultCommand, UploadArchiveCommand, type GlacierClient } from '@aws-sdk/client-glacier';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { MiB, treeHash } from '../src/core/tree-hash.js';
+import { run, show, start } from './helpers/bins.js';
+import { BIN, openUploads, startLocal, type Local } from './helpers/local.js';
+import { until, within } from './helpers/time.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const A = { accountId: '-' };
+
+describe('SIGHUP: exit 129, what a rerun needs kept, nothing else left', { timeout: within(180_000) }, () => {
+  let local: Local;
+  let g: GlacierClient;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gp-hangup-'));
+    local = await startLocal(['--memory', '--job-delay', '0']);
+    g = local.client();
+    env = { ...local.env, XDG_STATE_HOME: join(dir, 'state'), GLACIER_CATALOGUE: join(dir, 'catalogue.jsonl') };
+  });
+  after(async () => {
+    await local?.kill9();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('glacier-put: the upload kept open with its journal, and --resume completes it exactly', async () => {
+    await g.send(new CreateVaultCommand({ ...A, vaultName: 'hup-put' }));
+    const data = randomBytes(12 * MiB + 777);
+    const file = join(dir, 'big.bin');
+    writeFileSync(file, data);
+    await local.admin('DELETE', 'counters');
+    await local.admin('PUT', 'faults', { spec: 'UploadMultipartPart:slow:ms=300' });
+    try {
+      const s = start('glacier-put', ['-v', 'hup-put', '-p', '1M', '-c', '2', file], { env });
+      // Hung up once parts have landed (glacier-local counts a part as it arrives), however long node takes to start here.
+      await until(async () => ((await local.counters()).UploadMultipartPart ?? 0) >= 4 || s.proc.exitCode !== null, 'two parts to land (-c 2: a third asked for once one landed)', within(60_000));
+      s.proc.kill('SIGHUP');
+      const r = await s.done;
+      assert.equal(r.code, 129, show(r));
+      assert.match(r.stderr, /^glacier-put: interrupted; the parts sent so far are kept\. Resume with: glacier-put -v hup-put --resume/m, show(r));
+      const open = await openUploads(g, 'hup-put');
+      assert.equal(open.length, 1, 'one upload left open, to resume');
+      await local.admin('PUT', 'faults', { spec: '' });
+      const again = await run('glacier-put', ['-v', 'hup-put', '--resume', file], { env });
+      assert.equal(again.code, 0, show(again));
+      const res = JSON.parse(again.stdout.toString('utf8')) as { uploadId: string; checksum: string };
+      assert.equal(res.uploadId, open[0], 'the upload left open was completed');
+      assert.equal(res.checksum, treeHash(data));
+      assert.deepEqual(await openUploads(g, 'hup-put'), []);
+    } finally {
+      await local.admin('PUT', 'faults', { spec: '' });
+    }
+  });
+
+  it('glacier-job output -o FILE: FILE.partial kept, no FILE, and the rerun completes it', async () => {
+    await g.send(new CreateVaultCommand({ ...A, vaultName: 'hup-job' }));
+    const data = randomBytes(8 * MiB + 5);
+    const { archiveId } = await g.send(new UploadArchiveCommand({ ...A, vaultName: 'hup-job', body: data, checksum: treeHash(data) }));
+    const job = await run('glacier-job', ['retrieve', '-v', 'hup-job', '--', archiveId!], { env });
+    assert.equal(job.code, 0, show(job));
+    const jobId = JSON.parse(job.stdout.toString('utf8')).JobId as string;
+    const file = join(dir, 'out.bin');
+    const args = ['output', '-v', 'hup-job', '-o', file, '--piece-size', '1M', '-c', '1', '--', jobId];
+    await local.admin('DELETE', 'counters');
+    await local.admin('PUT', 'faults', { spec: 'GetJobOutput:slow:ms=300' });
+    try {
+      const s = start('glacier-job', args, { env });
+      await until(async () => ((await local.counters()).GetJobOutput ?? 0) >= 3 || s.proc.exitCode !== null, 'three pieces asked for', within(60_000));
+      s.proc.kill('SIGHUP');
+      const r = await s.done;
+      assert.equal(r.code, 129, show(r));
+      assert.match(r.stderr, /^glacier-job: interrupted by SIGHUP[^\n]*\n$/, show(r));
+      assert.ok(!existsSync(file), 'no FILE before it is whole and verified');
+      assert.ok(existsSync(`${file}.partial`), 'the verified prefix is kept for the rerun');
+      await local.admin('PUT', 'faults', { spec: '' });
+      const again = await run('glacier-job', args, { env });
+      assert.equal(again.code, 0, show(again));
+      assert.match(again.stderr, /resuming/, 'the rerun continued from FILE.partial');
+      assert.ok(readFileSync(file).equals(data), 'FILE is exact');
+    } finally {
+      await local.admin('PUT', 'faults', { spec: '' });
+    }
+  });
+
+  it('glacier-restore --to DIR: the folder lock and temp files removed, and the same command finishes the rest', async () => {
+    await g.send(new CreateVaultCommand({ ...A, vaultName: 'hup-restore' }));
+    const bytes = new Map<string, Buffer>();
+    const lines: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const body = randomBytes(200_000 + i);
+      const { archiveId } = await g.send(new UploadArchiveCommand({ ...A, vaultName: 'hup-restore', body, checksum: treeHash(body), archiveDescription: `f${i}.bin` }));
+      bytes.set(`f${i}.bin`, body);
+      lines.push(JSON.stringify({ ArchiveId: archiveId, ArchiveDescription: `f${i}.bin`, CreationDate: `2026-01-0${i + 1}T00:00:00Z`, Size: body.length, SHA256TreeHash: treeHash(body) }));
+    }
+    const to = join(dir, 'restored');
+    const args = ['-v', 'hup-restore', '--to', to, '--interval', '200ms', '-c', '1'];
+    const input = `${lines.join('\n')}\n`;
+    await local.admin('PUT', 'faults', { spec: 'GetJobOutput:slow:ms=400' });
+    try {
+      const s = start('glacier-restore', args, { env, input });
+      let out = '';
+      s.proc.stdout!.on('data', (d: Buffer) => (out += d));
+      await until(() => out.includes('"status":"done"') || s.proc.exitCode !== null, 'a first archive restored', within(60_000));
+      s.proc.kill('SIGHUP');
+      const r = await s.done;
+      assert.equal(r.code, 129, show(r));
+      assert.match(r.stderr, /interrupted by SIGHUP/, show(r));
+      const left = readdirSync(to);
+      assert.deepEqual(left.filter((n) => n.startsWith('.glacier-restore')), [], `no lock or temp file left: ${left.join(' ')}`);
+      const first = out.split('\n').filter((l) => l.includes('"status":"done"')).length;
+      assert.ok(first >= 1 && first < 6, `stopped mid-run (${first} done)`);
+      await local.admin('PUT', 'faults', { spec: '' });
+      const again = await run('glacier-restore', args, { env, input });
+      assert.equal(again.code, 0, show(again));
+      const summary = JSON.parse(again.stdout.toString('utf8').trim().split('\n').pop()!) as { done: number; doneBefore: number };
+      assert.equal(summary.done, 6);
+      assert.equal(summary.doneBefore, first, 'what the first run did is not done again');
+      for (const [name, body] of bytes) assert.ok(readFileSync(join(to, name)).equals(body), name);
+    } finally {
+      await local.admin('PUT', 'faults', { spec: '' });
+    }
+  });
+
+  it('a terminal that hangs up: glacier-restore on it ends 129 (not an abort of node), and the same command finishes', async () => {
+    await g.send(new CreateVaultCommand({ ...A, vaultName: 'hup-tty' }));
+    const body = randomBytes(6 * MiB + 3);
+    const { archiveId } = await g.send(new UploadArchiveCommand({ ...A, vaultName: 'hup-tty', body, checksum: treeHash(body), archiveDescription: 'tty.bin' }));
+    const input = join(dir, 'tty.jsonl');
+    writeFileSync(input, `${JSON.stringify({ ArchiveId: archiveId, ArchiveDescription: 'tty.bin', CreationDate: '2026-01-01T00:00:00Z', Size: body.length, SHA256TreeHash: treeHash(body) })}\n`);
+    const to = join(dir, 'tty-restored');
+    const args = ['-v', 'hup-tty', '--to', to, '--interval', '200ms', '--limit-rate', '1M'];
+    // On a terminal of its own (its controlling tty; stdin from the archives' file), glacier-restore prints progress
+    // there; once a line says bytes have come, the terminal is closed: the kernel hangs it up and sends SIGHUP, and
+    // every later write to it fails (EIO).
+    const onTerminal = join(dir, 'on-terminal.py');
+    writeFileSync(
+      onTerminal,
+      [
+        'import json, os, pty, sys',
+        'pid, fd = pty.fork()',
+        'if pid == 0:',
+        '    os.dup2(os.open(os.environ["INPUT"], os.O_RDONLY), 0)',
+        '    os.execv(sys.argv[1], sys.argv[1:])',
+        'seen = b""',
+        'while b"iB of" not in seen:',
+        '    try:',
+        '        d = os.read(fd, 65536)',
+        '    except OSError:',
+        '        break',
+        '    if not d:',
+        '        break',
+        '    seen += d',
+        'os.close(fd)',
+        '_, status = os.waitpid(pid, 0)',
+        'print(json.dumps({"exit": os.waitstatus_to_exitcode(status), "seen": seen.decode(errors="replace")[-2000:]}))',
+      ].join('\n'),
+    );
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const p = spawn('python3', [onTerminal, process.execPath, BIN('glacier-restore'), ...args], { env: { ...env, INPUT: input }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d) => (stdout += d));
+      p.stderr.on('data', (d) => (stderr += d));
+      p.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout) as { exit: number; seen: string };
+    // Before, this was -1 (killed by SIGHUP); handled but with the terminal left open, -6 or -11 (node aborted).
+    assert.equal(res.exit, 129, res.seen);
+    assert.match(res.seen, /iB of/, 'hung up mid-download');
+    assert.deepEqual(readdirSync(to).filter((n) => n.startsWith('.glacier-restore')), [], 'no lock or temp file left');
+    assert.ok(!existsSync(join(to, 'tty.bin')), 'stopped before the archive was whole');
+    const again = await run('glacier-restore', args.filter((x) => x !== '--limit-rate' && x !== '1M'), { env, input: readFileSync(input) });
+    assert.equal(again.code, 0, show(again));
+    assert.ok(readFileSync(join(to, 'tty.bin')).equals(body), 'restored exactly');
+  });
+
+  it('glacier-local: exit 129, its data folder free for the next server at once', async () => {
+    const data = join(dir, 'local-data');
+    const first = await startLocal(['--data', data, '--job-delay', '0']);
+    let second: Local | undefined;
+    try {
+      first.proc.kill('SIGHUP');
+      const code = await new Promise<number | null>((r) => (first.proc.exitCode !== null || first.proc.signalCode !== null ? r(first.proc.exitCode) : first.proc.once('exit', (c) => r(c))));
+      assert.equal(code, 129, first.stderr());
+      // A lock left by a killed server would be taken over only after its owner is found dead; this one is gone.
+      assert.deepEqual(readdirSync(data).filter((n) => /lock/i.test(n)), [], readdirSync(data).join(' '));
+      second = await startLocal(['--data', data, '--job-delay', '0']);
+      await second.client().send(new CreateVaultCommand({ ...A, vaultName: 'after-hup' }));
+    } finally {
+      await first.kill9().catch(() => {});
+      await second?.stop();
+    }
+  });
+});
