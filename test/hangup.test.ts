@@ -133,25 +133,32 @@ describe('SIGHUP: exit 129, what a rerun needs kept, nothing else left', { timeo
     }
   });
 
-  it('a terminal that hangs up: glacier-restore on it ends 129 (not an abort of node), and the same command finishes', async () => {
-    await g.send(new CreateVaultCommand({ ...A, vaultName: 'hup-tty' }));
-    const body = randomBytes(6 * MiB + 3);
-    const { archiveId } = await g.send(new UploadArchiveCommand({ ...A, vaultName: 'hup-tty', body, checksum: treeHash(body), archiveDescription: 'tty.bin' }));
-    const input = join(dir, 'tty.jsonl');
-    writeFileSync(input, `${JSON.stringify({ ArchiveId: archiveId, ArchiveDescription: 'tty.bin', CreationDate: '2026-01-01T00:00:00Z', Size: body.length, SHA256TreeHash: treeHash(body) })}\n`);
-    const to = join(dir, 'tty-restored');
-    const args = ['-v', 'hup-tty', '--to', to, '--interval', '200ms', '--limit-rate', '1M'];
-    // On a terminal of its own (its controlling tty; stdin from the archives' file), glacier-restore prints progress
-    // there; once a line says bytes have come, the terminal is closed: the kernel hangs it up and sends SIGHUP, and
-    // every later write to it fails (EIO).
-    const onTerminal = join(dir, 'on-terminal.py');
+  /**
+   * Runs glacier-restore `args` on a terminal of its own (a pty; stdin from the file `input`) and closes the terminal
+   * once a progress line says bytes have come: the kernel hangs it up, and every later write to it fails (EIO).
+   * `detached`: the run is in a session of its own (as under setsid), so no SIGHUP reaches it; else the terminal is
+   * its controlling one and it gets SIGHUP. Resolves with its exit status (negative: killed by that signal).
+   */
+  async function closedTerminal(args: string[], input: string, detached: boolean): Promise<{ exit: number; seen: string }> {
+    const script = join(dir, 'on-terminal.py');
     writeFileSync(
-      onTerminal,
+      script,
       [
-        'import json, os, pty, sys',
+        'import json, os, pty, signal, sys',
+        'status = os.environ["STATUS"]',
         'pid, fd = pty.fork()',
         'if pid == 0:',
         '    os.dup2(os.open(os.environ["INPUT"], os.O_RDONLY), 0)',
+        '    if os.environ["DETACHED"] == "1":',
+        '        signal.signal(signal.SIGHUP, signal.SIG_IGN)',
+        '        g = os.fork()',
+        '        if g == 0:',
+        '            os.setsid()',
+        '            signal.signal(signal.SIGHUP, signal.SIG_DFL)',
+        '            os.execv(sys.argv[1], sys.argv[1:])',
+        '        _, st = os.waitpid(g, 0)',
+        '        open(status, "w").write(str(os.waitstatus_to_exitcode(st)))',
+        '        os._exit(0)',
         '    os.execv(sys.argv[1], sys.argv[1:])',
         'seen = b""',
         'while b"iB of" not in seen:',
@@ -163,12 +170,14 @@ describe('SIGHUP: exit 129, what a rerun needs kept, nothing else left', { timeo
         '        break',
         '    seen += d',
         'os.close(fd)',
-        '_, status = os.waitpid(pid, 0)',
-        'print(json.dumps({"exit": os.waitstatus_to_exitcode(status), "seen": seen.decode(errors="replace")[-2000:]}))',
+        '_, st = os.waitpid(pid, 0)',
+        'code = int(open(status).read()) if os.environ["DETACHED"] == "1" else os.waitstatus_to_exitcode(st)',
+        'print(json.dumps({"exit": code, "seen": seen.decode(errors="replace")[-2000:]}))',
       ].join('\n'),
     );
+    const status = join(dir, `status-${Date.now()}`);
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const p = spawn('python3', [onTerminal, process.execPath, BIN('glacier-restore'), ...args], { env: { ...env, INPUT: input }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn('python3', [script, process.execPath, BIN('glacier-restore'), ...args], { env: { ...env, INPUT: input, STATUS: status, DETACHED: detached ? '1' : '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       p.stdout.on('data', (d) => (stdout += d));
@@ -177,14 +186,42 @@ describe('SIGHUP: exit 129, what a rerun needs kept, nothing else left', { timeo
     });
     assert.equal(r.code, 0, r.stderr);
     const res = JSON.parse(r.stdout) as { exit: number; seen: string };
+    assert.match(res.seen, /iB of/, 'the terminal closed mid-download');
+    return res;
+  }
+
+  /** A 6 MiB archive in vault `vault` and the archives' line of it in a file: [file, bytes]. */
+  async function oneArchive(vault: string): Promise<[string, Buffer]> {
+    await g.send(new CreateVaultCommand({ ...A, vaultName: vault }));
+    const body = randomBytes(6 * MiB + 3);
+    const { archiveId } = await g.send(new UploadArchiveCommand({ ...A, vaultName: vault, body, checksum: treeHash(body), archiveDescription: 'tty.bin' }));
+    const input = join(dir, `${vault}.jsonl`);
+    writeFileSync(input, `${JSON.stringify({ ArchiveId: archiveId, ArchiveDescription: 'tty.bin', CreationDate: '2026-01-01T00:00:00Z', Size: body.length, SHA256TreeHash: treeHash(body) })}\n`);
+    return [input, body];
+  }
+
+  it('a terminal that hangs up: glacier-restore on it ends 129 (not an abort of node), and the same command finishes', async () => {
+    const [input, body] = await oneArchive('hup-tty');
+    const to = join(dir, 'tty-restored');
+    const args = ['-v', 'hup-tty', '--to', to, '--interval', '200ms', '--limit-rate', '1M'];
+    const res = await closedTerminal(args, input, false);
     // Before, this was -1 (killed by SIGHUP); handled but with the terminal left open, -6 or -11 (node aborted).
     assert.equal(res.exit, 129, res.seen);
-    assert.match(res.seen, /iB of/, 'hung up mid-download');
     assert.deepEqual(readdirSync(to).filter((n) => n.startsWith('.glacier-restore')), [], 'no lock or temp file left');
     assert.ok(!existsSync(join(to, 'tty.bin')), 'stopped before the archive was whole');
     const again = await run('glacier-restore', args.filter((x) => x !== '--limit-rate' && x !== '1M'), { env, input: readFileSync(input) });
     assert.equal(again.code, 0, show(again));
     assert.ok(readFileSync(join(to, 'tty.bin')).equals(body), 'restored exactly');
+  });
+
+  it('a run in a session of its own (setsid) whose output is on a terminal that closes: goes on to the end, exit 0', async () => {
+    const [input, body] = await oneArchive('hup-detached');
+    const to = join(dir, 'detached-restored');
+    const res = await closedTerminal(['-v', 'hup-detached', '--to', to, '--interval', '200ms', '--limit-rate', '1M'], input, true);
+    // Before, the first progress line written after the close (EIO) ended it: -11, its locks left behind.
+    assert.equal(res.exit, 0, res.seen);
+    assert.ok(readFileSync(join(to, 'tty.bin')).equals(body), 'restored exactly');
+    assert.deepEqual(readdirSync(to), ['tty.bin'], 'nothing else left');
   });
 
   it('glacier-local: exit 129, its data folder free for the next server at once', async () => {

@@ -206,7 +206,18 @@ export function run(spec: CliSpec, main: (argv: Argv) => Promise<number | void>)
     process.stderr.write(`${spec.name}: ${text}\n`);
     process.exit(code);
   };
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' ? process.exit(0) : fail(e)));
+  // A terminal that went away (closed, its session gone): writes to it fail with EIO. A run detached from it
+  // (setsid, disown) goes on without it, as a C program does: what it printed is in its state or journal too.
+  let terminalGone = false;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    if (e.code === 'EIO' && process.stdout.isTTY) terminalGone = true;
+    else fail(e);
+  });
+  // Nothing can be told when stderr itself fails; the work goes on (unhandled, the error would end the run).
+  process.stderr.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EIO' && process.stderr.isTTY) terminalGone = true;
+  });
   let argv: Argv;
   try {
     argv = parseArgs(spec, process.argv.slice(2));
@@ -225,13 +236,12 @@ export function run(spec: CliSpec, main: (argv: Argv) => Promise<number | void>)
   // behind. Node resets an ignored SIGHUP to the default at start, so `nohup` cannot shield a binary: README says to
   // use setsid, tmux or systemd-run for a run that must outlive its terminal.
   // A hung-up terminal refuses its settings back, and node 20 then aborts as it exits (ResetStdio: tcsetattr fails
-  // with EIO, an assertion; SIGABRT or SIGSEGV instead of 129, after the clean-up). It skips a descriptor already
-  // closed: after SIGHUP, the terminal's descriptors are closed as the process exits (nothing is written after).
+  // with EIO, an assertion; SIGABRT or SIGSEGV instead of the exit status, after the clean-up). It skips a descriptor
+  // already closed: once the terminal is gone, its descriptors are closed as the process exits.
   const terminals = [0, 1, 2].filter((fd) => isatty(fd));
-  let hungUp = false;
   if (terminals.length) {
     process.once('exit', () => {
-      if (hungUp) {
+      if (terminalGone) {
         for (const fd of terminals) {
           try {
             closeSync(fd);
@@ -244,7 +254,7 @@ export function run(spec: CliSpec, main: (argv: Argv) => Promise<number | void>)
   }
   for (const sig of Object.keys(STOP_SIGNALS) as StopSignal[]) {
     process.on(sig, () => {
-      if (sig === 'SIGHUP') hungUp = true;
+      if (sig === 'SIGHUP') terminalGone = true;
       if (interruption.signal.aborted) process.exit(STOP_SIGNALS[sig]);
       interruption.abort(new InterruptedError(sig));
     });
