@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MiB, treeHash } from '../src/core/tree-hash.js';
 import { run, show, start } from './helpers/bins.js';
@@ -134,22 +134,30 @@ describe('SIGHUP: exit 129, what a rerun needs kept, nothing else left', { timeo
   });
 
   /**
-   * Runs glacier-restore `args` on a terminal of its own (a pty; stdin from the file `input`) and closes the terminal
-   * once a progress line says bytes have come: the kernel hangs it up, and every later write to it fails (EIO).
-   * `detached`: the run is in a session of its own (as under setsid), so no SIGHUP reaches it; else the terminal is
-   * its controlling one and it gets SIGHUP. Resolves with its exit status (negative: killed by that signal).
+   * Runs the binary `name` with `args` on a terminal of its own (a pty) and closes the terminal mid-run: the kernel
+   * hangs it up, and every later write to it fails (EIO). stdin is the file `o.input` (else the terminal); stdout
+   * and stderr go to the file `o.output` (else the terminal). The terminal is closed once a line on it says bytes
+   * have come, or, with `o.waitFor`, once that file exists. `o.detached`: the run is in a session of its own (as
+   * under setsid), so no SIGHUP reaches it; else the terminal is its controlling one and it gets SIGHUP.
+   * Resolves with its exit status (negative: killed by that signal) and what the terminal showed.
    */
-  async function closedTerminal(args: string[], input: string, detached: boolean): Promise<{ exit: number; seen: string }> {
+  async function closedTerminal(name: string, args: string[], o: { input?: string; output?: string; waitFor?: string; detached: boolean }): Promise<{ exit: number; seen: string }> {
     const script = join(dir, 'on-terminal.py');
     writeFileSync(
       script,
       [
-        'import json, os, pty, signal, sys',
-        'status = os.environ["STATUS"]',
+        'import json, os, pty, select, signal, sys',
+        'env = os.environ',
+        'status = env["STATUS"]',
         'pid, fd = pty.fork()',
         'if pid == 0:',
-        '    os.dup2(os.open(os.environ["INPUT"], os.O_RDONLY), 0)',
-        '    if os.environ["DETACHED"] == "1":',
+        '    if env.get("INPUT"):',
+        '        os.dup2(os.open(env["INPUT"], os.O_RDONLY), 0)',
+        '    if env.get("OUTPUT"):',
+        '        out = os.open(env["OUTPUT"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)',
+        '        os.dup2(out, 1)',
+        '        os.dup2(out, 2)',
+        '    if env["DETACHED"] == "1":',
         '        signal.signal(signal.SIGHUP, signal.SIG_IGN)',
         '        g = os.fork()',
         '        if g == 0:',
@@ -161,23 +169,27 @@ describe('SIGHUP: exit 129, what a rerun needs kept, nothing else left', { timeo
         '        os._exit(0)',
         '    os.execv(sys.argv[1], sys.argv[1:])',
         'seen = b""',
-        'while b"iB of" not in seen:',
-        '    try:',
-        '        d = os.read(fd, 65536)',
-        '    except OSError:',
-        '        break',
-        '    if not d:',
-        '        break',
-        '    seen += d',
+        'def ready():',
+        '    return os.path.exists(env["WAIT_FOR"]) if env.get("WAIT_FOR") else b"iB of" in seen',
+        'while not ready():',
+        '    if select.select([fd], [], [], 0.02)[0]:',
+        '        try:',
+        '            d = os.read(fd, 65536)',
+        '        except OSError:',
+        '            break',
+        '        if not d:',
+        '            break',
+        '        seen += d',
         'os.close(fd)',
         '_, st = os.waitpid(pid, 0)',
-        'code = int(open(status).read()) if os.environ["DETACHED"] == "1" else os.waitstatus_to_exitcode(st)',
+        'code = int(open(status).read()) if env["DETACHED"] == "1" else os.waitstatus_to_exitcode(st)',
         'print(json.dumps({"exit": code, "seen": seen.decode(errors="replace")[-2000:]}))',
       ].join('\n'),
     );
     const status = join(dir, `status-${Date.now()}`);
+    const extra = { INPUT: o.input ?? '', OUTPUT: o.output ?? '', WAIT_FOR: o.waitFor ?? '', STATUS: status, DETACHED: o.detached ? '1' : '0' };
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const p = spawn('python3', [script, process.execPath, BIN('glacier-restore'), ...args], { env: { ...env, INPUT: input, STATUS: status, DETACHED: detached ? '1' : '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn('python3', [script, process.execPath, BIN(name), ...args], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       p.stdout.on('data', (d) => (stdout += d));
@@ -186,7 +198,7 @@ describe('SIGHUP: exit 129, what a rerun needs kept, nothing else left', { timeo
     });
     assert.equal(r.code, 0, r.stderr);
     const res = JSON.parse(r.stdout) as { exit: number; seen: string };
-    assert.match(res.seen, /iB of/, 'the terminal closed mid-download');
+    if (!o.waitFor) assert.match(res.seen, /iB of/, 'the terminal closed mid-download');
     return res;
   }
 
@@ -204,7 +216,7 @@ describe('SIGHUP: exit 129, what a rerun needs kept, nothing else left', { timeo
     const [input, body] = await oneArchive('hup-tty');
     const to = join(dir, 'tty-restored');
     const args = ['-v', 'hup-tty', '--to', to, '--interval', '200ms', '--limit-rate', '1M'];
-    const res = await closedTerminal(args, input, false);
+    const res = await closedTerminal('glacier-restore', args, { input, detached: false });
     // Before, this was -1 (killed by SIGHUP); handled but with the terminal left open, -6 or -11 (node aborted).
     assert.equal(res.exit, 129, res.seen);
     assert.deepEqual(readdirSync(to).filter((n) => n.startsWith('.glacier-restore')), [], 'no lock or temp file left');
@@ -217,23 +229,66 @@ describe('SIGHUP: exit 129, what a rerun needs kept, nothing else left', { timeo
   it('a run in a session of its own (setsid) whose output is on a terminal that closes: goes on to the end, exit 0', async () => {
     const [input, body] = await oneArchive('hup-detached');
     const to = join(dir, 'detached-restored');
-    const res = await closedTerminal(['-v', 'hup-detached', '--to', to, '--interval', '200ms', '--limit-rate', '1M'], input, true);
+    const res = await closedTerminal('glacier-restore', ['-v', 'hup-detached', '--to', to, '--interval', '200ms', '--limit-rate', '1M'], { input, detached: true });
     // Before, the first progress line written after the close (EIO) ended it: -11, its locks left behind.
     assert.equal(res.exit, 0, res.seen);
     assert.ok(readFileSync(join(to, 'tty.bin')).equals(body), 'restored exactly');
     assert.deepEqual(readdirSync(to), ['tty.bin'], 'nothing else left');
   });
 
-  it('glacier-local: exit 129, its data folder free for the next server at once', async () => {
+  it('a detached run whose stdin is a terminal that closes, its output in a file: finishes with exit 0, not an abort', async () => {
+    const [input, body] = await oneArchive('hup-stdin');
+    const archiveId = JSON.parse(readFileSync(input, 'utf8')).ArchiveId as string;
+    const job = await run('glacier-job', ['retrieve', '-v', 'hup-stdin', '--', archiveId], { env });
+    assert.equal(job.code, 0, show(job));
+    const file = join(dir, 'stdin-tty.bin');
+    const log = join(dir, 'stdin-tty.log');
+    const args = ['output', '-v', 'hup-stdin', '-o', file, '--limit-rate', '1M', '--', JSON.parse(job.stdout.toString('utf8')).JobId as string];
+    // Closed once the download has begun (FILE.partial made); nothing is written to the terminal after.
+    const res = await closedTerminal('glacier-job', args, { output: log, waitFor: `${file}.partial`, detached: true });
+    // Before, -6: node's assertion on the dead terminal at exit, after the work was done.
+    assert.equal(res.exit, 0, readFileSync(log, 'utf8'));
+    assert.ok(readFileSync(file).equals(body), 'FILE is exact');
+    assert.equal(readFileSync(log, 'utf8'), '', 'nothing on stderr');
+  });
+
+  it('two SIGHUPs (a closed terminal sends two) during Initiate: the upload still aborted, nothing left in the vault', async () => {
+    await g.send(new CreateVaultCommand({ ...A, vaultName: 'hup-twice' }));
+    const file = join(dir, 'twice.bin');
+    writeFileSync(file, randomBytes(3 * MiB));
+    await local.admin('DELETE', 'counters');
+    await local.admin('PUT', 'faults', { spec: 'InitiateMultipartUpload:slow:ms=1500' });
+    try {
+      const s = start('glacier-put', ['-v', 'hup-twice', '-p', '1M', file], { env });
+      await until(async () => ((await local.admin<{ faults: Record<string, Record<string, number>> }>('GET', 'counters')).faults.InitiateMultipartUpload?.slow ?? 0) > 0 || s.proc.exitCode !== null, 'Initiate to reach glacier-local', within(60_000));
+      s.proc.kill('SIGHUP');
+      // The second is sent once the first was delivered (not pending in /proc/PID/status), so the two never merge.
+      await until(() => !/^(SigPnd|ShdPnd):\s*[0-9a-f]*[13579bdf]$/m.test(readFileSync(`/proc/${s.proc.pid}/status`, 'utf8')), 'the first SIGHUP delivered', within(30_000));
+      s.proc.kill('SIGHUP');
+      const r = await s.done;
+      // Before, the second SIGHUP exited at once: the upload Glacier opened was left, with no journal and no line.
+      assert.equal(r.code, 129, show(r));
+      assert.match(r.stderr, /^glacier-put: interrupted by SIGHUP/m, show(r));
+      await local.admin('PUT', 'faults', { spec: '' });
+      assert.deepEqual(await openUploads(g, 'hup-twice'), [], 'nothing left open in the vault');
+    } finally {
+      await local.admin('PUT', 'faults', { spec: '' });
+    }
+  });
+
+  it('glacier-local --tls: exit 129 after two SIGHUPs, its data folder free at once and its certificate removed', async () => {
     const data = join(dir, 'local-data');
-    const first = await startLocal(['--data', data, '--job-delay', '0']);
+    const first = await startLocal(['--data', data, '--job-delay', '0'], { tls: true });
     let second: Local | undefined;
     try {
       first.proc.kill('SIGHUP');
+      await until(() => first.proc.exitCode !== null || !/^(SigPnd|ShdPnd):\s*[0-9a-f]*[13579bdf]$/m.test(readFileSync(`/proc/${first.proc.pid}/status`, 'utf8')), 'the first SIGHUP delivered', within(30_000)).catch(() => true);
+      if (first.proc.exitCode === null) first.proc.kill('SIGHUP');
       const code = await new Promise<number | null>((r) => (first.proc.exitCode !== null || first.proc.signalCode !== null ? r(first.proc.exitCode) : first.proc.once('exit', (c) => r(c))));
       assert.equal(code, 129, first.stderr());
       // A lock left by a killed server would be taken over only after its owner is found dead; this one is gone.
       assert.deepEqual(readdirSync(data).filter((n) => /lock/i.test(n)), [], readdirSync(data).join(' '));
+      assert.ok(!existsSync(dirname(first.ca!)), `the certificate's folder ${dirname(first.ca!)} is removed`);
       second = await startLocal(['--data', data, '--job-delay', '0']);
       await second.client().send(new CreateVaultCommand({ ...A, vaultName: 'after-hup' }));
     } finally {

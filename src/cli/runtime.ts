@@ -208,16 +208,12 @@ export function run(spec: CliSpec, main: (argv: Argv) => Promise<number | void>)
   };
   // A terminal that went away (closed, its session gone): writes to it fail with EIO. A run detached from it
   // (setsid, disown) goes on without it, as a C program does: what it printed is in its state or journal too.
-  let terminalGone = false;
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
-    if (e.code === 'EIO' && process.stdout.isTTY) terminalGone = true;
-    else fail(e);
+    if (!(e.code === 'EIO' && process.stdout.isTTY)) fail(e);
   });
   // Nothing can be told when stderr itself fails; the work goes on (unhandled, the error would end the run).
-  process.stderr.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EIO' && process.stderr.isTTY) terminalGone = true;
-  });
+  process.stderr.on('error', () => {});
   let argv: Argv;
   try {
     argv = parseArgs(spec, process.argv.slice(2));
@@ -236,26 +232,31 @@ export function run(spec: CliSpec, main: (argv: Argv) => Promise<number | void>)
   // behind. Node resets an ignored SIGHUP to the default at start, so `nohup` cannot shield a binary: README says to
   // use setsid, tmux or systemd-run for a run that must outlive its terminal.
   // A hung-up terminal refuses its settings back, and node 20 then aborts as it exits (ResetStdio: tcsetattr fails
-  // with EIO, an assertion; SIGABRT or SIGSEGV instead of the exit status, after the clean-up). It skips a descriptor
-  // already closed: once the terminal is gone, its descriptors are closed as the process exits.
+  // with EIO, an assertion: SIGABRT or SIGSEGV instead of the exit status, after the work and the clean-up, also
+  // for a detached run that never wrote to it). It skips a descriptor already closed: a descriptor that was a
+  // terminal at the start and is one no more (isatty fails with EIO once it hung up) is closed as the process exits.
   const terminals = [0, 1, 2].filter((fd) => isatty(fd));
   if (terminals.length) {
     process.once('exit', () => {
-      if (terminalGone) {
-        for (const fd of terminals) {
-          try {
-            closeSync(fd);
-          } catch {
-            // already closed
-          }
+      for (const fd of terminals) {
+        if (isatty(fd)) continue;
+        try {
+          closeSync(fd);
+        } catch {
+          // already closed
         }
       }
     });
   }
   for (const sig of Object.keys(STOP_SIGNALS) as StopSignal[]) {
     process.on(sig, () => {
-      if (sig === 'SIGHUP') terminalGone = true;
-      if (interruption.signal.aborted) process.exit(STOP_SIGNALS[sig]);
+      // A second Ctrl-C or SIGTERM means "now". A second SIGHUP does not: a closed terminal sends two (the shell
+      // passes its own on, then the kernel hangs up the foreground job as the shell exits), and exiting on it
+      // would skip the clean-up the first one started.
+      if (interruption.signal.aborted) {
+        if (sig !== 'SIGHUP') process.exit(STOP_SIGNALS[sig]);
+        return;
+      }
       interruption.abort(new InterruptedError(sig));
     });
   }
