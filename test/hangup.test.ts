@@ -18,6 +18,15 @@ import { until, within } from './helpers/time.js';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const A = { accountId: '-' };
 
+/** Whether process `pid` has a SIGHUP pending, not yet delivered (/proc/PID/status; false once it is gone). */
+function hupPending(pid: number): boolean {
+  try {
+    return /^(SigPnd|ShdPnd):\s*[0-9a-f]*[13579bdf]$/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 describe('SIGHUP: exit 129, what a rerun needs kept, nothing else left', { timeout: within(180_000) }, () => {
   let local: Local;
   let g: GlacierClient;
@@ -45,7 +54,7 @@ describe('SIGHUP: exit 129, what a rerun needs kept, nothing else left', { timeo
     try {
       const s = start('glacier-put', ['-v', 'hup-put', '-p', '1M', '-c', '2', file], { env });
       // Hung up once parts have landed (glacier-local counts a part as it arrives), however long node takes to start here.
-      await until(async () => ((await local.counters()).UploadMultipartPart ?? 0) >= 4 || s.proc.exitCode !== null, 'two parts to land (-c 2: a third asked for once one landed)', within(60_000));
+      await until(async () => ((await local.counters()).UploadMultipartPart ?? 0) >= 4 || s.proc.exitCode !== null, 'two parts to land (-c 2: a third asked for once one landed)', 60_000);
       s.proc.kill('SIGHUP');
       const r = await s.done;
       assert.equal(r.code, 129, show(r));
@@ -77,7 +86,7 @@ describe('SIGHUP: exit 129, what a rerun needs kept, nothing else left', { timeo
     await local.admin('PUT', 'faults', { spec: 'GetJobOutput:slow:ms=300' });
     try {
       const s = start('glacier-job', args, { env });
-      await until(async () => ((await local.counters()).GetJobOutput ?? 0) >= 3 || s.proc.exitCode !== null, 'three pieces asked for', within(60_000));
+      await until(async () => ((await local.counters()).GetJobOutput ?? 0) >= 3 || s.proc.exitCode !== null, 'three pieces asked for', 60_000);
       s.proc.kill('SIGHUP');
       const r = await s.done;
       assert.equal(r.code, 129, show(r));
@@ -112,7 +121,7 @@ describe('SIGHUP: exit 129, what a rerun needs kept, nothing else left', { timeo
       const s = start('glacier-restore', args, { env, input });
       let out = '';
       s.proc.stdout!.on('data', (d: Buffer) => (out += d));
-      await until(() => out.includes('"status":"done"') || s.proc.exitCode !== null, 'a first archive restored', within(60_000));
+      await until(() => out.includes('"status":"done"') || s.proc.exitCode !== null, 'a first archive restored', 60_000);
       s.proc.kill('SIGHUP');
       const r = await s.done;
       assert.equal(r.code, 129, show(r));
@@ -260,10 +269,10 @@ describe('SIGHUP: exit 129, what a rerun needs kept, nothing else left', { timeo
     await local.admin('PUT', 'faults', { spec: 'InitiateMultipartUpload:slow:ms=1500' });
     try {
       const s = start('glacier-put', ['-v', 'hup-twice', '-p', '1M', file], { env });
-      await until(async () => ((await local.admin<{ faults: Record<string, Record<string, number>> }>('GET', 'counters')).faults.InitiateMultipartUpload?.slow ?? 0) > 0 || s.proc.exitCode !== null, 'Initiate to reach glacier-local', within(60_000));
+      await until(async () => ((await local.admin<{ faults: Record<string, Record<string, number>> }>('GET', 'counters')).faults.InitiateMultipartUpload?.slow ?? 0) > 0 || s.proc.exitCode !== null, 'Initiate to reach glacier-local', 60_000);
       s.proc.kill('SIGHUP');
       // The second is sent once the first was delivered (not pending in /proc/PID/status), so the two never merge.
-      await until(() => !/^(SigPnd|ShdPnd):\s*[0-9a-f]*[13579bdf]$/m.test(readFileSync(`/proc/${s.proc.pid}/status`, 'utf8')), 'the first SIGHUP delivered', within(30_000));
+      await until(() => !hupPending(s.proc.pid!), 'the first SIGHUP delivered', 30_000);
       s.proc.kill('SIGHUP');
       const r = await s.done;
       // Before, the second SIGHUP exited at once: the upload Glacier opened was left, with no journal and no line.
@@ -282,7 +291,7 @@ describe('SIGHUP: exit 129, what a rerun needs kept, nothing else left', { timeo
     let second: Local | undefined;
     try {
       first.proc.kill('SIGHUP');
-      await until(() => first.proc.exitCode !== null || !/^(SigPnd|ShdPnd):\s*[0-9a-f]*[13579bdf]$/m.test(readFileSync(`/proc/${first.proc.pid}/status`, 'utf8')), 'the first SIGHUP delivered', within(30_000)).catch(() => true);
+      await until(() => first.proc.exitCode !== null || !hupPending(first.proc.pid!), 'the first SIGHUP delivered', 30_000);
       if (first.proc.exitCode === null) first.proc.kill('SIGHUP');
       const code = await new Promise<number | null>((r) => (first.proc.exitCode !== null || first.proc.signalCode !== null ? r(first.proc.exitCode) : first.proc.once('exit', (c) => r(c))));
       assert.equal(code, 129, first.stderr());

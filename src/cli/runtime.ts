@@ -183,7 +183,10 @@ export function asList(v: unknown): string[] {
   return (Array.isArray(v) ? v : [v]).map(String);
 }
 
-/** Aborted on the first SIGHUP, SIGINT or SIGTERM, with an InterruptedError as its reason; a second signal exits at once. */
+/**
+ * Aborted on the first SIGHUP, SIGINT or SIGTERM, with an InterruptedError as its reason; a second SIGINT or SIGTERM
+ * exits at once (a second SIGHUP is ignored: see run()).
+ */
 export const interruption = new AbortController();
 // Every request in flight (-c 64 pieces or parts, polls, the SDK's own) and an input's read listen to it: no
 // "possible memory leak" warning for that.

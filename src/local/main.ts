@@ -180,14 +180,14 @@ run(spec, async (argv) => {
     process.stderr.write(`glacier-local: serving on ${endpoint} (${argv.data ? `data in ${argv.data}` : 'in memory'}); accepts access key id ${accessKeyId}\n`);
   }
   await new Promise<void>((resolve) => {
-    const stop = (sig: NodeJS.Signals) => {
+    const stop = (sig: StopSignal) => {
       void local.close().finally(async () => {
         if (argv.tls) await rm(dirname(tls!.certPath), { recursive: true, force: true }).catch(() => {});
-        process.exitCode = STOP_SIGNALS[sig as StopSignal];
+        process.exitCode = STOP_SIGNALS[sig];
         resolve();
       });
     };
-    for (const sig of Object.keys(STOP_SIGNALS)) process.once(sig, stop);
+    for (const sig of Object.keys(STOP_SIGNALS) as StopSignal[]) process.once(sig, stop);
   });
 });
 
