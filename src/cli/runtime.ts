@@ -274,6 +274,10 @@ export function run(spec: CliSpec, main: (argv: Argv) => Promise<number | void>)
     (code) => {
       settled = true;
       if (typeof code === 'number') process.exitCode = code;
+      // Interrupted and done (glacier-local returns after its stop): exit now. Left to end by itself, node closes
+      // its signal handlers first, and a signal in that moment (a closed terminal's second SIGHUP, ~7 ms after the
+      // first) would kill it by the default action instead of its exit status.
+      if (interruption.signal.aborted) process.exit();
     },
     (e) => {
       settled = true;
